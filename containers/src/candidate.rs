@@ -1,0 +1,440 @@
+//! A candidate: real configuration files as they would be deployed, plus the
+//! `candidate.toml` manifest that says where each goes. Candidates come from
+//! untrusted pull requests, so every path is confined to the candidate directory
+//! and every size is bounded.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::corosync_conf::CorosyncConf;
+use crate::error::{line_of, InputError};
+use crate::image::Distro;
+
+pub const MANIFEST: &str = "candidate.toml";
+pub const COROSYNC_CONF: &str = "/etc/corosync/corosync.conf";
+pub const CIB_XML: &str = "/var/lib/pacemaker/cib/cib.xml";
+/// Largest single candidate file; real cluster configuration is far smaller.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+pub const MAX_NODES: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    Corosync,
+    Pacemaker,
+    Pcsd,
+}
+
+impl Service {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Corosync => "corosync",
+            Service::Pacemaker => "pacemaker",
+            Service::Pcsd => "pcsd",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    distro: Option<Distro>,
+    nodes: Option<Spanned<usize>>,
+    services: Option<Vec<Service>>,
+    #[serde(default, rename = "file")]
+    files: Vec<FileEntry>,
+    #[serde(default, rename = "secret")]
+    secrets: Vec<SecretEntry>,
+    #[serde(default, rename = "user")]
+    users: Vec<UserEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileEntry {
+    source: Spanned<String>,
+    path: Spanned<String>,
+    #[serde(default = "root")]
+    owner: Spanned<String>,
+    #[serde(default = "root")]
+    group: Spanned<String>,
+    #[serde(default = "mode_0644")]
+    mode: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretEntry {
+    path: Spanned<String>,
+    bytes: Spanned<usize>,
+    #[serde(default = "root")]
+    owner: Spanned<String>,
+    #[serde(default = "root")]
+    group: Spanned<String>,
+    #[serde(default = "mode_0400")]
+    mode: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserEntry {
+    name: Spanned<String>,
+    #[serde(default)]
+    groups: Vec<Spanned<String>>,
+    /// Source file (inside the candidate) holding this user's password.
+    password_file: Option<String>,
+}
+
+fn unspanned(value: &str) -> Spanned<String> {
+    Spanned::new(0..0, value.to_string())
+}
+fn root() -> Spanned<String> {
+    unspanned("root")
+}
+fn mode_0644() -> Spanned<String> {
+    unspanned("0644")
+}
+fn mode_0400() -> Spanned<String> {
+    unspanned("0400")
+}
+
+/// Ownership and mode of a file placed on a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub path: String,
+    pub owner: String,
+    pub group: String,
+    pub mode: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct CandidateFile {
+    /// Where it came from, for error messages and policy locations.
+    pub source: PathBuf,
+    pub placement: Placement,
+    pub content: Vec<u8>,
+}
+
+/// A secret generated fresh for every run; its bytes never leave the harness
+/// except into the nodes.
+#[derive(Debug, Clone)]
+pub struct SecretSpec {
+    pub placement: Placement,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserSpec {
+    pub name: String,
+    pub groups: Vec<String>,
+    /// Never logged; Debug shows only whether one is set.
+    pub password: Option<Secret>,
+}
+
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The directory (or the bare corosync.conf) the user named.
+    pub origin: PathBuf,
+    pub distro: Option<Distro>,
+    pub nodes: Option<usize>,
+    pub services: Vec<Service>,
+    pub files: Vec<CandidateFile>,
+    pub secrets: Vec<SecretSpec>,
+    pub users: Vec<UserSpec>,
+    pub corosync: Option<(CorosyncConf, usize)>,
+}
+
+impl Candidate {
+    /// Loads a candidate directory or a bare corosync.conf.
+    pub fn load(path: &Path) -> Result<Candidate, InputError> {
+        let meta = std::fs::metadata(path).map_err(|e| InputError::new(path, None, format!("cannot read candidate: {e}")))?;
+        if meta.is_file() {
+            return Self::bare_corosync_conf(path);
+        }
+        let manifest_path = path.join(MANIFEST);
+        if !manifest_path.exists() {
+            if path.join("corosync.conf").is_file() {
+                return Self::bare_corosync_conf(&path.join("corosync.conf"));
+            }
+            return Err(InputError::new(path, None, format!("not a candidate: no {MANIFEST} and no corosync.conf")));
+        }
+        let text = read_confined(path, MANIFEST)?;
+        let text = String::from_utf8(text).map_err(|_| InputError::new(&manifest_path, None, "not UTF-8"))?;
+        let manifest: Manifest = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|s| line_of(&text, s.start));
+            InputError::new(&manifest_path, line, e.message().to_string())
+        })?;
+        Self::from_manifest(path, &manifest_path, &text, manifest)
+    }
+
+    fn bare_corosync_conf(file: &Path) -> Result<Candidate, InputError> {
+        let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = file.file_name().and_then(|n| n.to_str()).ok_or_else(|| InputError::new(file, None, "bad file name"))?;
+        let content = read_confined(dir, name)?;
+        let mut candidate = Candidate {
+            origin: file.to_path_buf(),
+            distro: None,
+            nodes: None,
+            services: vec![Service::Corosync, Service::Pacemaker],
+            files: vec![CandidateFile {
+                source: file.to_path_buf(),
+                placement: Placement { path: COROSYNC_CONF.into(), owner: "root".into(), group: "root".into(), mode: 0o644 },
+                content,
+            }],
+            secrets: vec![SecretSpec {
+                placement: Placement { path: "/etc/corosync/authkey".into(), owner: "root".into(), group: "root".into(), mode: 0o400 },
+                bytes: 256,
+            }],
+            users: Vec::new(),
+            corosync: None,
+        };
+        candidate.parse_corosync()?;
+        Ok(candidate)
+    }
+
+    fn from_manifest(dir: &Path, manifest_path: &Path, text: &str, manifest: Manifest) -> Result<Candidate, InputError> {
+        let bad = |span: std::ops::Range<usize>, msg: String| InputError::new(manifest_path, Some(line_of(text, span.start)), msg);
+        let place = |path: &Spanned<String>, owner: &Spanned<String>, group: &Spanned<String>, mode: &Spanned<String>| -> Result<Placement, InputError> {
+            check_destination(path.get_ref()).map_err(|m| bad(path.span(), m))?;
+            for name in [owner, group] {
+                if !valid_account_name(name.get_ref()) {
+                    return Err(bad(name.span(), format!("`{}` is not a valid user or group name", name.get_ref())));
+                }
+            }
+            let mode_value = parse_mode(mode.get_ref()).map_err(|m| bad(mode.span(), m))?;
+            Ok(Placement { path: path.get_ref().clone(), owner: owner.get_ref().clone(), group: group.get_ref().clone(), mode: mode_value })
+        };
+
+        let mut files = Vec::new();
+        for entry in &manifest.files {
+            let placement = place(&entry.path, &entry.owner, &entry.group, &entry.mode)?;
+            let content = read_confined(dir, entry.source.get_ref())?;
+            files.push(CandidateFile { source: dir.join(entry.source.get_ref()), placement, content });
+        }
+        let mut secrets = Vec::new();
+        for entry in &manifest.secrets {
+            let placement = place(&entry.path, &entry.owner, &entry.group, &entry.mode)?;
+            if !(1..=65536).contains(entry.bytes.get_ref()) {
+                return Err(bad(entry.bytes.span(), format!("secret size {} is outside 1..=65536 bytes", entry.bytes.get_ref())));
+            }
+            secrets.push(SecretSpec { placement, bytes: *entry.bytes.get_ref() });
+        }
+        let mut users = Vec::new();
+        for entry in &manifest.users {
+            for name in std::iter::once(&entry.name).chain(&entry.groups) {
+                if !valid_account_name(name.get_ref()) {
+                    return Err(bad(name.span(), format!("`{}` is not a valid user or group name", name.get_ref())));
+                }
+            }
+            let password = match &entry.password_file {
+                Some(source) => {
+                    let raw = read_confined(dir, source)?;
+                    let text = String::from_utf8(raw).map_err(|_| InputError::new(dir.join(source), None, "password file is not UTF-8"))?;
+                    Some(Secret(text.trim_end_matches(['\n', '\r']).to_string()))
+                }
+                None => None,
+            };
+            users.push(UserSpec {
+                name: entry.name.get_ref().clone(),
+                groups: entry.groups.iter().map(|g| g.get_ref().clone()).collect(),
+                password,
+            });
+        }
+        if let Some(n) = &manifest.nodes {
+            if !(1..=MAX_NODES).contains(n.get_ref()) {
+                return Err(bad(n.span(), format!("nodes = {} is outside 1..={MAX_NODES}", n.get_ref())));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let destinations = manifest.files.iter().map(|f| &f.path).chain(manifest.secrets.iter().map(|s| &s.path));
+        for path in destinations {
+            if !seen.insert(path.get_ref().clone()) {
+                return Err(bad(path.span(), format!("{} is placed twice", path.get_ref())));
+            }
+        }
+        let mut candidate = Candidate {
+            origin: dir.to_path_buf(),
+            distro: manifest.distro,
+            nodes: manifest.nodes.map(|n| *n.get_ref()),
+            services: manifest.services.unwrap_or_else(|| vec![Service::Corosync, Service::Pacemaker]),
+            files,
+            secrets,
+            users,
+            corosync: None,
+        };
+        candidate.parse_corosync()?;
+        Ok(candidate)
+    }
+
+    fn parse_corosync(&mut self) -> Result<(), InputError> {
+        let Some(index) = self.files.iter().position(|f| f.placement.path == COROSYNC_CONF) else {
+            return Err(InputError::new(&self.origin, None, format!("the candidate places no {COROSYNC_CONF}")));
+        };
+        let file = &self.files[index];
+        let text = std::str::from_utf8(&file.content).map_err(|_| InputError::new(&file.source, None, "not UTF-8"))?;
+        self.corosync = Some((CorosyncConf::parse(text, &file.source)?, index));
+        Ok(())
+    }
+
+    pub fn corosync_conf(&self) -> &CorosyncConf {
+        &self.corosync.as_ref().expect("a loaded candidate has a corosync.conf").0
+    }
+
+    pub fn corosync_file(&self) -> &CandidateFile {
+        &self.files[self.corosync.as_ref().expect("a loaded candidate has a corosync.conf").1]
+    }
+
+    pub fn file_at(&self, node_path: &str) -> Option<&CandidateFile> {
+        self.files.iter().find(|f| f.placement.path == node_path)
+    }
+}
+
+/// Reads `relative` below `dir`, refusing anything that resolves outside it
+/// (`..`, absolute paths, symlinks pointing out) or is too large.
+pub fn read_confined(dir: &Path, relative: &str) -> Result<Vec<u8>, InputError> {
+    let shown = dir.join(relative);
+    let rel = Path::new(relative);
+    if rel.is_absolute() || rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return Err(InputError::new(&shown, None, "path leaves the candidate directory"));
+    }
+    let base = dir.canonicalize().map_err(|e| InputError::new(dir, None, format!("cannot read: {e}")))?;
+    let resolved = shown.canonicalize().map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
+    if !resolved.starts_with(&base) {
+        return Err(InputError::new(&shown, None, "path leaves the candidate directory (through a symlink)"));
+    }
+    let meta = std::fs::metadata(&resolved).map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(InputError::new(&shown, None, "not a regular file"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(InputError::new(&shown, None, format!("{} bytes is larger than the {} byte limit for a candidate file", meta.len(), MAX_FILE_BYTES)));
+    }
+    std::fs::read(&resolved).map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))
+}
+
+/// Node paths the harness itself owns; a candidate may not overwrite them.
+const RESERVED: &[&str] = &["/proc", "/sys", "/dev", "/usr/local/sbin/pcmk-node", "/etc/pcmk-comply", "/run/pcmk-node"];
+
+fn check_destination(path: &str) -> Result<(), String> {
+    let p = Path::new(path);
+    if !p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir | Component::CurDir)) || path.ends_with('/') {
+        return Err(format!("destination `{path}` must be an absolute file path without `.` or `..`"));
+    }
+    if path.chars().any(|c| c.is_control()) {
+        return Err(format!("destination `{}` contains control characters", path.escape_debug()));
+    }
+    if let Some(reserved) = RESERVED.iter().find(|r| p.starts_with(r)) {
+        return Err(format!("destination `{path}` is under {reserved}, which the harness owns"));
+    }
+    Ok(())
+}
+
+fn parse_mode(mode: &str) -> Result<u32, String> {
+    let digits = mode.strip_prefix("0o").unwrap_or(mode);
+    u32::from_str_radix(digits, 8).ok().filter(|m| *m <= 0o7777).ok_or_else(|| format!("mode `{mode}` is not an octal file mode"))
+}
+
+fn valid_account_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && name.len() <= 32
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(files: &[(&str, &str)]) -> tempdir::Dir {
+        let dir = tempdir::Dir::new();
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        dir
+    }
+
+    mod tempdir {
+        pub struct Dir(std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Self {
+                let p = std::env::temp_dir().join(format!("pcmk-cand-{}-{}", std::process::id(), rand::random::<u64>()));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+            pub fn path(&self) -> &std::path::Path {
+                &self.0
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    const CONF: &str = "totem {\n version: 2\n cluster_name: t\n}\n";
+
+    #[test]
+    fn manifest_errors_name_file_and_line() {
+        let dir = dir_with(&[("corosync.conf", CONF), ("candidate.toml", "nodes = 3\n\n[[file]]\nsource = \"corosync.conf\"\npath = \"/etc/corosync/corosync.conf\"\nmode = \"0999\"\n")]);
+        let e = Candidate::load(dir.path()).unwrap_err();
+        assert_eq!(e.line, Some(6), "{e}");
+        assert!(e.message.contains("not an octal file mode"), "{e}");
+
+        let dir = dir_with(&[("candidate.toml", "nodes = 3\nbogus = 1\n")]);
+        let e = Candidate::load(dir.path()).unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn sources_cannot_leave_the_directory() {
+        for source in ["../etc/passwd", "/etc/passwd", "sub/../../x"] {
+            let manifest = format!("[[file]]\nsource = \"{source}\"\npath = \"/etc/corosync/corosync.conf\"\n");
+            let dir = dir_with(&[("candidate.toml", &manifest)]);
+            let e = Candidate::load(dir.path()).unwrap_err();
+            assert!(e.message.contains("leaves the candidate directory"), "{source}: {e}");
+        }
+        let dir = dir_with(&[("candidate.toml", "[[file]]\nsource = \"link\"\npath = \"/etc/corosync/corosync.conf\"\n")]);
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join("link")).unwrap();
+        let e = Candidate::load(dir.path()).unwrap_err();
+        assert!(e.message.contains("through a symlink"), "{e}");
+    }
+
+    #[test]
+    fn destinations_cannot_touch_harness_paths() {
+        let dir = dir_with(&[("corosync.conf", CONF), ("candidate.toml", "[[file]]\nsource = \"corosync.conf\"\npath = \"/usr/local/sbin/pcmk-node\"\n")]);
+        let e = Candidate::load(dir.path()).unwrap_err();
+        assert!(e.message.contains("harness owns"), "{e}");
+        assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn bare_corosync_conf_gets_defaults() {
+        let dir = dir_with(&[("corosync.conf", CONF)]);
+        let c = Candidate::load(&dir.path().join("corosync.conf")).unwrap();
+        assert_eq!(c.services, vec![Service::Corosync, Service::Pacemaker]);
+        assert_eq!(c.secrets[0].placement.path, "/etc/corosync/authkey");
+        assert_eq!(c.secrets[0].placement.mode, 0o400);
+        assert_eq!(c.corosync_conf().root.lookup("totem.cluster_name").unwrap().value, "t");
+    }
+
+    #[test]
+    fn password_is_redacted_in_debug() {
+        let dir = dir_with(&[("corosync.conf", CONF), ("pw", "hunter2-very-secret\n"), ("candidate.toml", "[[file]]\nsource = \"corosync.conf\"\npath = \"/etc/corosync/corosync.conf\"\n[[user]]\nname = \"ops\"\npassword_file = \"pw\"\n")]);
+        let c = Candidate::load(dir.path()).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert_eq!(c.users[0].password.as_ref().unwrap().0, "hunter2-very-secret");
+    }
+}

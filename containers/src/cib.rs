@@ -1,0 +1,146 @@
+//! Seeding the CIB a throwaway cluster starts from: the candidate's own
+//! cib.xml (or an empty one) plus cluster options the harness needs to start
+//! fast, each reported, and only where the candidate leaves the option unset.
+
+use std::path::Path;
+
+use crate::error::InputError;
+
+/// Largest CIB we accept; also bounds what a hostile candidate can feed the parser.
+const MAX_NODES: u32 = 200_000;
+
+/// A cluster option the harness set because the candidate did not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HarnessSetting {
+    pub name: String,
+    pub value: String,
+    pub why: String,
+}
+
+/// Options the harness seeds; a candidate's own value always wins.
+pub fn harness_defaults() -> Vec<HarnessSetting> {
+    vec![HarnessSetting {
+        name: "dc-deadtime".into(),
+        value: "2s".into(),
+        why: "default 20s would dominate start-up; only affects the first DC election".into(),
+    }]
+}
+
+const EMPTY_CIB: &str = r#"<cib crm_feature_set="3.0.0" validate-with="pacemaker-3.0" epoch="1" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config/>
+    <nodes/>
+    <resources/>
+    <constraints/>
+  </configuration>
+  <status/>
+</cib>
+"#;
+
+pub fn parse<'a>(text: &'a str, file: &Path) -> Result<roxmltree::Document<'a>, InputError> {
+    let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: MAX_NODES };
+    let doc = roxmltree::Document::parse_with_options(text, options).map_err(|e| {
+        let pos = e.pos();
+        InputError::new(file, Some(pos.row as usize), format!("not a valid CIB: {e}"))
+    })?;
+    if !doc.root_element().has_tag_name("cib") {
+        return Err(InputError::new(file, Some(doc.text_pos_at(doc.root_element().range().start).row as usize), "root element is not <cib>"));
+    }
+    if !doc.root_element().children().any(|n| n.has_tag_name("configuration")) {
+        return Err(InputError::new(file, None, "the CIB has no <configuration> section"));
+    }
+    Ok(doc)
+}
+
+/// The CIB to place on every node before first start, and the settings the harness added.
+pub fn seed(candidate_cib: Option<(&str, &Path)>) -> Result<(String, Vec<HarnessSetting>), InputError> {
+    let (text, file) = candidate_cib.unwrap_or((EMPTY_CIB, Path::new("<harness empty CIB>")));
+    let doc = parse(text, file)?;
+    let configured: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("nvpair"))
+        .filter(|n| n.ancestors().any(|a| a.has_tag_name("crm_config")))
+        .filter_map(|n| n.attribute("name"))
+        .collect();
+    let added: Vec<HarnessSetting> = harness_defaults().into_iter().filter(|s| !configured.contains(&s.name.as_str())).collect();
+    if added.is_empty() {
+        return Ok((text.to_string(), added));
+    }
+    let pairs: String = added
+        .iter()
+        .map(|s| format!(r#"<nvpair id="pcmk-comply-harness-{0}" name="{0}" value="{1}"/>"#, s.name, s.value))
+        .collect();
+    let set = format!(r#"<cluster_property_set id="pcmk-comply-harness">{pairs}</cluster_property_set>"#);
+    let configuration = doc.root_element().children().find(|n| n.has_tag_name("configuration")).expect("checked in parse");
+    let seeded = match configuration.children().find(|n| n.has_tag_name("crm_config")) {
+        Some(crm_config) => {
+            let range = crm_config.range();
+            let element = &text[range.clone()];
+            if element.trim_end().ends_with("/>") && !element.contains("</crm_config") {
+                format!("{}<crm_config>{set}</crm_config>{}", &text[..range.start], &text[range.end..])
+            } else {
+                let close = range.start + element.rfind("</crm_config").expect("non-empty element has a closing tag");
+                format!("{}{set}{}", &text[..close], &text[close..])
+            }
+        }
+        None => {
+            let range = configuration.range();
+            let element = &text[range.clone()];
+            let open_end = range.start + element.find('>').expect("element has a start tag") + 1;
+            format!("{}<crm_config>{set}</crm_config>{}", &text[..open_end], &text[open_end..])
+        }
+    };
+    Ok((seeded, added))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dc_deadtime(cib: &str) -> Vec<String> {
+        let doc = roxmltree::Document::parse(cib).unwrap();
+        doc.descendants()
+            .filter(|n| n.attribute("name") == Some("dc-deadtime"))
+            .map(|n| n.attribute("value").unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn empty_cib_is_seeded() {
+        let (cib, added) = seed(None).unwrap();
+        assert_eq!(dc_deadtime(&cib), vec!["2s"]);
+        assert_eq!(added.len(), 1);
+    }
+
+    #[test]
+    fn candidate_value_wins() {
+        let text = r#"<cib><configuration><crm_config><cluster_property_set id="o"><nvpair id="d" name="dc-deadtime" value="7s"/></cluster_property_set></crm_config></configuration></cib>"#;
+        let (cib, added) = seed(Some((text, Path::new("cib.xml")))).unwrap();
+        assert_eq!(cib, text);
+        assert!(added.is_empty());
+    }
+
+    #[test]
+    fn seeding_keeps_candidate_options() {
+        for text in [
+            r#"<cib><configuration><crm_config><cluster_property_set id="o"><nvpair id="s" name="stonith-enabled" value="true"/></cluster_property_set></crm_config></configuration></cib>"#,
+            r#"<cib><configuration><crm_config/></configuration></cib>"#,
+            r#"<cib><configuration><resources/></configuration></cib>"#,
+        ] {
+            let (cib, added) = seed(Some((text, Path::new("cib.xml")))).unwrap();
+            assert_eq!(dc_deadtime(&cib), vec!["2s"], "{cib}");
+            assert_eq!(added[0].name, "dc-deadtime");
+            assert_eq!(text.contains("stonith-enabled"), cib.contains(r#"name="stonith-enabled" value="true""#));
+        }
+    }
+
+    #[test]
+    fn malformed_cib_names_the_line() {
+        let e = seed(Some(("<cib>\n<configuration>\n</cib>", Path::new("cib.xml")))).unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        let e = seed(Some(("<!DOCTYPE cib [<!ENTITY a \"aaaa\">]><cib/>", Path::new("cib.xml")))).unwrap_err();
+        assert!(e.message.contains("not a valid CIB"), "{e}");
+        let e = seed(Some(("<notcib/>", Path::new("cib.xml")))).unwrap_err();
+        assert!(e.message.contains("not <cib>"), "{e}");
+    }
+}

@@ -1,0 +1,574 @@
+//! The throwaway cluster: a private network per link, one container per node,
+//! the candidate applied, corosync and pacemaker started under `pcmk-node`,
+//! and a wait until `crm_mon` shows quorum, a DC and every node online.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkingConfig,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::{future, StreamExt};
+use rand::{Rng, RngCore};
+
+use crate::candidate::{Candidate, Placement, Service, CIB_XML, COROSYNC_CONF};
+use crate::cib::{self, HarnessSetting};
+use crate::corosync_conf::{with_nodelist, PlacedNode};
+use crate::error::InputError;
+use crate::image::NodeImage;
+use crate::run::{self, RunId, LABEL_NODE};
+use crate::status::ClusterStatus;
+
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
+const POLL: Duration = Duration::from_millis(250);
+const EXEC_TIMEOUT: Duration = Duration::from_secs(120);
+/// Output kept from one command run in a node; more is cut, so a hostile
+/// candidate cannot fill the harness's memory through a node's output.
+const MAX_EXEC_OUTPUT: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Overrides the candidate's node count.
+    pub nodes: Option<usize>,
+    pub ready_timeout: Duration,
+    /// Which command made the cluster (a label; `cluster down` looks for `cluster-up`).
+    pub origin: String,
+    pub run_id: Option<RunId>,
+    /// Keep the containers when start-up fails, for debugging.
+    pub keep_on_failure: bool,
+    pub memory_bytes: i64,
+    pub pids_limit: i64,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            nodes: None,
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+            origin: "library".into(),
+            run_id: None,
+            keep_on_failure: false,
+            memory_bytes: 1024 * 1024 * 1024,
+            pids_limit: 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub nodeid: u32,
+    pub container: String,
+    /// Address per link, link 0 first.
+    pub addrs: Vec<Ipv4Addr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub name: String,
+    pub subnet: String,
+}
+
+/// Output of a command run in a node.
+#[derive(Debug, Clone)]
+pub struct ExecOutput {
+    pub code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+}
+
+/// Removes a run's objects when dropped, unless disarmed: the one clean-up
+/// path for errors, panics and cancelled futures.
+struct RunGuard {
+    run: RunId,
+    armed: bool,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            run::remove_run_blocking(&self.run);
+        }
+        run::unregister(&self.run);
+    }
+}
+
+pub struct Cluster {
+    docker: Docker,
+    pub run: RunId,
+    pub image: String,
+    pub nodes: Vec<Node>,
+    pub networks: Vec<Network>,
+    /// Options the harness set that the candidate did not.
+    pub harness_settings: Vec<HarnessSetting>,
+    guard: RunGuard,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").field("run", &self.run).field("nodes", &self.nodes).finish_non_exhaustive()
+    }
+}
+
+/// What one node receives: files, and the plan `pcmk-node` applies at first boot.
+struct Deployment {
+    /// Files whose owner and mode the plan sets.
+    files: Vec<(Placement, Vec<u8>)>,
+    /// Files the plan consumes and deletes (passwords).
+    transient: Vec<(String, Vec<u8>)>,
+    plan: String,
+    corosync_conf: Placement,
+}
+
+impl Cluster {
+    /// Builds the cluster and waits until it is ready.
+    pub async fn up(docker: &Docker, candidate: &Candidate, image: &NodeImage, options: &ClusterOptions) -> anyhow::Result<Cluster> {
+        let mut cluster = Self::start(docker, candidate, image, options).await?;
+        if let Err(e) = cluster.wait_ready(options.ready_timeout).await {
+            if options.keep_on_failure {
+                cluster.keep();
+                return Err(e.context(format!("kept run {} for debugging; remove it with `pcmk-comply cluster down --run {}`", cluster.run, cluster.run)));
+            }
+            return Err(e);
+        }
+        Ok(cluster)
+    }
+
+    /// Creates networks and nodes and starts them, without waiting for readiness.
+    pub async fn start(docker: &Docker, candidate: &Candidate, image: &NodeImage, options: &ClusterOptions) -> anyhow::Result<Cluster> {
+        let layout = Layout::plan(candidate, options.nodes)?;
+        let (deployment, harness_settings) = deployment(candidate)?;
+        let run = options.run_id.clone().unwrap_or_else(RunId::generate);
+        run::register(&run);
+        let guard = RunGuard { run: run.clone(), armed: true };
+        let labels = run::labels(&run, &options.origin);
+
+        let mut networks = Vec::new();
+        for link in 0..layout.links {
+            networks.push(create_network(docker, &run, link, &labels).await?);
+        }
+        let nodes: Vec<Node> = layout
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(index, placed)| Node {
+                name: placed.name.clone(),
+                nodeid: placed.nodeid,
+                container: format!("pcmk-{run}-{}", placed.name),
+                addrs: networks.iter().map(|n| host_address(&n.subnet, index)).collect(),
+            })
+            .collect();
+        let conf_text = std::str::from_utf8(&candidate.corosync_file().content).expect("checked at load");
+        let placed: Vec<PlacedNode> = nodes
+            .iter()
+            .map(|n| PlacedNode { name: n.name.clone(), nodeid: n.nodeid, addrs: n.addrs.iter().map(Ipv4Addr::to_string).collect() })
+            .collect();
+        let corosync_conf = with_nodelist(conf_text, candidate.corosync_conf(), &placed);
+
+        let cluster = Cluster { docker: docker.clone(), run, image: image.tag.clone(), nodes, networks, harness_settings, guard };
+        let archive = deployment.archive(&corosync_conf)?;
+        let starts = cluster.nodes.iter().map(|node| cluster.create_node(node, &labels, &archive, options));
+        for result in future::join_all(starts).await {
+            result?;
+        }
+        Ok(cluster)
+    }
+
+    async fn create_node(&self, node: &Node, labels: &HashMap<String, String>, archive: &[u8], options: &ClusterOptions) -> anyhow::Result<()> {
+        let mut labels = labels.clone();
+        labels.insert(LABEL_NODE.into(), node.name.clone());
+        let endpoint = |addr: &Ipv4Addr| EndpointSettings {
+            ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(addr.to_string()), ..Default::default() }),
+            ..Default::default()
+        };
+        let first = &self.networks[0];
+        let body = ContainerCreateBody {
+            image: Some(self.image.clone()),
+            hostname: Some(node.name.clone()),
+            labels: Some(labels),
+            host_config: Some(HostConfig {
+                network_mode: Some(first.name.clone()),
+                cap_add: Some(vec!["NET_ADMIN".into()]),
+                cap_drop: Some(vec!["MKNOD".into(), "SYS_CHROOT".into(), "SETFCAP".into()]),
+                privileged: Some(false),
+                memory: Some(options.memory_bytes),
+                memory_swap: Some(options.memory_bytes),
+                pids_limit: Some(options.pids_limit),
+                init: Some(false),
+                ..Default::default()
+            }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(first.name.clone(), endpoint(&node.addrs[0]))])),
+            }),
+            ..Default::default()
+        };
+        let create = CreateContainerOptionsBuilder::default().name(&node.container).build();
+        self.docker.create_container(Some(create), body).await.with_context(|| format!("creating node {}", node.name))?;
+        for (network, addr) in self.networks.iter().zip(&node.addrs).skip(1) {
+            let request = NetworkConnectRequest { container: node.container.clone(), endpoint_config: Some(endpoint(addr)) };
+            self.docker.connect_network(&network.name, request).await.with_context(|| format!("attaching {} to {}", node.name, network.name))?;
+        }
+        let upload = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(&node.container, Some(upload), bollard::body_full(archive.to_vec().into()))
+            .await
+            .with_context(|| format!("copying the candidate into {}", node.name))?;
+        self.docker.start_container(&node.container, None).await.with_context(|| format!("starting node {}", node.name))?;
+        Ok(())
+    }
+
+    /// Keeps the cluster after this process ends (`cluster up`, `--keep`).
+    pub fn keep(&mut self) {
+        self.guard.armed = false;
+        run::unregister(&self.run);
+    }
+
+    /// Removes every container and network of this cluster.
+    pub async fn down(mut self) -> anyhow::Result<()> {
+        self.guard.armed = false;
+        run::remove_run(&self.docker, &self.run).await
+    }
+
+    pub fn node(&self, name: &str) -> anyhow::Result<&Node> {
+        self.nodes.iter().find(|n| n.name == name).with_context(|| format!("no node named {name} in run {}", self.run))
+    }
+
+    pub fn node_names(&self) -> Vec<&str> {
+        self.nodes.iter().map(|n| n.name.as_str()).collect()
+    }
+
+    /// Runs `cmd` in `node` as root and collects its output.
+    pub async fn exec(&self, node: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
+        self.exec_as(node, "root", cmd).await
+    }
+
+    pub async fn exec_as(&self, node: &str, user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
+        let container = &self.node(node)?.container;
+        tokio::time::timeout(EXEC_TIMEOUT, exec_in(&self.docker, container, user, cmd))
+            .await
+            .map_err(|_| anyhow::anyhow!("`{}` on {node} did not finish within {EXEC_TIMEOUT:?}", cmd.join(" ")))?
+            .with_context(|| format!("running `{}` on {node}", cmd.join(" ")))
+    }
+
+    /// `crm_mon` as seen from `node`; an error when pacemaker cannot answer there.
+    pub async fn status(&self, node: &str) -> anyhow::Result<ClusterStatus> {
+        let out = self.exec(node, &["crm_mon", "--one-shot", "--output-as=xml"]).await?;
+        if out.stdout.trim().is_empty() {
+            bail!("crm_mon on {node} answered nothing (exit {}): {}", out.code, out.stderr.trim());
+        }
+        ClusterStatus::parse(&out.stdout).map_err(|e| anyhow::anyhow!("{node}: {e}"))
+    }
+
+    /// Waits until every node in `ask` sees a DC, quorum and exactly `members` online.
+    pub async fn wait_for_members(&self, ask: &[&str], members: &[&str], timeout: Duration) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        loop {
+            let views = future::join_all(ask.iter().map(|n| self.status(n))).await;
+            let ready = views.iter().all(|v| v.as_ref().is_ok_and(|s| s.has_members(members)));
+            if ready {
+                return Ok(started.elapsed());
+            }
+            let last: Vec<String> = ask
+                .iter()
+                .zip(&views)
+                .map(|(node, view)| match view {
+                    Ok(s) => format!("{node}: dc={} quorate={} members={:?}", s.dc.as_deref().unwrap_or("none"), s.quorate, s.members()),
+                    Err(e) => format!("{node}: {e:#}"),
+                })
+                .collect();
+            if started.elapsed() >= timeout {
+                let logs = self.recent_logs(ask, 15).await;
+                bail!(
+                    "run {}: the cluster did not reach quorum with members {members:?} within {timeout:?}\nlast view:\n  {}\n{logs}",
+                    self.run,
+                    last.join("\n  ")
+                )
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until all nodes agree: quorum, a DC, every node online.
+    pub async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<Duration> {
+        let names = self.node_names();
+        self.wait_for_members(&names, &names, timeout).await
+    }
+
+    /// The last corosync and pacemaker log lines of each node, for error messages.
+    pub async fn recent_logs(&self, nodes: &[&str], lines: usize) -> String {
+        let lines = lines.to_string();
+        let mut out = String::new();
+        for node in nodes {
+            match self.exec(node, &["pcmk-node", "logs", &lines]).await {
+                Ok(o) => out.push_str(&format!("--- {node} logs ---\n{}{}", o.stdout, o.stderr)),
+                Err(e) => out.push_str(&format!("--- {node}: no logs: {e:#}\n")),
+            }
+        }
+        out
+    }
+
+    /// Hard power-off of a node (SIGKILL to every process in it).
+    pub async fn kill_node(&self, node: &str) -> anyhow::Result<()> {
+        let container = &self.node(node)?.container;
+        let options = KillContainerOptionsBuilder::default().signal("KILL").build();
+        self.docker.kill_container(container, Some(options)).await.with_context(|| format!("killing {node}"))
+    }
+
+    /// Clean shutdown: pacemaker and corosync stop as on a real node.
+    pub async fn stop_node(&self, node: &str) -> anyhow::Result<()> {
+        let container = &self.node(node)?.container;
+        let options = StopContainerOptionsBuilder::default().t(60).build();
+        self.docker.stop_container(container, Some(options)).await.with_context(|| format!("stopping {node}"))
+    }
+
+    /// Boots a stopped or killed node; its services start as they would at boot.
+    pub async fn start_node(&self, node: &str) -> anyhow::Result<()> {
+        let container = &self.node(node)?.container;
+        self.docker.start_container(container, None).await.with_context(|| format!("starting {node}"))
+    }
+
+    pub async fn pause_node(&self, node: &str) -> anyhow::Result<()> {
+        let container = &self.node(node)?.container;
+        self.docker.pause_container(container).await.with_context(|| format!("pausing {node}"))
+    }
+
+    pub async fn unpause_node(&self, node: &str) -> anyhow::Result<()> {
+        let container = &self.node(node)?.container;
+        self.docker.unpause_container(container).await.with_context(|| format!("unpausing {node}"))
+    }
+
+    /// Starts, stops, restarts or kills one daemon on one node.
+    pub async fn service(&self, node: &str, action: ServiceAction, service: Service) -> anyhow::Result<()> {
+        let out = self.exec(node, &["pcmk-node", action.as_str(), service.as_str()]).await?;
+        if !out.success() {
+            bail!("{} {} on {node} failed: {}", action.as_str(), service.as_str(), out.stderr.trim());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceAction {
+    Start,
+    Stop,
+    Restart,
+    Kill,
+}
+
+impl ServiceAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            ServiceAction::Start => "start",
+            ServiceAction::Stop => "stop",
+            ServiceAction::Restart => "restart",
+            ServiceAction::Kill => "kill",
+        }
+    }
+}
+
+async fn exec_in(docker: &Docker, container: &str, user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
+    let config = CreateExecOptions {
+        cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        user: Some(user.to_string()),
+        ..Default::default()
+    };
+    let exec = docker.create_exec(container, config).await?;
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    if let StartExecResults::Attached { mut output, .. } = docker.start_exec(&exec.id, None).await? {
+        while let Some(chunk) = output.next().await {
+            match chunk? {
+                bollard::container::LogOutput::StdOut { message } => append_bounded(&mut stdout, &message),
+                bollard::container::LogOutput::StdErr { message } => append_bounded(&mut stderr, &message),
+                _ => {}
+            }
+        }
+    }
+    let code = docker.inspect_exec(&exec.id).await?.exit_code.unwrap_or(-1);
+    Ok(ExecOutput {
+        code,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
+}
+
+fn append(archive: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, content: &[u8]) -> std::io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(mode);
+    header.set_mtime(0);
+    header.set_cksum();
+    archive.append_data(&mut header, path.trim_start_matches('/'), content)
+}
+
+fn append_bounded(buffer: &mut Vec<u8>, bytes: &[u8]) {
+    let room = MAX_EXEC_OUTPUT.saturating_sub(buffer.len());
+    buffer.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+/// Node names, ids and link count, from the candidate's nodelist and the requested size.
+struct Layout {
+    nodes: Vec<PlacedNode>,
+    links: usize,
+}
+
+impl Layout {
+    fn plan(candidate: &Candidate, requested: Option<usize>) -> Result<Layout, InputError> {
+        let entries = candidate.corosync_conf().nodes();
+        let file = &candidate.corosync_file().source;
+        let count = requested.or(candidate.nodes).unwrap_or(if entries.is_empty() { 3 } else { entries.len() });
+        if !(1..=crate::candidate::MAX_NODES).contains(&count) {
+            return Err(InputError::new(&candidate.origin, None, format!("{count} nodes asked for; a throwaway cluster has 1 to {}", crate::candidate::MAX_NODES)));
+        }
+        let mut nodes: Vec<PlacedNode> = Vec::new();
+        let mut next_id = entries.iter().filter_map(|e| e.nodeid).max().unwrap_or(0) + 1;
+        for index in 0..count {
+            let entry = entries.get(index);
+            let nodeid = match entry.and_then(|e| e.nodeid) {
+                Some(id) => id,
+                None => {
+                    next_id += 1;
+                    next_id - 1
+                }
+            };
+            let name = entry.and_then(|e| e.name.clone()).unwrap_or_else(|| format!("node{nodeid}"));
+            if !valid_hostname(&name) {
+                return Err(InputError::new(file, entry.map(|e| e.line), format!("node name `{name}` is not a valid host name")));
+            }
+            if nodes.iter().any(|n| n.name == name || n.nodeid == nodeid) {
+                return Err(InputError::new(file, entry.map(|e| e.line), format!("node `{name}` (nodeid {nodeid}) appears twice")));
+            }
+            nodes.push(PlacedNode { name, nodeid, addrs: Vec::new() });
+        }
+        let links = entries.iter().map(|e| e.addrs.iter().map(|(l, _)| *l as usize + 1).max().unwrap_or(1)).max().unwrap_or(1);
+        if links > 8 {
+            return Err(InputError::new(file, None, format!("{links} links; knet supports at most 8")));
+        }
+        Ok(Layout { nodes, links })
+    }
+}
+
+fn valid_hostname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with('-')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn host_address(subnet: &str, index: usize) -> Ipv4Addr {
+    let base: Ipv4Addr = subnet.split('/').next().and_then(|s| s.parse().ok()).expect("subnets are ours");
+    let [a, b, c, _] = base.octets();
+    Ipv4Addr::new(a, b, c, 11 + index as u8)
+}
+
+/// A /24 of its own per network, so concurrent runs never share addresses.
+async fn create_network(docker: &Docker, run: &RunId, link: usize, labels: &HashMap<String, String>) -> anyhow::Result<Network> {
+    let name = format!("pcmk-{run}-link{link}");
+    let mut last_error = None;
+    for _ in 0..32 {
+        let third = rand::thread_rng().gen_range(0..=255u8);
+        let subnet = format!("10.213.{third}.0/24");
+        let request = NetworkCreateRequest {
+            name: name.clone(),
+            driver: Some("bridge".into()),
+            internal: Some(true),
+            labels: Some(labels.clone()),
+            ipam: Some(Ipam {
+                config: Some(vec![IpamConfig { subnet: Some(subnet.clone()), gateway: Some(format!("10.213.{third}.1")), ..Default::default() }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        match docker.create_network(request).await {
+            Ok(_) => return Ok(Network { name, subnet }),
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) if message.contains("overlap") => last_error = Some(message),
+            Err(e) => return Err(e).with_context(|| format!("creating network {name}")),
+        }
+    }
+    bail!("no free /24 in 10.213.0.0/16 for {name}: {}", last_error.unwrap_or_default())
+}
+
+fn deployment(candidate: &Candidate) -> Result<(Deployment, Vec<HarnessSetting>), InputError> {
+    let mut files: Vec<(Placement, Vec<u8>)> = Vec::new();
+    let mut transient: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut plan = String::new();
+    let mut groups: Vec<&str> = Vec::new();
+    for user in &candidate.users {
+        for group in &user.groups {
+            if !groups.contains(&group.as_str()) {
+                groups.push(group);
+                plan.push_str(&format!("group\t{group}\n"));
+            }
+        }
+        plan.push_str(&format!("user\t{}\t{}\n", user.name, user.groups.join(",")));
+        if let Some(password) = &user.password {
+            let path = format!("/etc/pcmk-comply/password-{}", user.name);
+            transient.push((path.clone(), password.0.as_bytes().to_vec()));
+            plan.push_str(&format!("password\t{}\t{path}\n", user.name));
+        }
+    }
+    let cib_file = candidate.file_at(CIB_XML);
+    let cib_text = match cib_file {
+        Some(f) => Some(std::str::from_utf8(&f.content).map_err(|_| InputError::new(&f.source, None, "not UTF-8"))?),
+        None => None,
+    };
+    let (cib, settings) = cib::seed(cib_text.zip(cib_file.map(|f| f.source.as_path())))?;
+    for file in &candidate.files {
+        if file.placement.path != CIB_XML && file.placement.path != COROSYNC_CONF {
+            files.push((file.placement.clone(), file.content.clone()));
+        }
+    }
+    let cib_placement = cib_file
+        .map(|f| f.placement.clone())
+        .unwrap_or(Placement { path: CIB_XML.into(), owner: "hacluster".into(), group: "haclient".into(), mode: 0o600 });
+    files.push((cib_placement, cib.into_bytes()));
+    let mut rng = rand::thread_rng();
+    for secret in &candidate.secrets {
+        let mut bytes = vec![0u8; secret.bytes];
+        rng.fill_bytes(&mut bytes);
+        files.push((secret.placement.clone(), bytes));
+    }
+    for service in &candidate.services {
+        plan.push_str(&format!("autostart\t{}\n", service.as_str()));
+    }
+    let corosync_conf = candidate.corosync_file().placement.clone();
+    Ok((Deployment { files, transient, plan, corosync_conf }, settings))
+}
+
+impl Deployment {
+    /// The tar uploaded to `/` of every node; corosync.conf is the node-specific part.
+    fn archive(&self, corosync_conf: &str) -> anyhow::Result<Vec<u8>> {
+        let mut plan = self.plan.clone();
+        let mut archive = tar::Builder::new(Vec::new());
+        let placed = self
+            .files
+            .iter()
+            .map(|(p, c)| (p, c.as_slice()))
+            .chain(std::iter::once((&self.corosync_conf, corosync_conf.as_bytes())));
+        for (placement, content) in placed {
+            append(&mut archive, &placement.path, placement.mode, content)?;
+            plan.push_str(&format!("file\t{}\t{}\t{}\t{:o}\n", placement.path, placement.owner, placement.group, placement.mode));
+        }
+        for (path, content) in &self.transient {
+            append(&mut archive, path, 0o600, content)?;
+        }
+        append(&mut archive, "/etc/pcmk-comply/plan", 0o600, plan.as_bytes())?;
+        Ok(archive.into_inner()?)
+    }
+}

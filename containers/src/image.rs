@@ -1,0 +1,358 @@
+//! Node images: one per Debian suite, built locally through the engine and
+//! tagged by a hash of their build inputs, so an unchanged image is reused.
+//! No registry is assumed: without a local `debian:<suite>-slim` the base is
+//! bootstrapped from the Debian mirror (debootstrap, then import).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder};
+use bollard::Docker;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+const DOCKERFILE: &str = include_str!("../image/Dockerfile.in");
+const NODE_SCRIPT: &str = include_str!("../image/pcmk-node");
+const PACKAGES: &[&str] = &[
+    "pacemaker", "pacemaker-cli-utils", "corosync", "corosync-qdevice", "crmsh", "pcs", "resource-agents", "fence-agents",
+    "nftables", "tcpdump", "iproute2", "iputils-ping", "procps", "sudo", "tini", "netcat-openbsd", "openssl", "aide", "rsyslog",
+    "libxml2-utils", "less",
+];
+pub const NODE_REPO: &str = "pcmk-comply/node";
+pub const BASE_REPO: &str = "pcmk-comply/base";
+const LABEL_RECIPE: &str = "io.pcmk-comply.recipe";
+const LABEL_DISTRO: &str = "io.pcmk-comply.distro";
+const PULL_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Distro {
+    Bookworm,
+    Trixie,
+}
+
+impl Distro {
+    pub const ALL: [Distro; 2] = [Distro::Bookworm, Distro::Trixie];
+
+    pub fn suite(self) -> &'static str {
+        match self {
+            Distro::Bookworm => "bookworm",
+            Distro::Trixie => "trixie",
+        }
+    }
+}
+
+impl std::fmt::Display for Distro {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.suite())
+    }
+}
+
+impl FromStr for Distro {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Distro::ALL
+            .into_iter()
+            .find(|d| d.suite() == s)
+            .ok_or_else(|| format!("unknown distro `{s}` (known: bookworm, trixie)"))
+    }
+}
+
+/// Where packages come from; part of every recipe hash.
+#[derive(Debug, Clone)]
+pub struct Mirrors {
+    pub debian: String,
+    pub security: String,
+}
+
+impl Default for Mirrors {
+    fn default() -> Self {
+        Mirrors {
+            debian: std::env::var("PCMK_COMPLY_MIRROR").unwrap_or_else(|_| "http://deb.debian.org/debian".into()),
+            security: std::env::var("PCMK_COMPLY_SECURITY_MIRROR").unwrap_or_else(|_| "http://deb.debian.org/debian-security".into()),
+        }
+    }
+}
+
+/// Progress of a build, for the CLI to render.
+#[derive(Debug, Clone)]
+pub enum BuildEvent {
+    Phase(String),
+    Output(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeImage {
+    pub distro: Distro,
+    pub tag: String,
+    /// Whether this call built it (false: found and reused).
+    pub built: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageInfo {
+    pub tag: String,
+    pub distro: String,
+    pub size_bytes: i64,
+    pub created: i64,
+}
+
+fn short_hash(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.len().to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(&hasher.finalize()[..6])
+}
+
+fn render_dockerfile(base: &str, distro: Distro, mirrors: &Mirrors) -> String {
+    DOCKERFILE
+        .replace("@BASE@", base)
+        .replace("@MIRROR@", &mirrors.debian)
+        .replace("@SECURITY_MIRROR@", &mirrors.security)
+        .replace("@SUITE@", distro.suite())
+        .replace("@PACKAGES@", &PACKAGES.join(" "))
+}
+
+async fn image_id(docker: &Docker, reference: &str) -> anyhow::Result<Option<String>> {
+    match docker.inspect_image(reference).await {
+        Ok(image) => Ok(image.id),
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("inspecting image {reference}")),
+    }
+}
+
+/// Finds the node image for `distro`, building what is missing.
+pub async fn ensure_node_image(
+    docker: &Docker,
+    distro: Distro,
+    mirrors: &Mirrors,
+    on_event: &(dyn Fn(BuildEvent) + Sync),
+) -> anyhow::Result<NodeImage> {
+    let (base, base_id) = ensure_base(docker, distro, mirrors, on_event).await?;
+    let dockerfile = render_dockerfile(&base, distro, mirrors);
+    let tag = format!("{NODE_REPO}:{}-{}", distro.suite(), short_hash(&[&dockerfile, NODE_SCRIPT, &base_id]));
+    if image_id(docker, &tag).await?.is_some() {
+        return Ok(NodeImage { distro, tag, built: false });
+    }
+    on_event(BuildEvent::Phase(format!("building {tag}")));
+    let context = build_context(&dockerfile)?;
+    let labels = HashMap::from([
+        (LABEL_DISTRO.to_string(), distro.suite().to_string()),
+        (LABEL_RECIPE.to_string(), tag.clone()),
+    ]);
+    let options = BuildImageOptionsBuilder::default()
+        .dockerfile("Dockerfile")
+        .t(&tag)
+        .rm(true)
+        .forcerm(true)
+        .labels(&labels)
+        .build();
+    let mut stream = docker.build_image(options, None, Some(bollard::body_full(context.into())));
+    let mut tail: Vec<String> = Vec::new();
+    while let Some(item) = stream.next().await {
+        let info = item.with_context(|| format!("building {tag}"))?;
+        if let Some(error) = info.error_detail.and_then(|d| d.message) {
+            bail!("building {tag} failed: {error}\n{}", tail.join("\n"));
+        }
+        if let Some(line) = info.stream {
+            for line in line.lines().filter(|l| !l.trim().is_empty()) {
+                tail.push(line.to_string());
+                if tail.len() > 30 {
+                    tail.remove(0);
+                }
+                on_event(BuildEvent::Output(line.to_string()));
+            }
+        }
+    }
+    if image_id(docker, &tag).await?.is_none() {
+        bail!("building {tag} finished but the engine has no such image\n{}", tail.join("\n"));
+    }
+    Ok(NodeImage { distro, tag, built: true })
+}
+
+fn build_context(dockerfile: &str) -> anyhow::Result<Vec<u8>> {
+    let mut archive = tar::Builder::new(Vec::new());
+    for (name, content, mode) in [("Dockerfile", dockerfile, 0o644), ("pcmk-node", NODE_SCRIPT, 0o755)] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(mode);
+        header.set_mtime(0);
+        header.set_cksum();
+        archive.append_data(&mut header, name, content.as_bytes())?;
+    }
+    Ok(archive.into_inner()?)
+}
+
+/// Returns the reference and image id of the base for `distro`: a local `debian:<suite>-slim`,
+/// a previously bootstrapped base, a pulled one, or a fresh bootstrap.
+async fn ensure_base(
+    docker: &Docker,
+    distro: Distro,
+    mirrors: &Mirrors,
+    on_event: &(dyn Fn(BuildEvent) + Sync),
+) -> anyhow::Result<(String, String)> {
+    let official = format!("debian:{}-slim", distro.suite());
+    if let Some(id) = image_id(docker, &official).await? {
+        return Ok((official, id));
+    }
+    let recipe = short_hash(&["debootstrap --variant=minbase", distro.suite(), &mirrors.debian]);
+    let bootstrapped = format!("{BASE_REPO}:{}-{recipe}", distro.suite());
+    if let Some(id) = image_id(docker, &bootstrapped).await? {
+        return Ok((bootstrapped, id));
+    }
+    on_event(BuildEvent::Phase(format!("trying to pull {official}")));
+    if try_pull(docker, &official).await {
+        if let Some(id) = image_id(docker, &official).await? {
+            return Ok((official, id));
+        }
+    }
+    on_event(BuildEvent::Phase(format!("bootstrapping {bootstrapped} from {}", mirrors.debian)));
+    bootstrap_base(docker, distro, mirrors, &bootstrapped, &recipe, on_event).await?;
+    let id = image_id(docker, &bootstrapped)
+        .await?
+        .with_context(|| format!("importing {bootstrapped} finished but the engine has no such image"))?;
+    Ok((bootstrapped, id))
+}
+
+async fn try_pull(docker: &Docker, reference: &str) -> bool {
+    let options = CreateImageOptionsBuilder::default().from_image(reference).build();
+    let pull = async {
+        let mut stream = docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            if item.is_err() {
+                return false;
+            }
+        }
+        true
+    };
+    tokio::time::timeout(PULL_TIMEOUT, pull).await.unwrap_or(false)
+}
+
+async fn bootstrap_base(
+    docker: &Docker,
+    distro: Distro,
+    mirrors: &Mirrors,
+    tag: &str,
+    recipe: &str,
+    on_event: &(dyn Fn(BuildEvent) + Sync),
+) -> anyhow::Result<()> {
+    let debootstrap = ["/usr/sbin/debootstrap", "/usr/bin/debootstrap"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .context("debootstrap is not installed; it builds the base image offline from the Debian mirror (apt-get install debootstrap)")?;
+    let work = std::env::temp_dir().join(format!("pcmk-comply-rootfs-{}-{}", distro.suite(), std::process::id()));
+    let _remove_work = RemoveDirOnDrop(work.clone());
+    let output = tokio::process::Command::new(debootstrap)
+        .args(["--variant=minbase", distro.suite()])
+        .arg(&work)
+        .arg(&mirrors.debian)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .context("running debootstrap")?;
+    if !output.status.success() {
+        let log = String::from_utf8_lossy(&output.stdout);
+        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+        bail!(
+            "debootstrap {} failed ({}); it needs root and the Debian mirror {}:\n{}\n{}",
+            distro.suite(),
+            output.status,
+            mirrors.debian,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    on_event(BuildEvent::Phase(format!("importing {tag}")));
+    let mut tar = tokio::process::Command::new("tar")
+        .args(["--numeric-owner", "-C"])
+        .arg(&work)
+        .args(["-cf", "-", "."])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .context("running tar")?;
+    let stdout = tar.stdout.take().context("tar has no stdout")?;
+    let body = bollard::body_try_stream(tokio_util::io::ReaderStream::new(stdout));
+    let (repo, tag_part) = tag.split_once(':').expect("tags have a colon");
+    let options = CreateImageOptionsBuilder::default()
+        .from_src("-")
+        .repo(repo)
+        .tag(tag_part)
+        .changes(vec![
+            format!("LABEL {LABEL_RECIPE}={recipe}"),
+            format!("LABEL {LABEL_DISTRO}={}", distro.suite()),
+            "CMD [\"/bin/bash\"]".to_string(),
+        ])
+        .build();
+    let mut stream = docker.create_image(Some(options), Some(body), None);
+    while let Some(item) = stream.next().await {
+        item.with_context(|| format!("importing {tag}"))?;
+    }
+    let status = tar.wait().await?;
+    if !status.success() {
+        bail!("tar of the bootstrapped root file system failed ({status})");
+    }
+    Ok(())
+}
+
+struct RemoveDirOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveDirOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Node and base images the harness has built.
+pub async fn list_images(docker: &Docker) -> anyhow::Result<Vec<ImageInfo>> {
+    let filters = HashMap::from([("label".to_string(), vec![LABEL_DISTRO.to_string()])]);
+    let options = ListImagesOptionsBuilder::default().filters(&filters).build();
+    let mut images: Vec<ImageInfo> = docker
+        .list_images(Some(options))
+        .await?
+        .into_iter()
+        .flat_map(|image| {
+            let distro = image.labels.get(LABEL_DISTRO).cloned().unwrap_or_default();
+            image.repo_tags.into_iter().map(move |tag| ImageInfo {
+                tag,
+                distro: distro.clone(),
+                size_bytes: image.size,
+                created: image.created,
+            })
+        })
+        .collect();
+    images.sort_by(|a, b| a.tag.cmp(&b.tag));
+    Ok(images)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipe_hash_follows_every_input() {
+        let m = Mirrors { debian: "http://a/debian".into(), security: "http://a/sec".into() };
+        let a = render_dockerfile("base:1", Distro::Bookworm, &m);
+        let c = render_dockerfile("base:1", Distro::Trixie, &m);
+        assert_ne!(short_hash(&[&a, NODE_SCRIPT, "sha256:1"]), short_hash(&[&a, NODE_SCRIPT, "sha256:2"]));
+        assert_ne!(short_hash(&[&a, NODE_SCRIPT, "sha256:1"]), short_hash(&[&c, NODE_SCRIPT, "sha256:1"]));
+        assert_eq!(short_hash(&[&a, NODE_SCRIPT, "sha256:1"]), short_hash(&[&a, NODE_SCRIPT, "sha256:1"]));
+        assert!(a.contains("FROM base:1") && a.contains("bookworm-security") && a.contains("pacemaker"));
+        assert!(!a.contains('@'), "every placeholder is filled: {a}");
+    }
+
+    #[test]
+    fn distro_names_round_trip() {
+        for d in Distro::ALL {
+            assert_eq!(d.suite().parse::<Distro>().unwrap(), d);
+        }
+        assert!("jessie".parse::<Distro>().unwrap_err().contains("known: bookworm, trixie"));
+    }
+}

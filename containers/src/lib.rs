@@ -1,0 +1,12 @@
+//! Images and throwaway Pacemaker/Corosync clusters for pcmk-comply.
+//! This crate knows how to build and run clusters; it knows nothing of policy.
+
+pub mod candidate;
+pub mod cib;
+pub mod cluster;
+pub mod corosync_conf;
+pub mod engine;
+pub mod error;
+pub mod image;
+pub mod run;
+pub mod status;

@@ -1,0 +1,257 @@
+//! pcmk-comply: prove a Pacemaker/Corosync configuration against policy on
+//! throwaway clusters.
+
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use pcmk_containers::candidate::Candidate;
+use pcmk_containers::cluster::{Cluster, ClusterOptions};
+use pcmk_containers::image::{self, Distro, Mirrors};
+use pcmk_containers::run::{self, RunId};
+use pcmk_containers::{engine, error::InputError};
+
+use crate::progress::Progress;
+
+/// Exit codes: 0 success, 1 policy failure, 2 bad input or infrastructure error.
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "pcmk-comply", version, about = "Compliance-as-code for Pacemaker/Corosync clusters")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build or list node images.
+    Image {
+        #[command(subcommand)]
+        command: ImageCommand,
+    },
+    /// Start or remove a throwaway cluster built from a candidate.
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+    /// Remove containers and networks that dead runs left behind.
+    Gc {
+        /// Also remove runs whose owning process is still alive.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// Build the node image (reused when its inputs are unchanged).
+    Build {
+        /// bookworm, trixie or all.
+        #[arg(long, default_value = "bookworm")]
+        distro: String,
+    },
+    /// List the images the harness has built.
+    List,
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Build a cluster from a candidate, wait until it is ready, and leave it running.
+    Up {
+        #[arg(long, default_value = "candidates/hardened")]
+        candidate: PathBuf,
+        /// Number of nodes (1 to 16); defaults to the candidate's.
+        #[arg(long)]
+        nodes: Option<usize>,
+        /// bookworm or trixie; defaults to the candidate's, else bookworm.
+        #[arg(long, value_parser = parse_distro)]
+        distro: Option<Distro>,
+        /// Seconds to wait for quorum, a DC and every node online.
+        #[arg(long, default_value_t = 120)]
+        ready_timeout: u64,
+        /// Keep the containers when start-up fails, for debugging.
+        #[arg(long)]
+        keep: bool,
+        /// Use this run id instead of a random one.
+        #[arg(long, value_parser = parse_run_id)]
+        run_id: Option<RunId>,
+    },
+    /// Remove clusters made by `cluster up` (or one run, with --run).
+    Down {
+        #[arg(long, value_parser = parse_run_id)]
+        run: Option<RunId>,
+    },
+}
+
+fn parse_distro(s: &str) -> Result<Distro, String> {
+    s.parse()
+}
+
+fn parse_run_id(s: &str) -> Result<RunId, String> {
+    RunId::parse(s).ok_or_else(|| "a run id is 1 to 24 characters of a-z, 0-9 and -".to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("PCMK_COMPLY_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("pcmk-comply: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let code = runtime.block_on(run_until_signal(cli));
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    code
+}
+
+/// Runs the command; SIGINT or SIGTERM cancels it and removes every run it started.
+async fn run_until_signal(cli: Cli) -> ExitCode {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut interrupt, mut terminate) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(i), Ok(t)) => (i, t),
+        _ => {
+            eprintln!("pcmk-comply: cannot install signal handlers");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let signal_code = tokio::select! {
+        result = dispatch(cli) => return report(result),
+        _ = interrupt.recv() => 130,
+        _ = terminate.recv() => 143,
+    };
+    // The command future is dropped by now; its guards removed what they owned.
+    // Whatever a cancelled step had not yet handed to a guard goes by label.
+    eprintln!("pcmk-comply: interrupted; removing this run's containers and networks");
+    if let Ok(docker) = engine::connect().await {
+        for run in run::active_runs() {
+            if let Err(e) = run::remove_run(&docker, &run).await {
+                eprintln!("pcmk-comply: could not remove run {run}: {e:#}; `pcmk-comply gc` will");
+            }
+        }
+    }
+    ExitCode::from(signal_code)
+}
+
+fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            match e.downcast_ref::<InputError>() {
+                Some(input) => eprintln!("pcmk-comply: error: {input}"),
+                None => eprintln!("pcmk-comply: error: {e:#}"),
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Image { command: ImageCommand::Build { distro } } => {
+            let distros = if distro == "all" { Distro::ALL.to_vec() } else { vec![distro.parse().map_err(anyhow::Error::msg)?] };
+            let docker = engine::connect().await?;
+            for distro in distros {
+                let progress = Progress::new(&format!("image {distro}"));
+                let started = Instant::now();
+                let image = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|e| progress.event(e)).await?;
+                progress.finish(&format!(
+                    "{} {} in {:.1}s",
+                    image.tag,
+                    if image.built { "built" } else { "up to date" },
+                    started.elapsed().as_secs_f64()
+                ));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Image { command: ImageCommand::List } => {
+            let docker = engine::connect().await?;
+            for image in image::list_images(&docker).await? {
+                println!("{:<48} {:<9} {:>5} MB", image.tag, image.distro, image.size_bytes / 1_000_000);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cluster { command: ClusterCommand::Up { candidate, nodes, distro, ready_timeout, keep, run_id } } => {
+            let candidate = Candidate::load(&candidate)?;
+            let distro = distro.or(candidate.distro).unwrap_or(Distro::Bookworm);
+            let docker = engine::connect().await?;
+            let progress = Progress::new(&format!("image {distro}"));
+            let image = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|e| progress.event(e)).await?;
+            progress.finish(&image.tag);
+            let options = ClusterOptions {
+                nodes,
+                ready_timeout: Duration::from_secs(ready_timeout),
+                origin: "cluster-up".into(),
+                run_id,
+                keep_on_failure: keep,
+                ..ClusterOptions::default()
+            };
+            let progress = Progress::new("cluster");
+            progress.phase("starting nodes");
+            let started = Instant::now();
+            let mut cluster = Cluster::start(&docker, &candidate, &image, &options).await?;
+            progress.phase("waiting for quorum, a DC and every node online");
+            if let Err(e) = cluster.wait_ready(options.ready_timeout).await {
+                progress.finish("not ready");
+                if keep {
+                    cluster.keep();
+                    return Err(e.context(format!("kept run {0}; remove it with `pcmk-comply cluster down --run {0}`", cluster.run)));
+                }
+                return Err(e);
+            }
+            progress.finish(&format!("ready in {:.1}s", started.elapsed().as_secs_f64()));
+            cluster.keep();
+            print_cluster(&cluster, distro);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cluster { command: ClusterCommand::Down { run } } => {
+            let docker = engine::connect().await?;
+            let runs = match run {
+                Some(run) => vec![run],
+                None => run::runs_with_origin(&docker, "cluster-up").await?,
+            };
+            for run in &runs {
+                run::remove_run(&docker, run).await.with_context(|| format!("removing run {run}"))?;
+                println!("removed run {run}");
+            }
+            if runs.is_empty() {
+                println!("no cluster to remove");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gc { all } => {
+            let docker = engine::connect().await?;
+            let runs = run::orphaned_runs(&docker, all).await?;
+            for run in &runs {
+                run::remove_run(&docker, run).await.with_context(|| format!("removing run {run}"))?;
+                println!("removed run {run}");
+            }
+            println!("gc: {} run(s) removed", runs.len());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_cluster(cluster: &Cluster, distro: Distro) {
+    println!("run {} ({distro}, image {})", cluster.run, cluster.image);
+    for network in &cluster.networks {
+        println!("network {:<28} {}", network.name, network.subnet);
+    }
+    for node in &cluster.nodes {
+        let addrs: Vec<String> = node.addrs.iter().map(|a| a.to_string()).collect();
+        println!("node {:<12} nodeid {:<3} {:<36} {}", node.name, node.nodeid, node.container, addrs.join(", "));
+    }
+    for setting in &cluster.harness_settings {
+        println!("harness set {}={} (the candidate leaves it unset: {})", setting.name, setting.value, setting.why);
+    }
+    println!("remove with: pcmk-comply cluster down --run {}", cluster.run);
+}
