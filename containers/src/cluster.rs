@@ -28,6 +28,8 @@ use crate::run::{self, RunId, LABEL_NODE};
 use crate::status::ClusterStatus;
 
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// The supervisor travels with every run, so changing it needs no image rebuild.
+const SUPERVISOR: &str = include_str!("../image/pcmk-node");
 const POLL: Duration = Duration::from_millis(250);
 const EXEC_TIMEOUT: Duration = Duration::from_secs(120);
 /// Output kept from one command run in a node; more is cut, so a hostile
@@ -282,6 +284,13 @@ impl Cluster {
             if ready {
                 return Ok(started.elapsed());
             }
+            // A node that died will not come back by waiting: say so now.
+            for node in ask {
+                if !self.running(node).await? {
+                    let logs = self.recent_logs(ask, 15).await;
+                    bail!("run {}: node {node} stopped running while the cluster was starting\n{logs}", self.run);
+                }
+            }
             let last: Vec<String> = ask
                 .iter()
                 .zip(&views)
@@ -308,17 +317,41 @@ impl Cluster {
         self.wait_for_members(&names, &names, timeout).await
     }
 
-    /// The last corosync and pacemaker log lines of each node, for error messages.
+    /// The last corosync and pacemaker log lines of each node, for error messages;
+    /// for a node that is no longer running, its console output instead.
     pub async fn recent_logs(&self, nodes: &[&str], lines: usize) -> String {
-        let lines = lines.to_string();
         let mut out = String::new();
         for node in nodes {
-            match self.exec(node, &["pcmk-node", "logs", &lines]).await {
-                Ok(o) => out.push_str(&format!("--- {node} logs ---\n{}{}", o.stdout, o.stderr)),
-                Err(e) => out.push_str(&format!("--- {node}: no logs: {e:#}\n")),
-            }
+            let text = match self.running(node).await {
+                Ok(true) => match self.exec(node, &["pcmk-node", "logs", &lines.to_string()]).await {
+                    Ok(o) => format!("{}{}", o.stdout, o.stderr),
+                    Err(e) => format!("no logs: {e:#}\n"),
+                },
+                Ok(false) => format!("(node is not running)\n{}", self.console(node, lines).await),
+                Err(e) => format!("no logs: {e:#}\n"),
+            };
+            out.push_str(&format!("--- {node} logs ---\n{text}"));
         }
         out
+    }
+
+    /// Whether the node's container is running.
+    pub async fn running(&self, node: &str) -> anyhow::Result<bool> {
+        let container = &self.node(node)?.container;
+        let state = self.docker.inspect_container(container, None).await.with_context(|| format!("inspecting {node}"))?.state;
+        Ok(state.and_then(|s| s.running).unwrap_or(false))
+    }
+
+    /// The container's own output (the supervisor's messages).
+    async fn console(&self, node: &str, lines: usize) -> String {
+        let Ok(node) = self.node(node) else { return String::new() };
+        let options = bollard::query_parameters::LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&lines.to_string()).build();
+        let mut stream = self.docker.logs(&node.container, Some(options));
+        let mut text = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            text.push_str(&chunk.to_string());
+        }
+        text
     }
 
     /// Hard power-off of a node (SIGKILL to every process in it).
@@ -569,6 +602,7 @@ impl Deployment {
             append(&mut archive, path, 0o600, content)?;
         }
         append(&mut archive, "/etc/pcmk-comply/plan", 0o600, plan.as_bytes())?;
+        append(&mut archive, "/usr/local/sbin/pcmk-node", 0o755, SUPERVISOR.as_bytes())?;
         Ok(archive.into_inner()?)
     }
 }

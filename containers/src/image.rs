@@ -17,12 +17,20 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 const DOCKERFILE: &str = include_str!("../image/Dockerfile.in");
-const NODE_SCRIPT: &str = include_str!("../image/pcmk-node");
 const PACKAGES: &[&str] = &[
-    "pacemaker", "pacemaker-cli-utils", "corosync", "corosync-qdevice", "crmsh", "pcs", "resource-agents", "fence-agents",
+    "pacemaker", "pacemaker-cli-utils", "corosync", "corosync-qdevice", "crmsh", "pcs", "resource-agents",
     "nftables", "tcpdump", "iproute2", "iputils-ping", "procps", "sudo", "tini", "netcat-openbsd", "openssl", "aide", "rsyslog",
     "libxml2-utils", "less",
 ];
+
+/// The fence agents: trixie splits them per agent, and its `fence-agents`
+/// pulls every cloud SDK (1.5 GB); fence_dummy is the one the tests need.
+fn fence_packages(distro: Distro) -> &'static [&'static str] {
+    match distro {
+        Distro::Bookworm => &["fence-agents"],
+        Distro::Trixie => &["fence-agents-common", "fence-agents-dummy"],
+    }
+}
 pub const NODE_REPO: &str = "pcmk-comply/node";
 pub const BASE_REPO: &str = "pcmk-comply/base";
 const LABEL_RECIPE: &str = "io.pcmk-comply.recipe";
@@ -90,6 +98,8 @@ pub enum BuildEvent {
 pub struct NodeImage {
     pub distro: Distro,
     pub tag: String,
+    /// The base it was built from.
+    pub base: String,
     /// Whether this call built it (false: found and reused).
     pub built: bool,
 }
@@ -117,7 +127,7 @@ fn render_dockerfile(base: &str, distro: Distro, mirrors: &Mirrors) -> String {
         .replace("@MIRROR@", &mirrors.debian)
         .replace("@SECURITY_MIRROR@", &mirrors.security)
         .replace("@SUITE@", distro.suite())
-        .replace("@PACKAGES@", &PACKAGES.join(" "))
+        .replace("@PACKAGES@", &[PACKAGES, fence_packages(distro)].concat().join(" "))
 }
 
 async fn image_id(docker: &Docker, reference: &str) -> anyhow::Result<Option<String>> {
@@ -135,11 +145,13 @@ pub async fn ensure_node_image(
     mirrors: &Mirrors,
     on_event: &(dyn Fn(BuildEvent) + Sync),
 ) -> anyhow::Result<NodeImage> {
+    // One build per distro at a time in this process; a second caller waits and reuses it.
+    let _building = build_lock(distro).lock().await;
     let (base, base_id) = ensure_base(docker, distro, mirrors, on_event).await?;
     let dockerfile = render_dockerfile(&base, distro, mirrors);
-    let tag = format!("{NODE_REPO}:{}-{}", distro.suite(), short_hash(&[&dockerfile, NODE_SCRIPT, &base_id]));
+    let tag = format!("{NODE_REPO}:{}-{}", distro.suite(), short_hash(&[&dockerfile, &base_id]));
     if image_id(docker, &tag).await?.is_some() {
-        return Ok(NodeImage { distro, tag, built: false });
+        return Ok(NodeImage { distro, tag, base, built: false });
     }
     on_event(BuildEvent::Phase(format!("building {tag}")));
     let context = build_context(&dockerfile)?;
@@ -174,12 +186,17 @@ pub async fn ensure_node_image(
     if image_id(docker, &tag).await?.is_none() {
         bail!("building {tag} finished but the engine has no such image\n{}", tail.join("\n"));
     }
-    Ok(NodeImage { distro, tag, built: true })
+    Ok(NodeImage { distro, tag, base, built: true })
+}
+
+fn build_lock(distro: Distro) -> &'static tokio::sync::Mutex<()> {
+    static LOCKS: [tokio::sync::Mutex<()>; 2] = [tokio::sync::Mutex::const_new(()), tokio::sync::Mutex::const_new(())];
+    &LOCKS[Distro::ALL.iter().position(|d| *d == distro).expect("every distro is in ALL")]
 }
 
 fn build_context(dockerfile: &str) -> anyhow::Result<Vec<u8>> {
     let mut archive = tar::Builder::new(Vec::new());
-    for (name, content, mode) in [("Dockerfile", dockerfile, 0o644), ("pcmk-node", NODE_SCRIPT, 0o755)] {
+    for (name, content, mode) in [("Dockerfile", dockerfile, 0o644)] {
         let mut header = tar::Header::new_gnu();
         header.set_size(content.len() as u64);
         header.set_mode(mode);
@@ -310,6 +327,15 @@ impl Drop for RemoveDirOnDrop {
     }
 }
 
+/// Removes an image by reference (a missing one is not an error).
+pub async fn remove(docker: &Docker, reference: &str) -> anyhow::Result<()> {
+    let options = bollard::query_parameters::RemoveImageOptionsBuilder::default().force(true).build();
+    match docker.remove_image(reference, Some(options), None).await {
+        Ok(_) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing image {reference}")),
+    }
+}
+
 /// Node and base images the harness has built.
 pub async fn list_images(docker: &Docker) -> anyhow::Result<Vec<ImageInfo>> {
     let filters = HashMap::from([("label".to_string(), vec![LABEL_DISTRO.to_string()])]);
@@ -341,9 +367,9 @@ mod tests {
         let m = Mirrors { debian: "http://a/debian".into(), security: "http://a/sec".into() };
         let a = render_dockerfile("base:1", Distro::Bookworm, &m);
         let c = render_dockerfile("base:1", Distro::Trixie, &m);
-        assert_ne!(short_hash(&[&a, NODE_SCRIPT, "sha256:1"]), short_hash(&[&a, NODE_SCRIPT, "sha256:2"]));
-        assert_ne!(short_hash(&[&a, NODE_SCRIPT, "sha256:1"]), short_hash(&[&c, NODE_SCRIPT, "sha256:1"]));
-        assert_eq!(short_hash(&[&a, NODE_SCRIPT, "sha256:1"]), short_hash(&[&a, NODE_SCRIPT, "sha256:1"]));
+        assert_ne!(short_hash(&[&a, "sha256:1"]), short_hash(&[&a, "sha256:2"]));
+        assert_ne!(short_hash(&[&a, "sha256:1"]), short_hash(&[&c, "sha256:1"]));
+        assert_eq!(short_hash(&[&a, "sha256:1"]), short_hash(&[&a, "sha256:1"]));
         assert!(a.contains("FROM base:1") && a.contains("bookworm-security") && a.contains("pacemaker"));
         assert!(!a.contains('@'), "every placeholder is filled: {a}");
     }

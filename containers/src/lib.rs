@@ -10,3 +10,5 @@ pub mod error;
 pub mod image;
 pub mod run;
 pub mod status;
+
+pub use bollard::Docker;

@@ -14,6 +14,9 @@ use rand::Rng;
 pub const LABEL_RUN: &str = "io.pcmk-comply.run";
 pub const LABEL_OWNER_PID: &str = "io.pcmk-comply.owner-pid";
 pub const LABEL_OWNER_HOST: &str = "io.pcmk-comply.owner-host";
+/// The owner's start time in clock ticks since boot: with the pid, it tells
+/// a live owner from a recycled pid.
+pub const LABEL_OWNER_START: &str = "io.pcmk-comply.owner-start";
 pub const LABEL_ORIGIN: &str = "io.pcmk-comply.origin";
 pub const LABEL_NODE: &str = "io.pcmk-comply.node";
 
@@ -56,6 +59,7 @@ pub fn labels(run: &RunId, origin: &str) -> HashMap<String, String> {
         (LABEL_RUN.to_string(), run.to_string()),
         (LABEL_OWNER_PID.to_string(), std::process::id().to_string()),
         (LABEL_OWNER_HOST.to_string(), host_name()),
+        (LABEL_OWNER_START.to_string(), process_start(std::process::id()).unwrap_or_default()),
         (LABEL_ORIGIN.to_string(), origin.to_string()),
     ])
 }
@@ -130,19 +134,36 @@ pub async fn list_networks(docker: &Docker, run: Option<&RunId>) -> anyhow::Resu
         .collect())
 }
 
-/// Removes every container and network of `run`. Idempotent.
+/// Removes every container and network of `run`. Idempotent. It repeats until
+/// a listing comes back empty, because a create request that was in flight when
+/// the run was cancelled can still land after the first pass.
 pub async fn remove_run(docker: &Docker, run: &RunId) -> anyhow::Result<()> {
     let force = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
-    let containers = list_containers(docker, Some(run)).await?;
-    let removals = containers.iter().map(|c| docker.remove_container(&c.id, Some(force.clone())));
-    for result in futures_util::future::join_all(removals).await {
-        ignore_missing(result)?;
+    for _pass in 0..REMOVAL_PASSES {
+        let containers = list_containers(docker, Some(run)).await?;
+        let networks = list_networks(docker, Some(run)).await?;
+        if containers.is_empty() && networks.is_empty() {
+            return Ok(());
+        }
+        let removals = containers.iter().map(|c| docker.remove_container(&c.id, Some(force.clone())));
+        for result in futures_util::future::join_all(removals).await {
+            ignore_missing(result)?;
+        }
+        for network in networks {
+            // 403: a container created late is still attached; the next pass removes both.
+            match docker.remove_network(&network.id).await {
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 403, .. }) => {}
+                other => ignore_missing(other)?,
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    for network in list_networks(docker, Some(run)).await? {
-        ignore_missing(docker.remove_network(&network.id).await)?;
-    }
+    let left = list_containers(docker, Some(run)).await?.len() + list_networks(docker, Some(run)).await?.len();
+    anyhow::ensure!(left == 0, "{left} object(s) of run {run} survived {REMOVAL_PASSES} removal passes");
     Ok(())
 }
+
+const REMOVAL_PASSES: usize = 6;
 
 fn ignore_missing(result: Result<(), bollard::errors::Error>) -> anyhow::Result<()> {
     match result {
@@ -174,15 +195,20 @@ pub fn remove_run_blocking(run: &RunId) {
     let _ = cleanup.join();
 }
 
+/// Field 22 of /proc/PID/stat (start time); the command name before it may hold spaces.
+fn process_start(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19).map(str::to_string)
+}
+
 fn owner_alive(labels: &HashMap<String, String>) -> bool {
     let same_host = labels.get(LABEL_OWNER_HOST).map(String::as_str) == Some(host_name().as_str());
-    let Some(pid) = labels.get(LABEL_OWNER_PID) else { return false };
+    let (Some(pid), Some(start)) = (labels.get(LABEL_OWNER_PID), labels.get(LABEL_OWNER_START)) else { return false };
     if !same_host || pid == &std::process::id().to_string() {
         return false;
     }
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .map(|comm| comm.trim().starts_with("pcmk-comply"))
-        .unwrap_or(false)
+    pid.parse().ok().and_then(process_start).as_ref() == Some(start)
 }
 
 /// Which runs `gc` may remove: those whose owning process is gone (all runs with `everything`).
@@ -211,4 +237,33 @@ pub async fn runs_with_origin(docker: &Docker, origin: &str) -> anyhow::Result<V
         .filter_map(|c| c.labels.get(LABEL_RUN).and_then(|r| RunId::parse(r)))
         .collect();
     Ok(runs.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_is_recognised_by_pid_and_start_time() {
+        let start = process_start(std::process::id()).expect("readable /proc/self/stat");
+        assert!(start.parse::<u64>().is_ok(), "{start}");
+        let mut labels = labels(&RunId::generate(), "test");
+        assert_eq!(labels[LABEL_OWNER_START], start);
+        // Our own runs are never "alive elsewhere"; a child's would be.
+        assert!(!owner_alive(&labels));
+        let child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        labels.insert(LABEL_OWNER_PID.into(), child.id().to_string());
+        labels.insert(LABEL_OWNER_START.into(), process_start(child.id()).unwrap());
+        assert!(owner_alive(&labels));
+        labels.insert(LABEL_OWNER_START.into(), "1".into());
+        assert!(!owner_alive(&labels), "a recycled pid is not the owner");
+    }
+
+    #[test]
+    fn run_ids_are_restricted() {
+        assert!(RunId::parse("t-sig-00ff12").is_some());
+        for bad in ["", "UPPER", "a/b", "x".repeat(25).as_str()] {
+            assert!(RunId::parse(bad).is_none(), "{bad}");
+        }
+    }
 }
