@@ -5,6 +5,7 @@ mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -14,6 +15,10 @@ use pcmk_containers::cluster::{Cluster, ClusterOptions};
 use pcmk_containers::image::{self, Distro, Mirrors};
 use pcmk_containers::run::{self, RunId};
 use pcmk_containers::{engine, error::InputError};
+
+use pcmk_steps::runner::{self, Report, RunOptions};
+use pcmk_steps::verdict::Outcome;
+use pcmk_steps::world::{Mode, RunContext};
 
 use crate::progress::Progress;
 
@@ -29,6 +34,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Prove the policy on throwaway clusters built from a candidate.
+    Run {
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// bookworm or trixie; defaults to the candidate's, else bookworm.
+        #[arg(long, value_parser = parse_distro)]
+        distro: Option<Distro>,
+        /// Number of nodes (1 to 16); defaults to the candidate's.
+        #[arg(long)]
+        nodes: Option<usize>,
+        /// Scenarios run at once on the shared cluster.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Check the `@static` scenarios against the candidate's files alone (no Docker).
+    Lint {
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// List every step a policy author can use, with its meaning and an example.
+    Steps,
     /// Build or list node images.
     Image {
         #[command(subcommand)]
@@ -86,6 +112,28 @@ enum ClusterCommand {
         #[arg(long, value_parser = parse_run_id)]
         run: Option<RunId>,
     },
+}
+
+#[derive(clap::Args)]
+struct PolicyArgs {
+    #[arg(long, default_value = "candidates/hardened")]
+    candidate: PathBuf,
+    /// Cucumber tag expression, e.g. "@communication and @critical".
+    #[arg(long)]
+    tags: Option<String>,
+    /// Feature files or directories (default: features/).
+    #[arg(value_name = "FEATURE_PATHS")]
+    features: Vec<PathBuf>,
+}
+
+impl PolicyArgs {
+    fn features(&self) -> Vec<PathBuf> {
+        if self.features.is_empty() {
+            vec![PathBuf::from("features")]
+        } else {
+            self.features.clone()
+        }
+    }
 }
 
 fn parse_distro(s: &str) -> Result<Distro, String> {
@@ -157,6 +205,35 @@ fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run { policy, distro, nodes, concurrency } => {
+            let candidate = Arc::new(Candidate::load(&policy.candidate)?);
+            check_policy_args(&policy)?;
+            let distro = distro.or(candidate.distro).unwrap_or(Distro::Bookworm);
+            let docker = engine::connect().await?;
+            let progress = Progress::new(&format!("image {distro}"));
+            let image = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|e| progress.event(e)).await?;
+            progress.finish(&image.tag);
+            let options = ClusterOptions { nodes, origin: "run".into(), ..ClusterOptions::default() };
+            let ctx = RunContext::new(candidate, Mode::Live { docker, image, options });
+            let started = Instant::now();
+            let report = runner::run(ctx, RunOptions { features: policy.features(), tags: policy.tags, static_only: false, concurrency, quiet: false }).await?;
+            Ok(finish(&report, &format!("run on {distro}"), started))
+        }
+        Command::Lint { policy } => {
+            let candidate = Arc::new(Candidate::load(&policy.candidate)?);
+            check_policy_args(&policy)?;
+            let ctx = RunContext::new(candidate, Mode::Static);
+            let started = Instant::now();
+            let report = runner::run(ctx, RunOptions { features: policy.features(), tags: policy.tags, static_only: true, concurrency: 1, quiet: false }).await?;
+            Ok(finish(&report, "lint", started))
+        }
+        Command::Steps => {
+            for step in pcmk_steps::catalogue::STEPS {
+                let scope = if step.static_ok { "lint and run" } else { "run only" };
+                println!("{}\n    {} ({scope})\n    e.g. {}\n", step.pattern, step.meaning, step.example.replace('\n', "\n         "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Image { command: ImageCommand::Build { distro } } => {
             let distros = if distro == "all" { Distro::ALL.to_vec() } else { vec![distro.parse().map_err(anyhow::Error::msg)?] };
             let docker = engine::connect().await?;
@@ -239,6 +316,40 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn check_policy_args(policy: &PolicyArgs) -> Result<(), InputError> {
+    if let Some(tags) = &policy.tags {
+        runner::parse_tags(tags).map_err(|e| InputError::new("--tags", None, e))?;
+    }
+    Ok(())
+}
+
+/// Prints the summary and turns the report into the exit code.
+fn finish(report: &Report, what: &str, started: Instant) -> ExitCode {
+    for error in &report.policy_errors {
+        eprintln!("pcmk-comply: error: {}", error.0);
+    }
+    for error in &report.infra_errors {
+        eprintln!("pcmk-comply: {error}");
+    }
+    for note in &report.harness_notes {
+        println!("note: {note}");
+    }
+    let count = |o: Outcome| report.verdicts.iter().filter(|v| v.outcome == o).count();
+    println!(
+        "{what}: {} scenarios: {} passed, {} failed, {} undefined in {:.1}s",
+        report.verdicts.len(),
+        count(Outcome::Passed),
+        count(Outcome::Failed),
+        count(Outcome::Undefined),
+        started.elapsed().as_secs_f64()
+    );
+    if report.verdicts.is_empty() && report.policy_errors.is_empty() {
+        eprintln!("pcmk-comply: no scenario matched; check the feature paths and --tags");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    ExitCode::from(report.exit_code())
 }
 
 fn print_cluster(cluster: &Cluster, distro: Distro) {

@@ -199,7 +199,7 @@ impl Candidate {
             users: Vec::new(),
             corosync: None,
         };
-        candidate.parse_corosync()?;
+        candidate.parse_configuration()?;
         Ok(candidate)
     }
 
@@ -273,11 +273,15 @@ impl Candidate {
             users,
             corosync: None,
         };
-        candidate.parse_corosync()?;
+        candidate.parse_configuration()?;
         Ok(candidate)
     }
 
-    fn parse_corosync(&mut self) -> Result<(), InputError> {
+    fn parse_configuration(&mut self) -> Result<(), InputError> {
+        if let Some(cib) = self.file_at(CIB_XML) {
+            let text = std::str::from_utf8(&cib.content).map_err(|_| InputError::new(&cib.source, None, "not UTF-8"))?;
+            crate::cib::parse(text, &cib.source)?;
+        }
         let Some(index) = self.files.iter().position(|f| f.placement.path == COROSYNC_CONF) else {
             return Err(InputError::new(&self.origin, None, format!("the candidate places no {COROSYNC_CONF}")));
         };

@@ -1,1 +1,14 @@
+//! The policy side of pcmk-comply: the cucumber World, step definitions (one
+//! module per practice), the facts they read and the verdicts they produce.
 
+pub mod catalogue;
+pub mod facts;
+pub mod runner;
+pub mod verdict;
+pub mod world;
+
+mod access_control;
+mod support;
+mod communication;
+mod configuration;
+mod patching;

@@ -1,0 +1,29 @@
+@access-control
+Feature: Role-based access control
+  Practice 2 of the seed: least privilege for everyone who touches the cluster.
+
+  @static @live @critical
+  Scenario: Pacemaker enforces its access control lists
+    Without enable-acl every member of haclient has full write access to the CIB.
+    Remediation: `crm_attribute --type crm_config --name enable-acl --update true`.
+    Then the cluster option "enable-acl" is "true"
+
+  @live @high
+  Scenario: A read-only role can read the configuration but not change it
+    Remediation: give auditors an acl_target with a read-only acl_role, and set enable-acl=true.
+    Then the user "auditor" can read the CIB
+    And the user "auditor" cannot change the CIB
+
+  @live @high
+  Scenario: Users outside haclient cannot reach the cluster
+    Remediation: keep haclient membership to the accounts that administer the cluster.
+    Then the user "guest" cannot read the CIB
+
+  @live @high
+  Scenario: Operators may run only the cluster commands they need through sudo
+    Remediation: list exact commands in /etc/sudoers.d for the operator; never ALL.
+    Then sudo lets "operator" run only these commands:
+      | command                   |
+      | /usr/sbin/crm_mon         |
+      | /usr/sbin/crm_resource    |
+      | /usr/sbin/crm_node        |

@@ -1,0 +1,54 @@
+@communication
+Feature: Secure communication
+  Practice 1 of the seed: encrypt cluster traffic, keep keys secret and
+  identical on every node, and keep credentials out of configuration files.
+
+  @static @live @critical
+  Scenario: Corosync runs on the knet transport
+    knet is the only corosync 3 transport that can encrypt and authenticate.
+    Remediation: set `transport: knet` in the totem section of corosync.conf.
+    Then corosync uses the "knet" transport
+
+  @static @live @critical
+  Scenario: Cluster traffic is encrypted and authenticated with strong algorithms
+    Without crypto_cipher and crypto_hash every CIB update crosses the network in clear.
+    Remediation: set `crypto_cipher: aes256` and `crypto_hash: sha256` in the totem section.
+    Then the corosync crypto_cipher is one of "aes256, aes192, aes128"
+    And the corosync crypto_hash is one of "sha256, sha384, sha512"
+
+  @static @live @high
+  Scenario: The corosync key is not written into corosync.conf
+    A key inline in a world-readable file is a key for everyone.
+    Remediation: remove `key:` from corosync.conf and use /etc/corosync/authkey (corosync-keygen).
+    Then corosync.conf holds no inline key
+
+  @live @critical
+  Scenario: The running corosync uses the configured crypto
+    A changed corosync.conf only counts once corosync runs with it.
+    Remediation: restart corosync on every node after changing crypto settings.
+    Then on every node the running crypto_cipher and crypto_hash match corosync.conf
+    And the corosync crypto_cipher is one of "aes256, aes192, aes128"
+
+  @live @high
+  Scenario: knet really encrypts the traffic it sends
+    Remediation: enable crypto_cipher and crypto_hash; check corosync's log for crypto errors.
+    Then knet's encrypted packet counters grow on every node within 3 seconds
+
+  @static @live @critical
+  Scenario: Every node holds the same strong corosync key, readable by root only
+    Remediation: generate the key once with corosync-keygen, copy it to every node, `chmod 0400`.
+    Then the key "/etc/corosync/authkey" is identical on every node
+    And the key "/etc/corosync/authkey" is between 128 and 4096 bytes
+    And the file "/etc/corosync/authkey" is owned by "root:root" with mode at most "0400"
+
+  @live @critical
+  Scenario: Nothing about the cluster crosses the wire in clear text
+    A capture on one node while the CIB changes must show no cluster name, node name or CIB content.
+    Remediation: enable knet encryption (crypto_cipher and crypto_hash).
+    Then no cleartext cluster data crosses the wire while the CIB changes
+
+  @static @live @critical
+  Scenario: No credentials are hard-coded in the cluster configuration
+    Fence device passwords in the CIB are readable by every haclient member and end up in every backup.
+    Remediation: use the agent's `password_script`, or `cibsecret set <resource> <parameter>`.
+    Then no resource parameter in the CIB holds a plaintext secret

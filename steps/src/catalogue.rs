@@ -1,0 +1,72 @@
+//! Every step an author can use: its pattern, what it means, and an example.
+//! `pcmk-comply steps` prints this; a test keeps it equal to the registered steps.
+
+pub struct StepDoc {
+    pub pattern: &'static str,
+    pub meaning: &'static str,
+    pub example: &'static str,
+    /// Works in `lint` from the candidate's files (else needs a running cluster).
+    pub static_ok: bool,
+}
+
+pub const STEPS: &[StepDoc] = &[
+    StepDoc { pattern: "corosync uses the {string} transport", meaning: "totem.transport (corosync's default: knet) is one of the comma-separated values", example: "Then corosync uses the \"knet\" transport", static_ok: true },
+    StepDoc { pattern: "the corosync crypto_cipher is one of {string}", meaning: "totem.crypto_cipher (default none) is in the allowed list", example: "Then the corosync crypto_cipher is one of \"aes256, aes192, aes128\"", static_ok: true },
+    StepDoc { pattern: "the corosync crypto_hash is one of {string}", meaning: "totem.crypto_hash (default none) is in the allowed list", example: "Then the corosync crypto_hash is one of \"sha256, sha384, sha512\"", static_ok: true },
+    StepDoc { pattern: "corosync.conf holds no inline key", meaning: "no totem.key: the key lives in a root-only keyfile", example: "Then corosync.conf holds no inline key", static_ok: true },
+    StepDoc { pattern: "on every node the running crypto_cipher and crypto_hash match corosync.conf", meaning: "corosync-cmapctl's live values equal the file's", example: "Then on every node the running crypto_cipher and crypto_hash match corosync.conf", static_ok: false },
+    StepDoc { pattern: "knet's encrypted packet counters grow on every node within {int} seconds", meaning: "stats.knet.handle.{tx,rx}_crypt_packets increase: traffic really is encrypted", example: "Then knet's encrypted packet counters grow on every node within 3 seconds", static_ok: false },
+    StepDoc { pattern: "the key {string} is identical on every node", meaning: "the key file exists everywhere with one content (sha256)", example: "Then the key \"/etc/corosync/authkey\" is identical on every node", static_ok: true },
+    StepDoc { pattern: "the key {string} is between {int} and {int} bytes", meaning: "the key file's size is in range", example: "Then the key \"/etc/corosync/authkey\" is between 128 and 4096 bytes", static_ok: true },
+    StepDoc { pattern: "no resource parameter in the CIB holds a plaintext secret", meaning: "no password/passwd/secret/token/community/key parameter in clear (password_script and lrm:// references are fine)", example: "Then no resource parameter in the CIB holds a plaintext secret", static_ok: true },
+    StepDoc { pattern: "no cleartext cluster data crosses the wire while the CIB changes", meaning: "a capture on one node during a CIB change shows no cluster name, node name, CIB fragment or the change itself", example: "Then no cleartext cluster data crosses the wire while the CIB changes", static_ok: false },
+    StepDoc { pattern: "the user {string} can read the CIB", meaning: "cibadmin --query as that user succeeds", example: "Then the user \"auditor\" can read the CIB", static_ok: false },
+    StepDoc { pattern: "the user {string} cannot read the CIB", meaning: "cibadmin --query as that user is refused", example: "Then the user \"guest\" cannot read the CIB", static_ok: false },
+    StepDoc { pattern: "the user {string} cannot change the CIB", meaning: "a real write (crm_attribute) as that user leaves the CIB unchanged", example: "Then the user \"auditor\" cannot change the CIB", static_ok: false },
+    StepDoc { pattern: "sudo lets {string} run only these commands:", meaning: "every rule in `sudo -l -U user` is in the table's command column", example: "Then sudo lets \"operator\" run only these commands:\n  | command |\n  | /usr/sbin/crm_mon |", static_ok: false },
+    StepDoc { pattern: "every node has at least these package versions:", meaning: "installed versions (Debian ordering) are at or above the table's; rows for packages not installed are ignored", example: "Then every node has at least these package versions:\n  | package | version | reason |\n  | pacemaker | 2.0.5 | CVE-2020-25654 |", static_ok: false },
+    StepDoc { pattern: "every node runs the same versions of {string}", meaning: "the listed packages have one version cluster-wide", example: "Then every node runs the same versions of \"pacemaker, corosync\"", static_ok: false },
+    StepDoc { pattern: "the file {string} is owned by {string} with mode at most {string}", meaning: "the file exists, has that user:group, and no mode bit beyond the given octal mode", example: "Then the file \"/etc/corosync/authkey\" is owned by \"root:root\" with mode at most \"0400\"", static_ok: true },
+    StepDoc { pattern: "the file {string}, if present, is owned by {string} with mode at most {string}", meaning: "as above, for files a deployment may not have", example: "Then the file \"/var/lib/pcsd/pcsd.key\", if present, is owned by \"root:root\" with mode at most \"0600\"", static_ok: true },
+    StepDoc { pattern: "every file in {string} is owned by {string} with mode at most {string}", meaning: "each regular file directly in the directory passes the ownership and mode check", example: "Then every file in \"/var/lib/pcsd\" is owned by \"root:root\" with mode at most \"0600\"", static_ok: true },
+    StepDoc { pattern: "the cluster option {string} is {string}", meaning: "the crm_config option (or Pacemaker's default when unset) has that value", example: "Then the cluster option \"stonith-enabled\" is \"true\"", static_ok: true },
+    StepDoc { pattern: "with at least {int} nodes the cluster option {string} is not {string}", meaning: "on clusters that large, the option does not have that value", example: "Then with at least 3 nodes the cluster option \"no-quorum-policy\" is not \"ignore\"", static_ok: true },
+    StepDoc { pattern: "every resource agent the CIB uses exists, is owned by root and is not writable by group or others", meaning: "each primitive's agent file on every node is root-owned and not group/world-writable", example: "Then every resource agent the CIB uses exists, is owned by root and is not writable by group or others", static_ok: false },
+    StepDoc { pattern: "the password of {string}, if set, is neither empty nor one of {string}", meaning: "checked against /etc/shadow by hashing (live) or the candidate's password file (lint)", example: "Then the password of \"hacluster\", if set, is neither empty nor one of \"linux, hacluster, password\"", static_ok: true },
+    StepDoc { pattern: "the pcsd option {string} is set to none of {string}", meaning: "/etc/default/pcsd sets the option, and to none of the listed values", example: "Then the pcsd option \"PCSD_BIND_ADDR\" is set to none of \"::, 0.0.0.0\"", static_ok: true },
+    StepDoc { pattern: "the pcsd option {string} contains all of {string}", meaning: "the option's comma-separated value includes every listed item", example: "Then the pcsd option \"PCSD_SSL_OPTIONS\" contains all of \"OP_NO_TLSv1, OP_NO_TLSv1_1\"", static_ok: true },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cucumber::codegen::{inventory, StepConstructor, WorldInventory};
+
+    use crate::world::PolicyWorld;
+
+    fn registered() -> Vec<regex::Regex> {
+        let mut out = Vec::new();
+        for s in inventory::iter::<<PolicyWorld as WorldInventory>::Given> {
+            out.push((s.inner().1)());
+        }
+        for s in inventory::iter::<<PolicyWorld as WorldInventory>::When> {
+            out.push((s.inner().1)());
+        }
+        for s in inventory::iter::<<PolicyWorld as WorldInventory>::Then> {
+            out.push((s.inner().1)());
+        }
+        out
+    }
+
+    #[test]
+    fn catalogue_lists_every_registered_step_once() {
+        let steps = registered();
+        assert_eq!(steps.len(), STEPS.len(), "every step definition has one catalogue entry");
+        for doc in STEPS {
+            let first_line = doc.example.lines().next().unwrap();
+            let text = first_line.split_once(' ').unwrap().1;
+            let matching = steps.iter().filter(|re| re.is_match(text)).count();
+            assert_eq!(matching, 1, "example `{text}` matches {matching} step definitions");
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Practice 4, secure configuration: ownership and modes, resource agents,
+//! cluster options changed from insecure defaults, default passwords, pcsd.
+
+use cucumber::then;
+
+use crate::support::{check_file, list, parse_mode, place, shell_assignments, Violations};
+use crate::world::PolicyWorld;
+
+async fn file_mode(world: &mut PolicyWorld, path: &str, owner: &str, max_mode: &str, required: bool) -> anyhow::Result<()> {
+    let (user, group) = owner.split_once(':').ok_or_else(|| anyhow::anyhow!("owner `{owner}` must be user:group"))?;
+    let max_mode = parse_mode(max_mode)?;
+    let facts = world.facts().await?;
+    let mut violations = Violations::default();
+    for node in &facts.nodes {
+        match node.files.get(path) {
+            Some(file) => check_file(node, path, file, user, group, max_mode, &mut violations),
+            None if required => violations.add(format!("{}: {path} does not exist", place(node))),
+            None => {}
+        }
+    }
+    violations.into_result()
+}
+
+#[then(expr = "the file {string} is owned by {string} with mode at most {string}")]
+async fn file_owned(world: &mut PolicyWorld, path: String, owner: String, mode: String) -> anyhow::Result<()> {
+    file_mode(world, &path, &owner, &mode, true).await
+}
+
+#[then(expr = "the file {string}, if present, is owned by {string} with mode at most {string}")]
+async fn optional_file_owned(world: &mut PolicyWorld, path: String, owner: String, mode: String) -> anyhow::Result<()> {
+    file_mode(world, &path, &owner, &mode, false).await
+}
+
+#[then(expr = "every file in {string} is owned by {string} with mode at most {string}")]
+async fn files_in_dir_owned(world: &mut PolicyWorld, dir: String, owner: String, mode: String) -> anyhow::Result<()> {
+    let (user, group) = owner.split_once(':').ok_or_else(|| anyhow::anyhow!("owner `{owner}` must be user:group"))?;
+    let max_mode = parse_mode(&mode)?;
+    let facts = world.facts().await?;
+    let prefix = format!("{}/", dir.trim_end_matches('/'));
+    let mut violations = Violations::default();
+    for node in &facts.nodes {
+        for (path, file) in node.files.range(prefix.clone()..).take_while(|(p, _)| p.starts_with(&prefix)) {
+            if !file.is_dir {
+                check_file(node, path, file, user, group, max_mode, &mut violations);
+            }
+        }
+    }
+    violations.into_result()
+}
+
+/// Pacemaker's defaults for options a CIB may leave unset.
+fn option_default(name: &str) -> Option<&'static str> {
+    match name {
+        "stonith-enabled" => Some("true"),
+        "enable-acl" => Some("false"),
+        "no-quorum-policy" => Some("stop"),
+        "symmetric-cluster" => Some("true"),
+        "maintenance-mode" => Some("false"),
+        "startup-fencing" => Some("true"),
+        _ => None,
+    }
+}
+
+async fn option_value(world: &mut PolicyWorld, name: &str) -> anyhow::Result<(String, String)> {
+    let cib = world.cib().await?;
+    let origin = world.facts().await?.cib_origin.clone();
+    Ok(match cib.options.get(name) {
+        Some((value, line)) => (value.clone(), format!("{origin} line {line}")),
+        None => (option_default(name).unwrap_or("").to_string(), format!("unset in {origin}; Pacemaker's default")),
+    })
+}
+
+#[then(expr = "the cluster option {string} is {string}")]
+async fn option_is(world: &mut PolicyWorld, name: String, expected: String) -> anyhow::Result<()> {
+    let (value, at) = option_value(world, &name).await?;
+    anyhow::ensure!(value.eq_ignore_ascii_case(&expected), "cluster option {name} is `{value}` ({at}); the policy requires `{expected}`");
+    Ok(())
+}
+
+#[then(expr = "with at least {int} nodes the cluster option {string} is not {string}")]
+async fn option_is_not_with_nodes(world: &mut PolicyWorld, min_nodes: usize, name: String, forbidden: String) -> anyhow::Result<()> {
+    let nodes = if world.ctx.is_live() {
+        world.facts().await?.nodes.len()
+    } else {
+        let candidate = &world.ctx.candidate;
+        candidate.nodes.unwrap_or_else(|| candidate.corosync_conf().nodes().len())
+    };
+    if nodes < min_nodes {
+        return Ok(());
+    }
+    let (value, at) = option_value(world, &name).await?;
+    anyhow::ensure!(!value.eq_ignore_ascii_case(&forbidden), "cluster option {name} is `{value}` ({at}) on a {nodes}-node cluster; the policy forbids `{forbidden}`");
+    Ok(())
+}
+
+#[then(expr = "every resource agent the CIB uses exists, is owned by root and is not writable by group or others")]
+async fn agents_are_safe(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    world.require_live("inspecting resource agents")?;
+    let cib = world.cib().await?;
+    let agents: Vec<(String, String)> = cib.primitives.iter().filter_map(|p| Some((p.id.clone(), p.agent_path()?))).collect();
+    let live = world.live().await?;
+    let mut violations = Violations::default();
+    for node in live.cluster.node_names() {
+        let mut cmd: Vec<&str> = vec!["stat", "-L", "-c", "%n\t%U\t%a"];
+        cmd.extend(agents.iter().map(|(_, path)| path.as_str()));
+        let out = world.exec(node, &cmd).await?;
+        for (id, path) in &agents {
+            let Some(line) = out.stdout.lines().find(|l| l.split('\t').next() == Some(path.as_str())) else {
+                violations.add(format!("{node}: resource `{id}` uses {path}, which does not exist"));
+                continue;
+            };
+            let fields: Vec<&str> = line.split('\t').collect();
+            let mode = u32::from_str_radix(fields.get(2).unwrap_or(&"0"), 8).unwrap_or(0o7777);
+            if fields.get(1) != Some(&"root") || mode & 0o022 != 0 {
+                violations.add(format!("{node}: resource `{id}` uses {path}, owned by {} with mode {mode:04o}: anyone who can write it runs code as root", fields.get(1).unwrap_or(&"?")));
+            }
+        }
+    }
+    violations.into_result()
+}
+
+const PASSWORD_CHECK: &str = r#"
+my ($user, @words) = @ARGV;
+open(my $shadow, '<', '/etc/shadow') or die "cannot read /etc/shadow: $!\n";
+while (<$shadow>) {
+  chomp; my @f = split /:/, $_, -1;
+  next unless $f[0] eq $user;
+  my $h = $f[1];
+  if ($h eq '') { print "empty\n"; exit 0 }
+  if ($h =~ /^[!*]/) { print "locked\n"; exit 0 }
+  for my $w (@words) { if (crypt($w, $h) eq $h) { print "default\n"; exit 0 } }
+  print "ok\n"; exit 0;
+}
+print "nouser\n";
+"#;
+
+#[then(expr = "the password of {string}, if set, is neither empty nor one of {string}")]
+async fn password_not_default(world: &mut PolicyWorld, user: String, defaults: String) -> anyhow::Result<()> {
+    let defaults = list(&defaults);
+    if !world.ctx.is_live() {
+        let candidate = world.ctx.candidate.clone();
+        let Some(password) = candidate.users.iter().find(|u| u.name == user).and_then(|u| u.password.as_ref()) else { return Ok(()) };
+        anyhow::ensure!(!password.0.is_empty(), "the candidate sets an empty password for `{user}`");
+        anyhow::ensure!(!defaults.contains(&password.0), "the candidate sets a well-known default password for `{user}`");
+        return Ok(());
+    }
+    let live = world.live().await?;
+    let mut violations = Violations::default();
+    for node in live.cluster.node_names() {
+        let mut cmd = vec!["perl", "-e", PASSWORD_CHECK, user.as_str()];
+        cmd.extend(defaults.iter().map(String::as_str));
+        let out = world.exec(node, &cmd).await?;
+        match out.stdout.trim() {
+            "ok" | "locked" | "nouser" => {}
+            "empty" => violations.add(format!("{node}: `{user}` has an empty password")),
+            "default" => violations.add(format!("{node}: `{user}` has a well-known default password; set a strong one (passwd {user})")),
+            other => return world.infra(Err(anyhow::anyhow!("password check on {node} answered `{other}`: {}", out.stderr.trim()))),
+        }
+    }
+    violations.into_result()
+}
+
+async fn pcsd_option(world: &mut PolicyWorld, key: &str) -> anyhow::Result<Vec<(String, Option<(String, usize)>)>> {
+    let facts = world.facts().await?;
+    Ok(facts
+        .nodes
+        .iter()
+        .map(|node| {
+            let value = node
+                .texts
+                .get("/etc/default/pcsd")
+                .and_then(|text| shell_assignments(text).into_iter().filter(|(k, _, _)| k == key).last())
+                .map(|(_, v, line)| (v, line));
+            (place(node), value)
+        })
+        .collect())
+}
+
+#[then(expr = "the pcsd option {string} is set to none of {string}")]
+async fn pcsd_option_none_of(world: &mut PolicyWorld, key: String, forbidden: String) -> anyhow::Result<()> {
+    let forbidden = list(&forbidden);
+    let mut violations = Violations::default();
+    for (place, value) in pcsd_option(world, &key).await? {
+        match value {
+            None => violations.add(format!("{place}: /etc/default/pcsd does not set {key}")),
+            Some((v, line)) if v.is_empty() || v.split([',', ' ']).any(|part| forbidden.iter().any(|f| f == part.trim())) => {
+                violations.add(format!("{place}: /etc/default/pcsd line {line} sets {key}=`{v}`, which the policy forbids ({})", forbidden.join(", ")))
+            }
+            Some(_) => {}
+        }
+    }
+    violations.into_result()
+}
+
+#[then(expr = "the pcsd option {string} contains all of {string}")]
+async fn pcsd_option_contains(world: &mut PolicyWorld, key: String, required: String) -> anyhow::Result<()> {
+    let required = list(&required);
+    let mut violations = Violations::default();
+    for (place, value) in pcsd_option(world, &key).await? {
+        let (text, at) = match value {
+            Some((v, line)) => (v, format!("line {line}")),
+            None => (String::new(), "unset".to_string()),
+        };
+        let present: Vec<&str> = text.split(',').map(str::trim).collect();
+        let missing: Vec<&String> = required.iter().filter(|r| !present.contains(&r.as_str())).collect();
+        if !missing.is_empty() {
+            violations.add(format!("{place}: /etc/default/pcsd {key} ({at}) lacks {}", missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+        }
+    }
+    violations.into_result()
+}

@@ -1,0 +1,233 @@
+//! The cucumber World: one per scenario. It hands steps their facts and, for
+//! live scenarios, a cluster: the run's shared one, or for scenarios tagged
+//! `@destructive` one of their own. Every harness failure is recorded as an
+//! infrastructure error so that it can never pass for a policy verdict.
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::anyhow;
+use pcmk_containers::candidate::Candidate;
+use pcmk_containers::cluster::{Cluster, ClusterOptions, ExecOutput};
+use pcmk_containers::image::NodeImage;
+use pcmk_containers::Docker;
+
+use crate::facts::{CibFacts, FactCache, Facts};
+
+/// Where facts come from for this run.
+pub enum Mode {
+    /// `lint`: the candidate's files only.
+    Static,
+    /// `run`: clusters built from the candidate.
+    Live { docker: Docker, image: NodeImage, options: ClusterOptions },
+}
+
+/// A cluster and the facts gathered from it while it is unchanged.
+pub struct LiveCluster {
+    pub cluster: Cluster,
+    pub facts: FactCache,
+}
+
+/// What every scenario of one run shares.
+pub struct RunContext {
+    pub candidate: Arc<Candidate>,
+    pub mode: Mode,
+    shared: tokio::sync::Mutex<Option<Arc<LiveCluster>>>,
+    infra_errors: Mutex<Vec<String>>,
+    /// Harness settings of every cluster made (reported once).
+    pub harness_notes: Mutex<Vec<String>>,
+}
+
+impl RunContext {
+    pub fn new(candidate: Arc<Candidate>, mode: Mode) -> Arc<RunContext> {
+        Arc::new(RunContext {
+            candidate,
+            mode,
+            shared: tokio::sync::Mutex::new(None),
+            infra_errors: Mutex::new(Vec::new()),
+            harness_notes: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn is_live(&self) -> bool {
+        matches!(self.mode, Mode::Live { .. })
+    }
+
+    pub fn record_infra_error(&self, message: String) {
+        self.infra_errors.lock().unwrap_or_else(|e| e.into_inner()).push(message);
+    }
+
+    pub fn infra_errors(&self) -> Vec<String> {
+        self.infra_errors.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    async fn build_cluster(&self) -> anyhow::Result<Arc<LiveCluster>> {
+        let Mode::Live { docker, image, options } = &self.mode else {
+            return Err(anyhow!("this step needs a running cluster; tag the scenario @live (lint runs only @static scenarios)"));
+        };
+        let cluster = Cluster::up(docker, &self.candidate, image, options).await?;
+        let mut notes = self.harness_notes.lock().unwrap_or_else(|e| e.into_inner());
+        for s in &cluster.harness_settings {
+            let note = format!("harness set {}={} ({})", s.name, s.value, s.why);
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+        Ok(Arc::new(LiveCluster { cluster, facts: FactCache::default() }))
+    }
+
+    /// The run's shared cluster, built on first use.
+    async fn shared_cluster(&self) -> anyhow::Result<Arc<LiveCluster>> {
+        let mut slot = self.shared.lock().await;
+        if let Some(live) = slot.as_ref() {
+            return Ok(live.clone());
+        }
+        let live = self.build_cluster().await?;
+        *slot = Some(live.clone());
+        Ok(live)
+    }
+
+    /// Removes the shared cluster at the end of the run.
+    pub async fn shutdown(&self) -> anyhow::Result<()> {
+        let live = self.shared.lock().await.take();
+        if let Some(live) = live {
+            match Arc::try_unwrap(live) {
+                Ok(live) => live.cluster.down().await?,
+                // Still referenced (a step leaked it): its drop guard removes it.
+                Err(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+tokio::task_local! {
+    /// The run a World belongs to; cucumber builds Worlds without arguments.
+    pub static RUN: Arc<RunContext>;
+}
+
+#[derive(cucumber::World)]
+#[world(init = Self::new)]
+pub struct PolicyWorld {
+    pub ctx: Arc<RunContext>,
+    /// Set by the before-hook from the scenario's tags.
+    pub destructive: bool,
+    live: Option<Arc<LiveCluster>>,
+    facts: Option<Arc<Facts>>,
+    /// Values a step remembers for a later one (e.g. a counter before traffic).
+    pub remembered: std::collections::BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for PolicyWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyWorld").field("destructive", &self.destructive).finish_non_exhaustive()
+    }
+}
+
+impl PolicyWorld {
+    fn new() -> Self {
+        PolicyWorld {
+            ctx: RUN.with(Arc::clone),
+            destructive: false,
+            live: None,
+            facts: None,
+            remembered: Default::default(),
+        }
+    }
+
+    /// Records an infrastructure error and turns it into a step failure.
+    pub fn infra<T>(&self, result: anyhow::Result<T>) -> anyhow::Result<T> {
+        result.map_err(|e| {
+            let message = format!("infrastructure error: {e:#}");
+            self.ctx.record_infra_error(message.clone());
+            anyhow!(message)
+        })
+    }
+
+    /// The cluster this scenario runs against.
+    pub async fn live(&mut self) -> anyhow::Result<Arc<LiveCluster>> {
+        if let Some(live) = &self.live {
+            return Ok(live.clone());
+        }
+        let live = if self.destructive { self.ctx.build_cluster().await } else { self.ctx.shared_cluster().await };
+        let live = self.infra(live)?;
+        self.live = Some(live.clone());
+        Ok(live)
+    }
+
+    pub async fn cluster(&mut self) -> anyhow::Result<Arc<LiveCluster>> {
+        self.live().await
+    }
+
+    /// Facts for this scenario: from the candidate in `lint`, from the nodes in `run`.
+    pub async fn facts(&mut self) -> anyhow::Result<Arc<Facts>> {
+        if let Some(facts) = &self.facts {
+            return Ok(facts.clone());
+        }
+        let facts = if self.ctx.is_live() {
+            let live = self.live().await?;
+            let gathered = live.facts.get_or_gather(&live.cluster).await;
+            self.infra(gathered)?
+        } else {
+            Arc::new(Facts::from_candidate(&self.ctx.candidate))
+        };
+        self.facts = Some(facts.clone());
+        Ok(facts)
+    }
+
+    /// Fresh facts after a step changed or exercised the cluster.
+    pub async fn refresh_facts(&mut self) -> anyhow::Result<Arc<Facts>> {
+        self.facts = None;
+        if let Some(live) = &self.live {
+            live.facts.invalidate().await;
+        }
+        self.facts().await
+    }
+
+    pub async fn cib(&mut self) -> anyhow::Result<CibFacts> {
+        let facts = self.facts().await?;
+        let text = facts.cib.as_deref().ok_or_else(|| anyhow!("the candidate has no cib.xml, so there is no cluster configuration to check"))?;
+        self.infra(CibFacts::parse(text, &facts.cib_origin))
+    }
+
+    /// Runs a command on a node; a harness failure is an infrastructure error,
+    /// a non-zero exit is the caller's to judge.
+    pub async fn exec_as(&mut self, node: &str, user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
+        let live = self.live().await?;
+        let out = live.cluster.exec_as(node, user, cmd).await;
+        self.infra(out)
+    }
+
+    pub async fn exec(&mut self, node: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
+        self.exec_as(node, "root", cmd).await
+    }
+
+    /// A step that changed the cluster: facts gathered before are stale.
+    pub async fn changed_cluster(&mut self) {
+        self.facts = None;
+        if let Some(live) = &self.live {
+            live.facts.invalidate().await;
+        }
+    }
+
+    /// Ends this scenario's own cluster, if it had one.
+    pub async fn finish(&mut self) {
+        if self.destructive {
+            if let Some(live) = self.live.take() {
+                if let Ok(live) = Arc::try_unwrap(live) {
+                    if let Err(e) = live.cluster.down().await {
+                        self.ctx.record_infra_error(format!("infrastructure error: removing a scenario's cluster: {e:#}"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fails the step unless the run is live (for steps with no static meaning).
+    pub fn require_live(&self, what: &str) -> anyhow::Result<()> {
+        if self.ctx.is_live() {
+            Ok(())
+        } else {
+            self.infra(Err(anyhow!("`{what}` needs a running cluster; tag the scenario @live, not @static")))
+        }
+    }
+}
