@@ -119,8 +119,17 @@ impl cucumber::Writer<PolicyWorld> for VerdictWriter {
     async fn handle_event(&mut self, event: parser::Result<Event<Cucumber<PolicyWorld>>>, _: &Self::Cli) {
         match event {
             Err(error) => {
+                // The gherkin error's source holds the line and column.
+                let mut message = error.to_string();
+                if let parser::Error::Parsing(parse) = &error {
+                    let mut source = std::error::Error::source(parse.as_ref());
+                    while let Some(cause) = source {
+                        message.push_str(&format!(": {cause}"));
+                        source = cause.source();
+                    }
+                }
                 let mut collected = self.collected.lock().unwrap_or_else(|e| e.into_inner());
-                collected.policy_errors.push(PolicyError(error.to_string()));
+                collected.policy_errors.push(PolicyError(message));
             }
             Ok(Event { value: Cucumber::Feature(feature, ev), .. }) => match ev {
                 Feature::Scenario(scenario, retryable) => self.on_scenario(&feature, &scenario, retryable.event),

@@ -1,0 +1,195 @@
+//! The policy on the bundled candidates: which scenarios pass and fail, and why,
+//! from files (`lint`) and on live clusters (`run`); bad input in both.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use common::*;
+use pcmk_containers::candidate::Candidate;
+use pcmk_containers::cluster::ClusterOptions;
+use pcmk_containers::image::Distro;
+use pcmk_steps::runner::{self, Report, RunOptions};
+use pcmk_steps::verdict::Outcome;
+use pcmk_steps::world::{Mode, RunContext};
+
+fn options(features: &[&str], static_only: bool) -> RunOptions {
+    RunOptions { features: features.iter().map(|f| repo_path(f)).collect(), tags: None, static_only, concurrency: 4, quiet: true }
+}
+
+async fn lint(candidate: &str) -> Report {
+    let candidate = Arc::new(Candidate::load(&repo_path(candidate)).unwrap());
+    runner::run(RunContext::new(candidate, Mode::Static), options(&["features"], true)).await.unwrap()
+}
+
+async fn run_live(candidate: PathBuf, features: &[&str]) -> Report {
+    let docker = docker().await;
+    let image = node_image(&docker, Distro::Bookworm).await;
+    let candidate = Arc::new(Candidate::load(&candidate).unwrap());
+    let cluster = ClusterOptions { origin: "test".into(), ..ClusterOptions::default() };
+    runner::run(RunContext::new(candidate, Mode::Live { docker, image, options: cluster }), options(features, false)).await.unwrap()
+}
+
+/// scenario → outcome and failing step: the table kept as a snapshot.
+fn verdict_table(report: &Report) -> String {
+    let mut rows: Vec<String> = report
+        .verdicts
+        .iter()
+        .map(|v| {
+            let outcome = match v.outcome {
+                Outcome::Passed => "pass".to_string(),
+                Outcome::Failed => format!("FAIL at `{}`", v.failed_step.as_deref().unwrap_or("a hook")),
+                Outcome::Undefined => format!("UNDEFINED `{}`", v.failed_step.as_deref().unwrap_or("")),
+            };
+            format!("{} » {}: {outcome}", v.feature, v.scenario)
+        })
+        .collect();
+    rows.sort();
+    rows.join("\n")
+}
+
+fn reason<'a>(report: &'a Report, scenario: &str) -> &'a str {
+    let verdict = report.verdicts.iter().find(|v| v.scenario == scenario).unwrap_or_else(|| panic!("no scenario `{scenario}`"));
+    verdict.reason.as_deref().unwrap_or("")
+}
+
+#[tokio::test]
+async fn lint_passes_the_hardened_candidate() {
+    let report = lint("candidates/hardened").await;
+    assert_eq!(report.exit_code(), 0, "{}", verdict_table(&report));
+    assert!(report.verdicts.iter().all(|v| v.tags.iter().any(|t| t == "static")));
+    insta::assert_snapshot!("lint_hardened", verdict_table(&report));
+}
+
+#[tokio::test]
+async fn lint_fails_the_insecure_candidate_for_the_reasons_it_names() {
+    let report = lint("candidates/insecure").await;
+    assert_eq!(report.exit_code(), 1);
+    assert!(report.verdicts.iter().all(|v| v.outcome == Outcome::Failed), "{}", verdict_table(&report));
+    assert!(reason(&report, "Corosync runs on the knet transport").contains("totem.transport is `udpu` (corosync.conf line 5)"));
+    let fencing = reason(&report, "Fencing is enabled");
+    assert!(fencing.contains("stonith-enabled is `false`") && fencing.contains("insecure/cib.xml line 6"), "{fencing}");
+    let secrets = reason(&report, "No credentials are hard-coded in the cluster configuration");
+    assert!(secrets.contains("`fence-ipmi`") && secrets.contains("`password`"), "{secrets}");
+    assert!(!secrets.contains("Sup3rS3cretIPMI"), "a report never carries the secret itself");
+    assert!(!format!("{:?}", report.verdicts).contains("Sup3rS3cretIPMI"));
+    insta::assert_snapshot!("lint_insecure", verdict_table(&report));
+}
+
+#[tokio::test]
+async fn lint_reads_a_plain_pcs_corosync_conf() {
+    let candidate = Arc::new(Candidate::load(&repo_path("tests/fixtures/pcs-corosync.conf")).unwrap());
+    let report = runner::run(RunContext::new(candidate, Mode::Static), options(&["features/communication.feature"], true)).await.unwrap();
+    let knet = report.verdicts.iter().find(|v| v.scenario == "Corosync runs on the knet transport").unwrap();
+    assert_eq!(knet.outcome, Outcome::Passed);
+    // No cib.xml: the CIB checks say so rather than pass.
+    assert!(reason(&report, "No credentials are hard-coded in the cluster configuration").contains("no cib.xml"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_passes_the_hardened_candidate_on_a_live_cluster() {
+    let report = run_live(repo_path("candidates/hardened"), &["features"]).await;
+    assert!(report.infra_errors.is_empty(), "{:?}", report.infra_errors);
+    assert_eq!(report.exit_code(), 0, "{}", verdict_table(&report));
+    assert!(report.harness_notes.iter().any(|n| n.contains("dc-deadtime=2s")));
+    insta::assert_snapshot!("run_hardened", verdict_table(&report));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_fails_the_insecure_candidate_on_a_live_cluster() {
+    let report = run_live(repo_path("candidates/insecure"), &["features"]).await;
+    assert!(report.infra_errors.is_empty(), "{:?}", report.infra_errors);
+    assert_eq!(report.exit_code(), 1);
+    let wire = reason(&report, "Nothing about the cluster crosses the wire in clear text");
+    assert!(wire.contains("the CIB change") && wire.contains("a node name (`node2`)"), "{wire}");
+    assert!(reason(&report, "knet really encrypts the traffic it sends").contains("not encrypted"));
+    assert!(reason(&report, "A read-only role can read the configuration but not change it").contains("`auditor` changed the CIB"));
+    assert!(reason(&report, "Users outside haclient cannot reach the cluster").contains("`guest` read the CIB"));
+    assert!(reason(&report, "Operators may run only the cluster commands they need through sudo").contains("run `ALL`"));
+    assert!(reason(&report, "Resource agents cannot be replaced by unprivileged users").contains("/usr/lib/ocf/resource.d/custom/app"));
+    assert!(reason(&report, "The hacluster account has no default password").contains("well-known default password"));
+    let password = reason(&report, "The hacluster account has no default password");
+    assert!(!password.contains("linux"), "which default the password is stays unsaid: {password}");
+    insta::assert_snapshot!("run_insecure", verdict_table(&report));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_patch_check_fails_when_the_stack_is_older_than_required() {
+    let report = run_live(repo_path("candidates/hardened"), &["tests/features/newer-than-installed.feature"]).await;
+    assert_eq!(report.exit_code(), 1);
+    assert!(reason(&report, "Pacemaker from the future is required").contains("is older than 99.0 (a fix from later)"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_works_from_a_plain_pcs_corosync_conf() {
+    let report = run_live(repo_path("tests/fixtures/pcs-corosync.conf"), &["features/communication.feature"]).await;
+    assert!(report.infra_errors.is_empty(), "{:?}", report.infra_errors);
+    assert_eq!(report.verdicts.iter().filter(|v| v.outcome == Outcome::Passed).count(), report.verdicts.len(), "{}", verdict_table(&report));
+}
+
+fn pcmk(args: &[&str]) -> (i32, String, String) {
+    let output = binary().args(args).current_dir(repo_path("")).output().unwrap();
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn lint_exit_codes_follow_the_verdicts() {
+    assert_eq!(pcmk(&["lint"]).0, 0);
+    let (code, stdout, _) = pcmk(&["lint", "--candidate", "candidates/insecure"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("11 scenarios: 0 passed, 11 failed"), "{stdout}");
+    let (code, stdout, _) = pcmk(&["lint", "--tags", "@communication and @critical"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("lint: 4 scenarios: 4 passed"), "{stdout}");
+}
+
+#[test]
+fn authoring_mistakes_are_errors_not_verdicts() {
+    let (code, _, stderr) = pcmk(&["lint", "tests/features/live-step-tagged-static.feature"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("needs a running cluster"), "{stderr}");
+    let (code, stdout, _) = pcmk(&["lint", "tests/features/undefined-step.feature"]);
+    assert_eq!(code, 2);
+    assert!(stdout.contains("UNDEFINED"), "{stdout}");
+    let (code, _, stderr) = pcmk(&["lint", "--tags", "@a and and", "features"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("bad tag expression"), "{stderr}");
+    let (code, _, stderr) = pcmk(&["lint", "no/such/features"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no/such/features"), "{stderr}");
+}
+
+#[test]
+fn malformed_gherkin_names_the_file() {
+    let dir = std::env::temp_dir().join(format!("pcmk-gherkin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("broken.feature");
+    std::fs::copy(repo_path("tests/features/broken.feature.txt"), &file).unwrap();
+    let (code, _, stderr) = pcmk(&["lint", file.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("broken.feature") && stderr.contains("Error at 1:1"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_candidates_are_exit_2_in_run_and_lint_alike() {
+    let dir = std::env::temp_dir().join(format!("pcmk-badcib-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(repo_path("candidates/hardened/corosync.conf"), dir.join("corosync.conf")).unwrap();
+    std::fs::write(dir.join("cib.xml"), "<cib>\n<configuration>\n</cib>\n").unwrap();
+    std::fs::write(dir.join("candidate.toml"), "[[file]]\nsource = \"corosync.conf\"\npath = \"/etc/corosync/corosync.conf\"\n[[file]]\nsource = \"cib.xml\"\npath = \"/var/lib/pacemaker/cib/cib.xml\"\n").unwrap();
+    for command in ["lint", "run"] {
+        let (code, _, stderr) = pcmk(&[command, "--candidate", dir.to_str().unwrap()]);
+        assert_eq!(code, 2, "{command}: {stderr}");
+        assert!(stderr.contains("cib.xml:3:"), "{command}: {stderr}");
+    }
+    std::fs::copy(repo_path("candidates/hardened/cib.xml"), dir.join("cib.xml")).unwrap();
+    std::fs::write(dir.join("corosync.conf"), "totem {\n  version 2\n}\n").unwrap();
+    for command in ["lint", "run"] {
+        let (code, _, stderr) = pcmk(&[command, "--candidate", dir.to_str().unwrap()]);
+        assert_eq!(code, 2, "{command}: {stderr}");
+        assert!(stderr.contains("corosync.conf:2:"), "{command}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
