@@ -48,6 +48,24 @@ Feature: Secure communication
     Then no cleartext cluster data crosses the wire while the CIB changes
 
   @static @live @critical
+  Scenario: A firewall is loaded on every node
+    Remediation: place a ruleset in /etc/nftables.conf and enable nftables.service (candidate: add "nftables" to services).
+    Then the nftables ruleset is loaded on every node
+
+  @live @critical
+  Scenario: Cluster ports answer the cluster's own nodes only
+    pcsd (2224/tcp) and pacemaker_remote (3121/tcp) must not answer other hosts, even on the same network.
+    Remediation: accept these ports only from the cluster nodes' addresses in the input chain, drop the rest.
+    Then from a host outside the cluster no node answers on TCP ports "2224, 3121"
+    And the cluster is quorate with every node online
+
+  @live @destructive @critical
+  Scenario: A node without the key cannot join
+    A host that copies corosync.conf and takes a node's address must still be kept out by the key.
+    Remediation: enable knet crypto so membership is authenticated by the authkey.
+    Then a rogue node with the cluster's corosync.conf but another key cannot join
+
+  @static @live @critical
   Scenario: No credentials are hard-coded in the cluster configuration
     Fence device passwords in the CIB are readable by every haclient member and end up in every backup.
     Remediation: use the agent's `password_script`, or `cibsecret set <resource> <parameter>`.

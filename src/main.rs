@@ -364,5 +364,8 @@ fn print_cluster(cluster: &Cluster, distro: Distro) {
     for setting in &cluster.harness_settings {
         println!("harness set {}={} (the candidate leaves it unset: {})", setting.name, setting.value, setting.why);
     }
+    for file in &cluster.mapped_files {
+        println!("harness mapped the candidate's node addresses in {file} onto the run's network");
+    }
     println!("remove with: pcmk-comply cluster down --run {}", cluster.run);
 }

@@ -22,6 +22,8 @@ pub const MAX_NODES: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Service {
+    /// Loads /etc/nftables.conf (one-shot), before the cluster starts.
+    Nftables,
     Corosync,
     Pacemaker,
     Pcsd,
@@ -30,6 +32,7 @@ pub enum Service {
 impl Service {
     pub fn as_str(self) -> &'static str {
         match self {
+            Service::Nftables => "nftables",
             Service::Corosync => "corosync",
             Service::Pacemaker => "pacemaker",
             Service::Pcsd => "pcsd",

@@ -20,6 +20,7 @@ use futures_util::{future, StreamExt};
 use rand::{Rng, RngCore};
 
 use crate::candidate::{Candidate, Placement, Service, CIB_XML, COROSYNC_CONF};
+use crate::addresses::AddressMap;
 use crate::cib::{self, HarnessSetting};
 use crate::corosync_conf::{with_nodelist, PlacedNode};
 use crate::error::InputError;
@@ -117,6 +118,11 @@ pub struct Cluster {
     pub networks: Vec<Network>,
     /// Options the harness set that the candidate did not.
     pub harness_settings: Vec<HarnessSetting>,
+    /// Candidate files in which node addresses were mapped onto the run's network.
+    pub mapped_files: Vec<String>,
+    labels: HashMap<String, String>,
+    /// Memory bytes and pids per container.
+    limits: (i64, i64),
     guard: RunGuard,
 }
 
@@ -128,8 +134,9 @@ impl std::fmt::Debug for Cluster {
 
 /// What one node receives: files, and the plan `pcmk-node` applies at first boot.
 struct Deployment {
-    /// Files whose owner and mode the plan sets.
-    files: Vec<(Placement, Vec<u8>)>,
+    /// Files whose owner and mode the plan sets, and whether they are
+    /// configuration text whose addresses are mapped (secrets are not).
+    files: Vec<(Placement, Vec<u8>, bool)>,
     /// Files the plan consumes and deletes (passwords).
     transient: Vec<(String, Vec<u8>)>,
     plan: String,
@@ -180,57 +187,116 @@ impl Cluster {
             .map(|n| PlacedNode { name: n.name.clone(), nodeid: n.nodeid, addrs: n.addrs.iter().map(Ipv4Addr::to_string).collect() })
             .collect();
         let corosync_conf = with_nodelist(conf_text, candidate.corosync_conf(), &placed);
-
-        let cluster = Cluster { docker: docker.clone(), run, image: image.tag.clone(), nodes, networks, harness_settings, guard };
-        let archive = deployment.archive(&corosync_conf)?;
-        let starts = cluster.nodes.iter().map(|node| cluster.create_node(node, &labels, &archive, options));
+        let mut addresses = AddressMap::default();
+        for (entry, node) in candidate.corosync_conf().nodes().iter().zip(&nodes) {
+            for (link, addr) in &entry.addrs {
+                if let (Ok(from), Some(to)) = (addr.parse::<Ipv4Addr>(), node.addrs.get(*link as usize)) {
+                    addresses.insert(from, *to);
+                }
+            }
+        }
+        let (archive, mapped_files) = deployment.archive(&corosync_conf, &addresses)?;
+        let cluster = Cluster {
+            docker: docker.clone(),
+            run,
+            image: image.tag.clone(),
+            nodes,
+            networks,
+            harness_settings,
+            mapped_files,
+            labels,
+            limits: (options.memory_bytes, options.pids_limit),
+            guard,
+        };
+        let node_addrs: Vec<Vec<Option<Ipv4Addr>>> = cluster.nodes.iter().map(|n| n.addrs.iter().copied().map(Some).collect()).collect();
+        let starts = cluster
+            .nodes
+            .iter()
+            .zip(&node_addrs)
+            .map(|(node, addrs)| cluster.create_container(&node.container, &node.name, addrs, &node.name, &archive));
         for result in future::join_all(starts).await {
             result?;
         }
         Ok(cluster)
     }
 
-    async fn create_node(&self, node: &Node, labels: &HashMap<String, String>, archive: &[u8], options: &ClusterOptions) -> anyhow::Result<()> {
-        let mut labels = labels.clone();
-        labels.insert(LABEL_NODE.into(), node.name.clone());
+    /// Creates, fills and starts one container on the run's networks.
+    async fn create_container(&self, container: &str, hostname: &str, addrs: &[Option<Ipv4Addr>], role: &str, archive: &[u8]) -> anyhow::Result<()> {
+        let mut labels = self.labels.clone();
+        labels.insert(LABEL_NODE.into(), role.to_string());
         let endpoint = |addr: &Ipv4Addr| EndpointSettings {
             ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(addr.to_string()), ..Default::default() }),
             ..Default::default()
         };
-        let first = &self.networks[0];
+        let mut attachments = self.networks.iter().zip(addrs).filter_map(|(n, a)| Some((n, a.as_ref()?)));
+        let (first, first_addr) = attachments.next().context("a container needs at least one network")?;
         let body = ContainerCreateBody {
             image: Some(self.image.clone()),
-            hostname: Some(node.name.clone()),
+            hostname: Some(hostname.to_string()),
             labels: Some(labels),
             host_config: Some(HostConfig {
                 network_mode: Some(first.name.clone()),
                 cap_add: Some(vec!["NET_ADMIN".into()]),
                 cap_drop: Some(vec!["MKNOD".into(), "SYS_CHROOT".into(), "SETFCAP".into()]),
                 privileged: Some(false),
-                memory: Some(options.memory_bytes),
-                memory_swap: Some(options.memory_bytes),
-                pids_limit: Some(options.pids_limit),
+                memory: Some(self.limits.0),
+                memory_swap: Some(self.limits.0),
+                pids_limit: Some(self.limits.1),
                 init: Some(false),
                 ..Default::default()
             }),
-            networking_config: Some(NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(first.name.clone(), endpoint(&node.addrs[0]))])),
-            }),
+            networking_config: Some(NetworkingConfig { endpoints_config: Some(HashMap::from([(first.name.clone(), endpoint(first_addr))])) }),
             ..Default::default()
         };
-        let create = CreateContainerOptionsBuilder::default().name(&node.container).build();
-        self.docker.create_container(Some(create), body).await.with_context(|| format!("creating node {}", node.name))?;
-        for (network, addr) in self.networks.iter().zip(&node.addrs).skip(1) {
-            let request = NetworkConnectRequest { container: node.container.clone(), endpoint_config: Some(endpoint(addr)) };
-            self.docker.connect_network(&network.name, request).await.with_context(|| format!("attaching {} to {}", node.name, network.name))?;
+        let create = CreateContainerOptionsBuilder::default().name(container).build();
+        self.docker.create_container(Some(create), body).await.with_context(|| format!("creating {hostname}"))?;
+        for (network, addr) in attachments {
+            let request = NetworkConnectRequest { container: container.to_string(), endpoint_config: Some(endpoint(addr)) };
+            self.docker.connect_network(&network.name, request).await.with_context(|| format!("attaching {hostname} to {}", network.name))?;
         }
         let upload = UploadToContainerOptionsBuilder::default().path("/").build();
         self.docker
-            .upload_to_container(&node.container, Some(upload), bollard::body_full(archive.to_vec().into()))
+            .upload_to_container(container, Some(upload), bollard::body_full(archive.to_vec().into()))
             .await
-            .with_context(|| format!("copying the candidate into {}", node.name))?;
-        self.docker.start_container(&node.container, None).await.with_context(|| format!("starting node {}", node.name))?;
+            .with_context(|| format!("copying files into {hostname}"))?;
+        self.docker.start_container(container, None).await.with_context(|| format!("starting {hostname}"))?;
         Ok(())
+    }
+
+    /// Adds a container that is not a cluster member (a rogue host, a collector)
+    /// to the run's networks; it goes with the run. Exec into it by `spec.name`.
+    pub async fn add_guest(&self, spec: GuestSpec) -> anyhow::Result<()> {
+        let mut plan = String::new();
+        let mut archive = tar::Builder::new(Vec::new());
+        for (placement, content) in &spec.files {
+            append(&mut archive, &placement.path, placement.mode, content)?;
+            plan.push_str(&format!("file\t{}\t{}\t{}\t{:o}\n", placement.path, placement.owner, placement.group, placement.mode));
+        }
+        for service in &spec.services {
+            plan.push_str(&format!("autostart\t{}\n", service.as_str()));
+        }
+        append(&mut archive, "/etc/pcmk-comply/plan", 0o600, plan.as_bytes())?;
+        append(&mut archive, "/usr/local/sbin/pcmk-node", 0o755, SUPERVISOR.as_bytes())?;
+        let archive = archive.into_inner()?;
+        self.create_container(&self.container_of(&spec.name), &spec.hostname, &spec.addrs, &spec.name, &archive).await
+    }
+
+    /// Removes a node's or guest's container outright (its addresses become free).
+    pub async fn remove_container(&self, name: &str) -> anyhow::Result<()> {
+        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        self.docker.remove_container(&self.container_of(name), Some(options)).await.with_context(|| format!("removing {name}"))
+    }
+
+    /// The container of a node or guest of this run.
+    fn container_of(&self, name: &str) -> String {
+        format!("pcmk-{}-{name}", self.run)
+    }
+
+    /// An address on link `link` for a guest: host part 200 and up, clear of the nodes'.
+    pub fn guest_address(&self, link: usize, host: u8) -> anyhow::Result<Ipv4Addr> {
+        let network = self.networks.get(link).with_context(|| format!("run {} has no link {link}", self.run))?;
+        let [a, b, c, _] = host_address(&network.subnet, 0).octets();
+        Ok(Ipv4Addr::new(a, b, c, host))
     }
 
     /// Keeps the cluster after this process ends (`cluster up`, `--keep`).
@@ -258,9 +324,10 @@ impl Cluster {
         self.exec_as(node, "root", cmd).await
     }
 
+    /// Runs `cmd` as `user` in a node or guest.
     pub async fn exec_as(&self, node: &str, user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
-        let container = &self.node(node)?.container;
-        tokio::time::timeout(EXEC_TIMEOUT, exec_in(&self.docker, container, user, cmd))
+        let container = self.container_of(node);
+        tokio::time::timeout(EXEC_TIMEOUT, exec_in(&self.docker, &container, user, cmd))
             .await
             .map_err(|_| anyhow::anyhow!("`{}` on {node} did not finish within {EXEC_TIMEOUT:?}", cmd.join(" ")))?
             .with_context(|| format!("running `{}` on {node}", cmd.join(" ")))
@@ -392,6 +459,18 @@ impl Cluster {
         }
         Ok(())
     }
+}
+
+/// A container on the run's networks that is not a cluster member.
+#[derive(Debug, Clone)]
+pub struct GuestSpec {
+    /// Unique in the run; `exec` takes it.
+    pub name: String,
+    pub hostname: String,
+    /// Address per link network (index = link); `None` leaves it off that link.
+    pub addrs: Vec<Option<Ipv4Addr>>,
+    pub files: Vec<(Placement, Vec<u8>)>,
+    pub services: Vec<Service>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -538,7 +617,7 @@ async fn create_network(docker: &Docker, run: &RunId, link: usize, labels: &Hash
 }
 
 fn deployment(candidate: &Candidate) -> Result<(Deployment, Vec<HarnessSetting>), InputError> {
-    let mut files: Vec<(Placement, Vec<u8>)> = Vec::new();
+    let mut files: Vec<(Placement, Vec<u8>, bool)> = Vec::new();
     let mut transient: Vec<(String, Vec<u8>)> = Vec::new();
     let mut plan = String::new();
     let mut groups: Vec<&str> = Vec::new();
@@ -564,18 +643,18 @@ fn deployment(candidate: &Candidate) -> Result<(Deployment, Vec<HarnessSetting>)
     let (cib, settings) = cib::seed(cib_text.zip(cib_file.map(|f| f.source.as_path())))?;
     for file in &candidate.files {
         if file.placement.path != CIB_XML && file.placement.path != COROSYNC_CONF {
-            files.push((file.placement.clone(), file.content.clone()));
+            files.push((file.placement.clone(), file.content.clone(), true));
         }
     }
     let cib_placement = cib_file
         .map(|f| f.placement.clone())
         .unwrap_or(Placement { path: CIB_XML.into(), owner: "hacluster".into(), group: "haclient".into(), mode: 0o600 });
-    files.push((cib_placement, cib.into_bytes()));
+    files.push((cib_placement, cib.into_bytes(), true));
     let mut rng = rand::thread_rng();
     for secret in &candidate.secrets {
         let mut bytes = vec![0u8; secret.bytes];
         rng.fill_bytes(&mut bytes);
-        files.push((secret.placement.clone(), bytes));
+        files.push((secret.placement.clone(), bytes, false));
     }
     for service in &candidate.services {
         plan.push_str(&format!("autostart\t{}\n", service.as_str()));
@@ -585,16 +664,22 @@ fn deployment(candidate: &Candidate) -> Result<(Deployment, Vec<HarnessSetting>)
 }
 
 impl Deployment {
-    /// The tar uploaded to `/` of every node; corosync.conf is the node-specific part.
-    fn archive(&self, corosync_conf: &str) -> anyhow::Result<Vec<u8>> {
+    /// The tar uploaded to `/` of every node, and the files whose addresses were mapped.
+    fn archive(&self, corosync_conf: &str, addresses: &AddressMap) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
         let mut plan = self.plan.clone();
+        let mut mapped = Vec::new();
         let mut archive = tar::Builder::new(Vec::new());
         let placed = self
             .files
             .iter()
-            .map(|(p, c)| (p, c.as_slice()))
-            .chain(std::iter::once((&self.corosync_conf, corosync_conf.as_bytes())));
-        for (placement, content) in placed {
+            .map(|(p, c, text)| (p, c.as_slice(), *text))
+            .chain(std::iter::once((&self.corosync_conf, corosync_conf.as_bytes(), false)));
+        for (placement, content, text) in placed {
+            let rewritten = std::str::from_utf8(content).ok().filter(|_| text).and_then(|t| addresses.apply(t));
+            if rewritten.is_some() {
+                mapped.push(placement.path.clone());
+            }
+            let content = rewritten.as_deref().map(str::as_bytes).unwrap_or(content);
             append(&mut archive, &placement.path, placement.mode, content)?;
             plan.push_str(&format!("file\t{}\t{}\t{}\t{:o}\n", placement.path, placement.owner, placement.group, placement.mode));
         }
@@ -603,6 +688,6 @@ impl Deployment {
         }
         append(&mut archive, "/etc/pcmk-comply/plan", 0o600, plan.as_bytes())?;
         append(&mut archive, "/usr/local/sbin/pcmk-node", 0o755, SUPERVISOR.as_bytes())?;
-        Ok(archive.into_inner()?)
+        Ok((archive.into_inner()?, mapped))
     }
 }

@@ -1,6 +1,7 @@
 //! Images and throwaway Pacemaker/Corosync clusters for pcmk-comply.
 //! This crate knows how to build and run clusters; it knows nothing of policy.
 
+pub mod addresses;
 pub mod candidate;
 pub mod cib;
 pub mod cluster;

@@ -4,6 +4,7 @@
 use base64::Engine;
 use cucumber::then;
 
+use crate::facts::NFTABLES_CONF;
 use crate::support::{list, place, Violations};
 use crate::world::PolicyWorld;
 
@@ -182,7 +183,7 @@ async fn nothing_in_clear_on_the_wire(world: &mut PolicyWorld) -> anyhow::Result
     let live = world.live().await?;
     let nodes = live.cluster.node_names().iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let observer = nodes[0].clone();
-    let marker = format!("pcmkcomplyprobe{:016x}", rand_u64());
+    let marker = format!("pcmkcomplyprobe{:016x}", rand::random::<u64>());
     let capture = format!(
         "timeout 8 tcpdump -U -n -i any -s 0 -w /tmp/pcmk-comply.pcap 'udp and not port 53' 2>/dev/null & \
          sleep 1.5; crm_attribute --type crm_config --name pcmk-comply-probe --update {marker} >/dev/null; sleep 2; \
@@ -222,9 +223,131 @@ async fn nothing_in_clear_on_the_wire(world: &mut PolicyWorld) -> anyhow::Result
     }
 }
 
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
-    h.finish()
+/// `table inet filter` lines of a ruleset, normalised.
+fn nft_tables(ruleset: &str) -> Vec<String> {
+    ruleset
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("table "))
+        .map(|l| l.trim_end_matches('{').split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[then(expr = "the nftables ruleset is loaded on every node")]
+async fn firewall_loaded(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    let candidate = world.ctx.candidate.clone();
+    let Some(ruleset) = candidate.file_at(NFTABLES_CONF) else {
+        anyhow::bail!("the candidate places no {NFTABLES_CONF}: the nodes have no firewall of their own");
+    };
+    let expected = nft_tables(&String::from_utf8_lossy(&ruleset.content));
+    anyhow::ensure!(!expected.is_empty(), "{} declares no nftables table", ruleset.source.display());
+    let facts = world.facts().await?;
+    let mut violations = Violations::default();
+    for node in &facts.nodes {
+        let loaded = node.nft.as_deref().unwrap_or_default();
+        let tables = nft_tables(loaded);
+        let missing: Vec<&String> = expected.iter().filter(|t| !tables.contains(t)).collect();
+        if !missing.is_empty() || !loaded.contains("hook input") {
+            let what = if facts.live { "runs without" } else { "does not load at boot (add \"nftables\" to services)" };
+            violations.add(format!("{}: {what} the candidate's firewall ({})", place(node), missing.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")));
+        }
+    }
+    violations.into_result()
+}
+
+static GUESTS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(200);
+
+#[then(expr = "from a host outside the cluster no node answers on TCP ports {string}")]
+async fn tcp_ports_closed_to_outsiders(world: &mut PolicyWorld, ports: String) -> anyhow::Result<()> {
+    world.require_live("probing from outside the cluster")?;
+    let ports: Vec<u16> = list(&ports).iter().map(|p| p.parse()).collect::<Result<_, _>>().map_err(|_| anyhow::anyhow!("ports must be numbers: `{ports}`"))?;
+    let live = world.live().await?;
+    let cluster = &live.cluster;
+    // A listener on every probed port, so that only the firewall can keep the outsider out.
+    let ports_text = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(" ");
+    let canary = format!("for p in {ports_text}; do ss -Hltn \"sport = :$p\" | grep -q . || setsid nc -lk $p </dev/null >/dev/null 2>&1 & done; sleep 0.3");
+    for node in cluster.node_names() {
+        world.exec(node, &["bash", "-c", &canary]).await?;
+    }
+    let host = GUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("outsider{host}");
+    let addr = world.infra(cluster.guest_address(0, host))?;
+    let spec = pcmk_containers::cluster::GuestSpec { name: name.clone(), hostname: name.clone(), addrs: vec![Some(addr)], files: Vec::new(), services: Vec::new() };
+    world.infra(cluster.add_guest(spec).await)?;
+    let targets: Vec<String> = cluster
+        .nodes
+        .iter()
+        .flat_map(|n| ports.iter().map(move |p| format!("{} {} {p}", n.name, n.addrs[0])))
+        .collect();
+    let probe = format!(
+        "for t in {}; do set -- $(echo $t | tr , ' '); (nc -z -w 2 $2 $3 && echo \"$1 $3 open\" || echo \"$1 $3 closed\") & done; wait",
+        targets.iter().map(|t| t.replace(' ', ",")).collect::<Vec<_>>().join(" ")
+    );
+    let out = world.exec(&name, &["bash", "-c", &probe]).await;
+    let _ = cluster.remove_container(&name).await;
+    for node in cluster.node_names() {
+        let _ = cluster.exec(node, &["pkill", "-f", "nc -lk"]).await;
+    }
+    let out = out?;
+    let mut violations = Violations::default();
+    for line in out.stdout.lines().filter(|l| l.ends_with(" open")) {
+        let mut words = line.split_whitespace();
+        let (node, port) = (words.next().unwrap_or("?"), words.next().unwrap_or("?"));
+        violations.add(format!("{node}: TCP port {port} answers a host outside the cluster ({addr}); allow it from the cluster nodes only"));
+    }
+    let answered = out.stdout.lines().count();
+    if answered != targets.len() {
+        return world.infra(Err(anyhow::anyhow!("the probe from {name} answered for {answered} of {} ports: {}", targets.len(), out.stderr.trim())));
+    }
+    let names = cluster.node_names();
+    if let Err(e) = cluster.wait_for_members(&names, &names, std::time::Duration::from_secs(30)).await {
+        violations.add(format!("the cluster lost quorum or a member while probed: {e:#}"));
+    }
+    violations.into_result()
+}
+
+#[then(expr = "a rogue node with the cluster's corosync.conf but another key cannot join")]
+async fn rogue_node_cannot_join(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    world.require_live("starting a rogue node")?;
+    anyhow::ensure!(world.destructive, "this step replaces a node: tag the scenario @destructive");
+    let facts = world.facts().await?;
+    let live = world.live().await?;
+    let cluster = &live.cluster;
+    let observer = cluster.nodes[0].name.clone();
+    let victim = cluster.nodes.last().expect("a cluster has nodes").clone();
+    anyhow::ensure!(cluster.nodes.len() >= 2, "a rogue node needs a cluster of two or more nodes");
+    let conf = facts.nodes[0].corosync_text.clone().unwrap_or_default();
+    let keyfile = facts.nodes[0]
+        .corosync_conf
+        .as_ref()
+        .and_then(|c| c.root.lookup("totem.keyfile"))
+        .map(|p| p.value.clone())
+        .unwrap_or_else(|| "/etc/corosync/authkey".into());
+    let key: Vec<u8> = (0..256).map(|_| rand::random::<u8>()).collect();
+    // The rogue takes the victim's name and addresses, so only the key tells them apart.
+    world.infra(cluster.kill_node(&victim.name).await)?;
+    world.infra(cluster.remove_container(&victim.name).await)?;
+    world.changed_cluster().await;
+    let placement = |path: &str, mode: u32| pcmk_containers::candidate::Placement { path: path.into(), owner: "root".into(), group: "root".into(), mode };
+    let spec = pcmk_containers::cluster::GuestSpec {
+        name: "rogue".into(),
+        hostname: victim.name.clone(),
+        addrs: victim.addrs.iter().copied().map(Some).collect(),
+        files: vec![(placement("/etc/corosync/corosync.conf", 0o644), conf.into_bytes()), (placement(&keyfile, 0o400), key)],
+        services: vec![pcmk_containers::candidate::Service::Corosync],
+    };
+    world.infra(cluster.add_guest(spec).await)?;
+    // Long enough for several token rounds and a join attempt.
+    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    let rogue = world.exec("rogue", &["pcmk-node", "status"]).await?;
+    if !rogue.stdout.contains("corosync running") {
+        let logs = world.exec("rogue", &["pcmk-node", "logs", "10"]).await?;
+        return world.infra(Err(anyhow::anyhow!("the rogue's corosync is not running, so the check proves nothing:\n{}", logs.stdout)));
+    }
+    let key = format!("runtime.members.{}.status", victim.nodeid);
+    let status = world.exec(&observer, &["corosync-cmapctl", "-g", &key]).await?;
+    if status.stdout.contains("joined") {
+        anyhow::bail!("a node with the cluster's corosync.conf but a different key joined as {} (nodeid {}): membership is not authenticated; enable crypto_cipher and crypto_hash", victim.name, victim.nodeid);
+    }
+    Ok(())
 }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use base64::Engine;
-use pcmk_containers::candidate::{Candidate, CIB_XML, COROSYNC_CONF};
+use pcmk_containers::candidate::{Candidate, Service, CIB_XML, COROSYNC_CONF};
+
+pub const NFTABLES_CONF: &str = "/etc/nftables.conf";
 use pcmk_containers::cluster::Cluster;
 use pcmk_containers::corosync_conf::CorosyncConf;
 
@@ -38,6 +40,9 @@ pub struct NodeFacts {
     pub cmap: Option<BTreeMap<String, String>>,
     /// Installed package → version (live only).
     pub packages: Option<BTreeMap<String, String>>,
+    /// The firewall: `nft list ruleset` (live), or the candidate's
+    /// /etc/nftables.conf when it loads it at boot (static).
+    pub nft: Option<String>,
 }
 
 /// Facts for one scenario's view of the system.
@@ -105,6 +110,9 @@ impl Facts {
                 node.texts.insert(placement.path.clone(), String::from_utf8_lossy(content).into_owned());
             }
         }
+        if candidate.services.contains(&Service::Nftables) {
+            node.nft = candidate.file_at(NFTABLES_CONF).map(|f| String::from_utf8_lossy(&f.content).into_owned());
+        }
         let cib = candidate.file_at(CIB_XML);
         Facts {
             live: false,
@@ -152,6 +160,8 @@ echo '### packages'
 dpkg-query -W -f '${Package}	${Version}	${db:Status-Abbrev}\n' __PACKAGES__ 2>/dev/null
 echo '### texts'
 for p in __READ__ /etc/sudoers /etc/sudoers.d/*; do [ -f "$p" ] && printf '%s\t%s\n' "$p" "$(base64 -w0 "$p")"; done
+echo '### nft'
+nft list ruleset 2>/dev/null | base64 -w0; echo
 echo '### corosync.conf'
 base64 -w0 /etc/corosync/corosync.conf 2>/dev/null; echo
 "#;
@@ -183,6 +193,7 @@ fn parse_gather(node: &str, text: &str) -> anyhow::Result<NodeFacts> {
                 "packages" => "packages",
                 "texts" => "texts",
                 "corosync.conf" => "corosync.conf",
+                "nft" => "nft",
                 other => bail!("unknown gather section {other}"),
             };
             continue;
@@ -228,6 +239,7 @@ fn parse_gather(node: &str, text: &str) -> anyhow::Result<NodeFacts> {
                     facts.texts.insert(path.to_string(), decode(b64)?);
                 }
             }
+            "nft" if !line.trim().is_empty() => facts.nft = Some(decode(line)?),
             "corosync.conf" if !line.trim().is_empty() => {
                 let text = decode(line)?;
                 let conf = CorosyncConf::parse(&text, std::path::Path::new(&format!("{node}:{COROSYNC_CONF}")))?;

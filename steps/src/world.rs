@@ -66,8 +66,9 @@ impl RunContext {
         };
         let cluster = Cluster::up(docker, &self.candidate, image, options).await?;
         let mut notes = self.harness_notes.lock().unwrap_or_else(|e| e.into_inner());
-        for s in &cluster.harness_settings {
-            let note = format!("harness set {}={} ({})", s.name, s.value, s.why);
+        let settings = cluster.harness_settings.iter().map(|s| format!("harness set {}={} ({})", s.name, s.value, s.why));
+        let mapped = cluster.mapped_files.iter().map(|f| format!("harness mapped the candidate's node addresses in {f} onto the run's network"));
+        for note in settings.chain(mapped) {
             if !notes.contains(&note) {
                 notes.push(note);
             }
