@@ -71,6 +71,22 @@ async fn bench(cold: bool) -> anyhow::Result<()> {
     figures.push(Figure { name: "3-node bookworm cluster, create to ready", samples: to_ready, target: "<= 8 s" });
     figures.push(Figure { name: "3-node cluster teardown", samples: teardown, target: "-" });
 
+    // Whole processes, as a CI job runs them.
+    let binary = env!("CARGO_BIN_EXE_pcmk-comply");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut lints = Vec::new();
+    for _ in 0..10 {
+        let started = Instant::now();
+        let status = std::process::Command::new(binary).arg("lint").current_dir(root).stdout(std::process::Stdio::null()).status()?;
+        lints.push(started.elapsed());
+        anyhow::ensure!(status.success(), "lint of candidates/hardened failed");
+    }
+    figures.push(Figure { name: "pcmk-comply lint candidates/hardened", samples: lints, target: "<= 50 ms" });
+    let started = Instant::now();
+    let status = std::process::Command::new(binary).arg("run").current_dir(root).stdout(std::process::Stdio::null()).status()?;
+    anyhow::ensure!(status.success(), "run on candidates/hardened failed");
+    figures.push(Figure { name: "pcmk-comply run, whole policy, hardened", samples: vec![started.elapsed()], target: "<= 60 s (4 practices)" });
+
     if cold {
         // A mirror URL that differs only in spelling gives a recipe of its own,
         // so this builds from nothing without touching the cached images.

@@ -55,6 +55,12 @@ enum Command {
     },
     /// List every step a policy author can use, with its meaning and an example.
     Steps,
+    /// Why a scenario matters and how to fix it: by name (substring) or by @tag.
+    Explain {
+        query: String,
+        #[arg(long = "features", default_value = "features")]
+        features: Vec<PathBuf>,
+    },
     /// Build or list node images.
     Image {
         #[command(subcommand)]
@@ -226,6 +232,18 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let started = Instant::now();
             let report = runner::run(ctx, RunOptions { features: policy.features(), tags: policy.tags, static_only: true, concurrency: 1, quiet: false }).await?;
             Ok(finish(&report, "lint", started))
+        }
+        Command::Explain { query, features } => {
+            let found = pcmk_steps::explain::explain(&features, &query)?;
+            if found.is_empty() {
+                return Err(InputError::new(&features[0], None, format!("no scenario matches `{query}`")).into());
+            }
+            for e in found {
+                println!("{} » {}  ({}:{})  {}", e.feature, e.scenario, e.file.display(), e.line, e.tags.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" "));
+                println!("  why: {}", e.guidance.rationale);
+                println!("  fix: {}\n", e.guidance.remediation.as_deref().unwrap_or("(the scenario gives none)"));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Steps => {
             for step in pcmk_steps::catalogue::STEPS {

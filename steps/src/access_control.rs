@@ -4,6 +4,8 @@
 use cucumber::gherkin::Step;
 use cucumber::then;
 
+use pcmk_containers::cluster::ExecOutput;
+
 use crate::support::Violations;
 use crate::world::PolicyWorld;
 
@@ -19,33 +21,35 @@ async fn require_user(world: &mut PolicyWorld, node: &str, user: &str) -> anyhow
     Ok(())
 }
 
-#[then(expr = "the user {string} can read the CIB")]
-async fn can_read(world: &mut PolicyWorld, user: String) -> anyhow::Result<()> {
+/// Runs `cmd` as `user` on the first node, after checking the account exists.
+async fn run_as(world: &mut PolicyWorld, user: &str, cmd: &[&str]) -> anyhow::Result<(String, ExecOutput)> {
     world.require_live("running commands as a user")?;
     let node = first_node(world).await?;
-    require_user(world, &node, &user).await?;
-    let out = world.exec_as(&node, &user, &["cibadmin", "--query", "--scope", "configuration"]).await?;
+    require_user(world, &node, user).await?;
+    let out = world.exec_as(&node, user, cmd).await?;
+    Ok((node, out))
+}
+
+const READ_CIB: &[&str] = &["cibadmin", "--query", "--scope", "configuration"];
+
+#[then(expr = "the user {string} can read the CIB")]
+async fn can_read(world: &mut PolicyWorld, user: String) -> anyhow::Result<()> {
+    let (node, out) = run_as(world, &user, READ_CIB).await?;
     anyhow::ensure!(out.success() && out.stdout.contains("<configuration"), "`{user}` cannot read the CIB on {node}: {}", out.stderr.trim());
     Ok(())
 }
 
 #[then(expr = "the user {string} cannot read the CIB")]
 async fn cannot_read(world: &mut PolicyWorld, user: String) -> anyhow::Result<()> {
-    world.require_live("running commands as a user")?;
-    let node = first_node(world).await?;
-    require_user(world, &node, &user).await?;
-    let out = world.exec_as(&node, &user, &["cibadmin", "--query", "--scope", "configuration"]).await?;
+    let (node, out) = run_as(world, &user, READ_CIB).await?;
     anyhow::ensure!(!(out.success() && out.stdout.contains("<configuration")), "`{user}` read the CIB on {node}; only members of haclient with an ACL role should");
     Ok(())
 }
 
 #[then(expr = "the user {string} cannot change the CIB")]
 async fn cannot_write(world: &mut PolicyWorld, user: String) -> anyhow::Result<()> {
-    world.require_live("running commands as a user")?;
-    let node = first_node(world).await?;
-    require_user(world, &node, &user).await?;
     let probe = format!("pcmk-comply-acl-{user}");
-    let write = world.exec_as(&node, &user, &["crm_attribute", "--type", "crm_config", "--name", &probe, "--update", "written"]).await?;
+    let (node, write) = run_as(world, &user, &["crm_attribute", "--type", "crm_config", "--name", &probe, "--update", "written"]).await?;
     // Judge by the CIB itself, not only the exit code.
     let check = world.exec(&node, &["crm_attribute", "--type", "crm_config", "--name", &probe, "--query", "--quiet"]).await?;
     if check.success() && check.stdout.trim() == "written" {

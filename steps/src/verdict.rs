@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use cucumber::event::{self, Cucumber, Feature, Rule, Scenario, Step};
 use cucumber::{gherkin, parser, Event};
 
+use crate::explain::Guidance;
 use crate::world::PolicyWorld;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -102,6 +103,9 @@ impl VerdictWriter {
                     println!("          step: {step}");
                     for line in reason.lines() {
                         println!("          {line}");
+                    }
+                    if let Some(fix) = Guidance::from_description(verdict.description.as_deref()).remediation {
+                        println!("          remediation: {fix}");
                     }
                 }
             }
