@@ -354,6 +354,9 @@ fn finish(report: &Report, what: &str, started: Instant) -> ExitCode {
     for note in &report.harness_notes {
         println!("note: {note}");
     }
+    for figure in &report.measurements {
+        println!("measured: {figure}");
+    }
     let count = |o: Outcome| report.verdicts.iter().filter(|v| v.outcome == o).count();
     println!(
         "{what}: {} scenarios: {} passed, {} failed, {} undefined in {:.1}s",

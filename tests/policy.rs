@@ -93,6 +93,9 @@ async fn run_passes_the_hardened_candidate_on_a_live_cluster() {
     assert!(report.infra_errors.is_empty(), "{:?}", report.infra_errors);
     assert_eq!(report.exit_code(), 0, "{}", verdict_table(&report));
     assert!(report.harness_notes.iter().any(|n| n.contains("dc-deadtime=2s")));
+    assert!(report.harness_notes.iter().any(|n| n.contains("fence agent of fence-nodes=fence_pcmk_comply")));
+    assert!(report.measurements.iter().any(|m| m.starts_with("failover of service from")), "{:?}", report.measurements);
+    assert!(report.measurements.iter().any(|m| m.starts_with("fencing of")), "{:?}", report.measurements);
     insta::assert_snapshot!("run_hardened", verdict_table(&report));
 }
 
@@ -110,6 +113,8 @@ async fn run_fails_the_insecure_candidate_on_a_live_cluster() {
     assert!(reason(&report, "Resource agents cannot be replaced by unprivileged users").contains("/usr/lib/ocf/resource.d/custom/app"));
     assert!(reason(&report, "Cluster ports answer the cluster's own nodes only").contains("TCP port 2224 answers a host outside the cluster"));
     assert!(reason(&report, "A node without the key cannot join").contains("joined as node3"));
+    assert!(reason(&report, "A node cut off from the others never runs the resource beside them").contains("split brain"));
+    assert!(reason(&report, "A killed node's resource moves and the node is fenced").contains("was not fenced"));
     assert!(reason(&report, "The hacluster account has no default password").contains("well-known default password"));
     let password = reason(&report, "The hacluster account has no default password");
     assert!(!password.contains("linux"), "which default the password is stays unsaid: {password}");

@@ -56,6 +56,21 @@ pub fn parse<'a>(text: &'a str, file: &Path) -> Result<roxmltree::Document<'a>, 
 pub fn seed(candidate_cib: Option<(&str, &Path)>) -> Result<(String, Vec<HarnessSetting>), InputError> {
     let (text, file) = candidate_cib.unwrap_or((EMPTY_CIB, Path::new("<harness empty CIB>")));
     let doc = parse(text, file)?;
+    // Real fence devices cannot reach power switches from a container: every
+    // stonith primitive uses the harness's agent, which powers off containers.
+    let mut replacements: Vec<(std::ops::Range<usize>, &str)> = Vec::new();
+    let mut fence_settings = Vec::new();
+    for primitive in doc.descendants().filter(|n| n.has_tag_name("primitive") && n.attribute("class") == Some("stonith")) {
+        let Some(kind) = primitive.attributes().find(|a| a.name() == "type") else { continue };
+        if kind.value() != crate::fence::AGENT_TYPE {
+            fence_settings.push(HarnessSetting {
+                name: format!("fence agent of {}", primitive.attribute("id").unwrap_or("?")),
+                value: crate::fence::AGENT_TYPE.into(),
+                why: format!("{} cannot reach real power switches from a container; {} powers off the target's container", kind.value(), crate::fence::AGENT_TYPE),
+            });
+            replacements.push((kind.range_value(), crate::fence::AGENT_TYPE));
+        }
+    }
     let configured: Vec<&str> = doc
         .descendants()
         .filter(|n| n.has_tag_name("nvpair"))
@@ -63,8 +78,22 @@ pub fn seed(candidate_cib: Option<(&str, &Path)>) -> Result<(String, Vec<Harness
         .filter_map(|n| n.attribute("name"))
         .collect();
     let added: Vec<HarnessSetting> = harness_defaults().into_iter().filter(|s| !configured.contains(&s.name.as_str())).collect();
+    // From the end, so earlier ranges stay valid.
+    let mut fenced = text.to_string();
+    replacements.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
+    for (range, value) in replacements {
+        fenced.replace_range(range, value);
+    }
+    let doc = parse(&fenced, file)?;
+    let (seeded, mut settings) = add_options(&fenced, &doc, added);
+    settings.extend(fence_settings);
+    Ok((seeded, settings))
+}
+
+/// Adds the harness's cluster options in a property set of their own.
+fn add_options(text: &str, doc: &roxmltree::Document, added: Vec<HarnessSetting>) -> (String, Vec<HarnessSetting>) {
     if added.is_empty() {
-        return Ok((text.to_string(), added));
+        return (text.to_string(), added);
     }
     let pairs: String = added
         .iter()
@@ -90,7 +119,7 @@ pub fn seed(candidate_cib: Option<(&str, &Path)>) -> Result<(String, Vec<Harness
             format!("{}<crm_config>{set}</crm_config>{}", &text[..open_end], &text[open_end..])
         }
     };
-    Ok((seeded, added))
+    (seeded, added)
 }
 
 #[cfg(test)]
@@ -132,6 +161,16 @@ mod tests {
             assert_eq!(added[0].name, "dc-deadtime");
             assert_eq!(text.contains("stonith-enabled"), cib.contains(r#"name="stonith-enabled" value="true""#));
         }
+    }
+
+    #[test]
+    fn every_fence_device_uses_the_harness_agent() {
+        let text = r#"<cib><configuration><crm_config/><resources><primitive id="ipmi" class="stonith" type="fence_ipmilan"><instance_attributes id="i"><nvpair id="p" name="ip" value="10.0.0.9"/></instance_attributes></primitive><primitive id="web" class="ocf" provider="heartbeat" type="apache"/></resources></configuration></cib>"#;
+        let (cib, settings) = seed(Some((text, Path::new("cib.xml")))).unwrap();
+        assert!(cib.contains(r#"id="ipmi" class="stonith" type="fence_pcmk_comply""#), "{cib}");
+        assert!(cib.contains(r#"type="apache""#) && cib.contains(r#"value="10.0.0.9""#));
+        assert!(settings.iter().any(|s| s.name == "fence agent of ipmi" && s.why.starts_with("fence_ipmilan")));
+        assert_eq!(dc_deadtime(&cib), vec!["2s"]);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::addresses::AddressMap;
 use crate::cib::{self, HarnessSetting};
 use crate::corosync_conf::{with_nodelist, PlacedNode};
 use crate::error::InputError;
+use crate::fence::{self, FenceAction, FenceWatcher};
 use crate::image::NodeImage;
 use crate::run::{self, RunId, LABEL_NODE};
 use crate::status::ClusterStatus;
@@ -123,6 +124,7 @@ pub struct Cluster {
     labels: HashMap<String, String>,
     /// Memory bytes and pids per container.
     limits: (i64, i64),
+    fence: Option<FenceWatcher>,
     guard: RunGuard,
 }
 
@@ -206,6 +208,7 @@ impl Cluster {
             mapped_files,
             labels,
             limits: (options.memory_bytes, options.pids_limit),
+            fence: None,
             guard,
         };
         let node_addrs: Vec<Vec<Option<Ipv4Addr>>> = cluster.nodes.iter().map(|n| n.addrs.iter().copied().map(Some).collect()).collect();
@@ -217,6 +220,9 @@ impl Cluster {
         for result in future::join_all(starts).await {
             result?;
         }
+        let mut cluster = cluster;
+        let containers = cluster.nodes.iter().map(|n| (n.name.clone(), n.container.clone())).collect();
+        cluster.fence = Some(FenceWatcher::start(docker, containers));
         Ok(cluster)
     }
 
@@ -297,6 +303,11 @@ impl Cluster {
         let network = self.networks.get(link).with_context(|| format!("run {} has no link {link}", self.run))?;
         let [a, b, c, _] = host_address(&network.subnet, 0).octets();
         Ok(Ipv4Addr::new(a, b, c, host))
+    }
+
+    /// Fencing the cluster asked for and the harness carried out, oldest first.
+    pub fn fence_actions(&self) -> Vec<FenceAction> {
+        self.fence.as_ref().map(FenceWatcher::actions).unwrap_or_default()
     }
 
     /// Keeps the cluster after this process ends (`cluster up`, `--keep`).
@@ -436,9 +447,37 @@ impl Cluster {
     }
 
     /// Boots a stopped or killed node; its services start as they would at boot.
+    /// A node already running (a fence reboot brought it back) is left as it is.
     pub async fn start_node(&self, node: &str) -> anyhow::Result<()> {
         let container = &self.node(node)?.container;
-        self.docker.start_container(container, None).await.with_context(|| format!("starting {node}"))
+        match self.docker.start_container(container, None).await {
+            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("starting {node}")),
+        }
+    }
+
+    /// Cuts a node off every cluster network (a partition), keeping its addresses for `reconnect_node`.
+    pub async fn disconnect_node(&self, node: &str) -> anyhow::Result<()> {
+        let container = self.node(node)?.container.clone();
+        for network in &self.networks {
+            let request = bollard::models::NetworkDisconnectRequest { container: container.clone(), force: Some(true) };
+            self.docker.disconnect_network(&network.name, request).await.with_context(|| format!("cutting {node} off {}", network.name))?;
+        }
+        Ok(())
+    }
+
+    /// Heals a partition made by `disconnect_node`.
+    pub async fn reconnect_node(&self, node: &str) -> anyhow::Result<()> {
+        let node = self.node(node)?;
+        for (network, addr) in self.networks.iter().zip(&node.addrs) {
+            let endpoint = EndpointSettings {
+                ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(addr.to_string()), ..Default::default() }),
+                ..Default::default()
+            };
+            let request = NetworkConnectRequest { container: node.container.clone(), endpoint_config: Some(endpoint) };
+            self.docker.connect_network(&network.name, request).await.with_context(|| format!("reconnecting {} to {}", node.name, network.name))?;
+        }
+        Ok(())
     }
 
     pub async fn pause_node(&self, node: &str) -> anyhow::Result<()> {
@@ -492,7 +531,7 @@ impl ServiceAction {
     }
 }
 
-async fn exec_in(docker: &Docker, container: &str, user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
+pub(crate) async fn exec_in(docker: &Docker, container: &str, user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
     let config = CreateExecOptions {
         cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
         attach_stdout: Some(true),
@@ -688,6 +727,7 @@ impl Deployment {
         }
         append(&mut archive, "/etc/pcmk-comply/plan", 0o600, plan.as_bytes())?;
         append(&mut archive, "/usr/local/sbin/pcmk-node", 0o755, SUPERVISOR.as_bytes())?;
+        append(&mut archive, fence::AGENT_PATH, 0o755, fence::AGENT.as_bytes())?;
         Ok((archive.into_inner()?, mapped))
     }
 }

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod corosync_conf;
 pub mod engine;
 pub mod error;
+pub mod fence;
 pub mod image;
 pub mod run;
 pub mod status;

@@ -39,6 +39,15 @@ pub const STEPS: &[StepDoc] = &[
     StepDoc { pattern: "the password of {string}, if set, is neither empty nor one of {string}", meaning: "checked against /etc/shadow by hashing (live) or the candidate's password file (lint)", example: "Then the password of \"hacluster\", if set, is neither empty nor one of \"linux, hacluster, password\"", static_ok: true },
     StepDoc { pattern: "the pcsd option {string} is set to none of {string}", meaning: "/etc/default/pcsd sets the option, and to none of the listed values", example: "Then the pcsd option \"PCSD_BIND_ADDR\" is set to none of \"::, 0.0.0.0\"", static_ok: true },
     StepDoc { pattern: "the pcsd option {string} contains all of {string}", meaning: "the option's comma-separated value includes every listed item", example: "Then the pcsd option \"PCSD_SSL_OPTIONS\" contains all of \"OP_NO_TLSv1, OP_NO_TLSv1_1\"", static_ok: true },
+    StepDoc { pattern: "the node running {string} is killed", meaning: "SIGKILL to every process of the node where the resource runs, like a power cut (@destructive)", example: "When the node running \"service\" is killed", static_ok: false },
+    StepDoc { pattern: "{string} fails its monitor", meaning: "crm_resource --fail on the node where it runs (@destructive)", example: "When \"service\" fails its monitor", static_ok: false },
+    StepDoc { pattern: "the node running {string} is cut off from the others", meaning: "the node is disconnected from every cluster network: a partition (@destructive)", example: "When the node running \"service\" is cut off from the others", static_ok: false },
+    StepDoc { pattern: "{string} runs on another node within {int} seconds", meaning: "polled every 250 ms from the fault; the time and corosync's floor (token + consensus) are reported", example: "Then \"service\" runs on another node within 30 seconds", static_ok: false },
+    StepDoc { pattern: "{string} is running again within {int} seconds", meaning: "after a monitor failure: a fail count is recorded and the resource runs again", example: "Then \"service\" is running again within 30 seconds", static_ok: false },
+    StepDoc { pattern: "the killed node was fenced", meaning: "the harness powered the node off at the cluster's request and stonith_admin --history shows it", example: "Then the killed node was fenced", static_ok: false },
+    StepDoc { pattern: "the killed node is started again", meaning: "boots the node the fault took down (no-op if fencing rebooted it)", example: "When the killed node is started again", static_ok: false },
+    StepDoc { pattern: "the cluster is quorate with every node online within {int} seconds", meaning: "waits for a DC, quorum and every node online", example: "Then the cluster is quorate with every node online within 60 seconds", static_ok: false },
+    StepDoc { pattern: "{string} runs on at most one side of the partition for {int} seconds", meaning: "polled on both sides every 250 ms: never active on the cut-off node and the majority at once; the majority takes it over", example: "Then \"service\" runs on at most one side of the partition for 20 seconds", static_ok: false },
 ];
 
 #[cfg(test)]

@@ -12,4 +12,5 @@ mod access_control;
 mod support;
 mod communication;
 mod configuration;
+mod failover;
 mod patching;

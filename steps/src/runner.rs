@@ -26,6 +26,7 @@ pub struct Report {
     pub policy_errors: Vec<PolicyError>,
     pub infra_errors: Vec<String>,
     pub harness_notes: Vec<String>,
+    pub measurements: Vec<String>,
 }
 
 impl Report {
@@ -91,7 +92,7 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
             });
         RUN.scope(ctx.clone(), cucumber.filter_run(path.clone(), filter)).await;
     }
-    let mut report = Report { verdicts: Vec::new(), policy_errors: Vec::new(), infra_errors: Vec::new(), harness_notes: Vec::new() };
+    let mut report = Report { verdicts: Vec::new(), policy_errors: Vec::new(), infra_errors: Vec::new(), harness_notes: Vec::new(), measurements: Vec::new() };
     let shutdown = ctx.shutdown().await;
     let collected = std::mem::take(&mut *collected.lock().unwrap_or_else(|e| e.into_inner()));
     report.verdicts = collected.verdicts.into_values().collect();
@@ -101,5 +102,6 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
         report.infra_errors.push(format!("infrastructure error: removing the shared cluster: {e:#}"));
     }
     report.harness_notes = ctx.harness_notes.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    report.measurements = ctx.measurements();
     Ok(report)
 }

@@ -35,6 +35,8 @@ pub struct RunContext {
     infra_errors: Mutex<Vec<String>>,
     /// Harness settings of every cluster made (reported once).
     pub harness_notes: Mutex<Vec<String>>,
+    /// Figures measured on the way (failover times, fencing).
+    measurements: Mutex<Vec<String>>,
 }
 
 impl RunContext {
@@ -45,6 +47,7 @@ impl RunContext {
             shared: tokio::sync::Mutex::new(None),
             infra_errors: Mutex::new(Vec::new()),
             harness_notes: Mutex::new(Vec::new()),
+            measurements: Mutex::new(Vec::new()),
         })
     }
 
@@ -54,6 +57,14 @@ impl RunContext {
 
     pub fn record_infra_error(&self, message: String) {
         self.infra_errors.lock().unwrap_or_else(|e| e.into_inner()).push(message);
+    }
+
+    pub fn record_measurement(&self, message: String) {
+        self.measurements.lock().unwrap_or_else(|e| e.into_inner()).push(message);
+    }
+
+    pub fn measurements(&self) -> Vec<String> {
+        self.measurements.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn infra_errors(&self) -> Vec<String> {
@@ -114,8 +125,16 @@ pub struct PolicyWorld {
     pub destructive: bool,
     live: Option<Arc<LiveCluster>>,
     facts: Option<Arc<Facts>>,
-    /// Values a step remembers for a later one (e.g. a counter before traffic).
-    pub remembered: std::collections::BTreeMap<String, String>,
+    /// The fault a `When` step injected, for the `Then` steps that judge it.
+    pub fault: Option<Fault>,
+}
+
+/// A fault injected into the cluster: where, when, and the resource it was aimed at.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub node: String,
+    pub at: std::time::Instant,
+    pub resource: String,
 }
 
 impl std::fmt::Debug for PolicyWorld {
@@ -131,7 +150,7 @@ impl PolicyWorld {
             destructive: false,
             live: None,
             facts: None,
-            remembered: Default::default(),
+            fault: None,
         }
     }
 

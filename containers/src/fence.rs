@@ -1,0 +1,128 @@
+//! The harness's side of test fencing: it follows every node's console for
+//! `fence_pcmk_comply` requests, powers the target's container off (or
+//! restarts it) and answers the requesting node. The nodes never get the
+//! Docker socket; this is the only way they can reach the engine.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bollard::query_parameters::{KillContainerOptionsBuilder, LogsOptionsBuilder};
+use bollard::Docker;
+use futures_util::StreamExt;
+use tokio::task::JoinHandle;
+
+pub const AGENT: &str = include_str!("../image/fence_pcmk_comply");
+pub const AGENT_PATH: &str = "/usr/sbin/fence_pcmk_comply";
+pub const AGENT_TYPE: &str = "fence_pcmk_comply";
+const REQUEST: &str = "PCMK-COMPLY-FENCE ";
+
+/// One fencing action the cluster asked for and the harness carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FenceAction {
+    pub requester: String,
+    pub target: String,
+    pub action: String,
+    pub at: SystemTime,
+    pub succeeded: bool,
+}
+
+/// Follows the nodes' consoles for as long as it lives.
+pub struct FenceWatcher {
+    tasks: Vec<JoinHandle<()>>,
+    pub actions: Arc<Mutex<Vec<FenceAction>>>,
+}
+
+impl Drop for FenceWatcher {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl FenceWatcher {
+    /// `nodes`: node name → container name, for every node of the cluster.
+    pub fn start(docker: &Docker, nodes: HashMap<String, String>) -> FenceWatcher {
+        let actions = Arc::new(Mutex::new(Vec::new()));
+        let nodes = Arc::new(nodes);
+        let tasks = nodes
+            .keys()
+            .map(|requester| {
+                let (docker, nodes, actions, requester) = (docker.clone(), nodes.clone(), actions.clone(), requester.clone());
+                tokio::spawn(async move { follow(docker, nodes, requester, actions).await })
+            })
+            .collect();
+        FenceWatcher { tasks, actions }
+    }
+
+    pub fn actions(&self) -> Vec<FenceAction> {
+        self.actions.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Follows one node's console; a node that was powered off is followed again once it runs.
+async fn follow(docker: Docker, nodes: Arc<HashMap<String, String>>, requester: String, actions: Arc<Mutex<Vec<FenceAction>>>) {
+    let container = nodes[&requester].clone();
+    loop {
+        let since = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i32 - 1).unwrap_or(0);
+        let options = LogsOptionsBuilder::default().follow(true).stdout(true).stderr(false).since(since).tail("0").build();
+        let mut stream = docker.logs(&container, Some(options));
+        while let Some(Ok(chunk)) = stream.next().await {
+            for line in chunk.to_string().lines() {
+                if let Some(request) = line.trim().strip_prefix(REQUEST) {
+                    let action = carry_out(&docker, &nodes, &requester, request).await;
+                    if let Some(action) = action {
+                        actions.lock().unwrap_or_else(|e| e.into_inner()).push(action);
+                    }
+                }
+            }
+        }
+        if docker.inspect_container(&container, None).await.is_err() {
+            return; // removed: the run is over
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn carry_out(docker: &Docker, nodes: &HashMap<String, String>, requester: &str, request: &str) -> Option<FenceAction> {
+    let mut words = request.split_whitespace();
+    let (id, action, target) = (words.next()?, words.next()?, words.next()?);
+    let valid_id = id.chars().all(|c| c.is_ascii_digit() || c == '-');
+    if !valid_id {
+        return None;
+    }
+    let outcome = match nodes.get(target) {
+        None => Err(format!("unknown node {target}")),
+        Some(target_container) => power(docker, target_container, action).await,
+    };
+    let answer = match &outcome {
+        Ok(()) => "ok".to_string(),
+        Err(e) => e.replace(['\n', '\''], " "),
+    };
+    // The requester may be the target of its own reboot; then nobody waits for the answer.
+    if target != requester || action != "off" {
+        let write = format!("mkdir -p /run/pcmk-comply-fence && echo '{answer}' > /run/pcmk-comply-fence/{id}.done");
+        let _ = crate::cluster::exec_in(docker, &nodes[requester], "root", &["sh", "-c", &write]).await;
+    }
+    Some(FenceAction {
+        requester: requester.to_string(),
+        target: target.to_string(),
+        action: action.to_string(),
+        at: SystemTime::now(),
+        succeeded: outcome.is_ok(),
+    })
+}
+
+async fn power(docker: &Docker, container: &str, action: &str) -> Result<(), String> {
+    let kill = KillContainerOptionsBuilder::default().signal("KILL").build();
+    match docker.kill_container(container, Some(kill)).await {
+        // Already off counts as off.
+        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    if action == "reboot" {
+        docker.start_container(container, None).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
