@@ -48,6 +48,12 @@ pub const STEPS: &[StepDoc] = &[
     StepDoc { pattern: "the killed node is started again", meaning: "boots the node the fault took down (no-op if fencing rebooted it)", example: "When the killed node is started again", static_ok: false },
     StepDoc { pattern: "the cluster is quorate with every node online within {int} seconds", meaning: "waits for a DC, quorum and every node online", example: "Then the cluster is quorate with every node online within 60 seconds", static_ok: false },
     StepDoc { pattern: "{string} runs on at most one side of the partition for {int} seconds", meaning: "polled on both sides every 250 ms: never active on the cut-off node and the majority at once; the majority takes it over", example: "Then \"service\" runs on at most one side of the partition for 20 seconds", static_ok: false },
+    StepDoc { pattern: "the configuration is backed up with {string}", meaning: "runs the procedure (\"cibadmin --query\" or \"crm configure save\") from a root login shell on the first node (@destructive)", example: "When the configuration is backed up with \"cibadmin --query\"", static_ok: false },
+    StepDoc { pattern: "the backup is readable by root only", meaning: "the backup file is root's with no group or other permission bits", example: "Then the backup is readable by root only", static_ok: false },
+    StepDoc { pattern: "the configuration is erased on every node", meaning: "cibadmin --erase --force: the CIB's configuration is gone cluster-wide", example: "When the configuration is erased on every node", static_ok: false },
+    StepDoc { pattern: "the backup is restored onto a fresh cluster", meaning: "a new cluster is built from the candidate and the backup restored on it with the procedure's own tool", example: "When the backup is restored onto a fresh cluster", static_ok: false },
+    StepDoc { pattern: "the restored configuration equals the original", meaning: "the configuration section, normalised (attribute order, whitespace, versions ignored), equals the one backed up", example: "Then the restored configuration equals the original", static_ok: false },
+    StepDoc { pattern: "restoring a truncated copy of the backup fails and changes nothing", meaning: "half the backup is refused by the restore tool and the running configuration stays as it was", example: "Then restoring a truncated copy of the backup fails and changes nothing", static_ok: false },
 ];
 
 #[cfg(test)]

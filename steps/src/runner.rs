@@ -27,6 +27,7 @@ pub struct Report {
     pub infra_errors: Vec<String>,
     pub harness_notes: Vec<String>,
     pub measurements: Vec<String>,
+    pub artifacts: std::collections::BTreeMap<String, String>,
 }
 
 impl Report {
@@ -92,7 +93,7 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
             });
         RUN.scope(ctx.clone(), cucumber.filter_run(path.clone(), filter)).await;
     }
-    let mut report = Report { verdicts: Vec::new(), policy_errors: Vec::new(), infra_errors: Vec::new(), harness_notes: Vec::new(), measurements: Vec::new() };
+    let mut report = Report { verdicts: Vec::new(), policy_errors: Vec::new(), infra_errors: Vec::new(), harness_notes: Vec::new(), measurements: Vec::new(), artifacts: Default::default() };
     let shutdown = ctx.shutdown().await;
     let collected = std::mem::take(&mut *collected.lock().unwrap_or_else(|e| e.into_inner()));
     report.verdicts = collected.verdicts.into_values().collect();
@@ -103,5 +104,6 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     }
     report.harness_notes = ctx.harness_notes.lock().unwrap_or_else(|e| e.into_inner()).clone();
     report.measurements = ctx.measurements();
+    report.artifacts = ctx.artifacts();
     Ok(report)
 }

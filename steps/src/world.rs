@@ -37,6 +37,8 @@ pub struct RunContext {
     pub harness_notes: Mutex<Vec<String>>,
     /// Figures measured on the way (failover times, fencing).
     measurements: Mutex<Vec<String>>,
+    /// Named texts a run produced (e.g. a restored configuration), for reports and snapshots.
+    artifacts: Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl RunContext {
@@ -48,6 +50,7 @@ impl RunContext {
             infra_errors: Mutex::new(Vec::new()),
             harness_notes: Mutex::new(Vec::new()),
             measurements: Mutex::new(Vec::new()),
+            artifacts: Mutex::new(Default::default()),
         })
     }
 
@@ -65,6 +68,14 @@ impl RunContext {
 
     pub fn measurements(&self) -> Vec<String> {
         self.measurements.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn record_artifact(&self, name: String, text: String) {
+        self.artifacts.lock().unwrap_or_else(|e| e.into_inner()).insert(name, text);
+    }
+
+    pub fn artifacts(&self) -> std::collections::BTreeMap<String, String> {
+        self.artifacts.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn infra_errors(&self) -> Vec<String> {
@@ -127,6 +138,19 @@ pub struct PolicyWorld {
     facts: Option<Arc<Facts>>,
     /// The fault a `When` step injected, for the `Then` steps that judge it.
     pub fault: Option<Fault>,
+    /// The backup a `When` step took.
+    pub backup: Option<Backup>,
+}
+
+/// A backup taken in a scenario, with the configuration it should bring back.
+#[derive(Debug, Clone)]
+pub struct Backup {
+    pub procedure: String,
+    pub node: String,
+    pub file: String,
+    pub content: Vec<u8>,
+    /// The configuration section at backup time, normalised.
+    pub original: String,
 }
 
 /// A fault injected into the cluster: where, when, and the resource it was aimed at.
@@ -151,6 +175,7 @@ impl PolicyWorld {
             live: None,
             facts: None,
             fault: None,
+            backup: None,
         }
     }
 
@@ -227,6 +252,16 @@ impl PolicyWorld {
         if let Some(live) = &self.live {
             live.facts.invalidate().await;
         }
+    }
+
+    /// Swaps this scenario's own cluster for a fresh one built from the candidate.
+    pub async fn replace_cluster(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.destructive, "replacing the cluster needs a @destructive scenario");
+        self.finish().await;
+        self.changed_cluster().await;
+        let fresh = self.ctx.build_cluster().await;
+        self.live = Some(self.infra(fresh)?);
+        Ok(())
     }
 
     /// Ends this scenario's own cluster, if it had one.
