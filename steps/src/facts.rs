@@ -265,7 +265,6 @@ pub struct CibFacts {
     /// crm_config options, name → (value, line).
     pub options: BTreeMap<String, (String, usize)>,
     pub primitives: Vec<Primitive>,
-    pub acl_targets: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -326,11 +325,6 @@ impl CibFacts {
                 line: line(primitive),
             });
         }
-        facts.acl_targets = doc
-            .descendants()
-            .filter(|n| n.has_tag_name("acl_target") || n.has_tag_name("acl_user"))
-            .filter_map(|n| n.attribute("id").or(n.attribute("name")).map(str::to_string))
-            .collect();
         Ok(facts)
     }
 

@@ -33,12 +33,6 @@ pub struct Verdict {
     pub description: Option<String>,
 }
 
-impl Verdict {
-    pub fn severity(&self) -> &str {
-        ["critical", "high", "medium", "low"].into_iter().find(|s| self.tags.iter().any(|t| t == s)).unwrap_or("medium")
-    }
-}
-
 /// A parse error in a feature file, or another problem with the policy itself.
 #[derive(Debug, Clone)]
 pub struct PolicyError(pub String);

@@ -199,10 +199,6 @@ impl PolicyWorld {
         Ok(live)
     }
 
-    pub async fn cluster(&mut self) -> anyhow::Result<Arc<LiveCluster>> {
-        self.live().await
-    }
-
     /// Facts for this scenario: from the candidate in `lint`, from the nodes in `run`.
     pub async fn facts(&mut self) -> anyhow::Result<Arc<Facts>> {
         if let Some(facts) = &self.facts {
