@@ -54,9 +54,10 @@ Feature: Secure communication
 
   @live @critical
   Scenario: Cluster ports answer the cluster's own nodes only
-    pcsd (2224/tcp) and pacemaker_remote (3121/tcp) must not answer other hosts, even on the same network.
+    corosync (5405/udp and the next link's port), pcsd (2224/tcp) and pacemaker_remote (3121/tcp) must not answer other hosts, even on the same network.
     Remediation: accept these ports only from the cluster nodes' addresses in the input chain, drop the rest.
     Then from a host outside the cluster no node answers on TCP ports "2224, 3121"
+    And from a host outside the cluster no node receives UDP on ports "5405, 5406"
     And the cluster is quorate with every node online
 
   @live @destructive @critical

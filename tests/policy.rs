@@ -143,6 +143,14 @@ async fn the_patch_check_fails_when_the_stack_is_older_than_required() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_udp_probe_sees_datagrams_that_no_firewall_stops() {
+    let report = run_live(repo_path("candidates/insecure"), &["tests/features/udp-outsider.feature"]).await;
+    assert_eq!(report.exit_code(), 1, "{}", failures(&report));
+    let why = reason(&report, "Corosync's ports take no datagrams from outside");
+    assert!(why.contains("UDP port 5405 took") && why.contains("UDP port 5406 took"), "{why}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn run_works_from_a_plain_pcs_corosync_conf() {
     let report = run_live(repo_path("tests/fixtures/pcs-corosync.conf"), &["features/communication.feature"]).await;
     assert!(report.infra_errors.is_empty(), "{:?}", report.infra_errors);

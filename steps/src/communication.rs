@@ -257,37 +257,66 @@ async fn firewall_loaded(world: &mut PolicyWorld) -> anyhow::Result<()> {
 
 static GUESTS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(200);
 
+/// A container on link 0 of the cluster's network that is not a node.
+async fn add_outsider(world: &mut PolicyWorld) -> anyhow::Result<(String, std::net::Ipv4Addr)> {
+    let live = world.live().await?;
+    let host = GUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("outsider{host}");
+    let addr = world.infra(live.cluster.guest_address(0, host))?;
+    let spec = pcmk_containers::cluster::GuestSpec { name: name.clone(), hostname: name.clone(), addrs: vec![Some(addr)], files: Vec::new(), services: Vec::new() };
+    world.infra(live.cluster.add_guest(spec).await)?;
+    Ok((name, addr))
+}
+
+fn parse_ports(ports: &str) -> anyhow::Result<Vec<u16>> {
+    list(ports).iter().map(|p| p.parse()).collect::<Result<_, _>>().map_err(|_| anyhow::anyhow!("ports must be numbers: `{ports}`"))
+}
+
+/// Starts a listener on each port nothing listens on yet, so that only the
+/// firewall can keep an outsider out; `kill_canaries` stops them.
+async fn start_canaries(world: &mut PolicyWorld, protocol: &str, ports: &[u16]) -> anyhow::Result<()> {
+    let (ss, nc) = if protocol == "udp" { ("-Hlun", "nc -lku") } else { ("-Hltn", "nc -lk") };
+    let ports_text = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(" ");
+    let canary = format!("for p in {ports_text}; do ss {ss} \"sport = :$p\" | grep -q . || setsid {nc} $p </dev/null >/dev/null 2>&1 & done; sleep 0.3");
+    let live = world.live().await?;
+    for node in live.cluster.node_names() {
+        world.exec(node, &["bash", "-c", &canary]).await?;
+    }
+    Ok(())
+}
+
+async fn kill_canaries(world: &mut PolicyWorld, outsider: &str) {
+    if let Ok(live) = world.live().await {
+        let _ = live.cluster.remove_container(outsider).await;
+        for node in live.cluster.node_names() {
+            let _ = live.cluster.exec(node, &["pkill", "-f", "^nc -lk"]).await;
+        }
+    }
+}
+
+async fn still_whole(world: &mut PolicyWorld, violations: &mut Violations) -> anyhow::Result<()> {
+    let live = world.live().await?;
+    let names = live.cluster.node_names();
+    if let Err(e) = live.cluster.wait_for_members(&names, &names, std::time::Duration::from_secs(30)).await {
+        violations.add(format!("the cluster lost quorum or a member while probed: {}", e.to_string().lines().next().unwrap_or("")));
+    }
+    Ok(())
+}
+
 #[then(expr = "from a host outside the cluster no node answers on TCP ports {string}")]
 async fn tcp_ports_closed_to_outsiders(world: &mut PolicyWorld, ports: String) -> anyhow::Result<()> {
     world.require_live("probing from outside the cluster")?;
-    let ports: Vec<u16> = list(&ports).iter().map(|p| p.parse()).collect::<Result<_, _>>().map_err(|_| anyhow::anyhow!("ports must be numbers: `{ports}`"))?;
+    let ports = parse_ports(&ports)?;
+    start_canaries(world, "tcp", &ports).await?;
+    let (outsider, addr) = add_outsider(world).await?;
     let live = world.live().await?;
-    let cluster = &live.cluster;
-    // A listener on every probed port, so that only the firewall can keep the outsider out.
-    let ports_text = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(" ");
-    let canary = format!("for p in {ports_text}; do ss -Hltn \"sport = :$p\" | grep -q . || setsid nc -lk $p </dev/null >/dev/null 2>&1 & done; sleep 0.3");
-    for node in cluster.node_names() {
-        world.exec(node, &["bash", "-c", &canary]).await?;
-    }
-    let host = GUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = format!("outsider{host}");
-    let addr = world.infra(cluster.guest_address(0, host))?;
-    let spec = pcmk_containers::cluster::GuestSpec { name: name.clone(), hostname: name.clone(), addrs: vec![Some(addr)], files: Vec::new(), services: Vec::new() };
-    world.infra(cluster.add_guest(spec).await)?;
-    let targets: Vec<String> = cluster
-        .nodes
-        .iter()
-        .flat_map(|n| ports.iter().map(move |p| format!("{} {} {p}", n.name, n.addrs[0])))
-        .collect();
+    let targets: Vec<String> = live.cluster.nodes.iter().flat_map(|n| ports.iter().map(move |p| format!("{},{},{p}", n.name, n.addrs[0]))).collect();
     let probe = format!(
         "for t in {}; do set -- $(echo $t | tr , ' '); (nc -z -w 2 $2 $3 && echo \"$1 $3 open\" || echo \"$1 $3 closed\") & done; wait",
-        targets.iter().map(|t| t.replace(' ', ",")).collect::<Vec<_>>().join(" ")
+        targets.join(" ")
     );
-    let out = world.exec(&name, &["bash", "-c", &probe]).await;
-    let _ = cluster.remove_container(&name).await;
-    for node in cluster.node_names() {
-        let _ = cluster.exec(node, &["pkill", "-f", "nc -lk"]).await;
-    }
+    let out = world.exec(&outsider, &["bash", "-c", &probe]).await;
+    kill_canaries(world, &outsider).await;
     let out = out?;
     let mut violations = Violations::default();
     for line in out.stdout.lines().filter(|l| l.ends_with(" open")) {
@@ -295,14 +324,74 @@ async fn tcp_ports_closed_to_outsiders(world: &mut PolicyWorld, ports: String) -
         let (node, port) = (words.next().unwrap_or("?"), words.next().unwrap_or("?"));
         violations.add(format!("{node}: TCP port {port} answers a host outside the cluster ({addr}); allow it from the cluster nodes only"));
     }
-    let answered = out.stdout.lines().count();
-    if answered != targets.len() {
-        return world.infra(Err(anyhow::anyhow!("the probe from {name} answered for {answered} of {} ports: {}", targets.len(), out.stderr.trim())));
+    if out.stdout.lines().count() != targets.len() {
+        return world.infra(Err(anyhow::anyhow!("the probe from {outsider} answered for {} of {} ports: {}", out.stdout.lines().count(), targets.len(), out.stderr.trim())));
     }
-    let names = cluster.node_names();
-    if let Err(e) = cluster.wait_for_members(&names, &names, std::time::Duration::from_secs(30)).await {
-        violations.add(format!("the cluster lost quorum or a member while probed: {e:#}"));
+    still_whole(world, &mut violations).await?;
+    violations.into_result()
+}
+
+/// UDP datagrams the kernel delivered to sockets (or dropped at a full one).
+async fn udp_delivered(world: &mut PolicyWorld, node: &str) -> anyhow::Result<u64> {
+    let out = world.exec(node, &["cat", "/proc/net/snmp"]).await?;
+    let lines: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("Udp: ")).collect();
+    let (Some(names), Some(values)) = (lines.first(), lines.get(1)) else {
+        return world.infra(Err(anyhow::anyhow!("no Udp counters in /proc/net/snmp on {node}")));
+    };
+    let field = |name: &str| -> u64 {
+        let index = names.split_whitespace().position(|n| n == name);
+        index.and_then(|i| values.split_whitespace().nth(i)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    };
+    Ok(field("InDatagrams") + field("RcvbufErrors"))
+}
+
+const UDP_BURST: u64 = 1500;
+
+#[then(expr = "from a host outside the cluster no node receives UDP on ports {string}")]
+async fn udp_ports_closed_to_outsiders(world: &mut PolicyWorld, ports: String) -> anyhow::Result<()> {
+    world.require_live("probing from outside the cluster")?;
+    // UDP has no handshake: the proof is the nodes' own delivery counters, which
+    // a burst from the outsider raises far above the cluster's own traffic
+    // unless the firewall drops it first. Canaries bind ports nothing listens on.
+    let ports = parse_ports(&ports)?;
+    start_canaries(world, "udp", &ports).await?;
+    let (outsider, addr) = add_outsider(world).await?;
+    let live = world.live().await?;
+    let nodes: Vec<(String, std::net::Ipv4Addr)> = live.cluster.nodes.iter().map(|n| (n.name.clone(), n.addrs[0])).collect();
+    let mut violations = Violations::default();
+    for port in &ports {
+        let mut quiet_start = Vec::new();
+        for (node, _) in &nodes {
+            quiet_start.push(udp_delivered(world, node).await?);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let mut quiet = Vec::new();
+        for ((node, _), start) in nodes.iter().zip(&quiet_start) {
+            quiet.push(udp_delivered(world, node).await?.saturating_sub(*start));
+        }
+        let mut before = Vec::new();
+        for (node, _) in &nodes {
+            before.push(udp_delivered(world, node).await?);
+        }
+        let bursts: Vec<String> = nodes
+            .iter()
+            .map(|(_, a)| format!("(for i in $(seq {UDP_BURST}); do echo pcmk-comply-probe > /dev/udp/{a}/{port}; done 2>/dev/null) &"))
+            .collect();
+        let sent = world.exec(&outsider, &["bash", "-c", &format!("{} wait; sleep 0.5", bursts.join(" "))]).await;
+        if let Err(e) = sent {
+            kill_canaries(world, &outsider).await;
+            return Err(e);
+        }
+        for (((node, _), before), quiet) in nodes.iter().zip(&before).zip(&quiet) {
+            let delivered = udp_delivered(world, node).await?.saturating_sub(*before);
+            // The burst takes a few seconds; allow the cluster's own traffic for ten times the quiet second.
+            if delivered > quiet * 10 + UDP_BURST / 2 {
+                violations.add(format!("{node}: UDP port {port} took {delivered} datagrams during a burst of {UDP_BURST} from a host outside the cluster ({addr}); the cluster's own traffic is about {quiet}/s"));
+            }
+        }
     }
+    kill_canaries(world, &outsider).await;
+    still_whole(world, &mut violations).await?;
     violations.into_result()
 }
 
