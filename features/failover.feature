@@ -26,3 +26,24 @@ Feature: Failover and fencing
     Remediation: keep no-quorum-policy=stop and stonith-enabled=true with a working fence device.
     When the node running "service" is cut off from the others
     Then "service" runs on at most one side of the partition for 20 seconds
+
+  @live @destructive @high
+  Scenario: Corosync crashing on a node does not take the service down
+    Remediation: keep fencing working, so that a node whose corosync died is powered off before its resources move.
+    When corosync is killed on the node running "service"
+    Then "service" runs on some node within 30 seconds
+    And the node where it was killed is fenced or back in the cluster within 60 seconds
+
+  @live @destructive @high
+  Scenario: Pacemakerd crashing on a node does not take the service down
+    Remediation: run pacemaker under a supervisor that restarts it (systemd Restart=on-failure) and keep fencing working.
+    When pacemakerd is killed on the node running "service"
+    Then "service" runs on some node within 30 seconds
+    And the node where it was killed is fenced or back in the cluster within 60 seconds
+
+  @live @destructive @critical
+  Scenario: A node that loses quorum stops its resources
+    Two of three nodes gone: the last one must not carry on alone.
+    Remediation: set no-quorum-policy=stop (never ignore on three or more nodes).
+    When every node but the one running "service" is killed
+    Then "service" stops on the remaining node within 30 seconds

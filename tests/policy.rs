@@ -129,6 +129,7 @@ async fn run_fails_the_insecure_candidate_on_a_live_cluster() {
     assert!(reason(&report, "A node cut off from the others never runs the resource beside them").contains("split brain"));
     assert!(reason(&report, "A killed node's resource moves and the node is fenced").contains("was not fenced"));
     assert!(reason(&report, "A cibadmin backup is private and restores the whole configuration").contains("mode 0644"));
+    assert!(reason(&report, "A node that loses quorum stops its resources").contains("still runs on"));
     assert!(reason(&report, "The hacluster account has no default password").contains("well-known default password"));
     let password = reason(&report, "The hacluster account has no default password");
     assert!(!password.contains("linux"), "which default the password is stays unsaid: {password}");

@@ -33,6 +33,8 @@ pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
 /// The supervisor travels with every run, so changing it needs no image rebuild.
 const SUPERVISOR: &str = include_str!("../image/pcmk-node");
 const POLL: Duration = Duration::from_millis(250);
+/// How long a node may be down while waiting before it counts as dead.
+const NODE_DOWN_GRACE: Duration = Duration::from_secs(5);
 const EXEC_TIMEOUT: Duration = Duration::from_secs(120);
 /// Output kept from one command run in a node; more is cut, so a hostile
 /// candidate cannot fill the harness's memory through a node's output.
@@ -248,6 +250,8 @@ impl Cluster {
                 memory: Some(self.limits.0),
                 memory_swap: Some(self.limits.0),
                 pids_limit: Some(self.limits.1),
+                // A reboot (fencing) clears /run as on a real host: no stale pid or resource state.
+                tmpfs: Some(HashMap::from([("/run".to_string(), "rw,nosuid,nodev,mode=0755,size=64m".to_string())])),
                 init: Some(false),
                 ..Default::default()
             }),
@@ -356,15 +360,19 @@ impl Cluster {
     /// Waits until every node in `ask` sees a DC, quorum and exactly `members` online.
     pub async fn wait_for_members(&self, ask: &[&str], members: &[&str], timeout: Duration) -> anyhow::Result<Duration> {
         let started = Instant::now();
+        let mut down_since: HashMap<&str, Instant> = HashMap::new();
         loop {
             let views = future::join_all(ask.iter().map(|n| self.status(n))).await;
             let ready = views.iter().all(|v| v.as_ref().is_ok_and(|s| s.has_members(members)));
             if ready {
                 return Ok(started.elapsed());
             }
-            // A node that died will not come back by waiting: say so now.
+            // A node that stays down will not come back by waiting: say so early.
+            // A fencing reboot stops a node for a moment, so only a lasting stop counts.
             for node in ask {
-                if !self.running(node).await? {
+                if self.running(node).await? {
+                    down_since.remove(node);
+                } else if down_since.entry(node).or_insert_with(Instant::now).elapsed() > NODE_DOWN_GRACE {
                     let logs = self.recent_logs(ask, 15).await;
                     bail!("run {}: node {node} stopped running while the cluster was starting\n{logs}", self.run);
                 }

@@ -55,6 +55,11 @@ pub const STEPS: &[StepDoc] = &[
     StepDoc { pattern: "the backup is restored onto a fresh cluster", meaning: "a new cluster is built from the candidate and the backup restored on it with the procedure's own tool", example: "When the backup is restored onto a fresh cluster", static_ok: false },
     StepDoc { pattern: "the restored configuration equals the original", meaning: "the configuration section, normalised (attribute order, whitespace, versions ignored), equals the one backed up", example: "Then the restored configuration equals the original", static_ok: false },
     StepDoc { pattern: "restoring a truncated copy of the backup fails and changes nothing", meaning: "half the backup is refused by the restore tool and the running configuration stays as it was", example: "Then restoring a truncated copy of the backup fails and changes nothing", static_ok: false },
+    StepDoc { pattern: "{word} is killed on the node running {string}", meaning: "SIGKILL to corosync or pacemakerd only, as crm cluster crash_test does (@destructive)", example: "When corosync is killed on the node running \"service\"", static_ok: false },
+    StepDoc { pattern: "{string} runs on some node within {int} seconds", meaning: "a quorate partition runs the resource again (or still) within the time", example: "Then \"service\" runs on some node within 30 seconds", static_ok: false },
+    StepDoc { pattern: "the node where it was killed is fenced or back in the cluster within {int} seconds", meaning: "the harness fenced it at the cluster's request, or it is a full member again", example: "Then the node where it was killed is fenced or back in the cluster within 60 seconds", static_ok: false },
+    StepDoc { pattern: "every node but the one running {string} is killed", meaning: "leaves one node without quorum (@destructive)", example: "When every node but the one running \"service\" is killed", static_ok: false },
+    StepDoc { pattern: "{string} stops on the remaining node within {int} seconds", meaning: "the lone node's own view shows the resource stopped there (no-quorum-policy)", example: "Then \"service\" stops on the remaining node within 30 seconds", static_ok: false },
 ];
 
 #[cfg(test)]

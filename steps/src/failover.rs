@@ -184,6 +184,12 @@ async fn never_on_both_sides(world: &mut PolicyWorld, resource: String, seconds:
     let mut majority_took_over = false;
     while Instant::now() < until {
         // Each side's own view: the cut-off node's, and a majority node's.
+        let majority_view = live.cluster.status(&majority[0]).await.ok();
+        if majority_view.as_ref().is_some_and(|s| s.members().contains(&isolated.as_str())) {
+            // The cut-off node is a member of the majority again: one partition, nothing to compare.
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
         let alone = match live.cluster.status(&isolated).await {
             Ok(status) => status.resources.iter().any(|r| r.id == resource && r.active && r.nodes.contains(&isolated)),
             Err(_) => false, // powered off by fencing, or pacemaker gone: not running there
@@ -206,4 +212,100 @@ async fn never_on_both_sides(world: &mut PolicyWorld, resource: String, seconds:
     }
     anyhow::ensure!(majority_took_over, "the majority never took `{resource}` over within {seconds}s of {isolated} being cut off");
     Ok(())
+}
+
+#[when(expr = "{word} is killed on the node running {string}")]
+async fn kill_daemon(world: &mut PolicyWorld, daemon: String, resource: String) -> anyhow::Result<()> {
+    let service = match daemon.as_str() {
+        "corosync" => pcmk_containers::candidate::Service::Corosync,
+        "pacemakerd" => pcmk_containers::candidate::Service::Pacemaker,
+        other => anyhow::bail!("`{other}` is not a daemon this step kills (corosync, pacemakerd)"),
+    };
+    let node = running_on(world, &resource).await?;
+    let live = world.live().await?;
+    world.infra(live.cluster.service(&node, pcmk_containers::cluster::ServiceAction::Kill, service).await)?;
+    world.fault = Some(Fault { node, at: Instant::now(), resource });
+    world.changed_cluster().await;
+    Ok(())
+}
+
+/// Nodes other than the fault's, in cluster order.
+async fn others(world: &mut PolicyWorld, fault: &Fault) -> anyhow::Result<Vec<String>> {
+    let live = world.live().await?;
+    Ok(live.cluster.nodes.iter().filter(|n| n.name != fault.node).map(|n| n.name.clone()).collect())
+}
+
+#[then(expr = "{string} runs on some node within {int} seconds")]
+async fn available_within(world: &mut PolicyWorld, resource: String, seconds: u64) -> anyhow::Result<()> {
+    let fault = fault(world)?;
+    let observers = others(world, &fault).await?;
+    let deadline = fault.at + Duration::from_secs(seconds);
+    // Judge only once corosync can have noticed the fault, not the view from before it.
+    let floor = Duration::from_millis(corosync_floor(world, &observers[0]).await?);
+    tokio::time::sleep((fault.at + floor).saturating_duration_since(Instant::now())).await;
+    loop {
+        for observer in &observers {
+            if let Ok((status, nodes)) = location(world, observer, &resource).await {
+                let members = status.members();
+                if status.quorate && nodes.iter().any(|n| members.contains(&n.as_str())) {
+                    world.ctx.record_measurement(format!("{resource} available on {} {:.2}s after the fault on {}", nodes.join(", "), fault.at.elapsed().as_secs_f64(), fault.node));
+                    return Ok(());
+                }
+            }
+        }
+        anyhow::ensure!(Instant::now() < deadline, "`{resource}` was not running on a quorate partition within {seconds}s of the fault on {}", fault.node);
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+#[then(expr = "the node where it was killed is fenced or back in the cluster within {int} seconds")]
+async fn fenced_or_back(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()> {
+    let fault = fault(world)?;
+    let observers = others(world, &fault).await?;
+    let deadline = fault.at + Duration::from_secs(seconds);
+    loop {
+        let live = world.live().await?;
+        if live.cluster.fence_actions().iter().any(|a| a.target == fault.node && a.succeeded) {
+            return Ok(());
+        }
+        if let Ok(status) = live.cluster.status(&observers[0]).await {
+            if status.quorate && status.members().contains(&fault.node.as_str()) {
+                return Ok(());
+            }
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{} was neither fenced nor back in the cluster within {seconds}s: a node in an unknown state can still write to shared data", fault.node);
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+#[when(expr = "every node but the one running {string} is killed")]
+async fn kill_all_but_one(world: &mut PolicyWorld, resource: String) -> anyhow::Result<()> {
+    let survivor = running_on(world, &resource).await?;
+    let live = world.live().await?;
+    for node in live.cluster.nodes.iter().filter(|n| n.name != survivor) {
+        world.infra(live.cluster.kill_node(&node.name).await)?;
+    }
+    world.fault = Some(Fault { node: survivor, at: Instant::now(), resource });
+    world.changed_cluster().await;
+    Ok(())
+}
+
+#[then(expr = "{string} stops on the remaining node within {int} seconds")]
+async fn stops_without_quorum(world: &mut PolicyWorld, resource: String, seconds: u64) -> anyhow::Result<()> {
+    let fault = fault(world)?;
+    let deadline = fault.at + Duration::from_secs(seconds);
+    loop {
+        let (status, nodes) = location(world, &fault.node, &resource).await?;
+        if !nodes.contains(&fault.node) {
+            world.ctx.record_measurement(format!("{resource} stopped on {} {:.2}s after quorum was lost", fault.node, fault.at.elapsed().as_secs_f64()));
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "`{resource}` still runs on {} {seconds}s after it lost quorum (quorate: {}): no-quorum-policy must stop it",
+            fault.node,
+            status.quorate
+        );
+        tokio::time::sleep(POLL).await;
+    }
 }
