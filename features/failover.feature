@@ -25,7 +25,7 @@ Feature: Failover and fencing
     no-quorum-policy=ignore without fencing runs the same resource on both sides of a partition.
     Remediation: keep no-quorum-policy=stop and stonith-enabled=true with a working fence device.
     When the node running "service" is cut off from the others
-    Then "service" runs on at most one side of the partition for 20 seconds
+    Then "service" runs on at most one side of the partition for 40 seconds
 
   @live @destructive @high
   Scenario: Corosync crashing on a node does not take the service down
