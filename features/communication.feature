@@ -31,11 +31,13 @@ Feature: Secure communication
 
   @live @high
   Scenario: knet really encrypts the traffic it sends
+    A crypto setting only protects the cluster if what crosses the wire is unreadable; this looks at the packets.
     Remediation: enable crypto_cipher and crypto_hash; check corosync's log for crypto errors.
     Then knet's encrypted packet counters grow on every node within 3 seconds
 
   @static @live @critical
   Scenario: Every node holds the same strong corosync key, readable by root only
+    The authkey is the cluster's membership secret: short keys can be guessed and readable keys copied.
     Remediation: generate the key once with corosync-keygen, copy it to every node, `chmod 0400`.
     Then the key "/etc/corosync/authkey" is identical on every node
     And the key "/etc/corosync/authkey" is between 128 and 4096 bytes
@@ -49,6 +51,7 @@ Feature: Secure communication
 
   @static @live @critical
   Scenario: A firewall is loaded on every node
+    Corosync, pcsd and pacemaker_remote ports answer anyone who can reach them unless a firewall says otherwise.
     Remediation: place a ruleset in /etc/nftables.conf and enable nftables.service (candidate: add "nftables" to services).
     Then the nftables ruleset is loaded on every node
 

@@ -5,6 +5,7 @@ Feature: Secure cluster configuration
 
   @static @live @critical
   Scenario: Cluster configuration files and keys are protected
+    Whoever can write corosync.conf or the CIB, or read a key, can join or rewrite the cluster.
     Remediation: chown and chmod the listed files as shown; re-run `pcs cluster sync` if pcs manages them.
     Then the file "/etc/corosync/corosync.conf" is owned by "root:root" with mode at most "0644"
     And the file "/etc/corosync/authkey" is owned by "root:root" with mode at most "0400"
@@ -13,6 +14,7 @@ Feature: Secure cluster configuration
 
   @live @high
   Scenario: The CIB directory is private to the cluster
+    The CIB holds resource parameters, sometimes credentials, and its history; other users must not read or change it.
     Remediation: `chown hacluster:haclient /var/lib/pacemaker/cib && chmod 0750 /var/lib/pacemaker/cib`.
     Then the file "/var/lib/pacemaker/cib" is owned by "hacluster:haclient" with mode at most "0750"
     And every file in "/var/lib/pcsd" is owned by "root:root" with mode at most "0600"
@@ -43,6 +45,7 @@ Feature: Secure cluster configuration
 
   @static @live @high
   Scenario: pcsd listens on cluster addresses only and refuses old TLS
+    pcsd can add nodes and change everything; on a public address or with TLS 1.0/1.1 it is an open door.
     Remediation: set PCSD_BIND_ADDR to the node's cluster address and PCSD_SSL_OPTIONS to disable TLS 1.0/1.1 in /etc/default/pcsd.
     Then the pcsd option "PCSD_BIND_ADDR" is set to none of "::, 0.0.0.0"
     And the pcsd option "PCSD_SSL_OPTIONS" contains all of "OP_NO_SSLv2, OP_NO_SSLv3, OP_NO_TLSv1, OP_NO_TLSv1_1"

@@ -16,6 +16,7 @@ Feature: Failover and fencing
 
   @live @destructive @high
   Scenario: A resource that fails its monitor is recovered
+    A failed service that nobody restarts is an outage the cluster was built to prevent.
     Remediation: give the resource a monitor operation and a migration-threshold that fits the service.
     When "service" fails its monitor
     Then "service" is running again within 30 seconds
@@ -29,6 +30,7 @@ Feature: Failover and fencing
 
   @live @destructive @high
   Scenario: Corosync crashing on a node does not take the service down
+    A crashed membership layer must end in fencing or recovery, never in a service that silently stops.
     Remediation: keep fencing working, so that a node whose corosync died is powered off before its resources move.
     When corosync is killed on the node running "service"
     Then "service" runs on some node within 30 seconds
@@ -36,6 +38,7 @@ Feature: Failover and fencing
 
   @live @destructive @high
   Scenario: Pacemakerd crashing on a node does not take the service down
+    A crashed Pacemaker must be noticed and the node fenced or recovered, while the service keeps running elsewhere.
     Remediation: run pacemaker under a supervisor that restarts it (systemd Restart=on-failure) and keep fencing working.
     When pacemakerd is killed on the node running "service"
     Then "service" runs on some node within 30 seconds

@@ -5,6 +5,7 @@ Feature: Regular updates and patching
 
   @live @high
   Scenario: The cluster stack includes the fixes for known CVEs
+    Known vulnerabilities in pacemaker, corosync or pcs are the first thing an attacker tries.
     Remediation: upgrade the listed packages from the distribution's security archive.
     Then every node has at least these package versions:
       | package     | version  | reason                                         |

@@ -16,8 +16,8 @@ use pcmk_containers::image::{self, Distro, Mirrors};
 use pcmk_containers::run::{self, RunId};
 use pcmk_containers::{engine, error::InputError};
 
-use pcmk_steps::runner::{self, Report, RunOptions};
-use pcmk_steps::verdict::Outcome;
+use pcmk_reports::{waivers, Outputs};
+use pcmk_steps::runner::{self, Report, RunOptions, Shard};
 use pcmk_steps::world::{Mode, RunContext};
 
 use crate::progress::Progress;
@@ -28,6 +28,9 @@ const EXIT_ERROR: u8 = 2;
 #[derive(Parser)]
 #[command(name = "pcmk-comply", version, about = "Compliance-as-code for Pacemaker/Corosync clusters")]
 struct Cli {
+    /// Show every command run in a node and its output (secrets redacted).
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -70,6 +73,14 @@ enum Command {
     Cluster {
         #[command(subcommand)]
         command: ClusterCommand,
+    },
+    /// Combine the `--json` results of sharded runs into one report.
+    Merge {
+        /// Cucumber JSON files written by `run --shard I/N --json FILE`.
+        #[arg(required = true, value_name = "JSON_FILES")]
+        inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        outputs: OutputArgs,
     },
     /// Remove containers and networks that dead runs left behind.
     Gc {
@@ -130,6 +141,47 @@ struct PolicyArgs {
     /// Feature files or directories (default: features/).
     #[arg(value_name = "FEATURE_PATHS")]
     features: Vec<PathBuf>,
+    /// Run only slice I of N (e.g. 2/4), for a CI matrix; `merge` joins the slices.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<Shard>,
+    #[command(flatten)]
+    outputs: OutputArgs,
+}
+
+#[derive(clap::Args)]
+struct OutputArgs {
+    /// Write JUnit XML (GitLab, Jenkins).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write Cucumber JSON (also the input of `merge`).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write SARIF 2.1.0 (code scanning).
+    #[arg(long, value_name = "FILE")]
+    sarif: Option<PathBuf>,
+    /// Write a self-contained HTML compliance report.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
+    /// Accepted failures: scenario or tag, justification, owner, expiry date.
+    #[arg(long, value_name = "waivers.toml")]
+    waivers: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    fn outputs(&self) -> Outputs {
+        Outputs { junit: self.junit.clone(), json: self.json.clone(), sarif: self.sarif.clone(), html: self.report.clone() }
+    }
+
+    fn waiver_lookup(&self, waivers: &[waivers::Waiver]) -> Option<runner::WaiverLookup> {
+        let waivers = waivers.to_vec();
+        let today = waivers::today();
+        (!waivers.is_empty()).then(|| Arc::new(move |v: &pcmk_steps::verdict::Verdict| waivers::waiver_for(&waivers, today, v)) as runner::WaiverLookup)
+    }
+
+    /// Waivers are read before anything runs, so a mistake in them costs no cluster.
+    fn load_waivers(&self) -> Result<Vec<waivers::Waiver>, InputError> {
+        self.waivers.as_deref().map(waivers::load).transpose().map(Option::unwrap_or_default)
+    }
 }
 
 impl PolicyArgs {
@@ -146,14 +198,23 @@ fn parse_distro(s: &str) -> Result<Distro, String> {
     s.parse()
 }
 
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    s.parse()
+}
+
 fn parse_run_id(s: &str) -> Result<RunId, String> {
     RunId::parse(s).ok_or_else(|| "a run id is 1 to 24 characters of a-z, 0-9 and -".to_string())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let mut filter = tracing_subscriber::EnvFilter::from_env("PCMK_COMPLY_LOG");
+    if cli.verbose {
+        filter = filter.add_directive(pcmk_containers::cluster::EXEC_LOG_DIRECTIVE.parse().expect("a valid directive"));
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("PCMK_COMPLY_LOG"))
+        .with_env_filter(filter)
+        .with_target(false)
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -212,26 +273,43 @@ fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run { policy, distro, nodes, concurrency } => {
+            let started = Instant::now();
             let candidate = Arc::new(Candidate::load(&policy.candidate)?);
             check_policy_args(&policy)?;
+            let waivers = policy.outputs.load_waivers()?;
             let distro = distro.or(candidate.distro).unwrap_or(Distro::Bookworm);
             let docker = engine::connect().await?;
             let progress = Progress::new(&format!("image {distro}"));
             let image = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|e| progress.event(e)).await?;
             progress.finish(&image.tag);
+            let image_phase = started.elapsed();
             let options = ClusterOptions { nodes, origin: "run".into(), ..ClusterOptions::default() };
             let ctx = RunContext::new(candidate, Mode::Live { docker, image, options });
-            let started = Instant::now();
-            let report = runner::run(ctx, RunOptions { features: policy.features(), tags: policy.tags, static_only: false, concurrency, quiet: false }).await?;
-            Ok(finish(&report, &format!("run on {distro}"), started))
+            let options = RunOptions { features: policy.features(), tags: policy.tags.clone(), static_only: false, concurrency, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers) };
+            let mut report = runner::run(ctx, options).await?;
+            report.info.distro = Some(distro.to_string());
+            report.info.phases.insert(0, ("image".into(), image_phase));
+            finish(report, &waivers, &policy.outputs, &format!("run on {distro}"), started)
         }
         Command::Lint { policy } => {
+            let started = Instant::now();
             let candidate = Arc::new(Candidate::load(&policy.candidate)?);
             check_policy_args(&policy)?;
+            let waivers = policy.outputs.load_waivers()?;
             let ctx = RunContext::new(candidate, Mode::Static);
+            let options = RunOptions { features: policy.features(), tags: policy.tags.clone(), static_only: true, concurrency: 1, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers) };
+            let report = runner::run(ctx, options).await?;
+            finish(report, &waivers, &policy.outputs, "lint", started)
+        }
+        Command::Merge { inputs, outputs } => {
             let started = Instant::now();
-            let report = runner::run(ctx, RunOptions { features: policy.features(), tags: policy.tags, static_only: true, concurrency: 1, quiet: false }).await?;
-            Ok(finish(&report, "lint", started))
+            let waivers = outputs.load_waivers()?;
+            let mut report = pcmk_reports::cucumber_json::merge(&inputs)?;
+            for verdict in &mut report.verdicts {
+                verdict.waived_by = waivers::waiver_for(&waivers, waivers::today(), verdict);
+                pcmk_steps::verdict::print_verdict(verdict);
+            }
+            finish(report, &waivers, &outputs, &format!("merge of {} file(s)", inputs.len()), started)
         }
         Command::Explain { query, features } => {
             let found = pcmk_steps::explain::explain(&features, &query)?;
@@ -343,8 +421,12 @@ fn check_policy_args(policy: &PolicyArgs) -> Result<(), InputError> {
     Ok(())
 }
 
-/// Prints the summary and turns the report into the exit code.
-fn finish(report: &Report, what: &str, started: Instant) -> ExitCode {
+/// Applies the waivers, writes the requested files, prints the summary and
+/// turns the report into the exit code.
+fn finish(mut report: Report, waivers: &[waivers::Waiver], outputs: &OutputArgs, what: &str, started: Instant) -> anyhow::Result<ExitCode> {
+    waivers::apply(&mut report, waivers, waivers::today());
+    report.info.phases.push(("total".into(), started.elapsed()));
+    outputs.outputs().write(&report)?;
     for error in &report.policy_errors {
         eprintln!("pcmk-comply: error: {}", error.0);
     }
@@ -357,20 +439,31 @@ fn finish(report: &Report, what: &str, started: Instant) -> ExitCode {
     for figure in &report.measurements {
         println!("measured: {figure}");
     }
-    let count = |o: Outcome| report.verdicts.iter().filter(|v| v.outcome == o).count();
+    for waiver in &report.expired_waivers {
+        eprintln!("pcmk-comply: {waiver}");
+    }
+    for waiver in &report.unused_waivers {
+        println!("note: {waiver}");
+    }
+    let count = |word: &str| report.verdicts.iter().filter(|v| pcmk_reports::status_word(v) == word).count();
     println!(
-        "{what}: {} scenarios: {} passed, {} failed, {} undefined in {:.1}s",
+        "{what}: {} scenarios: {} passed, {} failed, {} waived, {} undefined in {:.1}s",
         report.verdicts.len(),
-        count(Outcome::Passed),
-        count(Outcome::Failed),
-        count(Outcome::Undefined),
+        count("passed"),
+        count("failed"),
+        count("waived"),
+        count("undefined"),
         started.elapsed().as_secs_f64()
     );
     if report.verdicts.is_empty() && report.policy_errors.is_empty() {
-        eprintln!("pcmk-comply: no scenario matched; check the feature paths and --tags");
-        return ExitCode::from(EXIT_ERROR);
+        if let Some(shard) = &report.info.shard {
+            println!("note: shard {shard} holds no scenario of this selection");
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("pcmk-comply: no scenario matched; check the feature paths, --tags and --shard");
+        return Ok(ExitCode::from(EXIT_ERROR));
     }
-    ExitCode::from(report.exit_code())
+    Ok(ExitCode::from(report.exit_code()))
 }
 
 fn print_cluster(cluster: &Cluster, distro: Distro) {

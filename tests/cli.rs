@@ -47,6 +47,23 @@ fn bad_candidates_name_file_and_line_and_exit_2() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `cluster up` in the background, returned once `containers` of its nodes exist.
+async fn cluster_up_until(docker: &pcmk_containers::Docker, run: &pcmk_containers::run::RunId, containers: usize) -> std::process::Child {
+    let child = binary()
+        .args(["cluster", "up", "--run-id", run.as_str(), "--candidate"])
+        .arg(repo_path("candidates/hardened"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while leftovers(docker, run).await.0 < containers {
+        assert!(Instant::now() < deadline, "{containers} node container(s) never appeared");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child
+}
+
 /// SIGINT and SIGTERM while nodes start: nothing labelled stays behind.
 #[tokio::test(flavor = "multi_thread")]
 async fn signals_during_start_up_leave_nothing() {
@@ -54,18 +71,7 @@ async fn signals_during_start_up_leave_nothing() {
     node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
     for (signal, code) in [(libc_signal::SIGINT, 130), (libc_signal::SIGTERM, 143)] {
         let run = test_run_id("sig");
-        let mut child = binary()
-            .args(["cluster", "up", "--run-id", run.as_str(), "--candidate"])
-            .arg(repo_path("candidates/hardened"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while leftovers(&docker, &run).await.0 == 0 {
-            assert!(Instant::now() < deadline, "no container appeared");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let mut child = cluster_up_until(&docker, &run, 1).await;
         libc_signal::send(child.id(), signal);
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(code));
@@ -90,14 +96,103 @@ async fn cluster_up_leaves_a_ready_cluster_that_gc_removes() {
     }
     assert!(stdout.contains("harness set dc-deadtime=2s"), "harness options are listed: {stdout}");
     assert_eq!(leftovers(&docker, &run).await.0, 3);
+    gc_removes(&docker, &run).await;
+}
 
+/// `gc` removes the run, whose owner is gone, and says so.
+async fn gc_removes(docker: &pcmk_containers::Docker, run: &pcmk_containers::run::RunId) {
     let gc = binary().arg("gc").output().unwrap();
     assert!(gc.status.success(), "{}", stderr_of(&gc));
     assert!(String::from_utf8_lossy(&gc.stdout).contains(&format!("removed run {run}")));
+    assert_eq!(leftovers(docker, run).await, (0, 0));
+}
+
+/// A harness killed with SIGKILL cannot clean up; what it leaves is labelled,
+/// and `gc` (which sees its owner is dead) removes all of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_harness_leaves_only_what_gc_removes() {
+    let docker = docker().await;
+    node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    let run = test_run_id("kill");
+    let mut child = cluster_up_until(&docker, &run, 3).await;
+    libc_signal::send(child.id(), libc_signal::SIGKILL);
+    assert_eq!(child.wait().unwrap().code(), None, "killed by a signal");
+    let (containers, networks) = leftovers(&docker, &run).await;
+    assert!(containers == 3 && networks >= 1, "SIGKILL leaves the run behind ({containers} containers, {networks} networks)");
+    gc_removes(&docker, &run).await;
+}
+
+/// `DOCKER_HOST` with TLS: the harness drives an engine it reaches only
+/// through a mutual-TLS front (stunnel with a test CA), as a remote engine in CI would.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_engine_over_tls_runs_clusters() {
+    let docker = docker().await;
+    node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    let dir = std::env::temp_dir().join(format!("pcmk-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sh = |script: &str| {
+        let out = std::process::Command::new("sh").arg("-ec").arg(script).current_dir(&dir).output().unwrap();
+        assert!(out.status.success(), "{script}: {}", stderr_of(&out));
+    };
+    let ca = |name: &str| format!("openssl req -x509 -newkey rsa:2048 -nodes -keyout {name}-key.pem -out {name}.pem -days 2 -subj /CN={name} 2>/dev/null");
+    let issue = |name: &str, ca: &str, ext: &str| {
+        format!(
+            "openssl req -newkey rsa:2048 -nodes -keyout {name}-key.pem -out {name}.csr -subj /CN={name} 2>/dev/null && printf '{ext}' > {name}.ext && \
+             openssl x509 -req -in {name}.csr -CA {ca}.pem -CAkey {ca}-key.pem -CAcreateserial -out {name}.pem -days 2 -extfile {name}.ext 2>/dev/null"
+        )
+    };
+    sh(&ca("ca"));
+    sh(&ca("other-ca"));
+    sh(&issue("server", "ca", "subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n"));
+    sh(&issue("client", "ca", "extendedKeyUsage=clientAuth\\n"));
+    sh(&issue("stranger", "other-ca", "extendedKeyUsage=clientAuth\\n"));
+    // DOCKER_CERT_PATH directories: ca.pem to trust, cert.pem and key.pem to present.
+    for (certs, trust, client) in [("good", "ca", "client"), ("wrong-server", "other-ca", "client"), ("wrong-client", "ca", "stranger")] {
+        sh(&format!("mkdir {certs} && cp {trust}.pem {certs}/ca.pem && cp {client}.pem {certs}/cert.pem && cp {client}-key.pem {certs}/key.pem"));
+    }
+    let port = 20_000 + (std::process::id() % 20_000) as u16;
+    std::fs::write(
+        dir.join("stunnel.conf"),
+        format!("foreground = yes\npid =\n[docker]\naccept = 127.0.0.1:{port}\nconnect = /var/run/docker.sock\ncert = server.pem\nkey = server-key.pem\nCAfile = ca.pem\nverifyChain = yes\nrequireCert = yes\n"),
+    )
+    .unwrap();
+    let mut front = std::process::Command::new("stunnel")
+        .arg("stunnel.conf")
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("stunnel (ci/setup-host installs stunnel4)");
+    std::thread::sleep(Duration::from_millis(800));
+    let remote = |certs: &str, args: &[&str]| {
+        binary()
+            .args(args)
+            .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", dir.join(certs))
+            .output()
+            .unwrap()
+    };
+    for certs in ["wrong-server", "wrong-client"] {
+        let refused = remote(certs, &["image", "list"]);
+        assert_eq!(refused.status.code(), Some(2), "{certs} is refused: {}", stderr_of(&refused));
+        assert!(stderr_of(&refused).contains(&format!("cannot reach the Docker engine (tcp://127.0.0.1:{port})")), "{}", stderr_of(&refused));
+    }
+    let run = test_run_id("tls");
+    let up = remote("good", &["cluster", "up", "--run-id", run.as_str(), "--candidate", repo_path("candidates/hardened").to_str().unwrap()]);
+    let down = remote("good", &["cluster", "down", "--run", run.as_str()]);
+    let _ = front.kill();
+    let _ = front.wait();
+    assert!(up.status.success(), "cluster up over TLS: {}", stderr_of(&up));
+    assert!(String::from_utf8_lossy(&up.stdout).contains("node node3"));
+    assert!(down.status.success(), "cluster down over TLS: {}", stderr_of(&down));
     assert_eq!(leftovers(&docker, &run).await, (0, 0));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 mod libc_signal {
+    pub const SIGKILL: i32 = 9;
     pub const SIGINT: i32 = 2;
     pub const SIGTERM: i32 = 15;
 

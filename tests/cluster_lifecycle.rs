@@ -101,3 +101,56 @@ async fn a_cluster_that_never_gets_ready_fails_with_each_nodes_logs_and_is_remov
     assert_eq!(leftovers(&docker, &run).await, (0, 0));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// What `--verbose` prints of commands run in nodes, captured.
+static EXEC_LOG: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        EXEC_LOG.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `--verbose` shows each command and its output, but never the run's keys
+/// or the candidate's passwords, in any printable form.
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_command_log_never_shows_keys_or_passwords() {
+    let filter = tracing_subscriber::EnvFilter::new(pcmk_containers::cluster::EXEC_LOG_DIRECTIVE);
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| Capture).try_init().expect("the only subscriber of this test binary");
+    let dir = std::env::temp_dir().join(format!("pcmk-verbose-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(repo_path("candidates/hardened")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    let password = "Canary-Passw0rd-4711";
+    std::fs::write(dir.join("ops-password"), format!("{password}\n")).unwrap();
+    let manifest = std::fs::read_to_string(dir.join("candidate.toml")).unwrap();
+    std::fs::write(dir.join("candidate.toml"), format!("{manifest}\n[[user]]\nname = \"ops\"\ngroups = [\"haclient\"]\npassword_file = \"ops-password\"\n")).unwrap();
+    let candidate = pcmk_containers::candidate::Candidate::load(&dir).unwrap();
+
+    let docker = docker().await;
+    let image = node_image(&docker, Distro::Bookworm).await;
+    let cluster = pcmk_containers::cluster::Cluster::start(&docker, &candidate, &image, &options("verbose", Some(1))).await.unwrap();
+    let key_b64 = cluster.exec("node1", &["sh", "-c", "base64 -w0 /etc/corosync/authkey"]).await.unwrap().stdout;
+    let key_hex = cluster.exec("node1", &["sh", "-c", "od -An -tx1 -v /etc/corosync/authkey | tr -d ' \\n'"]).await.unwrap().stdout;
+    let echoed = cluster.exec("node1", &["echo", password]).await.unwrap().stdout;
+    cluster.down().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert!(key_b64.len() > 300 && key_hex.len() == 512, "the key was read: {} {}", key_b64.len(), key_hex.len());
+    assert_eq!(echoed.trim(), password, "commands themselves see the real data");
+    let log = String::from_utf8(EXEC_LOG.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("node1 (root)$ od -An") || log.contains("node1 (root)$ sh -c od -An"), "the command log was captured: {log}");
+    for (what, secret) in [("the authkey in base64", key_b64.as_str()), ("the authkey in hex", key_hex.as_str()), ("the password", password)] {
+        assert!(!log.contains(secret), "{what} is in the verbose log");
+    }
+    assert!(log.matches("<redacted>").count() >= 4, "{log}");
+}

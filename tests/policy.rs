@@ -15,7 +15,7 @@ use pcmk_steps::verdict::Outcome;
 use pcmk_steps::world::{Mode, RunContext};
 
 fn options(features: &[&str], static_only: bool) -> RunOptions {
-    RunOptions { features: features.iter().map(|f| repo_path(f)).collect(), tags: None, static_only, concurrency: 4, quiet: true }
+    RunOptions { features: features.iter().map(|f| repo_path(f)).collect(), tags: None, static_only, concurrency: 4, quiet: true, shard: None, waiver: None }
 }
 
 async fn lint(candidate: &str) -> Report {

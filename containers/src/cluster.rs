@@ -26,9 +26,13 @@ use crate::corosync_conf::{with_nodelist, PlacedNode};
 use crate::error::InputError;
 use crate::fence::{self, FenceAction, FenceWatcher};
 use crate::image::NodeImage;
+use crate::redact::Redactor;
 use crate::run::{self, RunId, LABEL_NODE};
 use crate::status::ClusterStatus;
 
+/// The tracing target of commands run in nodes; `--verbose` turns it on.
+pub const EXEC_LOG: &str = "pcmk_comply::exec";
+pub const EXEC_LOG_DIRECTIVE: &str = "pcmk_comply::exec=info";
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
 /// The supervisor travels with every run, so changing it needs no image rebuild.
 const SUPERVISOR: &str = include_str!("../image/pcmk-node");
@@ -127,6 +131,7 @@ pub struct Cluster {
     /// Memory bytes and pids per container.
     limits: (i64, i64),
     fence: Option<FenceWatcher>,
+    redactor: Redactor,
     guard: RunGuard,
 }
 
@@ -145,6 +150,8 @@ struct Deployment {
     transient: Vec<(String, Vec<u8>)>,
     plan: String,
     corosync_conf: Placement,
+    /// Generated keys, passwords and CIB credentials: never printed.
+    redactor: Redactor,
 }
 
 impl Cluster {
@@ -211,6 +218,7 @@ impl Cluster {
             labels,
             limits: (options.memory_bytes, options.pids_limit),
             fence: None,
+            redactor: deployment.redactor.clone(),
             guard,
         };
         let node_addrs: Vec<Vec<Option<Ipv4Addr>>> = cluster.nodes.iter().map(|n| n.addrs.iter().copied().map(Some).collect()).collect();
@@ -342,10 +350,34 @@ impl Cluster {
     /// Runs `cmd` as `user` in a node or guest.
     pub async fn exec_as(&self, node: &str, user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
         let container = self.container_of(node);
-        tokio::time::timeout(EXEC_TIMEOUT, exec_in(&self.docker, &container, user, cmd))
+        let out = tokio::time::timeout(EXEC_TIMEOUT, exec_in(&self.docker, &container, user, cmd))
             .await
             .map_err(|_| anyhow::anyhow!("`{}` on {node} did not finish within {EXEC_TIMEOUT:?}", cmd.join(" ")))?
-            .with_context(|| format!("running `{}` on {node}", cmd.join(" ")))
+            .with_context(|| format!("running `{}` on {node}", cmd.join(" ")))?;
+        if tracing::enabled!(target: EXEC_LOG, tracing::Level::INFO) {
+            let r = |t: &str| self.redactor.redact(t.trim_end());
+            tracing::info!(target: EXEC_LOG, "{node} ({user})$ {} → exit {}\n{}{}", r(&cmd.join(" ")), out.code, r(&out.stdout), if out.stderr.trim().is_empty() { String::new() } else { format!("\nstderr: {}", r(&out.stderr)) });
+        }
+        Ok(out)
+    }
+
+    /// Hides the run's secrets in text about to be printed.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text)
+    }
+
+    /// Installed versions of `packages` on `node`; absent packages are left out.
+    pub async fn package_versions(&self, node: &str, packages: &[&str]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+        let mut cmd = vec!["dpkg-query", "-W", "-f", "${Package}\t${Version}\n"];
+        cmd.extend_from_slice(packages);
+        let out = self.exec(node, &cmd).await?;
+        Ok(out
+            .stdout
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(p, v)| (p.to_string(), v.to_string()))
+            .collect())
     }
 
     /// `crm_mon` as seen from `node`; an error when pacemaker cannot answer there.
@@ -707,7 +739,19 @@ fn deployment(candidate: &Candidate) -> Result<(Deployment, Vec<HarnessSetting>)
         plan.push_str(&format!("autostart\t{}\n", service.as_str()));
     }
     let corosync_conf = candidate.corosync_file().placement.clone();
-    Ok((Deployment { files, transient, plan, corosync_conf }, settings))
+    let mut redactor = Redactor::default();
+    for (_, content) in &transient {
+        redactor.add(content);
+    }
+    for (placement, content, _) in &files {
+        if !placement.path.ends_with("cib.xml") && candidate.secrets.iter().any(|s| s.placement.path == placement.path) {
+            redactor.add(content);
+        }
+    }
+    for value in cib_text.map(crate::redact::cib_secret_values).unwrap_or_default() {
+        redactor.add(value.as_bytes());
+    }
+    Ok((Deployment { files, transient, plan, corosync_conf, redactor }, settings))
 }
 
 impl Deployment {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod fence;
 pub mod image;
 pub mod run;
+pub mod redact;
 pub mod status;
 
 pub use bollard::Docker;

@@ -147,13 +147,6 @@ async fn key_size(world: &mut PolicyWorld, path: String, min: u64, max: u64) -> 
     violations.into_result()
 }
 
-/// Names of parameters that hold credentials; `password_script` and cibsecret
-/// references (`lrm://`) keep them out of the CIB and are fine.
-fn is_secret_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    !name.ends_with("_script")
-        && ["pass", "passwd", "password", "secret", "token", "community", "key", "private"].iter().any(|s| name.contains(s))
-}
 
 #[then(expr = "no resource parameter in the CIB holds a plaintext secret")]
 async fn no_plaintext_secrets(world: &mut PolicyWorld) -> anyhow::Result<()> {
@@ -162,7 +155,7 @@ async fn no_plaintext_secrets(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let mut violations = Violations::default();
     for primitive in &cib.primitives {
         for (name, value, line) in &primitive.params {
-            if is_secret_name(name) && !value.is_empty() && !value.starts_with("lrm://") {
+            if pcmk_containers::redact::is_secret_name(name) && !value.is_empty() && !value.starts_with("lrm://") {
                 // The value itself is never printed: reports must not leak it.
                 violations.add(format!(
                     "{origin} line {line}: resource `{}` ({}) has parameter `{name}` in plain text; use `{name}_script`, or `cibsecret set {} {name}`",

@@ -88,12 +88,13 @@ mod tests {
     }
 
     #[test]
-    fn every_bundled_scenario_says_how_to_fix_it() {
+    fn every_bundled_scenario_says_why_and_how_to_fix_it() {
         let features = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../features"));
         let all = explain(&[features], "").unwrap();
         assert!(all.len() >= 20);
         for e in &all {
             assert!(e.guidance.remediation.as_deref().is_some_and(|r| r.len() > 10), "{} » {} has no remediation", e.feature, e.scenario);
+            assert!(e.guidance.rationale.len() > 20, "{} » {} does not say why it matters", e.feature, e.scenario);
         }
         let critical = explain(&[PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../features"))], "@critical").unwrap();
         assert!(critical.iter().all(|e| e.tags.iter().any(|t| t == "critical")) && !critical.is_empty());

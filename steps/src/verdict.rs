@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use cucumber::event::{self, Cucumber, Feature, Rule, Scenario, Step};
 use cucumber::{gherkin, parser, Event};
@@ -19,6 +20,26 @@ pub enum Outcome {
     Undefined,
 }
 
+/// How one step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepStatus {
+    Passed,
+    Failed,
+    Undefined,
+    /// Not run because an earlier step failed.
+    Skipped,
+}
+
+#[derive(Debug, Clone)]
+pub struct StepRecord {
+    pub keyword: String,
+    pub text: String,
+    pub line: usize,
+    pub status: StepStatus,
+    pub duration: Duration,
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Verdict {
     pub feature: String,
@@ -31,6 +52,28 @@ pub struct Verdict {
     pub failed_step: Option<String>,
     pub reason: Option<String>,
     pub description: Option<String>,
+    /// Background steps first, then the scenario's, as written.
+    pub steps: Vec<StepRecord>,
+    pub duration: Duration,
+    /// Set when a waiver covers this failure: who accepted it, why, until when.
+    pub waived_by: Option<String>,
+}
+
+impl Verdict {
+    /// The scenario's tags without their `@`, e.g. `critical`.
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tags.iter().any(|t| t == tag)
+    }
+
+    /// The severity tag (`critical`, `high`, `medium`, `low`), if any.
+    pub fn severity(&self) -> Option<&'static str> {
+        ["critical", "high", "medium", "low"].into_iter().find(|s| self.has_tag(s))
+    }
+
+    /// A failure that no waiver covers.
+    pub fn counts_as_failure(&self) -> bool {
+        self.outcome == Outcome::Failed && self.waived_by.is_none()
+    }
 }
 
 /// A parse error in a feature file, or another problem with the policy itself.
@@ -41,6 +84,8 @@ pub struct PolicyError(pub String);
 pub struct Collected {
     pub verdicts: BTreeMap<(String, usize, String), Verdict>,
     pub policy_errors: Vec<PolicyError>,
+    /// When each scenario and its current step started.
+    started: BTreeMap<(String, usize, String), (Instant, Option<Instant>)>,
 }
 
 /// A cucumber writer that keeps verdicts and prints a line per finished scenario.
@@ -48,6 +93,7 @@ pub struct Collected {
 pub struct VerdictWriter {
     pub collected: Arc<Mutex<Collected>>,
     pub quiet: bool,
+    pub waiver: Option<crate::runner::WaiverLookup>,
 }
 
 const PANIC_PREFIX: &str = "Step panicked. Captured output: ";
@@ -55,7 +101,10 @@ const PANIC_PREFIX: &str = "Step panicked. Captured output: ";
 impl VerdictWriter {
     fn on_scenario(&self, feature: &gherkin::Feature, scenario: &gherkin::Scenario, ev: Scenario<PolicyWorld>) {
         let key = (feature.name.clone(), scenario.position.line, scenario.name.clone());
-        let mut collected = self.collected.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.collected.lock().unwrap_or_else(|e| e.into_inner());
+        let collected = &mut *guard;
+        let now = Instant::now();
+        let clock = collected.started.entry(key.clone()).or_insert((now, None));
         let verdict = collected.verdicts.entry(key).or_insert_with(|| Verdict {
             feature: feature.name.clone(),
             feature_file: feature.path.clone(),
@@ -66,6 +115,22 @@ impl VerdictWriter {
             failed_step: None,
             reason: None,
             description: scenario.description.clone(),
+            steps: feature
+                .background
+                .iter()
+                .flat_map(|b| &b.steps)
+                .chain(&scenario.steps)
+                .map(|s| StepRecord {
+                    keyword: s.keyword.clone(),
+                    text: s.value.clone(),
+                    line: s.position.line,
+                    status: StepStatus::Skipped,
+                    duration: Duration::ZERO,
+                    error: None,
+                })
+                .collect(),
+            duration: Duration::ZERO,
+            waived_by: None,
         });
         let failed = |verdict: &mut Verdict, outcome: Outcome, step: Option<&gherkin::Step>, reason: String| {
             if verdict.outcome == Outcome::Passed {
@@ -75,32 +140,28 @@ impl VerdictWriter {
             }
         };
         match ev {
+            Scenario::Step(_, Step::Started) | Scenario::Background(_, Step::Started) => clock.1 = Some(now),
+            Scenario::Step(step, Step::Passed(..)) | Scenario::Background(step, Step::Passed(..)) => record(verdict, clock, now, &step, StepStatus::Passed, None),
             Scenario::Step(step, Step::Failed(_, _, _, error)) | Scenario::Background(step, Step::Failed(_, _, _, error)) => {
                 let text = error.to_string();
-                failed(verdict, Outcome::Failed, Some(&step), text.strip_prefix(PANIC_PREFIX).unwrap_or(&text).to_string());
+                let reason = text.strip_prefix(PANIC_PREFIX).unwrap_or(&text).to_string();
+                record(verdict, clock, now, &step, StepStatus::Failed, Some(reason.clone()));
+                failed(verdict, Outcome::Failed, Some(&step), reason);
             }
             Scenario::Step(step, Step::Skipped) | Scenario::Background(step, Step::Skipped) => {
-                failed(verdict, Outcome::Undefined, Some(&step), "no step definition matches this step (see `pcmk-comply steps`)".into());
+                let reason = "no step definition matches this step (see `pcmk-comply steps`)".to_string();
+                record(verdict, clock, now, &step, StepStatus::Undefined, Some(reason.clone()));
+                failed(verdict, Outcome::Undefined, Some(&step), reason);
             }
             Scenario::Hook(_, event::Hook::Failed(_, info)) => {
                 let reason = info.downcast_ref::<String>().cloned().or_else(|| info.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
                 failed(verdict, Outcome::Failed, None, format!("scenario hook failed: {reason}"));
             }
-            Scenario::Finished if !self.quiet => {
-                let mark = match verdict.outcome {
-                    Outcome::Passed => "PASS",
-                    Outcome::Failed => "FAIL",
-                    Outcome::Undefined => "UNDEFINED",
-                };
-                println!("{mark:<9} {} » {}", verdict.feature, verdict.scenario);
-                if let (Some(step), Some(reason)) = (&verdict.failed_step, &verdict.reason) {
-                    println!("          step: {step}");
-                    for line in reason.lines() {
-                        println!("          {line}");
-                    }
-                    if let Some(fix) = Guidance::from_description(verdict.description.as_deref()).remediation {
-                        println!("          remediation: {fix}");
-                    }
+            Scenario::Finished => {
+                verdict.duration = now - clock.0;
+                verdict.waived_by = self.waiver.as_ref().and_then(|lookup| lookup(verdict));
+                if !self.quiet {
+                    print_verdict(verdict);
                 }
             }
             _ => {}
@@ -108,6 +169,38 @@ impl VerdictWriter {
     }
 }
 
+/// Marks the step at its line (the first not yet run, should a line repeat) with how it ended.
+fn record(verdict: &mut Verdict, clock: &mut (Instant, Option<Instant>), now: Instant, step: &gherkin::Step, status: StepStatus, error: Option<String>) {
+    let elapsed = clock.1.take().map(|t| now - t).unwrap_or_default();
+    if let Some(r) = verdict.steps.iter_mut().find(|r| r.line == step.position.line && r.status == StepStatus::Skipped) {
+        r.status = status;
+        r.duration = elapsed;
+        r.error = error;
+    }
+}
+
+/// The console line of a finished scenario, with the failing step, reason and remediation.
+pub fn print_verdict(verdict: &Verdict) {
+    let mark = match (verdict.outcome, &verdict.waived_by) {
+        (Outcome::Failed, Some(_)) => "WAIVED",
+        (Outcome::Passed, _) => "PASS",
+        (Outcome::Failed, None) => "FAIL",
+        (Outcome::Undefined, _) => "UNDEFINED",
+    };
+    println!("{mark:<9} {} » {}", verdict.feature, verdict.scenario);
+    if let (Some(step), Some(reason)) = (&verdict.failed_step, &verdict.reason) {
+        println!("          step: {step}");
+        for line in reason.lines() {
+            println!("          {line}");
+        }
+        if let Some(fix) = Guidance::from_description(verdict.description.as_deref()).remediation {
+            println!("          remediation: {fix}");
+        }
+    }
+    if let Some(waiver) = &verdict.waived_by {
+        println!("          waived: {waiver}");
+    }
+}
 /// Verdicts are keyed by scenario, so event order does not matter here.
 impl cucumber::writer::Normalized for VerdictWriter {}
 

@@ -39,6 +39,10 @@ pub struct RunContext {
     measurements: Mutex<Vec<String>>,
     /// Named texts a run produced (e.g. a restored configuration), for reports and snapshots.
     artifacts: Mutex<std::collections::BTreeMap<String, String>>,
+    /// Cluster package versions, from the first cluster built.
+    versions: Mutex<std::collections::BTreeMap<String, String>>,
+    /// Wall time of the harness's own phases (cluster start, teardown).
+    phases: Mutex<Vec<(String, std::time::Duration)>>,
 }
 
 impl RunContext {
@@ -51,6 +55,8 @@ impl RunContext {
             harness_notes: Mutex::new(Vec::new()),
             measurements: Mutex::new(Vec::new()),
             artifacts: Mutex::new(Default::default()),
+            versions: Mutex::new(Default::default()),
+            phases: Mutex::new(Vec::new()),
         })
     }
 
@@ -78,6 +84,18 @@ impl RunContext {
         self.artifacts.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    pub fn versions(&self) -> std::collections::BTreeMap<String, String> {
+        self.versions.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn phases(&self) -> Vec<(String, std::time::Duration)> {
+        self.phases.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn record_phase(&self, name: &str, took: std::time::Duration) {
+        self.phases.lock().unwrap_or_else(|e| e.into_inner()).push((name.to_string(), took));
+    }
+
     pub fn infra_errors(&self) -> Vec<String> {
         self.infra_errors.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -86,7 +104,13 @@ impl RunContext {
         let Mode::Live { docker, image, options } = &self.mode else {
             return Err(anyhow!("this step needs a running cluster; tag the scenario @live (lint runs only @static scenarios)"));
         };
+        let started = std::time::Instant::now();
         let cluster = Cluster::up(docker, &self.candidate, image, options).await?;
+        self.record_phase("cluster start", started.elapsed());
+        if self.versions.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            let versions = cluster.package_versions(&cluster.nodes[0].name, &["pacemaker", "corosync", "pcs", "crmsh"]).await?;
+            *self.versions.lock().unwrap_or_else(|e| e.into_inner()) = versions;
+        }
         let mut notes = self.harness_notes.lock().unwrap_or_else(|e| e.into_inner());
         let settings = cluster.harness_settings.iter().map(|s| format!("harness set {}={} ({})", s.name, s.value, s.why));
         let mapped = cluster.mapped_files.iter().map(|f| format!("harness mapped the candidate's node addresses in {f} onto the run's network"));

@@ -1,0 +1,58 @@
+//! JUnit XML, as GitLab and Jenkins read it: a test suite per feature, a test
+//! case per scenario; a failure's message is the failing step and the reason.
+//! Written with junit-report, the crate behind cucumber's own JUnit writer;
+//! cucumber's writer itself knows nothing of waivers or merged shards.
+
+use std::collections::BTreeMap;
+
+use junit_report::{Duration, ReportBuilder, TestCase, TestSuite};
+use pcmk_steps::explain::Guidance;
+use pcmk_steps::runner::Report;
+use pcmk_steps::verdict::{Outcome, Verdict};
+
+fn duration(v: &Verdict) -> Duration {
+    Duration::try_from(v.duration).unwrap_or(Duration::ZERO)
+}
+
+fn case(v: &Verdict) -> TestCase {
+    let guidance = Guidance::from_description(v.description.as_deref());
+    let message = format!("{}: {}", v.failed_step.as_deref().unwrap_or("scenario"), v.reason.as_deref().unwrap_or_default());
+    let mut case = match (v.outcome, &v.waived_by) {
+        (Outcome::Passed, _) => TestCase::success(&v.scenario, duration(v)),
+        (Outcome::Failed, Some(_)) => TestCase::skipped(&v.scenario),
+        (Outcome::Failed, None) if message.contains("infrastructure error") => TestCase::error(&v.scenario, duration(v), "infrastructure", &message),
+        (Outcome::Failed, None) => TestCase::failure(&v.scenario, duration(v), "policy", &message),
+        (Outcome::Undefined, _) => TestCase::error(&v.scenario, duration(v), "undefined", &message),
+    };
+    case.set_classname(&v.feature);
+    case.set_filepath(&format!("{}:{}", crate::feature_uri(v), v.line));
+    if v.outcome != Outcome::Passed {
+        let mut out = if guidance.rationale.is_empty() { String::new() } else { format!("Why: {}\n", guidance.rationale) };
+        if let Some(fix) = &guidance.remediation {
+            out.push_str(&format!("Remediation: {fix}\n"));
+        }
+        if let Some(waiver) = &v.waived_by {
+            out.push_str(&format!("Waived: {waiver}\n{message}\n"));
+        }
+        case.set_system_out(&out);
+    }
+    case
+}
+
+pub fn render(report: &Report) -> anyhow::Result<String> {
+    let mut features: BTreeMap<&str, Vec<&Verdict>> = BTreeMap::new();
+    for v in &report.verdicts {
+        features.entry(&v.feature).or_default().push(v);
+    }
+    let mut builder = ReportBuilder::new();
+    for (feature, verdicts) in features {
+        let mut suite = TestSuite::new(feature);
+        // Whole seconds: the common JUnit schema's timestamp has no fraction.
+        suite.set_timestamp(suite.timestamp.replace_nanosecond(0).unwrap_or(suite.timestamp));
+        suite.add_testcases(verdicts.into_iter().map(case));
+        builder.add_testsuite(suite);
+    }
+    let mut out = Vec::new();
+    builder.build().write_xml(&mut out)?;
+    Ok(String::from_utf8(out)?)
+}
