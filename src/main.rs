@@ -208,13 +208,15 @@ fn parse_run_id(s: &str) -> Result<RunId, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut filter = tracing_subscriber::EnvFilter::from_env("PCMK_COMPLY_LOG");
+    let mut filter = tracing_subscriber::EnvFilter::from_env("PCMK_COMPLY_LOG").add_directive(format!("{}=info", pcmk_steps::world::PROGRESS_LOG).parse().expect("a valid directive"));
     if cli.verbose {
         filter = filter.add_directive(pcmk_containers::cluster::EXEC_LOG_DIRECTIVE.parse().expect("a valid directive"));
     }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .without_time()
+        .with_level(false)
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {

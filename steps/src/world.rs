@@ -13,6 +13,9 @@ use pcmk_containers::Docker;
 
 use crate::facts::{CibFacts, FactCache, Facts};
 
+/// The tracing target of progress lines (cluster start); the CLI shows them.
+pub const PROGRESS_LOG: &str = "pcmk_comply::progress";
+
 /// Where facts come from for this run.
 pub enum Mode {
     /// `lint`: the candidate's files only.
@@ -105,8 +108,10 @@ impl RunContext {
             return Err(anyhow!("this step needs a running cluster; tag the scenario @live (lint runs only @static scenarios)"));
         };
         let started = std::time::Instant::now();
+        tracing::info!(target: PROGRESS_LOG, "cluster: starting nodes from {}", self.candidate.origin.display());
         let cluster = Cluster::up(docker, &self.candidate, image, options).await?;
         self.record_phase("cluster start", started.elapsed());
+        tracing::info!(target: PROGRESS_LOG, "cluster: run {} ready in {:.1}s", cluster.run, started.elapsed().as_secs_f64());
         if self.versions.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
             let versions = cluster.package_versions(&cluster.nodes[0].name, &["pacemaker", "corosync", "pcs", "crmsh"]).await?;
             *self.versions.lock().unwrap_or_else(|e| e.into_inner()) = versions;
