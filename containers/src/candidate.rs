@@ -27,6 +27,8 @@ pub enum Service {
     Corosync,
     Pacemaker,
     Pcsd,
+    /// rsyslogd: local syslog, and forwarding if the candidate configures it.
+    Rsyslog,
 }
 
 impl Service {
@@ -36,6 +38,7 @@ impl Service {
             Service::Corosync => "corosync",
             Service::Pacemaker => "pacemaker",
             Service::Pcsd => "pcsd",
+            Service::Rsyslog => "rsyslog",
         }
     }
 }

@@ -15,7 +15,7 @@ async fn first_node(world: &mut PolicyWorld) -> anyhow::Result<String> {
 }
 
 /// A missing account is the candidate's fault, not the harness's: say so plainly.
-async fn require_user(world: &mut PolicyWorld, node: &str, user: &str) -> anyhow::Result<()> {
+pub(crate) async fn require_user(world: &mut PolicyWorld, node: &str, user: &str) -> anyhow::Result<()> {
     let id = world.exec(node, &["id", user]).await?;
     anyhow::ensure!(id.success(), "user `{user}` does not exist on {node}; the candidate creates users with [[user]] in candidate.toml");
     Ok(())

@@ -76,8 +76,25 @@ pub const WATCHED_PATHS: &[&str] = &[
     "/etc/sudoers.d",
 ];
 
-/// Text files the policy reads whole, when present.
-pub const READ_PATHS: &[&str] = &["/etc/default/pcsd"];
+/// Text files the policy reads whole, when present (a `*` matches within one directory).
+pub const TEXT_GLOBS: &[&str] = &[
+    "/etc/default/pcsd",
+    "/etc/sudoers",
+    "/etc/sudoers.d/*",
+    "/etc/audit/auditd.conf",
+    "/etc/audit/rules.d/*.rules",
+    "/etc/aide/aide.conf",
+    "/etc/rsyslog.conf",
+    "/etc/rsyslog.d/*.conf",
+];
+
+/// Whether `path` is one of the text files the policy reads.
+pub fn is_read_path(path: &str) -> bool {
+    TEXT_GLOBS.iter().any(|glob| match glob.split_once('*') {
+        None => path == *glob,
+        Some((prefix, suffix)) => path.len() >= prefix.len() + suffix.len() && path.starts_with(prefix) && path.ends_with(suffix) && !path[prefix.len()..].contains('/'),
+    })
+}
 
 /// Packages whose versions the patch policy compares.
 pub const PACKAGES: &[&str] = &["pacemaker", "corosync", "pcs", "crmsh", "libknet1", "libknet1t64", "resource-agents"];
@@ -105,8 +122,7 @@ impl Facts {
                     sha256: None,
                 },
             );
-            let readable = placement.path.starts_with("/etc/sudoers") || READ_PATHS.contains(&placement.path.as_str());
-            if let (true, Some(content)) = (readable, content) {
+            if let (true, Some(content)) = (is_read_path(&placement.path), content) {
                 node.texts.insert(placement.path.clone(), String::from_utf8_lossy(content).into_owned());
             }
         }
@@ -159,7 +175,7 @@ corosync-cmapctl -m stats 2>/dev/null | grep '^stats\.knet\.handle\.'
 echo '### packages'
 dpkg-query -W -f '${Package}	${Version}	${db:Status-Abbrev}\n' __PACKAGES__ 2>/dev/null
 echo '### texts'
-for p in __READ__ /etc/sudoers /etc/sudoers.d/*; do [ -f "$p" ] && printf '%s\t%s\n' "$p" "$(base64 -w0 "$p")"; done
+for p in __READ__; do [ -f "$p" ] && printf '%s\t%s\n' "$p" "$(base64 -w0 "$p")"; done
 echo '### nft'
 nft list ruleset 2>/dev/null | base64 -w0; echo
 echo '### corosync.conf'
@@ -167,7 +183,7 @@ base64 -w0 /etc/corosync/corosync.conf 2>/dev/null; echo
 "#;
 
 async fn gather_node(cluster: &Cluster, node: &str) -> anyhow::Result<NodeFacts> {
-    let script = GATHER.replace("__PACKAGES__", &PACKAGES.join(" ")).replace("__READ__", &READ_PATHS.join(" "));
+    let script = GATHER.replace("__PACKAGES__", &PACKAGES.join(" ")).replace("__READ__", &TEXT_GLOBS.join(" "));
     let mut cmd: Vec<&str> = vec!["bash", "-c", &script, "gather"];
     cmd.extend_from_slice(WATCHED_PATHS);
     let out = cluster.exec(node, &cmd).await?;

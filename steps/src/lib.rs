@@ -9,6 +9,7 @@ pub mod verdict;
 pub mod world;
 
 mod access_control;
+mod auditing;
 mod backup;
 mod support;
 mod communication;

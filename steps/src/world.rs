@@ -169,6 +169,18 @@ pub struct PolicyWorld {
     pub fault: Option<Fault>,
     /// The backup a `When` step took.
     pub backup: Option<Backup>,
+    /// A CIB change a `When` step made as a named user.
+    pub audit: Option<AuditedChange>,
+}
+
+/// A CIB change made as a user, for the steps that look for its trail.
+#[derive(Debug, Clone)]
+pub struct AuditedChange {
+    pub node: String,
+    pub user: String,
+    pub option: String,
+    /// The value set: unique per run, so old lines cannot match.
+    pub marker: String,
 }
 
 /// A backup taken in a scenario, with the configuration it should bring back.
@@ -205,6 +217,7 @@ impl PolicyWorld {
             facts: None,
             fault: None,
             backup: None,
+            audit: None,
         }
     }
 
