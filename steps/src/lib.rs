@@ -15,4 +15,5 @@ mod support;
 mod communication;
 mod configuration;
 mod failover;
+mod intrusion;
 mod patching;

@@ -171,6 +171,8 @@ pub struct PolicyWorld {
     pub backup: Option<Backup>,
     /// A CIB change a `When` step made as a named user.
     pub audit: Option<AuditedChange>,
+    /// Files a `When` step tampered with.
+    pub tampered: Vec<String>,
 }
 
 /// A CIB change made as a user, for the steps that look for its trail.
@@ -218,6 +220,7 @@ impl PolicyWorld {
             fault: None,
             backup: None,
             audit: None,
+            tampered: Vec::new(),
         }
     }
 
