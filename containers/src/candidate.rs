@@ -49,6 +49,8 @@ struct Manifest {
     distro: Option<Distro>,
     nodes: Option<Spanned<usize>>,
     services: Option<Vec<Service>>,
+    #[serde(default)]
+    public_network: bool,
     #[serde(default, rename = "file")]
     files: Vec<FileEntry>,
     #[serde(default, rename = "secret")]
@@ -158,6 +160,8 @@ pub struct Candidate {
     pub files: Vec<CandidateFile>,
     pub secrets: Vec<SecretSpec>,
     pub users: Vec<UserSpec>,
+    /// Nodes also get a public network, apart from the cluster's links.
+    pub public_network: bool,
     pub corosync: Option<(CorosyncConf, usize)>,
 }
 
@@ -192,6 +196,7 @@ impl Candidate {
             origin: file.to_path_buf(),
             distro: None,
             nodes: None,
+            public_network: false,
             services: vec![Service::Corosync, Service::Pacemaker],
             files: vec![CandidateFile {
                 source: file.to_path_buf(),
@@ -277,6 +282,7 @@ impl Candidate {
             files,
             secrets,
             users,
+            public_network: manifest.public_network,
             corosync: None,
         };
         candidate.parse_configuration()?;

@@ -79,6 +79,8 @@ pub struct Node {
     pub container: String,
     /// Address per link, link 0 first.
     pub addrs: Vec<Ipv4Addr>,
+    /// Address on the public network, when the candidate asks for one.
+    pub public_addr: Option<Ipv4Addr>,
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +130,8 @@ pub struct Cluster {
     /// Candidate files in which node addresses were mapped onto the run's network.
     pub mapped_files: Vec<String>,
     labels: HashMap<String, String>,
+    /// Index in `networks` of the public network, if any.
+    pub public_link: Option<usize>,
     /// Memory bytes and pids per container.
     limits: (i64, i64),
     fence: Option<FenceWatcher>,
@@ -179,8 +183,15 @@ impl Cluster {
 
         let mut networks = Vec::new();
         for link in 0..layout.links {
-            networks.push(create_network(docker, &run, link, &labels).await?);
+            networks.push(create_network(docker, &run, &format!("link{link}"), &labels).await?);
         }
+        // The public network comes after the links: no corosync link uses it.
+        let public_link = if candidate.public_network {
+            networks.push(create_network(docker, &run, "public", &labels).await?);
+            Some(networks.len() - 1)
+        } else {
+            None
+        };
         let nodes: Vec<Node> = layout
             .nodes
             .iter()
@@ -189,7 +200,8 @@ impl Cluster {
                 name: placed.name.clone(),
                 nodeid: placed.nodeid,
                 container: format!("pcmk-{run}-{}", placed.name),
-                addrs: networks.iter().map(|n| host_address(&n.subnet, index)).collect(),
+                addrs: networks[..layout.links].iter().map(|n| host_address(&n.subnet, index)).collect(),
+                public_addr: public_link.map(|l| host_address(&networks[l].subnet, index)),
             })
             .collect();
         let conf_text = std::str::from_utf8(&candidate.corosync_file().content).expect("checked at load");
@@ -216,12 +228,13 @@ impl Cluster {
             harness_settings,
             mapped_files,
             labels,
+            public_link,
             limits: (options.memory_bytes, options.pids_limit),
             fence: None,
             redactor: deployment.redactor.clone(),
             guard,
         };
-        let node_addrs: Vec<Vec<Option<Ipv4Addr>>> = cluster.nodes.iter().map(|n| n.addrs.iter().copied().map(Some).collect()).collect();
+        let node_addrs: Vec<Vec<Option<Ipv4Addr>>> = cluster.nodes.iter().map(|n| n.addrs.iter().copied().chain(n.public_addr).map(Some).collect()).collect();
         let starts = cluster
             .nodes
             .iter()
@@ -669,8 +682,8 @@ fn host_address(subnet: &str, index: usize) -> Ipv4Addr {
 }
 
 /// A /24 of its own per network, so concurrent runs never share addresses.
-async fn create_network(docker: &Docker, run: &RunId, link: usize, labels: &HashMap<String, String>) -> anyhow::Result<Network> {
-    let name = format!("pcmk-{run}-link{link}");
+async fn create_network(docker: &Docker, run: &RunId, role: &str, labels: &HashMap<String, String>) -> anyhow::Result<Network> {
+    let name = format!("pcmk-{run}-{role}");
     let mut last_error = None;
     for _ in 0..32 {
         let third = rand::thread_rng().gen_range(0..=255u8);

@@ -251,17 +251,52 @@ async fn firewall_loaded(world: &mut PolicyWorld) -> anyhow::Result<()> {
 static GUESTS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(200);
 
 /// A container on link 0 of the cluster's network that is not a node.
-async fn add_outsider(world: &mut PolicyWorld) -> anyhow::Result<(String, std::net::Ipv4Addr)> {
+/// Where a probing host stands: on the cluster's first link, or on the
+/// public network the candidate asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Vantage {
+    ClusterNetwork,
+    PublicNetwork,
+}
+
+impl Vantage {
+    fn who(self) -> &'static str {
+        match self {
+            Vantage::ClusterNetwork => "a host outside the cluster",
+            Vantage::PublicNetwork => "a host on the public network",
+        }
+    }
+
+    fn link(self, cluster: &pcmk_containers::cluster::Cluster) -> anyhow::Result<usize> {
+        match self {
+            Vantage::ClusterNetwork => Ok(0),
+            Vantage::PublicNetwork => cluster.public_link.ok_or_else(|| anyhow::anyhow!("the candidate has no public network; set `public_network = true` in candidate.toml")),
+        }
+    }
+
+    /// The node's address as seen from this vantage point.
+    pub(crate) fn target(self, node: &pcmk_containers::cluster::Node) -> std::net::Ipv4Addr {
+        match self {
+            Vantage::ClusterNetwork => node.addrs[0],
+            Vantage::PublicNetwork => node.public_addr.unwrap_or(node.addrs[0]),
+        }
+    }
+}
+
+pub(crate) async fn add_outsider(world: &mut PolicyWorld, vantage: Vantage) -> anyhow::Result<(String, std::net::Ipv4Addr)> {
     let live = world.live().await?;
+    let link = vantage.link(&live.cluster)?;
     let host = GUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = format!("outsider{host}");
-    let addr = world.infra(live.cluster.guest_address(0, host))?;
-    let spec = pcmk_containers::cluster::GuestSpec { name: name.clone(), hostname: name.clone(), addrs: vec![Some(addr)], files: Vec::new(), services: Vec::new() };
+    let addr = world.infra(live.cluster.guest_address(link, host))?;
+    let mut addrs = vec![None; link + 1];
+    addrs[link] = Some(addr);
+    let spec = pcmk_containers::cluster::GuestSpec { name: name.clone(), hostname: name.clone(), addrs, files: Vec::new(), services: Vec::new() };
     world.infra(live.cluster.add_guest(spec).await)?;
     Ok((name, addr))
 }
 
-fn parse_ports(ports: &str) -> anyhow::Result<Vec<u16>> {
+pub(crate) fn parse_ports(ports: &str) -> anyhow::Result<Vec<u16>> {
     list(ports).iter().map(|p| p.parse()).collect::<Result<_, _>>().map_err(|_| anyhow::anyhow!("ports must be numbers: `{ports}`"))
 }
 
@@ -278,7 +313,7 @@ async fn start_canaries(world: &mut PolicyWorld, protocol: &str, ports: &[u16]) 
     Ok(())
 }
 
-async fn kill_canaries(world: &mut PolicyWorld, outsider: &str) {
+pub(crate) async fn kill_canaries(world: &mut PolicyWorld, outsider: &str) {
     if let Ok(live) = world.live().await {
         let _ = live.cluster.remove_container(outsider).await;
         for node in live.cluster.node_names() {
@@ -298,12 +333,16 @@ async fn still_whole(world: &mut PolicyWorld, violations: &mut Violations) -> an
 
 #[then(expr = "from a host outside the cluster no node answers on TCP ports {string}")]
 async fn tcp_ports_closed_to_outsiders(world: &mut PolicyWorld, ports: String) -> anyhow::Result<()> {
+    tcp_ports_closed(world, &ports, Vantage::ClusterNetwork).await
+}
+
+pub(crate) async fn tcp_ports_closed(world: &mut PolicyWorld, ports: &str, vantage: Vantage) -> anyhow::Result<()> {
     world.require_live("probing from outside the cluster")?;
-    let ports = parse_ports(&ports)?;
+    let ports = parse_ports(ports)?;
     start_canaries(world, "tcp", &ports).await?;
-    let (outsider, addr) = add_outsider(world).await?;
+    let (outsider, addr) = add_outsider(world, vantage).await?;
     let live = world.live().await?;
-    let targets: Vec<String> = live.cluster.nodes.iter().flat_map(|n| ports.iter().map(move |p| format!("{},{},{p}", n.name, n.addrs[0]))).collect();
+    let targets: Vec<String> = live.cluster.nodes.iter().flat_map(|n| ports.iter().map(move |p| format!("{},{},{p}", n.name, vantage.target(n)))).collect();
     let probe = format!(
         "for t in {}; do set -- $(echo $t | tr , ' '); (nc -z -w 2 $2 $3 && echo \"$1 $3 open\" || echo \"$1 $3 closed\") & done; wait",
         targets.join(" ")
@@ -315,7 +354,7 @@ async fn tcp_ports_closed_to_outsiders(world: &mut PolicyWorld, ports: String) -
     for line in out.stdout.lines().filter(|l| l.ends_with(" open")) {
         let mut words = line.split_whitespace();
         let (node, port) = (words.next().unwrap_or("?"), words.next().unwrap_or("?"));
-        violations.add(format!("{node}: TCP port {port} answers a host outside the cluster ({addr}); allow it from the cluster nodes only"));
+        violations.add(format!("{node}: TCP port {port} answers {} ({addr}); allow it from the cluster nodes only", vantage.who()));
     }
     if out.stdout.lines().count() != targets.len() {
         return world.infra(Err(anyhow::anyhow!("the probe from {outsider} answered for {} of {} ports: {}", out.stdout.lines().count(), targets.len(), out.stderr.trim())));
@@ -342,15 +381,19 @@ const UDP_BURST: u64 = 1500;
 
 #[then(expr = "from a host outside the cluster no node receives UDP on ports {string}")]
 async fn udp_ports_closed_to_outsiders(world: &mut PolicyWorld, ports: String) -> anyhow::Result<()> {
+    udp_ports_closed(world, &ports, Vantage::ClusterNetwork).await
+}
+
+pub(crate) async fn udp_ports_closed(world: &mut PolicyWorld, ports: &str, vantage: Vantage) -> anyhow::Result<()> {
     world.require_live("probing from outside the cluster")?;
     // UDP has no handshake: the proof is the nodes' own delivery counters, which
     // a burst from the outsider raises far above the cluster's own traffic
     // unless the firewall drops it first. Canaries bind ports nothing listens on.
-    let ports = parse_ports(&ports)?;
+    let ports = parse_ports(ports)?;
     start_canaries(world, "udp", &ports).await?;
-    let (outsider, addr) = add_outsider(world).await?;
+    let (outsider, addr) = add_outsider(world, vantage).await?;
     let live = world.live().await?;
-    let nodes: Vec<(String, std::net::Ipv4Addr)> = live.cluster.nodes.iter().map(|n| (n.name.clone(), n.addrs[0])).collect();
+    let nodes: Vec<(String, std::net::Ipv4Addr)> = live.cluster.nodes.iter().map(|n| (n.name.clone(), vantage.target(n))).collect();
     let mut violations = Violations::default();
     for port in &ports {
         let mut quiet_start = Vec::new();
@@ -379,7 +422,7 @@ async fn udp_ports_closed_to_outsiders(world: &mut PolicyWorld, ports: String) -
             let delivered = udp_delivered(world, node).await?.saturating_sub(*before);
             // The burst takes a few seconds; allow the cluster's own traffic for ten times the quiet second.
             if delivered > quiet * 10 + UDP_BURST / 2 {
-                violations.add(format!("{node}: UDP port {port} took {delivered} datagrams during a burst of {UDP_BURST} from a host outside the cluster ({addr}); the cluster's own traffic is about {quiet}/s"));
+                violations.add(format!("{node}: UDP port {port} took {delivered} datagrams during a burst of {UDP_BURST} from {} ({addr}); the cluster's own traffic is about {quiet}/s", vantage.who()));
             }
         }
     }

@@ -22,6 +22,11 @@ async fn location(world: &mut PolicyWorld, from: &str, resource: &str) -> anyhow
 async fn running_on(world: &mut PolicyWorld, resource: &str) -> anyhow::Result<String> {
     world.require_live("failover")?;
     anyhow::ensure!(world.destructive, "this step breaks the cluster: tag the scenario @destructive");
+    wait_running(world, resource).await
+}
+
+/// The node `resource` runs on, waiting up to a minute for it to start.
+pub(crate) async fn wait_running(world: &mut PolicyWorld, resource: &str) -> anyhow::Result<String> {
     let live = world.live().await?;
     let first = live.cluster.nodes[0].name.clone();
     // A fresh cluster starts its resources a few seconds after it is ready.

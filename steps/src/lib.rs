@@ -16,4 +16,5 @@ mod communication;
 mod configuration;
 mod failover;
 mod intrusion;
+mod isolation;
 mod patching;
