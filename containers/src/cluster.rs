@@ -30,6 +30,10 @@ use crate::redact::Redactor;
 use crate::run::{self, RunId, LABEL_NODE};
 use crate::status::ClusterStatus;
 
+/// The central log server's name on every node (an /etc/hosts entry), and its host part on link 0.
+pub const LOG_COLLECTOR: &str = "loghost";
+const LOG_COLLECTOR_HOST: u8 = 250;
+
 /// The tracing target of commands run in nodes; `--verbose` turns it on.
 pub const EXEC_LOG: &str = "pcmk_comply::exec";
 pub const EXEC_LOG_DIRECTIVE: &str = "pcmk_comply::exec=info";
@@ -257,6 +261,8 @@ impl Cluster {
             ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(addr.to_string()), ..Default::default() }),
             ..Default::default()
         };
+        // Through /etc/hosts, not Docker's DNS: a candidate's `flush ruleset` also flushes the DNS redirect.
+        let log_collector = self.log_collector_address()?;
         let mut attachments = self.networks.iter().zip(addrs).filter_map(|(n, a)| Some((n, a.as_ref()?)));
         let (first, first_addr) = attachments.next().context("a container needs at least one network")?;
         let body = ContainerCreateBody {
@@ -274,6 +280,7 @@ impl Cluster {
                 // A reboot (fencing) clears /run as on a real host: no stale pid or resource state.
                 tmpfs: Some(HashMap::from([("/run".to_string(), "rw,nosuid,nodev,mode=0755,size=64m".to_string())])),
                 init: Some(false),
+                extra_hosts: Some(vec![format!("{LOG_COLLECTOR}:{log_collector}")]),
                 ..Default::default()
             }),
             networking_config: Some(NetworkingConfig { endpoints_config: Some(HashMap::from([(first.name.clone(), endpoint(first_addr))])) }),
@@ -324,6 +331,11 @@ impl Cluster {
     }
 
     /// An address on link `link` for a guest: host part 200 and up, clear of the nodes'.
+    /// Where a log collector guest sits, if a test starts one: known to every node as `loghost`.
+    pub fn log_collector_address(&self) -> anyhow::Result<Ipv4Addr> {
+        self.guest_address(0, LOG_COLLECTOR_HOST)
+    }
+
     pub fn guest_address(&self, link: usize, host: u8) -> anyhow::Result<Ipv4Addr> {
         let network = self.networks.get(link).with_context(|| format!("run {} has no link {link}", self.run))?;
         let [a, b, c, _] = host_address(&network.subnet, 0).octets();

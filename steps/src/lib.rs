@@ -17,4 +17,5 @@ mod configuration;
 mod failover;
 mod intrusion;
 mod isolation;
+mod logging;
 mod patching;

@@ -173,6 +173,8 @@ pub struct PolicyWorld {
     pub audit: Option<AuditedChange>,
     /// Files a `When` step tampered with.
     pub tampered: Vec<String>,
+    /// The log collector a `Given` step started.
+    pub collector: Option<String>,
 }
 
 /// A CIB change made as a user, for the steps that look for its trail.
@@ -221,6 +223,7 @@ impl PolicyWorld {
             backup: None,
             audit: None,
             tampered: Vec::new(),
+            collector: None,
         }
     }
 

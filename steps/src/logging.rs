@@ -1,0 +1,161 @@
+//! Practice 9, central logs and alerts: a log collector (rsyslog) stands in
+//! for the central log server; the candidate's forwarding must bring every
+//! node's cluster logs there, and a Pacemaker alert agent must report a
+//! failover there with resource, node and event.
+
+use std::time::{Duration, Instant};
+
+use cucumber::{given, then};
+use pcmk_containers::candidate::{Placement, Service};
+
+use crate::world::PolicyWorld;
+
+use pcmk_containers::cluster::LOG_COLLECTOR as COLLECTOR;
+
+/// The collector keeps one file per sending host.
+const COLLECTOR_CONF: &str = r#"# pcmk-comply log collector: every message received, one file per sending host.
+module(load="imtcp")
+input(type="imtcp" port="514")
+module(load="imudp")
+input(type="imudp" port="514")
+template(name="PerHost" type="string" string="/var/log/remote/%HOSTNAME%.log")
+template(name="Line" type="string" string="%TIMESTAMP:::date-rfc3339% %HOSTNAME% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\n")
+*.* action(type="omfile" dynaFile="PerHost" template="Line")
+"#;
+
+#[given(expr = "a central log collector on the cluster network")]
+async fn collector(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    world.require_live("starting a log collector")?;
+    let live = world.live().await?;
+    let addr = world.infra(live.cluster.log_collector_address())?;
+    let conf = Placement { path: "/etc/rsyslog.conf".into(), owner: "root".into(), group: "root".into(), mode: 0o644 };
+    let spec = pcmk_containers::cluster::GuestSpec {
+        name: COLLECTOR.into(),
+        hostname: COLLECTOR.into(),
+        addrs: vec![Some(addr)],
+        files: vec![(conf, COLLECTOR_CONF.as_bytes().to_vec())],
+        services: vec![Service::Rsyslog],
+    };
+    world.infra(live.cluster.add_guest(spec).await)?;
+    world.collector = Some(COLLECTOR.into());
+    Ok(())
+}
+
+/// What the collector holds from `host`.
+async fn collected(world: &mut PolicyWorld, host: &str) -> anyhow::Result<String> {
+    let collector = world.collector.clone().ok_or_else(|| anyhow::anyhow!("no log collector in this scenario; start with `Given a central log collector on the cluster network`"))?;
+    let out = world.exec(&collector, &["sh", "-c", "cat \"/var/log/remote/$1.log\" 2>/dev/null", "collected", host]).await?;
+    Ok(out.stdout)
+}
+
+#[then(expr = "every node's corosync and pacemaker logs arrive at the collector within {int} seconds")]
+async fn logs_arrive(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()> {
+    let live = world.live().await?;
+    let nodes: Vec<String> = live.cluster.node_names().iter().map(|n| n.to_string()).collect();
+    // A fresh line from every node proves forwarding works now, not only at boot.
+    let marker = format!("pcmk-comply-log-probe-{}", rand::random::<u32>());
+    for node in &nodes {
+        world.exec(node, &["logger", "-p", "daemon.notice", "-t", "pcmk-comply", &marker]).await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let mut missing = Vec::new();
+        for node in &nodes {
+            let text = collected(world, node).await?;
+            let has = |what: &str| text.lines().any(|l| l.contains(what));
+            for (what, why) in [("corosync", "no corosync lines"), ("pacemaker", "no pacemaker lines"), (marker.as_str(), "not the line just logged")] {
+                if !has(what) {
+                    missing.push(format!("{node}: {why}"));
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            anyhow::bail!("after {seconds}s the collector has from {}; forward the cluster's logs (e.g. /etc/rsyslog.d: `*.* action(type=\"omfwd\" target=\"{COLLECTOR}\" protocol=\"tcp\" port=\"514\")`)", missing.join(", "));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[then(expr = "an alert tagged {string} about {string} starting on its new node arrives at the collector within {int} seconds")]
+async fn alert_arrives(world: &mut PolicyWorld, tag: String, resource: String, seconds: u64) -> anyhow::Result<()> {
+    let fault = world.fault.clone().ok_or_else(|| anyhow::anyhow!("no fault was injected in this scenario"))?;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let live = world.live().await?;
+    let others: Vec<String> = live.cluster.node_names().iter().filter(|n| **n != fault.node).map(|n| n.to_string()).collect();
+    loop {
+        let new_node = crate::failover::wait_running(world, &resource).await.ok().filter(|n| *n != fault.node);
+        let mut seen = Vec::new();
+        for node in &others {
+            let text = collected(world, node).await?;
+            seen.extend(text.lines().filter(|l| l.contains(&format!("{tag}:")) || l.contains(&format!("{tag}["))).map(str::to_string));
+        }
+        let words = |line: &str, word: &str| line.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')).any(|w| w == word);
+        if let Some(node) = &new_node {
+            if seen.iter().any(|l| words(l, &resource) && words(l, node) && words(l, "start")) {
+                return Ok(());
+            }
+        }
+        if Instant::now() >= deadline {
+            let what = match &new_node {
+                Some(node) => format!("`{resource}` started on {node}"),
+                None => format!("`{resource}` has not moved off {}", fault.node),
+            };
+            anyhow::bail!(
+                "{what}, but within {seconds}s no alert tagged `{tag}` naming `{resource}`, the node and `start` reached the collector (it has {} `{tag}` line(s){}); configure an alert agent in the CIB (<alerts>) that logs to syslog, and forward syslog",
+                seen.len(),
+                seen.last().map(|l| format!(", the last: `{l}`")).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Where rsyslog forwards to: `action(type="omfwd" target="X" …)` or the legacy `*.* @@X:514`.
+pub fn forward_targets(text: &str) -> Vec<(String, usize)> {
+    let mut targets = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or_default();
+        if line.contains("omfwd") {
+            if let Some(rest) = line.split("target=\"").nth(1) {
+                targets.push((rest.split('"').next().unwrap_or_default().to_string(), index + 1));
+            }
+        } else if let Some(at) = line.split_whitespace().nth(1).filter(|w| w.starts_with('@')) {
+            let host = at.trim_start_matches('@').trim_start_matches('(').split([':', ')']).next().unwrap_or_default();
+            targets.push((host.to_string(), index + 1));
+        }
+    }
+    targets
+}
+
+#[then(expr = "syslog on every node is forwarded to {string}")]
+async fn syslog_forwarded(world: &mut PolicyWorld, host: String) -> anyhow::Result<()> {
+    let facts = world.facts().await?;
+    let mut violations = crate::support::Violations::default();
+    for node in &facts.nodes {
+        let files: Vec<(&String, &String)> = node.texts.iter().filter(|(p, _)| p.starts_with("/etc/rsyslog")).collect();
+        let forwards: Vec<(String, usize, &String)> = files.iter().flat_map(|(p, t)| forward_targets(t).into_iter().map(move |(h, l)| (h, l, *p))).collect();
+        if !forwards.iter().any(|(h, _, _)| *h == host) {
+            let found = forwards.iter().map(|(h, l, p)| format!("{h} ({p} line {l})")).collect::<Vec<_>>();
+            violations.add(format!(
+                "{}: rsyslog does not forward to {host}{}",
+                crate::support::place(node),
+                if found.is_empty() { String::new() } else { format!("; it forwards to {}", found.join(", ")) }
+            ));
+        }
+    }
+    violations.into_result()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarding_targets_are_read() {
+        let conf = "# central\naction(type=\"omfwd\" target=\"loghost\" port=\"514\" protocol=\"tcp\")\n*.* @@(o)logs.example.com:6514\nauth.* @10.0.0.9\n#*.* @@old\n";
+        assert_eq!(forward_targets(conf), vec![("loghost".into(), 2), ("logs.example.com".into(), 3), ("10.0.0.9".into(), 4)]);
+    }
+}
