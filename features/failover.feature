@@ -4,6 +4,12 @@ Feature: Failover and fencing
   scenarios inject real faults into real clusters, with fencing enabled: the
   harness's fence device powers off the target's container.
 
+  @live @high
+  Scenario: Every configured resource runs
+    A resource the cluster silently dropped or cannot start protects nothing, and fails over nowhere.
+    Remediation: use resource classes and agents the installed Pacemaker supports (`crm_resource --list-standards`), and fix what `crm_mon --one-shot` shows as stopped or failed.
+    Then every resource in the candidate's configuration is active within 60 seconds
+
   @live @destructive @critical
   Scenario: A killed node's resource moves and the node is fenced
     A dead node's resources must run elsewhere within the service level, and only after it is fenced.

@@ -74,6 +74,28 @@ enum Command {
         #[command(subcommand)]
         command: ClusterCommand,
     },
+    /// Before an upgrade: the policy on two versions, the verdicts that changed,
+    /// and what in the candidate the newer version removed or changed.
+    Compare {
+        #[arg(long, default_value = "candidates/hardened")]
+        candidate: PathBuf,
+        #[arg(long, value_parser = parse_distro, default_value = "bookworm")]
+        from: Distro,
+        #[arg(long, value_parser = parse_distro, default_value = "trixie")]
+        to: Distro,
+        /// Cucumber tag expression, e.g. "not @destructive".
+        #[arg(long)]
+        tags: Option<String>,
+        /// Feature files or directories (default: features/).
+        #[arg(value_name = "FEATURE_PATHS")]
+        features: Vec<PathBuf>,
+        /// Write both runs and their difference as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write both runs side by side as a self-contained HTML page.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
+    },
     /// Combine the `--json` results of sharded runs into one report.
     Merge {
         /// Cucumber JSON files written by `run --shard I/N --json FILE`.
@@ -303,6 +325,87 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = runner::run(ctx, options).await?;
             finish(report, &waivers, &policy.outputs, "lint", started)
         }
+        Command::Compare { candidate, from, to, tags, features, json, report } => {
+            let started = Instant::now();
+            let candidate = Arc::new(Candidate::load(&candidate)?);
+            if let Some(tags) = &tags {
+                runner::parse_tags(tags).map_err(|e| InputError::new("--tags", None, e))?;
+            }
+            let features = if features.is_empty() { vec![PathBuf::from("features")] } else { features };
+            let docker = engine::connect().await?;
+            let mut reports = Vec::new();
+            let mut images = Vec::new();
+            for distro in [from, to] {
+                let progress = Progress::new(&format!("image {distro}"));
+                let image = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|e| progress.event(e)).await?;
+                progress.finish(&image.tag);
+                images.push(image.clone());
+                eprintln!("compare: running the policy on {distro}");
+                let options = ClusterOptions { origin: "compare".into(), ..ClusterOptions::default() };
+                let ctx = RunContext::new(candidate.clone(), Mode::Live { docker: docker.clone(), image, options });
+                let run = RunOptions { features: features.clone(), tags: tags.clone(), static_only: false, concurrency: 4, quiet: true, shard: None, waiver: None };
+                let mut report = runner::run(ctx, run).await?;
+                report.info.distro = Some(distro.to_string());
+                reports.push(report);
+            }
+            let (before, after) = (&reports[0], &reports[1]);
+            let files: Vec<(String, String)> = candidate
+                .files
+                .iter()
+                .filter_map(|f| std::str::from_utf8(&f.content).ok().map(|t| (f.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), t.to_string())))
+                .collect();
+            let mut findings = pcmk_reports::compare::removed_in_pacemaker3(&files);
+            if let Some(cib) = candidate.file_at(pcmk_containers::candidate::CIB_XML) {
+                let check = "crm_verify --xml-file /tmp/candidate-cib.xml 2>&1; echo '### upgrade'; cp /tmp/candidate-cib.xml /tmp/upgraded.xml && CIB_file=/tmp/upgraded.xml cibadmin --upgrade --force 2>&1";
+                let out = pcmk_containers::cluster::run_tool(&docker, &images[1], &[("/tmp/candidate-cib.xml", &cib.content)], &["sh", "-c", &format!("echo '### verify'; {check}")]).await?;
+                findings.extend(pcmk_reports::compare::tool_findings(&to.to_string(), &out.stdout));
+            }
+            let rows = pcmk_reports::compare::rows(before, after);
+            let versions = |r: &Report| r.info.versions.iter().filter(|(p, _)| ["pacemaker", "corosync", "pcs"].contains(&p.as_str())).map(|(p, v)| format!("{p} {v}")).collect::<Vec<_>>().join(", ");
+            println!("compare {}: {from} ({}) → {to} ({})", candidate.origin.display(), versions(before), versions(after));
+            for row in rows.iter().filter(|r| r.change != pcmk_reports::compare::Change::Same) {
+                println!("{:<10} {} » {}", row.change.word(), row.feature, row.scenario);
+                if let Some(reason) = row.after.and_then(|v| v.reason.as_deref()).filter(|_| row.change != pcmk_reports::compare::Change::Fixed) {
+                    for line in reason.lines() {
+                        println!("           {to}: {line}");
+                    }
+                }
+            }
+            let count = |c: pcmk_reports::compare::Change| rows.iter().filter(|r| r.change == c).count();
+            use pcmk_reports::compare::Change;
+            println!(
+                "{} scenarios: {} regressed, {} new errors, {} fixed, {} missing, {} same",
+                rows.len(),
+                count(Change::Regressed),
+                count(Change::NewError),
+                count(Change::Fixed),
+                count(Change::Missing),
+                count(Change::Same)
+            );
+            println!("configuration findings for {to}:");
+            for f in &findings {
+                println!("  {:<8} {}: {}", if f.breaks { "BREAKS" } else { "CHANGES" }, f.place, f.message);
+            }
+            if findings.is_empty() {
+                println!("  none");
+            }
+            if let Some(path) = &json {
+                std::fs::write(path, pcmk_reports::compare::render_json(&from.to_string(), before, &to.to_string(), after, &findings)?).with_context(|| format!("writing {}", path.display()))?;
+            }
+            if let Some(path) = &report {
+                std::fs::write(path, pcmk_reports::compare::render_html(&from.to_string(), before, &to.to_string(), after, &findings)).with_context(|| format!("writing {}", path.display()))?;
+            }
+            for error in before.infra_errors.iter().chain(&after.infra_errors) {
+                eprintln!("pcmk-comply: {error}");
+            }
+            println!("compare: done in {:.1}s", started.elapsed().as_secs_f64());
+            if !before.infra_errors.is_empty() || !before.policy_errors.is_empty() || before.verdicts.is_empty() {
+                eprintln!("pcmk-comply: the policy did not run cleanly on {from}, so there is nothing to compare against");
+                return Ok(ExitCode::from(EXIT_ERROR));
+            }
+            let regressed = count(Change::Regressed) + count(Change::NewError) > 0 || findings.iter().any(|f| f.breaks) || !after.infra_errors.is_empty();
+            Ok(ExitCode::from(if regressed { 1 } else { 0 }))
+        }
         Command::Merge { inputs, outputs } => {
             let started = Instant::now();
             let waivers = outputs.load_waivers()?;
@@ -447,6 +550,7 @@ fn finish(mut report: Report, waivers: &[waivers::Waiver], outputs: &OutputArgs,
     for waiver in &report.unused_waivers {
         println!("note: {waiver}");
     }
+    println!("phases: {}", phase_summary(&report.info.phases));
     let count = |word: &str| report.verdicts.iter().filter(|v| pcmk_reports::status_word(v) == word).count();
     println!(
         "{what}: {} scenarios: {} passed, {} failed, {} waived, {} undefined in {:.1}s",
@@ -466,6 +570,25 @@ fn finish(mut report: Report, waivers: &[waivers::Waiver], outputs: &OutputArgs,
         return Ok(ExitCode::from(EXIT_ERROR));
     }
     Ok(ExitCode::from(report.exit_code()))
+}
+
+/// Phases with their total time, in first-seen order: `cluster start 9× 57.1s`.
+fn phase_summary(phases: &[(String, Duration)]) -> String {
+    let mut totals: Vec<(&str, usize, Duration)> = Vec::new();
+    for (name, took) in phases {
+        match totals.iter_mut().find(|(n, _, _)| n == name) {
+            Some(total) => {
+                total.1 += 1;
+                total.2 += *took;
+            }
+            None => totals.push((name, 1, *took)),
+        }
+    }
+    totals
+        .iter()
+        .map(|(name, n, took)| if *n > 1 { format!("{name} {n}× {:.1}s", took.as_secs_f64()) } else { format!("{name} {:.1}s", took.as_secs_f64()) })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn print_cluster(cluster: &Cluster, distro: Distro) {

@@ -136,6 +136,8 @@ pub struct Cluster {
     labels: HashMap<String, String>,
     /// Index in `networks` of the public network, if any.
     pub public_link: Option<usize>,
+    /// What every node receives at creation, kept to recreate a node.
+    archive: Vec<u8>,
     /// Memory bytes and pids per container.
     limits: (i64, i64),
     fence: Option<FenceWatcher>,
@@ -233,6 +235,7 @@ impl Cluster {
             mapped_files,
             labels,
             public_link,
+            archive: archive.clone(),
             limits: (options.memory_bytes, options.pids_limit),
             fence: None,
             redactor: deployment.redactor.clone(),
@@ -255,6 +258,10 @@ impl Cluster {
 
     /// Creates, fills and starts one container on the run's networks.
     async fn create_container(&self, container: &str, hostname: &str, addrs: &[Option<Ipv4Addr>], role: &str, archive: &[u8]) -> anyhow::Result<()> {
+        self.create_container_from(&self.image, container, hostname, addrs, role, archive).await
+    }
+
+    async fn create_container_from(&self, image: &str, container: &str, hostname: &str, addrs: &[Option<Ipv4Addr>], role: &str, archive: &[u8]) -> anyhow::Result<()> {
         let mut labels = self.labels.clone();
         labels.insert(LABEL_NODE.into(), role.to_string());
         let endpoint = |addr: &Ipv4Addr| EndpointSettings {
@@ -266,7 +273,7 @@ impl Cluster {
         let mut attachments = self.networks.iter().zip(addrs).filter_map(|(n, a)| Some((n, a.as_ref()?)));
         let (first, first_addr) = attachments.next().context("a container needs at least one network")?;
         let body = ContainerCreateBody {
-            image: Some(self.image.clone()),
+            image: Some(image.to_string()),
             hostname: Some(hostname.to_string()),
             labels: Some(labels),
             host_config: Some(HostConfig {
@@ -502,6 +509,16 @@ impl Cluster {
         let container = &self.node(node)?.container;
         let options = KillContainerOptionsBuilder::default().signal("KILL").build();
         self.docker.kill_container(container, Some(options)).await.with_context(|| format!("killing {node}"))
+    }
+
+    /// Replaces a node by a fresh one from another image (a rolling upgrade's
+    /// step): same name, addresses, keys and configuration; a clean shutdown first.
+    pub async fn replace_node(&self, node: &str, image: &NodeImage) -> anyhow::Result<()> {
+        let placed = self.node(node)?.clone();
+        self.stop_node(node).await?;
+        self.remove_container(node).await?;
+        let addrs: Vec<Option<Ipv4Addr>> = placed.addrs.iter().copied().chain(placed.public_addr).map(Some).collect();
+        self.create_container_from(&image.tag, &placed.container, &placed.name, &addrs, &placed.name, &self.archive).await
     }
 
     /// Clean shutdown: pacemaker and corosync stop as on a real node.
@@ -807,4 +824,45 @@ impl Deployment {
         append(&mut archive, fence::AGENT_PATH, 0o755, fence::AGENT.as_bytes())?;
         Ok((archive.into_inner()?, mapped))
     }
+}
+
+/// Runs one command in a throwaway container of `image`, off every network,
+/// with `files` placed first: for checks that need a node's tools but no
+/// cluster (e.g. another version's `crm_verify`). Removed however it ends.
+pub async fn run_tool(docker: &Docker, image: &NodeImage, files: &[(&str, &[u8])], cmd: &[&str]) -> anyhow::Result<ExecOutput> {
+    let run = RunId::generate();
+    run::register(&run);
+    let mut guard = RunGuard { run: run.clone(), armed: true };
+    let container = format!("pcmk-{run}-tool");
+    let defaults = ClusterOptions::default();
+    let body = ContainerCreateBody {
+        image: Some(image.tag.clone()),
+        cmd: Some(vec!["sleep".into(), "600".into()]),
+        entrypoint: Some(vec![]),
+        labels: Some(run::labels(&run, "tool")),
+        network_disabled: Some(true),
+        host_config: Some(HostConfig {
+            network_mode: Some("none".into()),
+            cap_drop: Some(vec!["ALL".into()]),
+            privileged: Some(false),
+            memory: Some(defaults.memory_bytes),
+            memory_swap: Some(defaults.memory_bytes),
+            pids_limit: Some(defaults.pids_limit),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let create = CreateContainerOptionsBuilder::default().name(&container).build();
+    docker.create_container(Some(create), body).await.context("creating a tool container")?;
+    let mut archive = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        append(&mut archive, path, 0o644, content)?;
+    }
+    let upload = UploadToContainerOptionsBuilder::default().path("/").build();
+    docker.upload_to_container(&container, Some(upload), bollard::body_full(archive.into_inner()?.into())).await.context("uploading to the tool container")?;
+    docker.start_container(&container, None).await.context("starting the tool container")?;
+    let out = tokio::time::timeout(EXEC_TIMEOUT, exec_in(docker, &container, "root", cmd)).await;
+    run::remove_run(docker, &run).await?;
+    guard.armed = false;
+    out.map_err(|_| anyhow::anyhow!("`{}` did not finish within {EXEC_TIMEOUT:?}", cmd.join(" ")))?
 }

@@ -2,6 +2,7 @@
 //! `merge`), SARIF 2.1.0 and a self-contained HTML report; and waivers.
 //! Every writer works from the same `Report`, so the formats cannot disagree.
 
+pub mod compare;
 pub mod cucumber_json;
 pub mod html;
 pub mod junit;

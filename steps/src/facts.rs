@@ -356,14 +356,16 @@ pub struct FactCache {
 }
 
 impl FactCache {
-    pub async fn get_or_gather(&self, cluster: &Cluster) -> anyhow::Result<Arc<Facts>> {
+    /// The cached facts, or fresh ones with the time gathering took.
+    pub async fn get_or_gather(&self, cluster: &Cluster) -> anyhow::Result<(Arc<Facts>, Option<std::time::Duration>)> {
         let mut slot = self.facts.lock().await;
         if let Some(facts) = slot.as_ref() {
-            return Ok(facts.clone());
+            return Ok((facts.clone(), None));
         }
+        let started = std::time::Instant::now();
         let facts = Arc::new(Facts::from_cluster(cluster).await?);
         *slot = Some(facts.clone());
-        Ok(facts)
+        Ok((facts, Some(started.elapsed())))
     }
 
     /// A step changed the cluster: the next reader gathers afresh.

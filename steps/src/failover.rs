@@ -314,3 +314,41 @@ async fn stops_without_quorum(world: &mut PolicyWorld, resource: String, seconds
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// Every primitive of the candidate's CIB, including those in groups and clones.
+fn configured_primitives(cib: &str) -> Vec<String> {
+    roxmltree::Document::parse(cib)
+        .map(|doc| doc.descendants().filter(|n| n.has_tag_name("primitive")).filter_map(|n| n.attribute("id").map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+#[then(expr = "every resource in the candidate's configuration is active within {int} seconds")]
+async fn all_resources_active(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()> {
+    world.require_live("checking resources")?;
+    let Some(cib) = world.ctx.candidate.file_at(pcmk_containers::candidate::CIB_XML) else {
+        anyhow::bail!("the candidate has no cib.xml, so it configures no resources to check");
+    };
+    let wanted = configured_primitives(&String::from_utf8_lossy(&cib.content));
+    let live = world.live().await?;
+    let first = live.cluster.nodes[0].name.clone();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let status = world.infra(live.cluster.status(&first).await)?;
+        let mut problems = Vec::new();
+        for id in &wanted {
+            let states: Vec<_> = status.resources.iter().filter(|r| r.id == *id || r.id.split(':').next() == Some(id.as_str())).collect();
+            if states.is_empty() {
+                problems.push(format!("`{id}` is not in the running configuration: the cluster dropped or rejected it"));
+            } else if !states.iter().any(|r| r.active && !r.failed) {
+                problems.push(format!("`{id}` is not running ({})", states.iter().map(|r| r.role.as_str()).collect::<Vec<_>>().join(", ")));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            anyhow::bail!("after {seconds}s: {}", problems.join("; "));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}

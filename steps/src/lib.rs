@@ -19,3 +19,4 @@ mod intrusion;
 mod isolation;
 mod logging;
 mod patching;
+mod upgrade;

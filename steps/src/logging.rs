@@ -123,7 +123,10 @@ pub fn forward_targets(text: &str) -> Vec<(String, usize)> {
                 targets.push((rest.split('"').next().unwrap_or_default().to_string(), index + 1));
             }
         } else if let Some(at) = line.split_whitespace().nth(1).filter(|w| w.starts_with('@')) {
-            let host = at.trim_start_matches('@').trim_start_matches('(').split([':', ')']).next().unwrap_or_default();
+            // `@@(o)host:port`: an optional framing option in parentheses, then the host.
+            let rest = at.trim_start_matches('@');
+            let rest = if rest.starts_with('(') { rest.split_once(')').map(|(_, r)| r).unwrap_or_default() } else { rest };
+            let host = rest.split(':').next().unwrap_or_default();
             targets.push((host.to_string(), index + 1));
         }
     }

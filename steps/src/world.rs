@@ -254,8 +254,11 @@ impl PolicyWorld {
         }
         let facts = if self.ctx.is_live() {
             let live = self.live().await?;
-            let gathered = live.facts.get_or_gather(&live.cluster).await;
-            self.infra(gathered)?
+            let (facts, took) = self.infra(live.facts.get_or_gather(&live.cluster).await)?;
+            if let Some(took) = took {
+                self.ctx.record_phase("facts", took);
+            }
+            facts
         } else {
             Arc::new(Facts::from_candidate(&self.ctx.candidate))
         };

@@ -1,0 +1,2 @@
+# Files root creates (backups among them) are private.
+umask 077

@@ -1,0 +1,43 @@
+//! Before an upgrade: a rolling upgrade on a live cluster, one node at a time
+//! replaced by a node of the next release, the cluster whole and the service
+//! running after every step.
+
+use std::time::{Duration, Instant};
+
+use cucumber::then;
+use pcmk_containers::image::{self, Distro, Mirrors};
+
+use crate::world::{Mode, PolicyWorld};
+
+#[then(expr = "replacing each node in turn by a {word} node keeps the cluster quorate and {string} running")]
+async fn rolling_upgrade(world: &mut PolicyWorld, distro: String, resource: String) -> anyhow::Result<()> {
+    world.require_live("a rolling upgrade")?;
+    anyhow::ensure!(world.destructive, "this step replaces every node: tag the scenario @destructive");
+    let distro: Distro = distro.parse().map_err(anyhow::Error::msg)?;
+    let Mode::Live { docker, .. } = &world.ctx.mode else { unreachable!("checked live above") };
+    let docker = docker.clone();
+    let newer = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|_| {}).await;
+    let newer = world.infra(newer)?;
+    let live = world.live().await?;
+    let names: Vec<String> = live.cluster.node_names().iter().map(|n| n.to_string()).collect();
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    crate::failover::wait_running(world, &resource).await?;
+    for (step, node) in names.iter().enumerate() {
+        let started = Instant::now();
+        world.infra(live.cluster.replace_node(node, &newer).await)?;
+        world.changed_cluster().await;
+        let at = |what: String| format!("step {} of {} ({node} replaced by a {distro} node): {what}", step + 1, names.len());
+        if let Err(e) = live.cluster.wait_for_members(&all, &all, Duration::from_secs(120)).await {
+            anyhow::bail!(at(format!("the cluster did not become whole again: {}", e.to_string().lines().next().unwrap_or_default())));
+        }
+        let running = crate::failover::wait_running(world, &resource).await.map_err(|e| anyhow::anyhow!(at(e.to_string())))?;
+        let version = world.infra(live.cluster.package_versions(node, &["pacemaker"]).await)?;
+        world.ctx.record_measurement(format!(
+            "rolling upgrade step {}: {node} back with pacemaker {} in {:.1}s, `{resource}` on {running}",
+            step + 1,
+            version.get("pacemaker").map(String::as_str).unwrap_or("?"),
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    Ok(())
+}
