@@ -598,7 +598,7 @@ fn print_cluster(cluster: &Cluster, distro: Distro) {
     }
     for node in &cluster.nodes {
         let addrs: Vec<String> = node.addrs.iter().map(|a| a.to_string()).collect();
-        println!("node {:<12} nodeid {:<3} {:<36} {}", node.name, node.nodeid, node.container, addrs.join(", "));
+        println!("node {:<12} nodeid {:<3} {:<36} {}", node.name, node.nodeid, cluster.container_of(&node.name), addrs.join(", "));
     }
     for setting in &cluster.harness_settings {
         println!("harness set {}={} (the candidate leaves it unset: {})", setting.name, setting.value, setting.why);

@@ -80,7 +80,6 @@ impl Default for ClusterOptions {
 pub struct Node {
     pub name: String,
     pub nodeid: u32,
-    pub container: String,
     /// Address per link, link 0 first.
     pub addrs: Vec<Ipv4Addr>,
     /// Address on the public network, when the candidate asks for one.
@@ -205,7 +204,6 @@ impl Cluster {
             .map(|(index, placed)| Node {
                 name: placed.name.clone(),
                 nodeid: placed.nodeid,
-                container: format!("pcmk-{run}-{}", placed.name),
                 addrs: networks[..layout.links].iter().map(|n| host_address(&n.subnet, index)).collect(),
                 public_addr: public_link.map(|l| host_address(&networks[l].subnet, index)),
             })
@@ -242,16 +240,18 @@ impl Cluster {
             guard,
         };
         let node_addrs: Vec<Vec<Option<Ipv4Addr>>> = cluster.nodes.iter().map(|n| n.addrs.iter().copied().chain(n.public_addr).map(Some).collect()).collect();
+        let containers: Vec<String> = cluster.nodes.iter().map(|n| cluster.container_of(&n.name)).collect();
         let starts = cluster
             .nodes
             .iter()
             .zip(&node_addrs)
-            .map(|(node, addrs)| cluster.create_container(&node.container, &node.name, addrs, &node.name, &archive));
+            .zip(&containers)
+            .map(|((node, addrs), container)| cluster.create_container(container, &node.name, addrs, &node.name, &archive));
         for result in future::join_all(starts).await {
             result?;
         }
         let mut cluster = cluster;
-        let containers = cluster.nodes.iter().map(|n| (n.name.clone(), n.container.clone())).collect();
+        let containers = cluster.nodes.iter().map(|n| (n.name.clone(), cluster.container_of(&n.name))).collect();
         cluster.fence = Some(FenceWatcher::start(docker, containers));
         Ok(cluster)
     }
@@ -332,8 +332,13 @@ impl Cluster {
         self.docker.remove_container(&self.container_of(name), Some(options)).await.with_context(|| format!("removing {name}"))
     }
 
+    /// The container of a node of this cluster; an error for an unknown node.
+    fn node_container(&self, node: &str) -> anyhow::Result<String> {
+        Ok(self.container_of(&self.node(node)?.name))
+    }
+
     /// The container of a node or guest of this run.
-    fn container_of(&self, name: &str) -> String {
+    pub fn container_of(&self, name: &str) -> String {
         format!("pcmk-{}-{name}", self.run)
     }
 
@@ -487,7 +492,7 @@ impl Cluster {
 
     /// Whether the node's container is running.
     pub async fn running(&self, node: &str) -> anyhow::Result<bool> {
-        let container = &self.node(node)?.container;
+        let container = &self.node_container(node)?;
         let state = self.docker.inspect_container(container, None).await.with_context(|| format!("inspecting {node}"))?.state;
         Ok(state.and_then(|s| s.running).unwrap_or(false))
     }
@@ -496,7 +501,7 @@ impl Cluster {
     async fn console(&self, node: &str, lines: usize) -> String {
         let Ok(node) = self.node(node) else { return String::new() };
         let options = bollard::query_parameters::LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&lines.to_string()).build();
-        let mut stream = self.docker.logs(&node.container, Some(options));
+        let mut stream = self.docker.logs(&self.container_of(&node.name), Some(options));
         let mut text = String::new();
         while let Some(Ok(chunk)) = stream.next().await {
             text.push_str(&chunk.to_string());
@@ -506,7 +511,7 @@ impl Cluster {
 
     /// Hard power-off of a node (SIGKILL to every process in it).
     pub async fn kill_node(&self, node: &str) -> anyhow::Result<()> {
-        let container = &self.node(node)?.container;
+        let container = &self.node_container(node)?;
         let options = KillContainerOptionsBuilder::default().signal("KILL").build();
         self.docker.kill_container(container, Some(options)).await.with_context(|| format!("killing {node}"))
     }
@@ -518,12 +523,12 @@ impl Cluster {
         self.stop_node(node).await?;
         self.remove_container(node).await?;
         let addrs: Vec<Option<Ipv4Addr>> = placed.addrs.iter().copied().chain(placed.public_addr).map(Some).collect();
-        self.create_container_from(&image.tag, &placed.container, &placed.name, &addrs, &placed.name, &self.archive).await
+        self.create_container_from(&image.tag, &self.container_of(&placed.name), &placed.name, &addrs, &placed.name, &self.archive).await
     }
 
     /// Clean shutdown: pacemaker and corosync stop as on a real node.
     pub async fn stop_node(&self, node: &str) -> anyhow::Result<()> {
-        let container = &self.node(node)?.container;
+        let container = &self.node_container(node)?;
         let options = StopContainerOptionsBuilder::default().t(60).build();
         self.docker.stop_container(container, Some(options)).await.with_context(|| format!("stopping {node}"))
     }
@@ -531,7 +536,7 @@ impl Cluster {
     /// Boots a stopped or killed node; its services start as they would at boot.
     /// A node already running (a fence reboot brought it back) is left as it is.
     pub async fn start_node(&self, node: &str) -> anyhow::Result<()> {
-        let container = &self.node(node)?.container;
+        let container = &self.node_container(node)?;
         match self.docker.start_container(container, None).await {
             Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
             Err(e) => Err(e).with_context(|| format!("starting {node}")),
@@ -540,7 +545,7 @@ impl Cluster {
 
     /// Cuts a node off every cluster network (a partition), keeping its addresses for `reconnect_node`.
     pub async fn disconnect_node(&self, node: &str) -> anyhow::Result<()> {
-        let container = self.node(node)?.container.clone();
+        let container = self.node_container(node)?;
         for network in &self.networks {
             let request = bollard::models::NetworkDisconnectRequest { container: container.clone(), force: Some(true) };
             self.docker.disconnect_network(&network.name, request).await.with_context(|| format!("cutting {node} off {}", network.name))?;
@@ -556,19 +561,19 @@ impl Cluster {
                 ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(addr.to_string()), ..Default::default() }),
                 ..Default::default()
             };
-            let request = NetworkConnectRequest { container: node.container.clone(), endpoint_config: Some(endpoint) };
+            let request = NetworkConnectRequest { container: self.container_of(&node.name), endpoint_config: Some(endpoint) };
             self.docker.connect_network(&network.name, request).await.with_context(|| format!("reconnecting {} to {}", node.name, network.name))?;
         }
         Ok(())
     }
 
     pub async fn pause_node(&self, node: &str) -> anyhow::Result<()> {
-        let container = &self.node(node)?.container;
+        let container = &self.node_container(node)?;
         self.docker.pause_container(container).await.with_context(|| format!("pausing {node}"))
     }
 
     pub async fn unpause_node(&self, node: &str) -> anyhow::Result<()> {
-        let container = &self.node(node)?.container;
+        let container = &self.node_container(node)?;
         self.docker.unpause_container(container).await.with_context(|| format!("unpausing {node}"))
     }
 

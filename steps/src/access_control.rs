@@ -9,11 +9,6 @@ use pcmk_containers::cluster::ExecOutput;
 use crate::support::Violations;
 use crate::world::PolicyWorld;
 
-async fn first_node(world: &mut PolicyWorld) -> anyhow::Result<String> {
-    let live = world.live().await?;
-    Ok(live.cluster.node_names()[0].to_string())
-}
-
 /// A missing account is the candidate's fault, not the harness's: say so plainly.
 pub(crate) async fn require_user(world: &mut PolicyWorld, node: &str, user: &str) -> anyhow::Result<()> {
     let id = world.exec(node, &["id", user]).await?;
@@ -24,7 +19,7 @@ pub(crate) async fn require_user(world: &mut PolicyWorld, node: &str, user: &str
 /// Runs `cmd` as `user` on the first node, after checking the account exists.
 async fn run_as(world: &mut PolicyWorld, user: &str, cmd: &[&str]) -> anyhow::Result<(String, ExecOutput)> {
     world.require_live("running commands as a user")?;
-    let node = first_node(world).await?;
+    let node = world.first_node().await?;
     require_user(world, &node, user).await?;
     let out = world.exec_as(&node, user, cmd).await?;
     Ok((node, out))

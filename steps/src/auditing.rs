@@ -153,8 +153,7 @@ async fn logs_timestamped(world: &mut PolicyWorld, files: String) -> anyhow::Res
 #[when(expr = "{string} sets the meta attribute {string} of {string} through sudo")]
 async fn change_through_sudo(world: &mut PolicyWorld, user: String, option: String, resource: String) -> anyhow::Result<()> {
     world.require_live("changing the CIB as a user")?;
-    let live = world.live().await?;
-    let node = live.cluster.node_names()[0].to_string();
+    let node = world.first_node().await?;
     let marker = format!("{}", rand::random::<u32>());
     crate::access_control::require_user(world, &node, &user).await?;
     let cmd = format!("sudo -n /usr/sbin/crm_resource --resource {resource} --meta --set-parameter {option} --parameter-value {marker}");

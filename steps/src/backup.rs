@@ -76,10 +76,6 @@ async fn configuration(world: &mut PolicyWorld, node: &str) -> anyhow::Result<St
     world.infra(normalise_configuration(&out.stdout))
 }
 
-async fn first_node(world: &mut PolicyWorld) -> anyhow::Result<String> {
-    Ok(world.live().await?.cluster.nodes[0].name.clone())
-}
-
 fn backup(world: &PolicyWorld) -> anyhow::Result<Backup> {
     world.backup.clone().ok_or_else(|| anyhow::anyhow!("no backup was taken before this step"))
 }
@@ -89,7 +85,7 @@ async fn take_backup(world: &mut PolicyWorld, name: String) -> anyhow::Result<()
     world.require_live("a backup")?;
     anyhow::ensure!(world.destructive, "backup and restore replace clusters: tag the scenario @destructive");
     let (command, file) = procedure(&name)?;
-    let node = first_node(world).await?;
+    let node = world.first_node().await?;
     let original = configuration(world, &node).await?;
     // A root login shell, as an operator or a cron job with the node's login environment runs it.
     let out = world.exec(&node, &["bash", "-lc", &format!("mkdir -p {BACKUP_DIR} && {command}")]).await?;
@@ -118,7 +114,7 @@ async fn backup_private(world: &mut PolicyWorld) -> anyhow::Result<()> {
 
 #[when(expr = "the configuration is erased on every node")]
 async fn erase(world: &mut PolicyWorld) -> anyhow::Result<()> {
-    let node = first_node(world).await?;
+    let node = world.first_node().await?;
     let out = world.exec(&node, &["cibadmin", "--erase", "--force"]).await?;
     if !out.success() {
         return world.infra(Err(anyhow::anyhow!("cibadmin --erase on {node}: {}", out.stderr.trim())));
@@ -143,7 +139,7 @@ async fn upload(world: &mut PolicyWorld, node: &str, path: &str, content: &[u8])
 async fn restore_fresh(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let backup = backup(world)?;
     world.replace_cluster().await?;
-    let node = first_node(world).await?;
+    let node = world.first_node().await?;
     upload(world, &node, &backup.file, &backup.content).await?;
     let command = restore_command(&backup.procedure, &backup.file);
     let out = world.exec(&node, &["bash", "-c", &command]).await?;
@@ -155,7 +151,7 @@ async fn restore_fresh(world: &mut PolicyWorld) -> anyhow::Result<()> {
 #[then(expr = "the restored configuration equals the original")]
 async fn restored_equals_original(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let backup = backup(world)?;
-    let node = first_node(world).await?;
+    let node = world.first_node().await?;
     let restored = configuration(world, &node).await?;
     world.ctx.record_artifact(format!("restored configuration ({})", backup.procedure), restored.clone());
     if restored != backup.original {
@@ -174,7 +170,7 @@ async fn restored_equals_original(world: &mut PolicyWorld) -> anyhow::Result<()>
 #[then(expr = "restoring a truncated copy of the backup fails and changes nothing")]
 async fn truncated_restore_refused(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let backup = backup(world)?;
-    let node = first_node(world).await?;
+    let node = world.first_node().await?;
     let before = configuration(world, &node).await?;
     let damaged = format!("{}.truncated", backup.file);
     upload(world, &node, &damaged, &backup.content[..backup.content.len() / 2]).await?;

@@ -323,10 +323,8 @@ pub(crate) async fn kill_canaries(world: &mut PolicyWorld, outsider: &str) {
 }
 
 async fn still_whole(world: &mut PolicyWorld, violations: &mut Violations) -> anyhow::Result<()> {
-    let live = world.live().await?;
-    let names = live.cluster.node_names();
-    if let Err(e) = live.cluster.wait_for_members(&names, &names, std::time::Duration::from_secs(30)).await {
-        violations.add(format!("the cluster lost quorum or a member while probed: {}", e.to_string().lines().next().unwrap_or("")));
+    if let Err(why) = world.wait_whole(std::time::Duration::from_secs(30)).await? {
+        violations.add(format!("the cluster lost quorum or a member while probed: {why}"));
     }
     Ok(())
 }

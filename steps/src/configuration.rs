@@ -210,12 +210,3 @@ async fn pcsd_option_contains(world: &mut PolicyWorld, key: String, required: St
     violations.into_result()
 }
 
-#[then(expr = "the cluster is quorate with every node online")]
-async fn quorate_and_complete(world: &mut PolicyWorld) -> anyhow::Result<()> {
-    world.require_live("cluster membership")?;
-    let live = world.live().await?;
-    let names = live.cluster.node_names();
-    let status = world.infra(live.cluster.status(names[0]).await)?;
-    anyhow::ensure!(status.has_members(&names), "seen from {}: DC {:?}, quorate {}, members {:?} of {:?}", names[0], status.dc, status.quorate, status.members(), names);
-    Ok(())
-}

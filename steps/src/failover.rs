@@ -27,8 +27,7 @@ async fn running_on(world: &mut PolicyWorld, resource: &str) -> anyhow::Result<S
 
 /// The node `resource` runs on, waiting up to a minute for it to start.
 pub(crate) async fn wait_running(world: &mut PolicyWorld, resource: &str) -> anyhow::Result<String> {
-    let live = world.live().await?;
-    let first = live.cluster.nodes[0].name.clone();
+    let first = world.first_node().await?;
     // A fresh cluster starts its resources a few seconds after it is ready.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -144,7 +143,7 @@ async fn victim_fenced(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let fault = fault(world)?;
     let live = world.live().await?;
     let by_harness = live.cluster.fence_actions().into_iter().any(|a| a.target == fault.node && a.succeeded);
-    let survivor = live.cluster.nodes.iter().find(|n| n.name != fault.node).map(|n| n.name.clone()).expect("two or more nodes");
+    let survivor = others(world, &fault).await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("a one-node cluster has no survivor to ask"))?;
     let history = world.exec(&survivor, &["stonith_admin", "--history", &fault.node]).await?;
     let in_history = history.stdout.lines().any(|l| l.contains("successful") || l.contains(" was able to "));
     anyhow::ensure!(
@@ -170,13 +169,13 @@ async fn restart_victim(world: &mut PolicyWorld) -> anyhow::Result<()> {
 #[then(expr = "the cluster is quorate with every node online within {int} seconds")]
 async fn whole_again(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()> {
     world.require_live("cluster membership")?;
-    let live = world.live().await?;
-    let names = live.cluster.node_names();
-    live.cluster
-        .wait_for_members(&names, &names, Duration::from_secs(seconds))
-        .await
-        .map(|_| ())
-        .map_err(|e| anyhow::anyhow!("the cluster did not return to full membership within {seconds}s: {}", e.to_string().lines().next().unwrap_or("")))
+    world.wait_whole(Duration::from_secs(seconds)).await?.map_err(|why| anyhow::anyhow!("the cluster did not return to full membership within {seconds}s: {why}"))
+}
+
+#[then(expr = "the cluster is quorate with every node online")]
+async fn quorate_and_complete(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    world.require_live("cluster membership")?;
+    world.wait_whole(Duration::ZERO).await?.map_err(|why| anyhow::anyhow!("the cluster is not whole: {why}"))
 }
 
 #[then(expr = "{string} runs on at most one side of the partition for {int} seconds")]
@@ -330,7 +329,7 @@ async fn all_resources_active(world: &mut PolicyWorld, seconds: u64) -> anyhow::
     };
     let wanted = configured_primitives(&String::from_utf8_lossy(&cib.content));
     let live = world.live().await?;
-    let first = live.cluster.nodes[0].name.clone();
+    let first = world.first_node().await?;
     let deadline = Instant::now() + Duration::from_secs(seconds);
     loop {
         let status = world.infra(live.cluster.status(&first).await)?;

@@ -20,15 +20,14 @@ async fn rolling_upgrade(world: &mut PolicyWorld, distro: String, resource: Stri
     let newer = world.infra(newer)?;
     let live = world.live().await?;
     let names: Vec<String> = live.cluster.node_names().iter().map(|n| n.to_string()).collect();
-    let all: Vec<&str> = names.iter().map(String::as_str).collect();
     crate::failover::wait_running(world, &resource).await?;
     for (step, node) in names.iter().enumerate() {
         let started = Instant::now();
         world.infra(live.cluster.replace_node(node, &newer).await)?;
         world.changed_cluster().await;
         let at = |what: String| format!("step {} of {} ({node} replaced by a {distro} node): {what}", step + 1, names.len());
-        if let Err(e) = live.cluster.wait_for_members(&all, &all, Duration::from_secs(120)).await {
-            anyhow::bail!(at(format!("the cluster did not become whole again: {}", e.to_string().lines().next().unwrap_or_default())));
+        if let Err(why) = world.wait_whole(Duration::from_secs(120)).await? {
+            anyhow::bail!(at(format!("the cluster did not become whole again: {why}")));
         }
         let running = crate::failover::wait_running(world, &resource).await.map_err(|e| anyhow::anyhow!(at(e.to_string())))?;
         let version = world.infra(live.cluster.package_versions(node, &["pacemaker"]).await)?;

@@ -324,6 +324,19 @@ impl PolicyWorld {
         }
     }
 
+    /// The first node of this scenario's cluster, where one-node commands run.
+    pub async fn first_node(&mut self) -> anyhow::Result<String> {
+        Ok(self.live().await?.cluster.nodes[0].name.clone())
+    }
+
+    /// Waits until every node sees a DC, quorum and every node online. The
+    /// outer error is the harness's; the inner one says how the cluster is not whole.
+    pub async fn wait_whole(&mut self, timeout: std::time::Duration) -> anyhow::Result<Result<(), String>> {
+        let live = self.live().await?;
+        let names = live.cluster.node_names();
+        Ok(live.cluster.wait_for_members(&names, &names, timeout).await.map(|_| ()).map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string()))
+    }
+
     /// Fails the step unless the run is live (for steps with no static meaning).
     pub fn require_live(&self, what: &str) -> anyhow::Result<()> {
         if self.ctx.is_live() {
