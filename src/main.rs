@@ -553,12 +553,13 @@ fn finish(mut report: Report, waivers: &[waivers::Waiver], outputs: &OutputArgs,
     println!("phases: {}", phase_summary(&report.info.phases));
     let count = |word: &str| report.verdicts.iter().filter(|v| pcmk_reports::status_word(v) == word).count();
     println!(
-        "{what}: {} scenarios: {} passed, {} failed, {} waived, {} undefined in {:.1}s",
+        "{what}: {} scenarios: {} passed, {} failed, {} waived, {} undefined, {} errors in {:.1}s",
         report.verdicts.len(),
         count("passed"),
         count("failed"),
         count("waived"),
         count("undefined"),
+        count("error"),
         started.elapsed().as_secs_f64()
     );
     if report.verdicts.is_empty() && report.policy_errors.is_empty() {

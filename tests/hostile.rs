@@ -85,7 +85,8 @@ async fn configurations_corosync_refuses_fail_start_up_with_its_words() {
         let said = text(&output);
         assert_eq!(output.status.code(), Some(2), "{name}: {said}");
         assert!(said.contains("corosync"), "{name}: the error names corosync: {said}");
-        assert!(!said.contains("PASS") && !said.contains("FAIL "), "{name}: no verdict from a cluster that never started: {said}");
+        assert!(!said.contains("PASS ") && !said.contains("FAIL "), "{name}: no verdict from a cluster that never started: {said}");
+        assert!(said.contains("ERROR     "), "{name}: {said}");
         assert!(took < Duration::from_secs(150), "{name} took {took:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }

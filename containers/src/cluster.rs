@@ -469,7 +469,22 @@ impl Cluster {
     /// Waits until all nodes agree: quorum, a DC, every node online.
     pub async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<Duration> {
         let names = self.node_names();
-        self.wait_for_members(&names, &names, timeout).await
+        let members = self.wait_for_members(&names, &names, timeout);
+        tokio::pin!(members);
+        loop {
+            tokio::select! {
+                result = &mut members => return result,
+                // A daemon that refused the configuration will not come up by waiting: say so at once.
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                    for node in &names {
+                        if let Some(line) = self.console(node, 20).await.lines().find(|l| l.contains("failed to start")) {
+                            let logs = self.recent_logs(&[node], 15).await;
+                            bail!("run {}: on {node}, {}\n{logs}", self.run, line.trim());
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The last corosync and pacemaker log lines of each node, for error messages;

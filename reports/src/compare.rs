@@ -41,7 +41,7 @@ pub struct Row<'a> {
 }
 
 fn is_error(v: &Verdict) -> bool {
-    v.outcome == Outcome::Undefined || v.reason.as_deref().is_some_and(|r| r.starts_with("infrastructure error"))
+    v.outcome == Outcome::Undefined || v.is_infra_error()
 }
 
 /// Every scenario of either run, with how its verdict changed.

@@ -28,7 +28,7 @@ const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#1b1b1b}
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #999;padding:.35em .7em;text-align:left}
 #summary th{background:#1d3557;color:#fff}
 td.passed{background:#2a9d4b;color:#fff}td.failed{background:#c1121f;color:#fff}
-td.waived{background:#e9a23b}td.undefined{background:#6c757d;color:#fff}
+td.waived{background:#e9a23b}td.undefined,td.error{background:#6c757d;color:#fff}
 .failure{border-left:6px solid #c1121f;padding:.2em 1em;margin:1em 0}.failure.waived{border-color:#e9a23b}
 code,pre{background:#f1f1f1}pre{padding:.5em;white-space:pre-wrap}";
 
@@ -50,12 +50,13 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
     };
     writeln!(
         h,
-        "<p id=\"verdict\">Verdict: <strong>{verdict}</strong> — {} scenarios: {} passed, {} failed, {} waived, {} undefined.</p>",
+        "<p id=\"verdict\">Verdict: <strong>{verdict}</strong> — {} scenarios: {} passed, {} failed, {} waived, {} undefined, {} errors.</p>",
         all.len(),
         count(&all, "passed"),
         count(&all, "failed"),
         count(&all, "waived"),
-        count(&all, "undefined")
+        count(&all, "undefined"),
+        count(&all, "error")
     )?;
 
     let mut practices: BTreeMap<&str, Vec<&Verdict>> = BTreeMap::new();
@@ -64,7 +65,7 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
     }
     writeln!(h, "<h2>Summary per practice</h2>\n<table id=\"summary\"><thead><tr><th>Practice</th><th>Scenarios</th><th>Passed</th><th>Failed</th><th>Waived</th><th>Undefined</th><th>Status</th></tr></thead><tbody>")?;
     for (practice, verdicts) in &practices {
-        let status = ["undefined", "failed", "waived"].into_iter().find(|w| count(verdicts, w) > 0).unwrap_or("passed");
+        let status = ["error", "undefined", "failed", "waived"].into_iter().find(|w| count(verdicts, w) > 0).unwrap_or("passed");
         writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{status}\">{status}</td></tr>",

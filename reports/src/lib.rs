@@ -52,6 +52,7 @@ fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
 /// How a scenario ended, as the reports name it.
 pub fn status_word(verdict: &Verdict) -> &'static str {
     match (verdict.outcome, &verdict.waived_by) {
+        _ if verdict.is_infra_error() => "error",
         (Outcome::Passed, _) => "passed",
         (Outcome::Failed, Some(_)) => "waived",
         (Outcome::Failed, None) => "failed",

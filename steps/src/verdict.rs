@@ -70,6 +70,11 @@ impl Verdict {
         ["critical", "high", "medium", "low"].into_iter().find(|s| self.has_tag(s))
     }
 
+    /// The harness, not the policy, failed here: never a verdict.
+    pub fn is_infra_error(&self) -> bool {
+        self.outcome == Outcome::Failed && self.reason.as_deref().is_some_and(|r| r.starts_with("infrastructure error"))
+    }
+
     /// A failure that no waiver covers.
     pub fn counts_as_failure(&self) -> bool {
         self.outcome == Outcome::Failed && self.waived_by.is_none()
@@ -182,6 +187,7 @@ fn record(verdict: &mut Verdict, clock: &mut (Instant, Option<Instant>), now: In
 /// The console line of a finished scenario, with the failing step, reason and remediation.
 pub fn print_verdict(verdict: &Verdict) {
     let mark = match (verdict.outcome, &verdict.waived_by) {
+        _ if verdict.is_infra_error() => "ERROR",
         (Outcome::Failed, Some(_)) => "WAIVED",
         (Outcome::Passed, _) => "PASS",
         (Outcome::Failed, None) => "FAIL",

@@ -34,7 +34,8 @@ pub struct LiveCluster {
 pub struct RunContext {
     pub candidate: Arc<Candidate>,
     pub mode: Mode,
-    shared: tokio::sync::Mutex<Option<Arc<LiveCluster>>>,
+    /// The shared cluster, or why it could not be built (not retried per scenario).
+    shared: tokio::sync::Mutex<Option<Result<Arc<LiveCluster>, String>>>,
     infra_errors: Mutex<Vec<String>>,
     /// Harness settings of every cluster made (reported once).
     pub harness_notes: Mutex<Vec<String>>,
@@ -130,18 +131,20 @@ impl RunContext {
     /// The run's shared cluster, built on first use.
     async fn shared_cluster(&self) -> anyhow::Result<Arc<LiveCluster>> {
         let mut slot = self.shared.lock().await;
-        if let Some(live) = slot.as_ref() {
-            return Ok(live.clone());
+        match slot.as_ref() {
+            Some(Ok(live)) => return Ok(live.clone()),
+            Some(Err(why)) => return Err(anyhow!("the shared cluster could not be built: {why}")),
+            None => {}
         }
-        let live = self.build_cluster().await?;
-        *slot = Some(live.clone());
-        Ok(live)
+        let built = self.build_cluster().await;
+        *slot = Some(built.as_ref().map(Arc::clone).map_err(|e| format!("{e:#}")));
+        built
     }
 
     /// Removes the shared cluster at the end of the run.
     pub async fn shutdown(&self) -> anyhow::Result<()> {
         let live = self.shared.lock().await.take();
-        if let Some(live) = live {
+        if let Some(Ok(live)) = live {
             match Arc::try_unwrap(live) {
                 Ok(live) => live.cluster.down().await?,
                 // Still referenced (a step leaked it): its drop guard removes it.
