@@ -476,11 +476,17 @@ impl Cluster {
                 result = &mut members => return result,
                 // A daemon that refused the configuration will not come up by waiting: say so at once.
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                    let mut failed = Vec::new();
                     for node in &names {
                         if let Some(line) = self.console(node, 20).await.lines().find(|l| l.contains("failed to start")) {
-                            let logs = self.recent_logs(&[node], 15).await;
-                            bail!("run {}: on {node}, {}\n{logs}", self.run, line.trim());
+                            failed.push((*node, line.trim().trim_start_matches("pcmk-node: ").to_string()));
                         }
+                    }
+                    if !failed.is_empty() {
+                        let nodes: Vec<&str> = failed.iter().map(|(n, _)| *n).collect();
+                        let logs = self.recent_logs(&nodes, 15).await;
+                        let what: Vec<String> = failed.iter().map(|(n, why)| format!("{n}: {why}")).collect();
+                        bail!("run {}: the cluster cannot become ready ({})\n{logs}", self.run, what.join("; "));
                     }
                 }
             }
