@@ -20,7 +20,9 @@ fn procedure(name: &str) -> anyhow::Result<(String, String)> {
 
 fn restore_command(name: &str, file: &str) -> String {
     match name {
-        "crm configure save" => format!("crm configure load replace {file}"),
+        // Onto an empty configuration, as after a disaster: crmsh refuses to replace
+        // a definition whose resource is running (seen with an `anything` resource).
+        "crm configure save" => format!("set -e; cibadmin --erase --force; crm configure load replace {file}"),
         // The CIB refuses a replacement older than itself, and a fresh cluster may
         // have counted more updates than the backup: raise admin_epoch above the
         // running one first, as Pacemaker's documentation advises.
