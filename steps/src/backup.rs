@@ -20,14 +20,20 @@ fn procedure(name: &str) -> anyhow::Result<(String, String)> {
 
 fn restore_command(name: &str, file: &str) -> String {
     match name {
-        // Onto an empty configuration, as after a disaster: crmsh refuses to replace
-        // a definition whose resource is running (seen with an `anything` resource).
-        "crm configure save" => format!("set -e; cibadmin --erase --force; crm configure load replace {file}"),
+        // Onto an empty configuration, as after a disaster. crmsh 4.4.1 applies its
+        // change as a diff, which fails when the CIB moved on meanwhile (the DC
+        // rewrites its own options after an erase): settle first, retry a few times.
+        "crm configure save" => format!(
+            "cibadmin --erase --force || exit 1; crm_resource --wait --timeout=60 >/dev/null 2>&1; \
+             for try in 1 2 3 4 5; do crm configure load replace {file} && exit 0; sleep 3; done; exit 1"
+        ),
         // The CIB refuses a replacement older than itself, and a fresh cluster may
         // have counted more updates than the backup: raise admin_epoch above the
         // running one first, as Pacemaker's documentation advises.
+        // Strict parse first: Pacemaker recovers broken XML, so a truncated backup
+        // can otherwise restore part of a configuration (seen when the cut fell well).
         _ => format!(
-            "set -e; now=$(cibadmin --query | xmllint --xpath 'string(/cib/@admin_epoch)' -); \
+            "set -e; xmllint --noout {file}; now=$(cibadmin --query | xmllint --xpath 'string(/cib/@admin_epoch)' -); \
              sed -E \"0,/admin_epoch=\\\"[0-9]+\\\"/s//admin_epoch=\\\"$((now + 1))\\\"/\" {file} > {file}.restore; \
              cibadmin --replace --xml-file {file}.restore"
         ),
@@ -65,9 +71,20 @@ fn write_canonical(node: roxmltree::Node, depth: usize, out: &mut String) {
         out.push_str(&format!(" {name}=\"{value}\""));
     }
     out.push_str(">\n");
-    for child in node.children().filter(|c| c.is_element()) {
-        write_canonical(child, depth + 1, out);
+    // Nodes are listed in the order they joined, which a restore need not repeat.
+    let mut children: Vec<String> = node
+        .children()
+        .filter(|c| c.is_element())
+        .map(|child| {
+            let mut text = String::new();
+            write_canonical(child, depth + 1, &mut text);
+            text
+        })
+        .collect();
+    if node.has_tag_name("nodes") {
+        children.sort();
     }
+    children.iter().for_each(|c| out.push_str(c));
 }
 
 async fn configuration(world: &mut PolicyWorld, node: &str) -> anyhow::Result<String> {
@@ -196,5 +213,8 @@ mod tests {
         assert_eq!(normalise_configuration(a).unwrap(), normalise_configuration(b).unwrap());
         let c = b.replace("value=\"true\"", "value=\"false\"");
         assert_ne!(normalise_configuration(a).unwrap(), normalise_configuration(&c).unwrap());
+        let nodes = |order: &str| format!("<cib><configuration><nodes>{order}</nodes></configuration></cib>");
+        let (n1, n3) = (r#"<node id="1" uname="node1"/>"#, r#"<node id="3" uname="node3"/>"#);
+        assert_eq!(normalise_configuration(&nodes(&format!("{n1}{n3}"))).unwrap(), normalise_configuration(&nodes(&format!("{n3}{n1}"))).unwrap());
     }
 }
