@@ -125,13 +125,7 @@ impl std::io::Write for Capture {
 async fn verbose_command_log_never_shows_keys_or_passwords() {
     let filter = tracing_subscriber::EnvFilter::new(pcmk_containers::cluster::EXEC_LOG_DIRECTIVE);
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| Capture).try_init().expect("the only subscriber of this test binary");
-    let dir = std::env::temp_dir().join(format!("pcmk-verbose-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(repo_path("candidates/hardened")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
-    }
+    let dir = hardened_variant("verbose", |_| {});
     let password = "Canary-Passw0rd-4711";
     std::fs::write(dir.join("ops-password"), format!("{password}\n")).unwrap();
     let manifest = std::fs::read_to_string(dir.join("candidate.toml")).unwrap();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -11,19 +11,6 @@ use common::*;
 
 fn text(output: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
-}
-
-/// A copy of candidates/hardened, changed by `edit`, in a fresh directory.
-fn hardened_variant(name: &str, edit: impl FnOnce(&Path)) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pcmk-hostile-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(repo_path("candidates/hardened")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
-    }
-    edit(&dir);
-    dir
 }
 
 fn replace_in(file: &Path, from: &str, to: &str) {
@@ -58,7 +45,7 @@ fn hostile_candidates_end_in_clear_errors_or_verdicts_at_once() {
         ("escape", Box::new(|d: &Path| replace_in(&d.join("candidate.toml"), "source = \"corosync.conf\"", "source = \"../../../etc/passwd\"")), 2, "leaves the candidate directory"),
     ];
     for (name, edit, expected, says) in cases {
-        let dir = hardened_variant(name, edit);
+        let dir = hardened_variant(&format!("hostile-{name}"), edit);
         let (output, took) = comply(&["lint"], &dir);
         let said = text(&output);
         assert_eq!(output.status.code(), Some(expected), "{name}: {said}");
@@ -80,7 +67,7 @@ async fn configurations_corosync_refuses_fail_start_up_with_its_words() {
         ("no-hash", |d| replace_in(&d.join("corosync.conf"), "crypto_hash: sha256", "crypto_hash: none")),
     ];
     for (name, edit) in cases {
-        let dir = hardened_variant(name, edit);
+        let dir = hardened_variant(&format!("hostile-{name}"), edit);
         let (output, took) = comply(&["run", "--tags", "@patching"], &dir);
         let said = text(&output);
         assert_eq!(output.status.code(), Some(2), "{name}: {said}");
@@ -136,7 +123,7 @@ async fn a_node_removed_mid_run_is_an_infrastructure_error() {
 async fn a_fork_and_memory_bomb_in_a_candidate_is_contained() {
     let docker = docker().await;
     node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
-    let dir = hardened_variant("bomb", |d| {
+    let dir = hardened_variant("hostile-bomb", |d| {
         std::fs::write(
             d.join("bomb-agent"),
             "#!/bin/sh\n# Starts a fork bomb and a memory hog, then claims success.\ncase \"$1\" in\n  start) (python3 -c 'a=[]\nwhile True: a.append(bytearray(50*1024*1024))' &) ; (b() { b | b & }; b) >/dev/null 2>&1 & exit 0 ;;\n  stop) exit 0 ;;\n  monitor) exit 0 ;;\n  meta-data) echo '<resource-agent name=\"bomb\"><actions><action name=\"start\" timeout=\"20s\"/><action name=\"stop\" timeout=\"20s\"/><action name=\"monitor\" timeout=\"20s\" interval=\"10s\"/><action name=\"meta-data\" timeout=\"5s\"/></actions></resource-agent>'; exit 0 ;;\n  *) exit 3 ;;\nesac\n",

@@ -80,12 +80,7 @@ fn sudo_commands(listing: &str) -> Vec<String> {
 #[then(expr = "sudo lets {string} run only these commands:")]
 async fn sudo_only(world: &mut PolicyWorld, user: String, step: &Step) -> anyhow::Result<()> {
     world.require_live("asking sudo")?;
-    let allowed: Vec<String> = step
-        .table
-        .as_ref()
-        .map(|t| t.rows.iter().skip(1).filter_map(|r| r.first().cloned()).collect())
-        .unwrap_or_default();
-    anyhow::ensure!(!allowed.is_empty(), "the step needs a table with a `command` column");
+    let allowed = crate::support::table_column(step, "command")?;
     let live = world.live().await?;
     let mut violations = Violations::default();
     for node in live.cluster.node_names() {

@@ -63,8 +63,7 @@ fn audit_rules(node: &NodeFacts) -> Vec<(&String, &String)> {
 
 #[then(expr = "the audit rules watch these paths for writes and attribute changes:")]
 async fn audit_rules_watch(world: &mut PolicyWorld, step: &Step) -> anyhow::Result<()> {
-    let required: Vec<String> = step.table.as_ref().map(|t| t.rows.iter().skip(1).filter_map(|r| r.first().cloned()).collect()).unwrap_or_default();
-    anyhow::ensure!(!required.is_empty(), "the step needs a table with a `path` column");
+    let required = crate::support::table_column(step, "path")?;
     let facts = world.facts().await?;
     let mut violations = Violations::default();
     for node in &facts.nodes {
@@ -107,10 +106,7 @@ async fn corosync_logging(world: &mut PolicyWorld) -> anyhow::Result<()> {
         };
         // corosync's defaults: to_syslog yes, to_logfile no, timestamp off.
         for (key, default, wanted) in [("to_logfile", "no", &["yes", "on"][..]), ("to_syslog", "yes", &["yes", "on"][..]), ("timestamp", "off", &["on", "hires"][..])] {
-            let (value, at) = match conf.root.lookup(&format!("logging.{key}")) {
-                Some(pair) => (pair.value.clone(), format!("corosync.conf line {}", pair.line)),
-                None => (default.to_string(), "unset in corosync.conf, corosync's default".to_string()),
-            };
+            let (value, at) = crate::support::conf_value(conf, &format!("logging.{key}"), default);
             if !wanted.contains(&value.as_str()) {
                 violations.add(format!("{}: logging.{key} is `{value}` ({at}); want {}", place(node), wanted.join(" or ")));
             }

@@ -26,10 +26,7 @@ async fn totem_value_is_one_of(world: &mut PolicyWorld, key: &str, allowed: &str
             violations.add(format!("{}: no /etc/corosync/corosync.conf", place(node)));
             continue;
         };
-        let (value, at) = match conf.root.lookup(&format!("totem.{key}")) {
-            Some(pair) => (pair.value.clone(), format!("corosync.conf line {}", pair.line)),
-            None => (totem_default(key).unwrap_or("").to_string(), "unset in corosync.conf, corosync's default".into()),
-        };
+        let (value, at) = crate::support::conf_value(conf, &format!("totem.{key}"), totem_default(key).unwrap_or(""));
         if !allowed.contains(&value) {
             violations.add(format!("{}: totem.{key} is `{value}` ({at}); allowed: {}", place(node), allowed.join(", ")));
         }

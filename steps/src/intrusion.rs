@@ -88,8 +88,7 @@ impl AideRules {
 
 #[then(expr = "the file-integrity configuration covers these paths:")]
 async fn aide_covers(world: &mut PolicyWorld, step: &Step) -> anyhow::Result<()> {
-    let required: Vec<String> = step.table.as_ref().map(|t| t.rows.iter().skip(1).filter_map(|r| r.first().cloned()).collect()).unwrap_or_default();
-    anyhow::ensure!(!required.is_empty(), "the step needs a table with a `path` column");
+    let required = crate::support::table_column(step, "path")?;
     let facts = world.facts().await?;
     let mut violations = Violations::default();
     for node in &facts.nodes {

@@ -7,6 +7,22 @@ pub fn list(text: &str) -> Vec<String> {
     text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
 }
 
+/// The first column of a step's data table, header row left out; a step
+/// without one is an authoring error naming the column it expects.
+pub fn table_column(step: &cucumber::gherkin::Step, column: &str) -> anyhow::Result<Vec<String>> {
+    let values: Vec<String> = step.table.as_ref().map(|t| t.rows.iter().skip(1).filter_map(|r| r.first().cloned()).collect()).unwrap_or_default();
+    anyhow::ensure!(!values.is_empty(), "the step needs a table with a `{column}` column");
+    Ok(values)
+}
+
+/// A corosync.conf value and where it comes from: its line, or corosync's default.
+pub fn conf_value(conf: &pcmk_containers::corosync_conf::CorosyncConf, path: &str, default: &str) -> (String, String) {
+    match conf.root.lookup(path) {
+        Some(pair) => (pair.value.clone(), format!("corosync.conf line {}", pair.line)),
+        None => (default.to_string(), "unset in corosync.conf, corosync's default".to_string()),
+    }
+}
+
 /// Collects violations across nodes; the step fails with all of them at once.
 #[derive(Default)]
 pub struct Violations(Vec<String>);

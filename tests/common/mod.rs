@@ -51,3 +51,16 @@ pub async fn leftovers(docker: &Docker, run: &RunId) -> (usize, usize) {
 pub fn binary() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply"))
 }
+
+/// A copy of candidates/hardened in a fresh directory, changed by `edit`.
+pub fn hardened_variant(name: &str, edit: impl FnOnce(&Path)) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pcmk-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(repo_path("candidates/hardened")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    edit(&dir);
+    dir
+}
