@@ -13,7 +13,7 @@ use pcmk_containers::image::{self, Distro, Mirrors};
 const RUNS: usize = 5;
 
 struct Figure {
-    name: &'static str,
+    name: String,
     samples: Vec<Duration>,
     target: &'static str,
 }
@@ -63,7 +63,7 @@ fn lint_throughput(count: usize) -> anyhow::Result<(usize, Duration)> {
     for path in &paths {
         let candidate = std::sync::Arc::new(Candidate::load(path)?);
         let ctx = pcmk_steps::world::RunContext::new(candidate, pcmk_steps::world::Mode::Static);
-        let options = pcmk_steps::runner::RunOptions { features: features.clone(), tags: None, static_only: true, concurrency: 1, quiet: true, shard: None, waiver: None };
+        let options = pcmk_steps::runner::RunOptions { features: features.clone(), tags: None, static_only: true, concurrency: 1, own_clusters: 1, quiet: true, shard: None, waiver: None };
         let report = runtime.block_on(pcmk_steps::runner::run(ctx, options))?;
         anyhow::ensure!(!report.verdicts.is_empty(), "{} gave no verdicts", path.display());
     }
@@ -85,24 +85,87 @@ fn summed_durations(json: &std::path::Path, tags: &[&str]) -> anyhow::Result<Dur
     Ok(Duration::from_nanos(nanos))
 }
 
-/// The largest resident set of any child process waited for, in bytes.
-fn peak_child_rss_bytes() -> u64 {
+/// What one whole `pcmk-comply` process did: wall time, exit code, stdout, peak memory.
+struct ProcessRun {
+    took: Duration,
+    code: i32,
+    stdout: String,
+    max_rss_bytes: u64,
+}
+
+/// Runs the CLI to its end and reads its own peak resident set from wait4.
+fn run_cli(args: &[&str]) -> anyhow::Result<ProcessRun> {
+    let out_path = std::env::temp_dir().join(format!("pcmk-bench-out-{}", std::process::id()));
+    let started = Instant::now();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::fs::File::create(&out_path)?)
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let mut status = 0;
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given.
+    // SAFETY: the pid is our unwaited child; wait4 fills the status and the struct it is given.
     let usage = unsafe {
-        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
+        anyhow::ensure!(libc::wait4(child.id() as libc::pid_t, &mut status, 0, usage.as_mut_ptr()) > 0, "wait4 failed");
         usage.assume_init()
     };
-    usage.ru_maxrss as u64 * 1024
+    let took = started.elapsed();
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    let stdout = std::fs::read_to_string(&out_path)?;
+    std::fs::remove_file(&out_path)?;
+    Ok(ProcessRun { took, code, stdout, max_rss_bytes: usage.ru_maxrss as u64 * 1024 })
+}
+
+/// `feature » scenario` → passed/failed, from a Cucumber JSON file.
+fn scenario_outcomes(json: &std::path::Path) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let features: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json)?)?;
+    let mut outcomes = std::collections::BTreeMap::new();
+    for feature in features.as_array().into_iter().flatten() {
+        for element in feature["elements"].as_array().into_iter().flatten() {
+            let passed = element["steps"].as_array().into_iter().flatten().all(|s| s["result"]["status"] == "passed");
+            outcomes.insert(format!("{} » {}", feature["name"].as_str().unwrap_or(""), element["name"].as_str().unwrap_or("")), if passed { "passed" } else { "failed" }.to_string());
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The CLI's `phases:` line as (name, total): `cluster start 16× 105.3s; facts 8.0s`.
+fn parse_phases(stdout: &str) -> Vec<(String, Duration)> {
+    let Some(line) = stdout.lines().find_map(|l| l.strip_prefix("phases: ")) else { return Vec::new() };
+    line.split("; ")
+        .filter_map(|part| {
+            let (name, secs) = part.rsplit_once(' ')?;
+            let name = name.split_once(char::is_numeric).map_or(name, |(n, _)| n).trim().to_string();
+            Some((name, Duration::from_secs_f64(secs.trim_end_matches('s').parse().ok()?)))
+        })
+        .collect()
+}
+
+/// The seconds a `measured: failover …: 9.70s (…)` line reports, and the part above Corosync's floor.
+fn parse_failover(stdout: &str) -> Option<(Duration, Duration)> {
+    let line = stdout.lines().find(|l| l.starts_with("measured: failover"))?;
+    let took = line.split(": ").nth(2)?.split('s').next()?.parse().ok()?;
+    let above = line.split("above it: ").nth(1)?.split('s').next()?.parse().ok()?;
+    Some((Duration::from_secs_f64(took), Duration::from_secs_f64(above)))
+}
+
+/// One scenario only: a killed node's resource moves. Its own feature file, so nothing else runs beside it.
+const FAILOVER_FEATURE: &str = "@failover\nFeature: Failover time\n\n  @live @destructive\n  Scenario: A killed node's resource moves\n    When the node running \"service\" is killed\n    Then \"service\" runs on another node within 30 seconds\n";
+
+fn arg_value(name: &str) -> Option<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
 }
 
 fn main() -> anyhow::Result<()> {
     let cold = std::env::args().any(|a| a == "--cold");
+    let policy_runs = arg_value("--policy-runs").unwrap_or(RUNS).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(bench(cold))
+    runtime.block_on(bench(cold, policy_runs))
 }
 
-async fn bench(cold: bool) -> anyhow::Result<()> {
+async fn bench(cold: bool, policy_runs: usize) -> anyhow::Result<()> {
     let docker = pcmk_containers::engine::connect().await?;
     let mirrors = Mirrors::default();
     let mut figures = Vec::new();
@@ -115,7 +178,7 @@ async fn bench(cold: bool) -> anyhow::Result<()> {
         lookups.push(started.elapsed());
         anyhow::ensure!(!again.built, "a cached lookup must not build");
     }
-    figures.push(Figure { name: "image lookup, cached (bookworm)", samples: lookups, target: "<= 1 s" });
+    figures.push(Figure { name: "image lookup, cached (bookworm)".into(), samples: lookups, target: "<= 1 s" });
 
     let candidate = Candidate::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/candidates/hardened")))?;
     let mut to_ready = Vec::new();
@@ -129,52 +192,96 @@ async fn bench(cold: bool) -> anyhow::Result<()> {
         cluster.down().await?;
         teardown.push(started.elapsed());
     }
-    figures.push(Figure { name: "3-node bookworm cluster, create to ready", samples: to_ready, target: "<= 8 s" });
-    figures.push(Figure { name: "3-node cluster teardown", samples: teardown, target: "-" });
+    figures.push(Figure { name: "3-node bookworm cluster, create to ready".into(), samples: to_ready, target: "<= 8 s" });
+    figures.push(Figure { name: "3-node cluster teardown".into(), samples: teardown, target: "-" });
 
     // Whole processes, as a CI job runs them.
-    let binary = env!("CARGO_BIN_EXE_pcmk-comply");
-    let root = env!("CARGO_MANIFEST_DIR");
     let mut lints = Vec::new();
     for _ in 0..10 {
-        let started = Instant::now();
-        let status = std::process::Command::new(binary).arg("lint").current_dir(root).stdout(std::process::Stdio::null()).status()?;
-        lints.push(started.elapsed());
-        anyhow::ensure!(status.success(), "lint of candidates/hardened failed");
+        let lint = run_cli(&["lint"])?;
+        anyhow::ensure!(lint.code == 0, "lint of candidates/hardened failed:\n{}", lint.stdout);
+        lints.push(lint.took);
     }
-    figures.push(Figure { name: "pcmk-comply lint candidates/hardened", samples: lints, target: "<= 50 ms" });
-    let (count, took) = lint_throughput(1000)?;
-    figures.push(Figure { name: "lint, 1,000 generated candidates, 1 thread", samples: vec![took], target: ">= 200 candidates/s" });
-    println!("lint throughput: {count} candidates in {:.2}s = {:.0} candidates/s on one thread", took.as_secs_f64(), count as f64 / took.as_secs_f64());
+    figures.push(Figure { name: "pcmk-comply lint candidates/hardened".into(), samples: lints, target: "<= 50 ms" });
+    let mut throughput = Vec::new();
+    for _ in 0..RUNS {
+        let (count, took) = lint_throughput(1000)?;
+        println!("lint throughput: {count} candidates in {:.2}s = {:.0} candidates/s on one thread", took.as_secs_f64(), count as f64 / took.as_secs_f64());
+        throughput.push(took);
+    }
+    figures.push(Figure { name: "lint, 1,000 generated candidates, 1 thread".into(), samples: throughput, target: "<= 5 s (>= 200 candidates/s)" });
 
-    // The whole policy, as the README's main job runs it; the peak memory of
-    // the harness process is the largest of the children waited for.
-    let json = std::env::temp_dir().join(format!("pcmk-bench-{}.json", std::process::id()));
-    let started = Instant::now();
-    let output = std::process::Command::new(binary).args(["run", "--json"]).arg(&json).current_dir(root).output()?;
-    let whole = started.elapsed();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    anyhow::ensure!(output.status.success(), "the whole policy failed on candidates/hardened:\n{stdout}");
-    figures.push(Figure { name: "pcmk-comply run, whole policy, hardened", samples: vec![whole], target: "<= 90 s" });
-    for line in stdout.lines().filter(|l| l.starts_with("measured: failover") || l.starts_with("phases: ") || l.starts_with("run on ")) {
-        println!("{line}");
+    // One failover at a time, nothing else running, as the README quotes it.
+    let feature = std::env::temp_dir().join(format!("pcmk-bench-failover-{}.feature", std::process::id()));
+    std::fs::write(&feature, FAILOVER_FEATURE)?;
+    let (mut failover, mut above_floor) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let run = run_cli(&["run", feature.to_str().unwrap_or_default()])?;
+        anyhow::ensure!(run.code == 0, "the failover scenario failed on candidates/hardened:\n{}", run.stdout);
+        let (took, above) = parse_failover(&run.stdout).ok_or_else(|| anyhow::anyhow!("no failover measured:\n{}", run.stdout))?;
+        failover.push(took);
+        above_floor.push(above);
     }
-    let destructive = summed_durations(&json, &["failover", "backup"])?;
-    figures.push(Figure { name: "@failover and @backup scenarios, summed", samples: vec![destructive], target: "<= 180 s" });
-    let peak = peak_child_rss_bytes();
-    println!("peak memory of the harness process (max RSS): {:.1} MB (target <= 200 MB)", peak as f64 / 1e6);
+    std::fs::remove_file(&feature)?;
+    figures.push(Figure { name: "failover, kill to running elsewhere".into(), samples: failover, target: "-" });
+    figures.push(Figure { name: "failover above token + consensus".into(), samples: above_floor, target: "<= 2 s" });
+
+    // The whole policy, as the README's main job runs it, repeated: every run
+    // must give the same verdicts (the flakiness series).
+    let json = std::env::temp_dir().join(format!("pcmk-bench-{}.json", std::process::id()));
+    let json_arg = json.to_str().unwrap_or_default().to_string();
+    let (mut whole, mut memory, mut destructive) = (Vec::new(), Vec::new(), Vec::new());
+    let mut phases: Vec<(String, Vec<Duration>)> = Vec::new();
+    let mut first_outcomes = None;
+    for i in 0..policy_runs {
+        let run = run_cli(&["run", "--json", &json_arg])?;
+        let outcomes = scenario_outcomes(&json)?;
+        let passed = outcomes.values().filter(|o| *o == "passed").count();
+        println!("whole policy run {}/{policy_runs}: exit {}, {:.1}s, {passed}/{} scenarios passed, {}", i + 1, run.code, run.took.as_secs_f64(), outcomes.len(), run.stdout.lines().find(|l| l.starts_with("phases: ")).unwrap_or("no phases line"));
+        anyhow::ensure!(run.code == 0, "the whole policy failed on candidates/hardened:\n{}", run.stdout);
+        match &first_outcomes {
+            None => first_outcomes = Some(outcomes),
+            Some(first) => anyhow::ensure!(*first == outcomes, "run {} gave other verdicts than run 1", i + 1),
+        }
+        whole.push(run.took);
+        memory.push(run.max_rss_bytes);
+        destructive.push(summed_durations(&json, &["failover", "backup"])?);
+        for (name, took) in parse_phases(&run.stdout) {
+            match phases.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, samples)) => samples.push(took),
+                None => phases.push((name, vec![took])),
+            }
+        }
+    }
+    std::fs::remove_file(&json)?;
+    println!("flakiness: {policy_runs} whole-policy runs in a row, identical verdicts in all of them");
+    figures.push(Figure { name: "pcmk-comply run, whole policy, hardened".into(), samples: whole, target: "<= 90 s" });
+    for (name, samples) in phases {
+        let name = format!("  phase {name} (summed over clusters)");
+        figures.push(Figure { name, samples, target: "-" });
+    }
+    figures.push(Figure { name: "@failover and @backup scenarios, summed".into(), samples: destructive, target: "<= 180 s" });
+    memory.sort();
+    println!("peak memory of the harness process (max RSS per whole-policy run): median {:.1} MB, min {:.1} MB, max {:.1} MB, n={} (target <= 200 MB)", memory[memory.len() / 2] as f64 / 1e6, memory[0] as f64 / 1e6, memory[memory.len() - 1] as f64 / 1e6, memory.len());
 
     if cold {
-        // A mirror URL that differs only in spelling gives a recipe of its own,
-        // so this builds from nothing without touching the cached images.
+        // A mirror URL that differs only in spelling gives a recipe of its own, so
+        // this builds from nothing without touching the cached images; each build's
+        // images are removed, so the next one is cold again.
         let cold_mirrors = Mirrors { debian: format!("{}/", mirrors.debian.trim_end_matches('/')), ..mirrors.clone() };
-        let started = Instant::now();
-        let built = image::ensure_node_image(&docker, Distro::Bookworm, &cold_mirrors, &|_| {}).await?;
-        let elapsed = started.elapsed();
-        anyhow::ensure!(built.built, "the cold build must build");
-        image::remove(&docker, &built.tag).await?;
-        image::remove(&docker, &built.base).await?;
-        figures.push(Figure { name: "cold image build incl. debootstrap (bookworm)", samples: vec![elapsed], target: "<= 240 s" });
+        for distro in [Distro::Bookworm, Distro::Trixie] {
+            let mut builds = Vec::new();
+            for _ in 0..RUNS {
+                let started = Instant::now();
+                let built = image::ensure_node_image(&docker, distro, &cold_mirrors, &|_| {}).await?;
+                builds.push(started.elapsed());
+                anyhow::ensure!(built.built, "the cold build must build");
+                image::remove(&docker, &built.tag).await?;
+                image::remove(&docker, &built.base).await?;
+            }
+            let name = format!("cold image build incl. debootstrap ({distro})");
+            figures.push(Figure { name, samples: builds, target: "<= 240 s" });
+        }
     }
 
     println!("\npcmk-comply benchmark ({} cores, engine {})", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), docker.version().await?.version.unwrap_or_default());

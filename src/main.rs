@@ -47,9 +47,12 @@ enum Command {
         /// Number of nodes (1 to 16); defaults to the candidate's.
         #[arg(long)]
         nodes: Option<usize>,
-        /// Scenarios run at once on the shared cluster.
-        #[arg(long, default_value_t = 4)]
+        /// Scenarios run at once.
+        #[arg(long, default_value_t = runner::DEFAULT_CONCURRENCY)]
         concurrency: usize,
+        /// Of those, how many `@destructive` scenarios (each on a cluster of its own) run at once.
+        #[arg(long = "clusters", default_value_t = runner::DEFAULT_OWN_CLUSTERS)]
+        own_clusters: usize,
     },
     /// Check the `@static` scenarios against the candidate's files alone (no Docker).
     Lint {
@@ -296,7 +299,7 @@ fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run { policy, distro, nodes, concurrency } => {
+        Command::Run { policy, distro, nodes, concurrency, own_clusters } => {
             let started = Instant::now();
             let candidate = Arc::new(Candidate::load(&policy.candidate)?);
             check_policy_args(&policy)?;
@@ -309,7 +312,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let image_phase = started.elapsed();
             let options = ClusterOptions { nodes, origin: "run".into(), ..ClusterOptions::default() };
             let ctx = RunContext::new(candidate, Mode::Live { docker, image, options });
-            let options = RunOptions { features: policy.features(), tags: policy.tags.clone(), static_only: false, concurrency, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers) };
+            let options = RunOptions { features: policy.features(), tags: policy.tags.clone(), static_only: false, concurrency, own_clusters, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers) };
             let mut report = runner::run(ctx, options).await?;
             report.info.distro = Some(distro.to_string());
             report.info.phases.insert(0, ("image".into(), image_phase));
@@ -321,7 +324,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             check_policy_args(&policy)?;
             let waivers = policy.outputs.load_waivers()?;
             let ctx = RunContext::new(candidate, Mode::Static);
-            let options = RunOptions { features: policy.features(), tags: policy.tags.clone(), static_only: true, concurrency: 1, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers) };
+            let options = RunOptions { features: policy.features(), tags: policy.tags.clone(), static_only: true, concurrency: 1, own_clusters: 1, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers) };
             let report = runner::run(ctx, options).await?;
             finish(report, &waivers, &policy.outputs, "lint", started)
         }
@@ -343,7 +346,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("compare: running the policy on {distro}");
                 let options = ClusterOptions { origin: "compare".into(), ..ClusterOptions::default() };
                 let ctx = RunContext::new(candidate.clone(), Mode::Live { docker: docker.clone(), image, options });
-                let run = RunOptions { features: features.clone(), tags: tags.clone(), static_only: false, concurrency: 4, quiet: true, shard: None, waiver: None };
+                let run = RunOptions { features: features.clone(), tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None };
                 let mut report = runner::run(ctx, run).await?;
                 report.info.distro = Some(distro.to_string());
                 reports.push(report);

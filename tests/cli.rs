@@ -79,6 +79,89 @@ async fn signals_during_start_up_leave_nothing() {
     }
 }
 
+/// SIGINT and SIGTERM in a policy run: while scenarios run on several clusters,
+/// and as the first scenarios end (their clusters being removed, others starting).
+#[tokio::test(flavor = "multi_thread")]
+async fn signals_during_a_policy_run_leave_nothing() {
+    use std::io::BufRead as _;
+    let docker = docker().await;
+    node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    for (signal, code, moment) in [(libc_signal::SIGINT, 130, "ready in"), (libc_signal::SIGTERM, 143, " » ")] {
+        let mut child = binary()
+            .args(["run", "--tags", "@failover", "--candidate"])
+            .arg(repo_path("candidates/hardened"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        // Progress lines go to stderr, scenario lines to stdout: read both.
+        let (lines, seen) = std::sync::mpsc::channel();
+        for stream in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+            let lines = lines.clone();
+            std::thread::spawn(move || std::io::BufReader::new(stream).lines().map_while(Result::ok).for_each(|l| drop(lines.send(l))));
+        }
+        let deadline = Instant::now() + Duration::from_secs(240);
+        let mut log = Vec::new();
+        while !log.iter().any(|l: &String| l.contains(moment)) {
+            assert!(Instant::now() < deadline, "never saw `{moment}`:\n{}", log.join("\n"));
+            if let Ok(line) = seen.recv_timeout(Duration::from_secs(1)) {
+                log.push(line);
+            }
+        }
+        let (containers, _) = made_by(&docker, pid).await;
+        assert!(containers >= 3, "a cluster is up when `{moment}` shows ({containers} containers)");
+        libc_signal::send(pid, signal);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{}", log.join("\n"));
+        assert_eq!(made_by(&docker, pid).await, (0, 0), "signal {signal} at `{moment}` left objects behind");
+    }
+}
+
+/// Mount points below `dir` in this machine's mount table.
+fn mounts_under(dir: &std::path::Path) -> usize {
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| std::path::Path::new(m).starts_with(dir)).count()
+}
+
+/// Processes whose command line names `dir` (debootstrap and its children).
+fn processes_naming(dir: &std::path::Path) -> usize {
+    let needle = dir.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(&needle))
+        .count()
+}
+
+/// SIGINT and SIGTERM during a cold image build: debootstrap and its children
+/// stop, nothing stays mounted in its root file system (debootstrap mounts /proc
+/// and /sys there late in the build), and the tree is gone.
+#[test]
+fn signals_during_an_image_build_stop_debootstrap_and_leave_nothing() {
+    for (signal, code, mounted) in [(libc_signal::SIGINT, 130, false), (libc_signal::SIGTERM, 143, true)] {
+        // A spelling of the mirror no cached image was built from: the build starts with debootstrap.
+        let mut child = binary()
+            .args(["image", "build", "--distro", "bookworm"])
+            .env("PCMK_COMPLY_MIRROR", "http://deb.debian.org/./debian")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let root_fs = std::env::temp_dir().join(format!("pcmk-comply-rootfs-bookworm-{}", child.id()));
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while !root_fs.exists() || (mounted && mounts_under(&root_fs) == 0) {
+            assert!(child.try_wait().unwrap().is_none(), "the build ended before the signal");
+            assert!(Instant::now() < deadline, "debootstrap never reached {}", if mounted { "its second stage" } else { "its first stage" });
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        libc_signal::send(child.id(), signal);
+        assert_eq!(child.wait().unwrap().code(), Some(code));
+        assert_eq!(processes_naming(&root_fs), 0, "debootstrap still runs after signal {signal}");
+        assert_eq!(mounts_under(&root_fs), 0, "something stays mounted in {} after signal {signal}", root_fs.display());
+        assert!(!root_fs.exists(), "{} is left after signal {signal}", root_fs.display());
+    }
+}
+
 /// `cluster up` leaves a ready cluster behind; `gc` afterwards removes it.
 #[tokio::test(flavor = "multi_thread")]
 async fn cluster_up_leaves_a_ready_cluster_that_gc_removes() {

@@ -15,7 +15,7 @@ use pcmk_steps::verdict::Outcome;
 use pcmk_steps::world::{Mode, RunContext};
 
 fn options(features: &[&str], static_only: bool) -> RunOptions {
-    RunOptions { features: features.iter().map(|f| repo_path(f)).collect(), tags: None, static_only, concurrency: 4, quiet: true, shard: None, waiver: None }
+    RunOptions { features: features.iter().map(|f| repo_path(f)).collect(), tags: None, static_only, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None }
 }
 
 async fn lint(candidate: &str) -> Report {
@@ -152,6 +152,8 @@ async fn run_fails_the_insecure_candidate_on_a_live_cluster() {
     assert!(reason(&report, "Cluster daemons listen on the cluster network only").contains("pcsd listens on [::]:2224"));
     assert!(reason(&report, "Every node's cluster logs reach the central log server").contains("node1: not the line just logged"));
     assert!(reason(&report, "A failover raises an alert at the central log server").contains("no alert tagged `pcmk-alert`"));
+    assert!(reason(&report, "Corosync crashing on a node does not take the service down").contains("corosync is not running on"));
+    assert!(reason(&report, "Pacemakerd crashing on a node does not take the service down").contains("pacemaker is not running on"));
     let password = reason(&report, "The hacluster account has no default password");
     assert!(!password.contains("linux"), "which default the password is stays unsaid: {password}");
     insta::assert_snapshot!("run_insecure", verdict_table(&report));

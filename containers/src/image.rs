@@ -265,15 +265,21 @@ async fn bootstrap_base(
         .find(|p| Path::new(p).exists())
         .context("debootstrap is not installed; it builds the base image offline from the Debian mirror (apt-get install debootstrap)")?;
     let work = std::env::temp_dir().join(format!("pcmk-comply-rootfs-{}-{}", distro.suite(), std::process::id()));
-    let _remove_work = RemoveDirOnDrop(work.clone());
-    let output = tokio::process::Command::new(debootstrap)
+    let mut root_fs = BootstrapDir { path: work.clone(), debootstrap: None };
+    // Its own process group, so that a cancelled build stops debootstrap and its children together.
+    let child = tokio::process::Command::new(debootstrap)
         .args(["--variant=minbase", distro.suite()])
         .arg(&work)
         .arg(&mirrors.debian)
         .stdin(Stdio::null())
-        .output()
-        .await
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
         .context("running debootstrap")?;
+    root_fs.debootstrap = child.id();
+    let output = child.wait_with_output().await.context("running debootstrap")?;
+    root_fs.debootstrap = None;
     if !output.status.success() {
         let log = String::from_utf8_lossy(&output.stdout);
         let tail: Vec<&str> = log.lines().rev().take(15).collect();
@@ -293,6 +299,7 @@ async fn bootstrap_base(
         .args(["-cf", "-", "."])
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
+        .kill_on_drop(true)
         .spawn()
         .context("running tar")?;
     let stdout = tar.stdout.take().context("tar has no stdout")?;
@@ -319,12 +326,60 @@ async fn bootstrap_base(
     Ok(())
 }
 
-struct RemoveDirOnDrop(std::path::PathBuf);
+/// debootstrap's root file system, removed when dropped. Dropped while
+/// debootstrap still runs (a signal cancelled the build), it first stops
+/// debootstrap's process group with SIGTERM, so that debootstrap's exit trap
+/// unmounts the /proc and /sys it mounted in the tree; whatever is still
+/// mounted there is then detached, and the tree is never removed across a mount.
+struct BootstrapDir {
+    path: std::path::PathBuf,
+    debootstrap: Option<u32>,
+}
 
-impl Drop for RemoveDirOnDrop {
+impl Drop for BootstrapDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if let Some(pid) = self.debootstrap.take() {
+            stop_process_group(pid);
+        }
+        let mut inside = mounts_under(&self.path);
+        inside.sort_by_key(|m| std::cmp::Reverse(m.as_os_str().len()));
+        for mount in &inside {
+            if let Ok(path) = std::ffi::CString::new(mount.as_os_str().as_encoded_bytes()) {
+                // SAFETY: a valid NUL-terminated path; MNT_DETACH cannot block.
+                unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
+            }
+        }
+        if mounts_under(&self.path).is_empty() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        } else {
+            tracing::warn!("left {} in place: something is still mounted inside it", self.path.display());
+        }
     }
+}
+
+/// SIGTERM to the group, up to 20 s for it to end, then SIGKILL.
+fn stop_process_group(pid: u32) {
+    let group = -(pid as libc::pid_t);
+    let alive = || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')));
+    // SAFETY: signals a process group this process created.
+    unsafe { libc::kill(group, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: as above; the group may be gone already, which is harmless.
+    unsafe { libc::kill(group, libc::SIGKILL) };
+}
+
+/// Mount points at or below `dir`, from this process's mount table.
+fn mounts_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    table
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|escaped| std::path::PathBuf::from(escaped.replace("\\040", " ")))
+        .filter(|mount| mount.starts_with(dir))
+        .collect()
 }
 
 /// Removes an image by reference (a missing one is not an error).

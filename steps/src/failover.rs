@@ -272,14 +272,34 @@ async fn fenced_or_back(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result
         if live.cluster.fence_actions().iter().any(|a| a.target == fault.node && a.succeeded) {
             return Ok(());
         }
-        if let Ok(status) = live.cluster.status(&observers[0]).await {
-            if status.quorate && status.members().contains(&fault.node.as_str()) {
-                return Ok(());
-            }
-        }
-        anyhow::ensure!(Instant::now() < deadline, "{} was neither fenced nor back in the cluster within {seconds}s: a node in an unknown state can still write to shared data", fault.node);
+        let why_not = match back_in_cluster(&live.cluster, &fault.node, &observers[0]).await {
+            Ok(()) => return Ok(()),
+            Err(why_not) => why_not,
+        };
+        anyhow::ensure!(Instant::now() < deadline, "{} was neither fenced nor back in the cluster within {seconds}s ({why_not}): a node in an unknown state can still write to shared data", fault.node);
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Back means running its own corosync and pacemakerd, and a member of a quorate
+/// partition in its own view and another node's. Another node's view alone can
+/// be a second old, and a dead corosync looks alive in it until the token expires.
+/// Err says how the node is not back.
+async fn back_in_cluster(cluster: &pcmk_containers::cluster::Cluster, node: &str, observer: &str) -> Result<(), String> {
+    let daemons = cluster.exec(node, &["pcmk-node", "status"]).await.map(|out| out.stdout).unwrap_or_default();
+    for daemon in ["corosync", "pacemaker"] {
+        if !daemons.lines().any(|l| l.trim() == format!("{daemon} running")) {
+            return Err(format!("{daemon} is not running on {node}"));
+        }
+    }
+    for asked in [node, observer] {
+        match cluster.status(asked).await {
+            Ok(status) if status.quorate && status.members().contains(&node) => {}
+            Ok(_) => return Err(format!("{asked} does not see {node} as a member of a quorate partition")),
+            Err(e) => return Err(format!("no status from {asked}: {e}")),
+        }
+    }
+    Ok(())
 }
 
 #[when(expr = "every node but the one running {string} is killed")]

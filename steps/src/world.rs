@@ -47,6 +47,8 @@ pub struct RunContext {
     versions: Mutex<std::collections::BTreeMap<String, String>>,
     /// Wall time of the harness's own phases (cluster start, teardown).
     phases: Mutex<Vec<(String, std::time::Duration)>>,
+    /// How many scenarios may hold a cluster of their own at once (set by the runner).
+    own_cluster_slots: std::sync::OnceLock<Arc<tokio::sync::Semaphore>>,
 }
 
 impl RunContext {
@@ -61,7 +63,19 @@ impl RunContext {
             artifacts: Mutex::new(Default::default()),
             versions: Mutex::new(Default::default()),
             phases: Mutex::new(Vec::new()),
+            own_cluster_slots: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sets how many clusters of their own scenarios may hold at once; the first call wins.
+    pub fn limit_own_clusters(&self, count: usize) {
+        let _ = self.own_cluster_slots.set(Arc::new(tokio::sync::Semaphore::new(count.max(1))));
+    }
+
+    /// Waits for a free slot for a scenario's own cluster.
+    async fn own_cluster_slot(&self) -> anyhow::Result<tokio::sync::OwnedSemaphorePermit> {
+        let slots = self.own_cluster_slots.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(1))).clone();
+        slots.acquire_owned().await.map_err(|e| anyhow!("own-cluster slots closed: {e}"))
     }
 
     pub fn is_live(&self) -> bool {
@@ -167,6 +181,8 @@ pub struct PolicyWorld {
     /// Set by the before-hook from the scenario's tags.
     pub destructive: bool,
     live: Option<Arc<LiveCluster>>,
+    /// Held while this scenario has a cluster of its own.
+    own_cluster_slot: Option<tokio::sync::OwnedSemaphorePermit>,
     facts: Option<Arc<Facts>>,
     /// The fault a `When` step injected, for the `Then` steps that judge it.
     pub fault: Option<Fault>,
@@ -221,6 +237,7 @@ impl PolicyWorld {
             ctx: RUN.with(Arc::clone),
             destructive: false,
             live: None,
+            own_cluster_slot: None,
             facts: None,
             fault: None,
             backup: None,
@@ -244,10 +261,25 @@ impl PolicyWorld {
         if let Some(live) = &self.live {
             return Ok(live.clone());
         }
-        let live = if self.destructive { self.ctx.build_cluster().await } else { self.ctx.shared_cluster().await };
+        let live = if self.destructive {
+            self.reserve_own_cluster().await?;
+            self.ctx.build_cluster().await
+        } else {
+            self.ctx.shared_cluster().await
+        };
         let live = self.infra(live)?;
         self.live = Some(live.clone());
         Ok(live)
+    }
+
+    /// Waits for a slot for this scenario's own cluster (the runner's before-hook
+    /// calls it, so a scenario's step times never include the wait).
+    pub async fn reserve_own_cluster(&mut self) -> anyhow::Result<()> {
+        if self.own_cluster_slot.is_none() {
+            let slot = self.ctx.own_cluster_slot().await;
+            self.own_cluster_slot = Some(self.infra(slot)?);
+        }
+        Ok(())
     }
 
     /// Facts for this scenario: from the candidate in `lint`, from the nodes in `run`.
@@ -307,15 +339,19 @@ impl PolicyWorld {
     /// Swaps this scenario's own cluster for a fresh one built from the candidate.
     pub async fn replace_cluster(&mut self) -> anyhow::Result<()> {
         anyhow::ensure!(self.destructive, "replacing the cluster needs a @destructive scenario");
-        self.finish().await;
+        self.remove_own_cluster().await;
         self.changed_cluster().await;
-        let fresh = self.ctx.build_cluster().await;
-        self.live = Some(self.infra(fresh)?);
+        self.live().await?;
         Ok(())
     }
 
-    /// Ends this scenario's own cluster, if it had one.
+    /// Ends this scenario's own cluster, if it had one, and frees its slot.
     pub async fn finish(&mut self) {
+        self.remove_own_cluster().await;
+        self.own_cluster_slot = None;
+    }
+
+    async fn remove_own_cluster(&mut self) {
         if self.destructive {
             if let Some(live) = self.live.take() {
                 if let Ok(live) = Arc::try_unwrap(live) {

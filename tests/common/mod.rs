@@ -48,6 +48,15 @@ pub async fn leftovers(docker: &Docker, run: &RunId) -> (usize, usize) {
     )
 }
 
+/// Containers and networks labelled as made by process `pid`.
+pub async fn made_by(docker: &Docker, pid: u32) -> (usize, usize) {
+    let mine = |l: &run::Labelled| l.labels.get(run::LABEL_OWNER_PID).is_some_and(|p| *p == pid.to_string());
+    (
+        run::list_containers(docker, None).await.unwrap().iter().filter(|l| mine(l)).count(),
+        run::list_networks(docker, None).await.unwrap().iter().filter(|l| mine(l)).count(),
+    )
+}
+
 pub fn binary() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply"))
 }
