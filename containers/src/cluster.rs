@@ -456,11 +456,12 @@ impl Cluster {
                 .collect();
             if started.elapsed() >= timeout {
                 let logs = self.recent_logs(ask, 15).await;
-                bail!(
+                return Err(NotReadyInTime(format!(
                     "run {}: the cluster did not reach quorum with members {members:?} within {timeout:?}\nlast view:\n  {}\n{logs}",
                     self.run,
                     last.join("\n  ")
-                )
+                ))
+                .into());
             }
             tokio::time::sleep(POLL).await;
         }
@@ -607,6 +608,19 @@ impl Cluster {
         Ok(())
     }
 }
+
+/// Nodes that kept running but never formed the expected cluster in time (as
+/// opposed to a daemon that refused its configuration, which fails at once).
+#[derive(Debug)]
+pub struct NotReadyInTime(pub String);
+
+impl std::fmt::Display for NotReadyInTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotReadyInTime {}
 
 /// A container on the run's networks that is not a cluster member.
 #[derive(Debug, Clone)]
