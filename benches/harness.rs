@@ -72,19 +72,6 @@ fn lint_throughput(count: usize) -> anyhow::Result<(usize, Duration)> {
     Ok((paths.len(), took))
 }
 
-/// Summed scenario durations of the given features' scenarios in a Cucumber JSON file.
-fn summed_durations(json: &std::path::Path, tags: &[&str]) -> anyhow::Result<Duration> {
-    let features: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json)?)?;
-    let mut nanos = 0u64;
-    for element in features.as_array().into_iter().flatten().flat_map(|f| f["elements"].as_array().into_iter().flatten()) {
-        let tagged = element["tags"].as_array().into_iter().flatten().any(|t| tags.iter().any(|want| t["name"] == format!("@{want}")));
-        if tagged {
-            nanos += element["steps"].as_array().into_iter().flatten().filter_map(|s| s["result"]["duration"].as_u64()).sum::<u64>();
-        }
-    }
-    Ok(Duration::from_nanos(nanos))
-}
-
 /// What one whole `pcmk-comply` process did: wall time, exit code, stdout, peak memory.
 struct ProcessRun {
     took: Duration,
@@ -115,19 +102,6 @@ fn run_cli(args: &[&str]) -> anyhow::Result<ProcessRun> {
     let stdout = std::fs::read_to_string(&out_path)?;
     std::fs::remove_file(&out_path)?;
     Ok(ProcessRun { took, code, stdout, max_rss_bytes: usage.ru_maxrss as u64 * 1024 })
-}
-
-/// `feature » scenario` → passed/failed, from a Cucumber JSON file.
-fn scenario_outcomes(json: &std::path::Path) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
-    let features: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json)?)?;
-    let mut outcomes = std::collections::BTreeMap::new();
-    for feature in features.as_array().into_iter().flatten() {
-        for element in feature["elements"].as_array().into_iter().flatten() {
-            let passed = element["steps"].as_array().into_iter().flatten().all(|s| s["result"]["status"] == "passed");
-            outcomes.insert(format!("{} » {}", feature["name"].as_str().unwrap_or(""), element["name"].as_str().unwrap_or("")), if passed { "passed" } else { "failed" }.to_string());
-        }
-    }
-    Ok(outcomes)
 }
 
 /// The CLI's `phases:` line as (name, total): `cluster start 16× 105.3s; facts 8.0s`.
@@ -236,8 +210,9 @@ async fn bench(cold: bool, policy_runs: usize) -> anyhow::Result<()> {
     let mut first_outcomes = None;
     for i in 0..policy_runs {
         let run = run_cli(&["run", "--json", &json_arg])?;
-        let outcomes = scenario_outcomes(&json)?;
-        let passed = outcomes.values().filter(|o| *o == "passed").count();
+        let verdicts = pcmk_reports::cucumber_json::read(&json)?;
+        let outcomes: std::collections::BTreeMap<String, pcmk_steps::verdict::Outcome> = verdicts.iter().map(|v| (format!("{} » {}", v.feature, v.scenario), v.outcome)).collect();
+        let passed = verdicts.iter().filter(|v| v.outcome == pcmk_steps::verdict::Outcome::Passed).count();
         println!("whole policy run {}/{policy_runs}: exit {}, {:.1}s, {passed}/{} scenarios passed, {}", i + 1, run.code, run.took.as_secs_f64(), outcomes.len(), run.stdout.lines().find(|l| l.starts_with("phases: ")).unwrap_or("no phases line"));
         anyhow::ensure!(run.code == 0, "the whole policy failed on candidates/hardened:\n{}", run.stdout);
         match &first_outcomes {
@@ -246,7 +221,7 @@ async fn bench(cold: bool, policy_runs: usize) -> anyhow::Result<()> {
         }
         whole.push(run.took);
         memory.push(run.max_rss_bytes);
-        destructive.push(summed_durations(&json, &["failover", "backup"])?);
+        destructive.push(verdicts.iter().filter(|v| v.has_tag("failover") || v.has_tag("backup")).map(|v| v.duration).sum());
         for (name, took) in parse_phases(&run.stdout) {
             match phases.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, samples)) => samples.push(took),
