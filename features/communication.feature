@@ -55,7 +55,7 @@ Feature: Secure communication
     Remediation: place a ruleset in /etc/nftables.conf and enable nftables.service (candidate: add "nftables" to services).
     Then the nftables ruleset is loaded on every node
 
-  @live @critical
+  @live @critical @slow
   Scenario: Cluster ports answer the cluster's own nodes only
     corosync (5405/udp and the next link's port), pcsd (2224/tcp) and pacemaker_remote (3121/tcp) must not answer other hosts, even on the same network.
     Remediation: accept these ports only from the cluster nodes' addresses in the input chain, drop the rest.

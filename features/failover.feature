@@ -27,7 +27,7 @@ Feature: Failover and fencing
     When "service" fails its monitor
     Then "service" is running again within 30 seconds
 
-  @live @destructive @critical
+  @live @destructive @critical @slow
   Scenario: A node cut off from the others never runs the resource beside them
     no-quorum-policy=ignore without fencing runs the same resource on both sides of a partition.
     Remediation: keep no-quorum-policy=stop and stonith-enabled=true with a working fence device.

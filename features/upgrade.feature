@@ -5,7 +5,7 @@ Feature: Rolling upgrade
   a while old and new versions run side by side; this is proved here with
   nodes replaced in turn by nodes of the next Debian release.
 
-  @live @destructive @high
+  @live @destructive @high @slow
   Scenario: A rolling upgrade to the next release keeps the service running
     A mixed-version cluster that loses quorum or its resources turns a planned upgrade into an outage.
     Remediation: upgrade one node at a time with the cluster stopped on that node only, keep the CIB free of what the new version removed (see `pcmk-comply compare`), and upgrade within the versions Pacemaker supports for rolling upgrades.

@@ -47,10 +47,10 @@ enum Command {
         /// Number of nodes (1 to 16); defaults to the candidate's.
         #[arg(long)]
         nodes: Option<usize>,
-        /// Scenarios run at once.
+        /// Scenarios on the shared cluster at once.
         #[arg(long, default_value_t = runner::DEFAULT_CONCURRENCY)]
         concurrency: usize,
-        /// Of those, how many `@destructive` scenarios (each on a cluster of its own) run at once.
+        /// `@destructive` scenarios (each on a cluster of its own) at once; their clusters start 2 at a time.
         #[arg(long = "clusters", default_value_t = runner::DEFAULT_OWN_CLUSTERS)]
         own_clusters: usize,
     },

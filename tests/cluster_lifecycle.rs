@@ -42,7 +42,10 @@ async fn one_two_and_three_nodes_reach_quorum_on_trixie() {
 async fn killed_node_leaves_the_membership_and_rejoins_after_restart() {
     let docker = docker().await;
     let cluster = up(&docker, Distro::Bookworm, "kill", None).await;
+    assert!(cluster.status("node3").await.is_ok(), "node3 answers through its open shell");
     cluster.kill_node("node3").await.unwrap();
+    let stale = cluster.status("node3").await;
+    assert!(stale.is_err(), "a killed node gives no status, not its open shell's last answer: {stale:?}");
     cluster
         .wait_for_members(&["node1", "node2"], &["node1", "node2"], Duration::from_secs(60))
         .await
@@ -52,6 +55,8 @@ async fn killed_node_leaves_the_membership_and_rejoins_after_restart() {
 
     cluster.start_node("node3").await.unwrap();
     cluster.wait_ready(Duration::from_secs(90)).await.expect("node3 rejoins");
+    let names = cluster.node_names();
+    assert!(cluster.status("node3").await.unwrap().has_members(&names), "the restarted node3 answers through a new shell");
     cluster.down().await.unwrap();
 }
 

@@ -19,10 +19,20 @@ fn replace_in(file: &Path, from: &str, to: &str) {
     std::fs::write(file, text.replace(from, to)).unwrap();
 }
 
-fn comply(args: &[&str], candidate: &Path) -> (Output, Duration) {
+/// Runs the CLI to its end: its output, how long it took, and its pid (its containers' owner).
+fn comply(args: &[&str], candidate: &Path) -> (Output, Duration, String) {
     let started = Instant::now();
-    let output = binary().current_dir(repo_path("")).args(args).arg("--candidate").arg(candidate).output().unwrap();
-    (output, started.elapsed())
+    let child = binary()
+        .current_dir(repo_path(""))
+        .args(args)
+        .arg("--candidate")
+        .arg(candidate)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    (child.wait_with_output().unwrap(), started.elapsed(), pid)
 }
 
 #[test]
@@ -46,7 +56,7 @@ fn hostile_candidates_end_in_clear_errors_or_verdicts_at_once() {
     ];
     for (name, edit, expected, says) in cases {
         let dir = hardened_variant(&format!("hostile-{name}"), edit);
-        let (output, took) = comply(&["lint"], &dir);
+        let (output, took, _) = comply(&["lint"], &dir);
         let said = text(&output);
         assert_eq!(output.status.code(), Some(expected), "{name}: {said}");
         assert!(said.contains(says), "{name}: expected `{says}` in {said}");
@@ -66,9 +76,11 @@ async fn configurations_corosync_refuses_fail_start_up_with_its_words() {
         ("udpu-crypto", |d| replace_in(&d.join("corosync.conf"), "transport: knet", "transport: udpu")),
         ("no-hash", |d| replace_in(&d.join("corosync.conf"), "crypto_hash: sha256", "crypto_hash: none")),
     ];
+    let mut pids = Vec::new();
     for (name, edit) in cases {
         let dir = hardened_variant(&format!("hostile-{name}"), edit);
-        let (output, took) = comply(&["run", "--tags", "@patching"], &dir);
+        let (output, took, pid) = comply(&["run", "--tags", "@patching"], &dir);
+        pids.push(pid);
         let said = text(&output);
         assert_eq!(output.status.code(), Some(2), "{name}: {said}");
         assert!(said.contains("corosync"), "{name}: the error names corosync: {said}");
@@ -77,8 +89,9 @@ async fn configurations_corosync_refuses_fail_start_up_with_its_words() {
         assert!(took < Duration::from_secs(150), "{name} took {took:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
+    // Only these runs' containers: other tests run clusters beside this one.
     let left = pcmk_containers::run::list_containers(&docker, None).await.unwrap();
-    assert!(left.iter().all(|c| c.labels.get("io.pcmk-comply.origin").is_none_or(|o| o != "run")), "runs left containers");
+    assert!(left.iter().all(|c| c.labels.get("io.pcmk-comply.owner-pid").is_none_or(|p| !pids.contains(p))), "runs left containers");
 }
 
 /// A node removed from outside while scenarios run is an infrastructure error.
@@ -135,7 +148,7 @@ async fn a_fork_and_memory_bomb_in_a_candidate_is_contained() {
     });
     let host_pids = || std::fs::read_dir("/proc").unwrap().filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))).count();
     let before = host_pids();
-    let (output, took) = comply(&["run", "--tags", "@patching"], &dir);
+    let (output, took, _) = comply(&["run", "--tags", "@patching"], &dir);
     let said = text(&output);
     assert!(matches!(output.status.code(), Some(0..=2)), "{said}");
     assert!(!said.contains("panicked"), "{said}");

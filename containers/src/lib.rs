@@ -12,6 +12,7 @@ pub mod fence;
 pub mod image;
 pub mod run;
 pub mod redact;
+mod session;
 pub mod status;
 
 pub use bollard::Docker;

@@ -11,13 +11,12 @@ use cucumber::{gherkin, World as _};
 use crate::verdict::{Outcome, PolicyError, Verdict, VerdictWriter};
 use crate::world::{PolicyWorld, RunContext, RUN};
 
-/// Scenarios at once: those on the shared cluster only read, so the engine bounds this, not correctness.
+/// Scenarios on the shared cluster at once: they only read, so the engine bounds this, not correctness.
 pub const DEFAULT_CONCURRENCY: usize = 8;
-/// `@destructive` scenarios at once, each on a 3-node cluster of its own. Measured on
-/// 2 cores: the whole policy took 283 s one at a time, 132 s with 3, 118–136 s with 4
-/// (failover 1.9–2.1 s above Corosync's floor either way); 4 at once also left one
-/// node out of a starting cluster once in 80 starts, so 3.
-pub const DEFAULT_OWN_CLUSTERS: usize = 3;
+/// `@destructive` scenarios at once, each on a 3-node cluster of its own. Most of
+/// such a scenario is waiting (token timeouts, a 40 s partition); cluster starts,
+/// the costly part, are limited on their own (`world::CLUSTER_STARTS_AT_ONCE`).
+pub const DEFAULT_OWN_CLUSTERS: usize = 6;
 
 pub struct RunOptions {
     pub features: Vec<PathBuf>,
@@ -25,9 +24,9 @@ pub struct RunOptions {
     pub tags: Option<String>,
     /// `lint`: only scenarios tagged `@static`.
     pub static_only: bool,
-    /// Scenarios run at once.
+    /// Scenarios on the shared cluster at once.
     pub concurrency: usize,
-    /// Of those, scenarios with a cluster of their own (`@destructive`) at once.
+    /// Scenarios with a cluster of their own (`@destructive`) at once.
     pub own_clusters: usize,
     pub quiet: bool,
     /// Run only this deterministic slice of the scenarios.
@@ -137,6 +136,77 @@ fn has_tag(feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &
     feature.tags.iter().chain(rule.iter().flat_map(|r| &r.tags)).chain(&scenario.tags).any(|t| t == tag)
 }
 
+/// The scenarios of one feature path in the order they should start, as
+/// cucumber starts them in the order they arrive: those with a cluster of
+/// their own first (they take longest), `@slow` ones first within each group,
+/// otherwise file order. Every scenario becomes a feature of its own (same
+/// name, path, tags and background), which is what lets the order cross files.
+/// Parse errors come first, so a broken file is reported before anything runs.
+struct StartOrder {
+    errors: Vec<cucumber::parser::Error>,
+    parts: Vec<(StartKey, gherkin::Feature)>,
+}
+
+impl StartOrder {
+    fn parse(path: &std::path::Path, selected: &dyn Fn(&gherkin::Feature, Option<&gherkin::Rule>, &gherkin::Scenario) -> bool) -> StartOrder {
+        use futures_util::{FutureExt as _, StreamExt as _};
+        // The basic parser reads files synchronously and yields a ready stream.
+        let parsed = cucumber::Parser::parse(cucumber::parser::Basic::new(), path, Default::default()).collect::<Vec<_>>().now_or_never().unwrap_or_default();
+        let mut order = StartOrder { errors: Vec::new(), parts: Vec::new() };
+        for feature in parsed {
+            match feature {
+                Ok(feature) => order.parts.extend(one_feature_per_scenario(feature, selected)),
+                Err(error) => order.errors.push(error),
+            }
+        }
+        order.parts.sort_by_key(|(key, _)| *key);
+        order
+    }
+
+    fn needs_shared_cluster(&self) -> bool {
+        self.parts.iter().any(|(key, _)| key.shared_cluster)
+    }
+}
+
+impl cucumber::Parser<PathBuf> for StartOrder {
+    type Cli = cucumber::parser::basic::Cli;
+    type Output = futures_util::stream::Iter<std::vec::IntoIter<cucumber::parser::Result<gherkin::Feature>>>;
+
+    fn parse(self, _: PathBuf, _: Self::Cli) -> Self::Output {
+        let errors = self.errors.into_iter().map(Err);
+        futures_util::stream::iter(errors.chain(self.parts.into_iter().map(|(_, part)| Ok(part))).collect::<Vec<_>>())
+    }
+}
+
+/// When a scenario starts: `false` sorts first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct StartKey {
+    shared_cluster: bool,
+    not_slow: bool,
+}
+
+/// Splits a feature into features of one selected scenario each, in file order.
+fn one_feature_per_scenario(mut feature: gherkin::Feature, selected: &dyn Fn(&gherkin::Feature, Option<&gherkin::Rule>, &gherkin::Scenario) -> bool) -> Vec<(StartKey, gherkin::Feature)> {
+    let key = |feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario| StartKey {
+        shared_cluster: !has_tag(feature, rule, scenario, "destructive"),
+        not_slow: !has_tag(feature, rule, scenario, "slow"),
+    };
+    let scenarios = std::mem::take(&mut feature.scenarios);
+    let rules = std::mem::take(&mut feature.rules);
+    let mut parts = Vec::new();
+    for scenario in scenarios.into_iter().filter(|s| selected(&feature, None, s)) {
+        parts.push((key(&feature, None, &scenario), gherkin::Feature { scenarios: vec![scenario], ..feature.clone() }));
+    }
+    for mut rule in rules {
+        let scenarios = std::mem::take(&mut rule.scenarios);
+        for scenario in scenarios.into_iter().filter(|s| selected(&feature, Some(&rule), s)) {
+            let key = key(&feature, Some(&rule), &scenario);
+            parts.push((key, gherkin::Feature { rules: vec![gherkin::Rule { scenarios: vec![scenario], ..rule.clone() }], ..feature.clone() }));
+        }
+    }
+    parts
+}
+
 pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Report> {
     let tags = options.tags.as_deref().map(parse_tags).transpose().map_err(anyhow::Error::msg)?;
     for path in &options.features {
@@ -148,10 +218,12 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     let collected = writer.collected.clone();
     let static_only = options.static_only;
     let shard = options.shard;
-    ctx.limit_own_clusters(options.own_clusters);
+    ctx.set_limits(options.concurrency, options.own_clusters);
     for path in &options.features {
         let mut cli: cucumber::cli::Opts<cucumber::parser::basic::Cli, cucumber::runner::basic::Cli, cucumber::cli::Empty> = Default::default();
-        cli.runner.concurrency = Some(options.concurrency.max(1));
+        // Every scenario starts at once and waits in the before-hook for its slot,
+        // so one waiting for a cluster of its own never holds up one on the shared cluster.
+        cli.runner.concurrency = Some(usize::MAX);
         let tags = tags.clone();
         let filter = move |feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario| {
             let all_tags = feature.tags.iter().chain(rule.iter().flat_map(|r| &r.tags)).chain(&scenario.tags);
@@ -159,15 +231,18 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
                 && tags.as_ref().is_none_or(|t| t.eval(all_tags))
                 && shard.is_none_or(|s| s.contains(&feature.name, &scenario.name))
         };
-        let cucumber = PolicyWorld::cucumber()
+        let scenarios = StartOrder::parse(path, &filter);
+        let warm_up_shared = ctx.is_live() && scenarios.needs_shared_cluster();
+        let cucumber = PolicyWorld::cucumber::<PathBuf>()
+            .with_parser(scenarios)
             .with_writer(writer.clone())
             .with_cli(cli)
             .before(|feature, rule, scenario, world| {
                 world.destructive = has_tag(feature, rule, scenario, "destructive");
                 Box::pin(async move {
-                    if world.destructive && world.ctx.is_live() {
+                    if world.ctx.is_live() {
                         // A failure is recorded as an infrastructure error; the first step meets it again.
-                        let _ = world.reserve_own_cluster().await;
+                        let _ = world.reserve_slot().await;
                     }
                 })
             })
@@ -178,7 +253,14 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
                     }
                 })
             });
-        RUN.scope(ctx.clone(), cucumber.filter_run(path.clone(), filter)).await;
+        // The shared cluster is asked for first, so its start comes before those of
+        // the scenarios' own clusters: most scenarios wait for it.
+        let warm_up = async {
+            if warm_up_shared {
+                let _ = ctx.shared_cluster().await;
+            }
+        };
+        tokio::join!(warm_up, RUN.scope(ctx.clone(), cucumber.filter_run(path.clone(), filter)));
     }
     let scenarios_done = std::time::Instant::now();
     let shutdown = ctx.shutdown().await;
@@ -206,4 +288,49 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     report.measurements = ctx.measurements();
     report.artifacts = ctx.artifacts();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(order: &StartOrder) -> Vec<String> {
+        order.parts.iter().map(|(_, f)| f.scenarios.iter().chain(f.rules.iter().flat_map(|r| &r.scenarios)).map(|s| s.name.clone()).collect::<Vec<_>>().join("+")).collect()
+    }
+
+    #[test]
+    fn scenarios_with_their_own_cluster_start_first_and_slow_ones_lead_each_group() {
+        let dir = std::env::temp_dir().join(format!("pcmk-start-order-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("a.feature"),
+            "Feature: A\n  Scenario: shared one\n    Given x\n  @slow\n  Scenario: shared slow\n    Given x\n  @destructive\n  Scenario: own one\n    Given x\n  @skip\n  Scenario: left out\n    Given x\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("b.feature"),
+            "Feature: B\n  Background:\n    Given y\n  Rule: R\n    @destructive @slow\n    Scenario: own slow in a rule\n      Given x\n  Scenario: shared two\n    Given x\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("c.feature"), "Feature: C\n  Scenario: broken\n    Given x\n  Scenario\n").unwrap();
+        let not_skipped = |f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::Scenario| !has_tag(f, r, s, "skip");
+        let order = StartOrder::parse(&dir, &not_skipped);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(names(&order), ["own slow in a rule", "own one", "shared slow", "shared one", "shared two"]);
+        assert_eq!(order.errors.len(), 1, "c.feature does not parse");
+        assert!(order.needs_shared_cluster());
+        // Each part keeps its feature's name, path and background.
+        let (_, rule_part) = &order.parts[0];
+        assert_eq!(rule_part.name, "B");
+        assert!(rule_part.background.is_some() && rule_part.path.as_ref().is_some_and(|p| p.ends_with("b.feature")));
+
+        let only_destructive = |f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::Scenario| has_tag(f, r, s, "destructive");
+        let dir2 = std::env::temp_dir().join(format!("pcmk-start-order-own-{}", std::process::id()));
+        std::fs::create_dir_all(&dir2).unwrap();
+        std::fs::write(dir2.join("a.feature"), "Feature: A\n  @destructive\n  Scenario: own one\n    Given x\n  Scenario: shared one\n    Given x\n").unwrap();
+        let order = StartOrder::parse(&dir2, &only_destructive);
+        std::fs::remove_dir_all(&dir2).unwrap();
+        assert_eq!(names(&order), ["own one"]);
+        assert!(!order.needs_shared_cluster(), "no scenario runs on the shared cluster, so none is started");
+    }
 }

@@ -145,6 +145,8 @@ impl VerdictWriter {
             }
         };
         match ev {
+            // The before-hook waits for the scenario's slot: its time starts after that.
+            Scenario::Hook(event::HookType::Before, event::Hook::Passed) => clock.0 = now,
             Scenario::Step(_, Step::Started) | Scenario::Background(_, Step::Started) => clock.1 = Some(now),
             Scenario::Step(step, Step::Passed(..)) | Scenario::Background(step, Step::Passed(..)) => record(verdict, clock, now, &step, StepStatus::Passed, None),
             Scenario::Step(step, Step::Failed(_, _, _, error)) | Scenario::Background(step, Step::Failed(_, _, _, error)) => {

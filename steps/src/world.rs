@@ -47,8 +47,30 @@ pub struct RunContext {
     versions: Mutex<std::collections::BTreeMap<String, String>>,
     /// Wall time of the harness's own phases (cluster start, teardown).
     phases: Mutex<Vec<(String, std::time::Duration)>>,
-    /// How many scenarios may hold a cluster of their own at once (set by the runner).
-    own_cluster_slots: std::sync::OnceLock<Arc<tokio::sync::Semaphore>>,
+    /// How many scenarios and cluster starts at once (set by the runner).
+    limits: std::sync::OnceLock<Limits>,
+}
+
+/// Slots a scenario waits for before its first step, and cluster starts.
+struct Limits {
+    /// Scenarios running on the shared cluster.
+    shared_scenarios: Arc<tokio::sync::Semaphore>,
+    /// Scenarios holding a cluster of their own.
+    own_clusters: Arc<tokio::sync::Semaphore>,
+    /// Clusters starting: the CPU-heavy part of a cluster's life.
+    cluster_starts: Arc<tokio::sync::Semaphore>,
+}
+
+/// Clusters starting at once. Measured on 2 cores: one start alone takes 6.6 s,
+/// 3–4 at once about 11 s each, and with 4 at once a node missed its cluster
+/// twice in about 180 starts; a running cluster mostly waits and costs little.
+pub const CLUSTER_STARTS_AT_ONCE: usize = 2;
+
+impl Limits {
+    fn new(shared_scenarios: usize, own_clusters: usize) -> Limits {
+        let semaphore = |count: usize| Arc::new(tokio::sync::Semaphore::new(count.max(1)));
+        Limits { shared_scenarios: semaphore(shared_scenarios), own_clusters: semaphore(own_clusters), cluster_starts: semaphore(CLUSTER_STARTS_AT_ONCE) }
+    }
 }
 
 impl RunContext {
@@ -63,19 +85,25 @@ impl RunContext {
             artifacts: Mutex::new(Default::default()),
             versions: Mutex::new(Default::default()),
             phases: Mutex::new(Vec::new()),
-            own_cluster_slots: std::sync::OnceLock::new(),
+            limits: std::sync::OnceLock::new(),
         })
     }
 
-    /// Sets how many clusters of their own scenarios may hold at once; the first call wins.
-    pub fn limit_own_clusters(&self, count: usize) {
-        let _ = self.own_cluster_slots.set(Arc::new(tokio::sync::Semaphore::new(count.max(1))));
+    /// Sets how many scenarios may run on the shared cluster and how many may
+    /// hold a cluster of their own at once; the first call wins.
+    pub fn set_limits(&self, shared_scenarios: usize, own_clusters: usize) {
+        let _ = self.limits.set(Limits::new(shared_scenarios, own_clusters));
     }
 
-    /// Waits for a free slot for a scenario's own cluster.
-    async fn own_cluster_slot(&self) -> anyhow::Result<tokio::sync::OwnedSemaphorePermit> {
-        let slots = self.own_cluster_slots.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(1))).clone();
-        slots.acquire_owned().await.map_err(|e| anyhow!("own-cluster slots closed: {e}"))
+    fn limits(&self) -> &Limits {
+        self.limits.get_or_init(|| Limits::new(1, 1))
+    }
+
+    /// Waits for a slot: on the shared cluster, or for a cluster of the scenario's own.
+    async fn scenario_slot(&self, own_cluster: bool) -> anyhow::Result<tokio::sync::OwnedSemaphorePermit> {
+        let limits = self.limits();
+        let slots = if own_cluster { &limits.own_clusters } else { &limits.shared_scenarios };
+        slots.clone().acquire_owned().await.map_err(|e| anyhow!("scenario slots closed: {e}"))
     }
 
     pub fn is_live(&self) -> bool {
@@ -122,6 +150,7 @@ impl RunContext {
         let Mode::Live { docker, image, options } = &self.mode else {
             return Err(anyhow!("this step needs a running cluster; tag the scenario @live (lint runs only @static scenarios)"));
         };
+        let _start_slot = self.limits().cluster_starts.clone().acquire_owned().await.map_err(|e| anyhow!("cluster start slots closed: {e}"))?;
         let started = std::time::Instant::now();
         tracing::info!(target: PROGRESS_LOG, "cluster: starting nodes from {}", self.candidate.origin.display());
         let cluster = match Cluster::up(docker, &self.candidate, image, options).await {
@@ -157,7 +186,7 @@ impl RunContext {
     }
 
     /// The run's shared cluster, built on first use.
-    async fn shared_cluster(&self) -> anyhow::Result<Arc<LiveCluster>> {
+    pub async fn shared_cluster(&self) -> anyhow::Result<Arc<LiveCluster>> {
         let mut slot = self.shared.lock().await;
         match slot.as_ref() {
             Some(Ok(live)) => return Ok(live.clone()),
@@ -195,8 +224,8 @@ pub struct PolicyWorld {
     /// Set by the before-hook from the scenario's tags.
     pub destructive: bool,
     live: Option<Arc<LiveCluster>>,
-    /// Held while this scenario has a cluster of its own.
-    own_cluster_slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Held while this scenario runs: a slot on the shared cluster, or for a cluster of its own.
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
     facts: Option<Arc<Facts>>,
     /// The fault a `When` step injected, for the `Then` steps that judge it.
     pub fault: Option<Fault>,
@@ -251,7 +280,7 @@ impl PolicyWorld {
             ctx: RUN.with(Arc::clone),
             destructive: false,
             live: None,
-            own_cluster_slot: None,
+            slot: None,
             facts: None,
             fault: None,
             backup: None,
@@ -275,8 +304,10 @@ impl PolicyWorld {
         if let Some(live) = &self.live {
             return Ok(live.clone());
         }
+        if self.ctx.is_live() {
+            self.reserve_slot().await?;
+        }
         let live = if self.destructive {
-            self.reserve_own_cluster().await?;
             self.ctx.build_cluster().await
         } else {
             self.ctx.shared_cluster().await
@@ -286,12 +317,12 @@ impl PolicyWorld {
         Ok(live)
     }
 
-    /// Waits for a slot for this scenario's own cluster (the runner's before-hook
-    /// calls it, so a scenario's step times never include the wait).
-    pub async fn reserve_own_cluster(&mut self) -> anyhow::Result<()> {
-        if self.own_cluster_slot.is_none() {
-            let slot = self.ctx.own_cluster_slot().await;
-            self.own_cluster_slot = Some(self.infra(slot)?);
+    /// Waits for this scenario's slot (the runner's before-hook calls it, so a
+    /// scenario's time never includes the wait).
+    pub async fn reserve_slot(&mut self) -> anyhow::Result<()> {
+        if self.slot.is_none() {
+            let slot = self.ctx.scenario_slot(self.destructive).await;
+            self.slot = Some(self.infra(slot)?);
         }
         Ok(())
     }
@@ -362,7 +393,7 @@ impl PolicyWorld {
     /// Ends this scenario's own cluster, if it had one, and frees its slot.
     pub async fn finish(&mut self) {
         self.remove_own_cluster().await;
-        self.own_cluster_slot = None;
+        self.slot = None;
     }
 
     async fn remove_own_cluster(&mut self) {
@@ -387,7 +418,12 @@ impl PolicyWorld {
     pub async fn wait_whole(&mut self, timeout: std::time::Duration) -> anyhow::Result<Result<(), String>> {
         let live = self.live().await?;
         let names = live.cluster.node_names();
-        Ok(live.cluster.wait_for_members(&names, &names, timeout).await.map(|_| ()).map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string()))
+        match live.cluster.wait_for_members(&names, &names, timeout).await {
+            Ok(_) => Ok(Ok(())),
+            Err(e) if e.is::<pcmk_containers::cluster::NotReadyInTime>() || e.is::<pcmk_containers::cluster::NodeStopped>() => Ok(Err(e.to_string().lines().next().unwrap_or_default().to_string())),
+            // The engine failed (e.g. a container removed from outside): the harness's error.
+            Err(e) => self.infra(Err(e)),
+        }
     }
 
     /// Fails the step unless the run is live (for steps with no static meaning).
