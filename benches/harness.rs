@@ -35,6 +35,12 @@ impl Figure {
     }
 }
 
+/// Prints a figure as soon as it is measured (a later failure keeps it) and keeps it for the summary.
+fn record(figures: &mut Vec<Figure>, figure: Figure) {
+    figure.print();
+    figures.push(figure);
+}
+
 /// Lints `count` generated variations of candidates/hardened, one after the other, on one thread.
 fn lint_throughput(count: usize) -> anyhow::Result<(usize, Duration)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -127,6 +133,30 @@ fn parse_failover(stdout: &str) -> Option<(Duration, Duration)> {
 /// One scenario only: a killed node's resource moves. Its own feature file, so nothing else runs beside it.
 const FAILOVER_FEATURE: &str = "@failover\nFeature: Failover time\n\n  @live @destructive\n  Scenario: A killed node's resource moves\n    When the node running \"service\" is killed\n    Then \"service\" runs on another node within 30 seconds\n";
 
+/// Machine-wide busy CPU time so far (all cores, from /proc/stat).
+fn busy_cpu() -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let fields: Vec<u64> = stat.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    anyhow::ensure!(fields.len() >= 5, "unexpected /proc/stat");
+    let idle = fields[3] + fields[4];
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Ok(Duration::from_secs_f64((fields.iter().sum::<u64>() - idle) as f64 / ticks))
+}
+
+/// Machine-wide CPU per call of `poll`, over `count` calls one after the other.
+async fn cpu_per_call<F, Fut>(count: u32, mut poll: F) -> anyhow::Result<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let before = busy_cpu()?;
+    for _ in 0..count {
+        poll().await?;
+    }
+    Ok((busy_cpu()? - before) / count)
+}
+
 fn arg_value(name: &str) -> Option<usize> {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
@@ -152,7 +182,7 @@ async fn bench(cold: bool, policy_runs: usize) -> anyhow::Result<()> {
         lookups.push(started.elapsed());
         anyhow::ensure!(!again.built, "a cached lookup must not build");
     }
-    figures.push(Figure { name: "image lookup, cached (bookworm)".into(), samples: lookups, target: "<= 1 s" });
+    record(&mut figures, Figure { name: "image lookup, cached (bookworm)".into(), samples: lookups, target: "<= 1 s" });
 
     let candidate = Candidate::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/candidates/hardened")))?;
     let mut to_ready = Vec::new();
@@ -166,8 +196,20 @@ async fn bench(cold: bool, policy_runs: usize) -> anyhow::Result<()> {
         cluster.down().await?;
         teardown.push(started.elapsed());
     }
-    figures.push(Figure { name: "3-node bookworm cluster, create to ready".into(), samples: to_ready, target: "<= 8 s" });
-    figures.push(Figure { name: "3-node cluster teardown".into(), samples: teardown, target: "-" });
+    record(&mut figures, Figure { name: "3-node bookworm cluster, create to ready".into(), samples: to_ready, target: "<= 8 s" });
+    record(&mut figures, Figure { name: "3-node cluster teardown".into(), samples: teardown, target: "-" });
+
+    // What a status poll costs the machine, through `docker exec` and through the
+    // node's open shell (the harness's way); the idle cluster's own load is in both.
+    let cluster = Cluster::up(&docker, &candidate, &image, &ClusterOptions { origin: "bench".into(), ..ClusterOptions::default() }).await?;
+    let (mut by_exec, mut by_shell) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        by_exec.push(cpu_per_call(20, || async { cluster.exec("node1", &["crm_mon", "--one-shot", "--output-as=xml"]).await.map(drop) }).await?);
+        by_shell.push(cpu_per_call(20, || async { cluster.status("node1").await.map(drop) }).await?);
+    }
+    cluster.down().await?;
+    record(&mut figures, Figure { name: "CPU per status poll, docker exec".into(), samples: by_exec, target: "-" });
+    record(&mut figures, Figure { name: "CPU per status poll, open shell".into(), samples: by_shell, target: "-" });
 
     // Whole processes, as a CI job runs them.
     let mut lints = Vec::new();
@@ -176,7 +218,7 @@ async fn bench(cold: bool, policy_runs: usize) -> anyhow::Result<()> {
         anyhow::ensure!(lint.code == 0, "lint of candidates/hardened failed:\n{}", lint.stdout);
         lints.push(lint.took);
     }
-    figures.push(Figure { name: "pcmk-comply lint candidates/hardened".into(), samples: lints, target: "<= 50 ms" });
+    record(&mut figures, Figure { name: "pcmk-comply lint candidates/hardened".into(), samples: lints, target: "<= 50 ms" });
     let mut throughput = Vec::new();
     for _ in 0..RUNS {
         // Its own thread: lint's one-thread runtime cannot start inside this one.
@@ -184,7 +226,7 @@ async fn bench(cold: bool, policy_runs: usize) -> anyhow::Result<()> {
         println!("lint throughput: {count} candidates in {:.2}s = {:.0} candidates/s on one thread", took.as_secs_f64(), count as f64 / took.as_secs_f64());
         throughput.push(took);
     }
-    figures.push(Figure { name: "lint, 1,000 generated candidates, 1 thread".into(), samples: throughput, target: "<= 5 s (>= 200 candidates/s)" });
+    record(&mut figures, Figure { name: "lint, 1,000 generated candidates, 1 thread".into(), samples: throughput, target: "<= 5 s (>= 200 candidates/s)" });
 
     // One failover at a time, nothing else running, as the README quotes it.
     let feature = std::env::temp_dir().join(format!("pcmk-bench-failover-{}.feature", std::process::id()));
@@ -198,8 +240,8 @@ async fn bench(cold: bool, policy_runs: usize) -> anyhow::Result<()> {
         above_floor.push(above);
     }
     std::fs::remove_file(&feature)?;
-    figures.push(Figure { name: "failover, kill to running elsewhere".into(), samples: failover, target: "-" });
-    figures.push(Figure { name: "failover above token + consensus".into(), samples: above_floor, target: "<= 2 s" });
+    record(&mut figures, Figure { name: "failover, kill to running elsewhere".into(), samples: failover, target: "-" });
+    record(&mut figures, Figure { name: "failover above token + consensus".into(), samples: above_floor, target: "<= 2 s" });
 
     // The whole policy, as the README's main job runs it, repeated: every run
     // must give the same verdicts (the flakiness series).
@@ -231,12 +273,12 @@ async fn bench(cold: bool, policy_runs: usize) -> anyhow::Result<()> {
     }
     std::fs::remove_file(&json)?;
     println!("flakiness: {policy_runs} whole-policy runs in a row, identical verdicts in all of them");
-    figures.push(Figure { name: "pcmk-comply run, whole policy, hardened".into(), samples: whole, target: "<= 90 s" });
+    record(&mut figures, Figure { name: "pcmk-comply run, whole policy, hardened".into(), samples: whole, target: "<= 90 s" });
     for (name, samples) in phases {
         let name = format!("  phase {name} (summed over clusters)");
-        figures.push(Figure { name, samples, target: "-" });
+        record(&mut figures, Figure { name, samples, target: "-" });
     }
-    figures.push(Figure { name: "@failover and @backup scenarios, summed".into(), samples: destructive, target: "<= 180 s" });
+    record(&mut figures, Figure { name: "@failover and @backup scenarios, summed".into(), samples: destructive, target: "<= 180 s" });
     memory.sort();
     println!("peak memory of the harness process (max RSS per whole-policy run): median {:.1} MB, min {:.1} MB, max {:.1} MB, n={} (target <= 200 MB)", memory[memory.len() / 2] as f64 / 1e6, memory[0] as f64 / 1e6, memory[memory.len() - 1] as f64 / 1e6, memory.len());
 
@@ -256,7 +298,7 @@ async fn bench(cold: bool, policy_runs: usize) -> anyhow::Result<()> {
                 image::remove(&docker, &built.base).await?;
             }
             let name = format!("cold image build incl. debootstrap ({distro})");
-            figures.push(Figure { name, samples: builds, target: "<= 240 s" });
+            record(&mut figures, Figure { name, samples: builds, target: "<= 240 s" });
         }
     }
 

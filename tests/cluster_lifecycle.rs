@@ -52,6 +52,11 @@ async fn killed_node_leaves_the_membership_and_rejoins_after_restart() {
         .expect("the two survivors stay quorate without node3");
     let status = cluster.status("node1").await.unwrap();
     assert!(!status.node("node3").unwrap().online);
+    // Waiting in vain for all three ends in the typed miss, with corosync's own view of links and quorum.
+    let miss = cluster.wait_for_members(&["node1"], &["node1", "node2", "node3"], Duration::from_secs(2)).await.unwrap_err();
+    let text = format!("{miss:#}");
+    assert!(miss.is::<pcmk_containers::cluster::NotReadyInTime>(), "{text}");
+    assert!(text.contains("--- node1 corosync view ---") && text.contains("Local node ID") && text.contains("Quorum information"), "{text}");
 
     cluster.start_node("node3").await.unwrap();
     cluster.wait_ready(Duration::from_secs(90)).await.expect("node3 rejoins");

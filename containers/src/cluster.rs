@@ -507,8 +507,17 @@ impl Cluster {
                     })
                     .collect();
                 let logs = self.recent_logs(ask, 15).await;
+                // Corosync's own view (links, membership) tells a network miss from a daemon's.
+                let mut corosync = String::new();
+                for node in ask {
+                    let view = match self.exec(node, &["sh", "-c", "corosync-cfgtool -s; corosync-quorumtool -s"]).await {
+                        Ok(out) => format!("{}{}", out.stdout, out.stderr),
+                        Err(e) => format!("{e:#}\n"),
+                    };
+                    corosync.push_str(&format!("--- {node} corosync view ---\n{view}"));
+                }
                 return Err(NotReadyInTime(format!(
-                    "run {}: the cluster did not reach quorum with members {members:?} within {timeout:?}\nlast view:\n  {}\n{logs}",
+                    "run {}: the cluster did not reach quorum with members {members:?} within {timeout:?}\nlast view:\n  {}\n{corosync}{logs}",
                     self.run,
                     last.join("\n  ")
                 ))

@@ -111,7 +111,7 @@ mod tests {
     fn output_is_taken_only_once_complete() {
         let (head, tail) = ("\nM ".as_bytes(), "\nM\n".as_bytes());
         let mut pending = b"<xml/>\n\nM 102\nwarn".to_vec();
-        let mut take = |p: &mut Vec<u8>| {
+        let take = |p: &mut Vec<u8>| {
             let mut session = Session { input: Box::pin(tokio::io::sink()), output: Box::pin(futures_util::stream::empty()), marker: "M".into(), pending: std::mem::take(p) };
             let out = session.take_command_output(head, tail).unwrap();
             *p = session.pending;
