@@ -1,8 +1,10 @@
 //! The figures the README quotes, measured on the local engine. Prints each
 //! figure as a median with its spread; asserts nothing about time.
 //!
-//! `cargo bench --bench harness` runs everything but the cold build;
-//! `cargo bench --bench harness -- --cold` adds a cold image build (offline base included).
+//! `cargo bench --bench harness` runs everything but the cold builds;
+//! `-- --cold` adds 5 cold image builds per distro (offline base included, ~20 min);
+//! `-- --only lint,cold` runs just those sections (lookup, cluster, lint, failover, policy, cold);
+//! `-- --policy-runs N` repeats the whole policy N times (5 by default).
 
 use std::time::{Duration, Instant};
 
@@ -162,127 +164,150 @@ fn arg_value(name: &str) -> Option<usize> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
 }
 
+const SECTIONS: [&str; 6] = ["lookup", "cluster", "lint", "failover", "policy", "cold"];
+
 fn main() -> anyhow::Result<()> {
-    let cold = std::env::args().any(|a| a == "--cold");
+    let args: Vec<String> = std::env::args().collect();
+    let mut sections: Vec<String> = match args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)) {
+        Some(list) => list.split(',').map(str::to_string).collect(),
+        None => SECTIONS[..5].iter().map(|s| s.to_string()).collect(),
+    };
+    if args.iter().any(|a| a == "--cold") {
+        sections.push("cold".into());
+    }
+    if let Some(unknown) = sections.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+        anyhow::bail!("unknown section `{unknown}`; sections: {}", SECTIONS.join(", "));
+    }
     let policy_runs = arg_value("--policy-runs").unwrap_or(RUNS).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(bench(cold, policy_runs))
+    runtime.block_on(bench(&sections, policy_runs))
 }
 
-async fn bench(cold: bool, policy_runs: usize) -> anyhow::Result<()> {
+async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
+    let wants = |name: &str| sections.iter().any(|s| s == name);
     let docker = pcmk_containers::engine::connect().await?;
     let mirrors = Mirrors::default();
     let mut figures = Vec::new();
 
     let image = image::ensure_node_image(&docker, Distro::Bookworm, &mirrors, &|_| {}).await?;
-    let mut lookups = Vec::new();
-    for _ in 0..RUNS {
-        let started = Instant::now();
-        let again = image::ensure_node_image(&docker, Distro::Bookworm, &mirrors, &|_| {}).await?;
-        lookups.push(started.elapsed());
-        anyhow::ensure!(!again.built, "a cached lookup must not build");
-    }
-    record(&mut figures, Figure { name: "image lookup, cached (bookworm)".into(), samples: lookups, target: "<= 1 s" });
-
-    let candidate = Candidate::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/candidates/hardened")))?;
-    let mut to_ready = Vec::new();
-    let mut teardown = Vec::new();
-    for _ in 0..RUNS {
-        let options = ClusterOptions { origin: "bench".into(), ..ClusterOptions::default() };
-        let started = Instant::now();
-        let cluster = Cluster::up(&docker, &candidate, &image, &options).await?;
-        to_ready.push(started.elapsed());
-        let started = Instant::now();
-        cluster.down().await?;
-        teardown.push(started.elapsed());
-    }
-    record(&mut figures, Figure { name: "3-node bookworm cluster, create to ready".into(), samples: to_ready, target: "<= 8 s" });
-    record(&mut figures, Figure { name: "3-node cluster teardown".into(), samples: teardown, target: "-" });
-
-    // What a status poll costs the machine, through `docker exec` and through the
-    // node's open shell (the harness's way); the idle cluster's own load is in both.
-    let cluster = Cluster::up(&docker, &candidate, &image, &ClusterOptions { origin: "bench".into(), ..ClusterOptions::default() }).await?;
-    let (mut by_exec, mut by_shell) = (Vec::new(), Vec::new());
-    for _ in 0..RUNS {
-        by_exec.push(cpu_per_call(20, || async { cluster.exec("node1", &["crm_mon", "--one-shot", "--output-as=xml"]).await.map(drop) }).await?);
-        by_shell.push(cpu_per_call(20, || async { cluster.status("node1").await.map(drop) }).await?);
-    }
-    cluster.down().await?;
-    record(&mut figures, Figure { name: "CPU per status poll, docker exec".into(), samples: by_exec, target: "-" });
-    record(&mut figures, Figure { name: "CPU per status poll, open shell".into(), samples: by_shell, target: "-" });
-
-    // Whole processes, as a CI job runs them.
-    let mut lints = Vec::new();
-    for _ in 0..10 {
-        let lint = run_cli(&["lint"])?;
-        anyhow::ensure!(lint.code == 0, "lint of candidates/hardened failed:\n{}", lint.stdout);
-        lints.push(lint.took);
-    }
-    record(&mut figures, Figure { name: "pcmk-comply lint candidates/hardened".into(), samples: lints, target: "<= 50 ms" });
-    let mut throughput = Vec::new();
-    for _ in 0..RUNS {
-        // Its own thread: lint's one-thread runtime cannot start inside this one.
-        let (count, took) = std::thread::spawn(|| lint_throughput(1000)).join().map_err(|_| anyhow::anyhow!("lint throughput panicked"))??;
-        println!("lint throughput: {count} candidates in {:.2}s = {:.0} candidates/s on one thread", took.as_secs_f64(), count as f64 / took.as_secs_f64());
-        throughput.push(took);
-    }
-    record(&mut figures, Figure { name: "lint, 1,000 generated candidates, 1 thread".into(), samples: throughput, target: "<= 5 s (>= 200 candidates/s)" });
-
-    // One failover at a time, nothing else running, as the README quotes it.
-    let feature = std::env::temp_dir().join(format!("pcmk-bench-failover-{}.feature", std::process::id()));
-    std::fs::write(&feature, FAILOVER_FEATURE)?;
-    let (mut failover, mut above_floor) = (Vec::new(), Vec::new());
-    for _ in 0..RUNS {
-        let run = run_cli(&["run", feature.to_str().unwrap_or_default()])?;
-        anyhow::ensure!(run.code == 0, "the failover scenario failed on candidates/hardened:\n{}", run.stdout);
-        let (took, above) = parse_failover(&run.stdout).ok_or_else(|| anyhow::anyhow!("no failover measured:\n{}", run.stdout))?;
-        failover.push(took);
-        above_floor.push(above);
-    }
-    std::fs::remove_file(&feature)?;
-    record(&mut figures, Figure { name: "failover, kill to running elsewhere".into(), samples: failover, target: "-" });
-    record(&mut figures, Figure { name: "failover above token + consensus".into(), samples: above_floor, target: "<= 2 s" });
-
-    // The whole policy, as the README's main job runs it, repeated: every run
-    // must give the same verdicts (the flakiness series).
-    let json = std::env::temp_dir().join(format!("pcmk-bench-{}.json", std::process::id()));
-    let json_arg = json.to_str().unwrap_or_default().to_string();
-    let (mut whole, mut memory, mut destructive) = (Vec::new(), Vec::new(), Vec::new());
-    let mut phases: Vec<(String, Vec<Duration>)> = Vec::new();
-    let mut first_outcomes = None;
-    for i in 0..policy_runs {
-        let run = run_cli(&["run", "--json", &json_arg])?;
-        let verdicts = pcmk_reports::cucumber_json::read(&json)?;
-        let outcomes: std::collections::BTreeMap<String, pcmk_steps::verdict::Outcome> = verdicts.iter().map(|v| (format!("{} » {}", v.feature, v.scenario), v.outcome)).collect();
-        let passed = verdicts.iter().filter(|v| v.outcome == pcmk_steps::verdict::Outcome::Passed).count();
-        println!("whole policy run {}/{policy_runs}: exit {}, {:.1}s, {passed}/{} scenarios passed, {}", i + 1, run.code, run.took.as_secs_f64(), outcomes.len(), run.stdout.lines().find(|l| l.starts_with("phases: ")).unwrap_or("no phases line"));
-        anyhow::ensure!(run.code == 0, "the whole policy failed on candidates/hardened:\n{}", run.stdout);
-        match &first_outcomes {
-            None => first_outcomes = Some(outcomes),
-            Some(first) => anyhow::ensure!(*first == outcomes, "run {} gave other verdicts than run 1", i + 1),
+    if wants("lookup") {
+        let mut lookups = Vec::new();
+        for _ in 0..RUNS {
+            let started = Instant::now();
+            let again = image::ensure_node_image(&docker, Distro::Bookworm, &mirrors, &|_| {}).await?;
+            lookups.push(started.elapsed());
+            anyhow::ensure!(!again.built, "a cached lookup must not build");
         }
-        whole.push(run.took);
-        memory.push(run.max_rss_bytes);
-        destructive.push(verdicts.iter().filter(|v| v.has_tag("failover") || v.has_tag("backup")).map(|v| v.duration).sum());
-        for (name, took) in parse_phases(&run.stdout) {
-            match phases.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, samples)) => samples.push(took),
-                None => phases.push((name, vec![took])),
+        record(&mut figures, Figure { name: "image lookup, cached (bookworm)".into(), samples: lookups, target: "<= 1 s" });
+    }
+
+    if wants("cluster") {
+        let candidate = Candidate::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/candidates/hardened")))?;
+        let mut to_ready = Vec::new();
+        let mut teardown = Vec::new();
+        for _ in 0..RUNS {
+            let options = ClusterOptions { origin: "bench".into(), ..ClusterOptions::default() };
+            let started = Instant::now();
+            let cluster = Cluster::up(&docker, &candidate, &image, &options).await?;
+            to_ready.push(started.elapsed());
+            let started = Instant::now();
+            cluster.down().await?;
+            teardown.push(started.elapsed());
+        }
+        record(&mut figures, Figure { name: "3-node bookworm cluster, create to ready".into(), samples: to_ready, target: "<= 8 s" });
+        record(&mut figures, Figure { name: "3-node cluster teardown".into(), samples: teardown, target: "-" });
+
+        // What a status poll costs the machine, through `docker exec` and through the
+        // node's open shell (the harness's way); the idle cluster's own load is in both.
+        let cluster = Cluster::up(&docker, &candidate, &image, &ClusterOptions { origin: "bench".into(), ..ClusterOptions::default() }).await?;
+        let (mut by_exec, mut by_shell) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            by_exec.push(cpu_per_call(20, || async { cluster.exec("node1", &["crm_mon", "--one-shot", "--output-as=xml"]).await.map(drop) }).await?);
+            by_shell.push(cpu_per_call(20, || async { cluster.status("node1").await.map(drop) }).await?);
+        }
+        cluster.down().await?;
+        record(&mut figures, Figure { name: "CPU per status poll, docker exec".into(), samples: by_exec, target: "-" });
+        record(&mut figures, Figure { name: "CPU per status poll, open shell".into(), samples: by_shell, target: "-" });
+    }
+
+    if wants("lint") {
+        // Whole processes, as a CI job runs them.
+        let mut lints = Vec::new();
+        for _ in 0..10 {
+            let lint = run_cli(&["lint"])?;
+            anyhow::ensure!(lint.code == 0, "lint of candidates/hardened failed:\n{}", lint.stdout);
+            lints.push(lint.took);
+        }
+        record(&mut figures, Figure { name: "pcmk-comply lint candidates/hardened".into(), samples: lints, target: "<= 50 ms" });
+        let mut throughput = Vec::new();
+        for _ in 0..RUNS {
+            // Its own thread: lint's one-thread runtime cannot start inside this one.
+            let (count, took) = std::thread::spawn(|| lint_throughput(1000)).join().map_err(|_| anyhow::anyhow!("lint throughput panicked"))??;
+            println!("lint throughput: {count} candidates in {:.2}s = {:.0} candidates/s on one thread", took.as_secs_f64(), count as f64 / took.as_secs_f64());
+            throughput.push(took);
+        }
+        record(&mut figures, Figure { name: "lint, 1,000 generated candidates, 1 thread".into(), samples: throughput, target: "<= 5 s (>= 200 candidates/s)" });
+    }
+
+    if wants("failover") {
+        // One failover at a time, nothing else running, as the README quotes it.
+        let feature = std::env::temp_dir().join(format!("pcmk-bench-failover-{}.feature", std::process::id()));
+        std::fs::write(&feature, FAILOVER_FEATURE)?;
+        let (mut failover, mut above_floor) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            let run = run_cli(&["run", feature.to_str().unwrap_or_default()])?;
+            anyhow::ensure!(run.code == 0, "the failover scenario failed on candidates/hardened:\n{}", run.stdout);
+            let (took, above) = parse_failover(&run.stdout).ok_or_else(|| anyhow::anyhow!("no failover measured:\n{}", run.stdout))?;
+            failover.push(took);
+            above_floor.push(above);
+        }
+        std::fs::remove_file(&feature)?;
+        record(&mut figures, Figure { name: "failover, kill to running elsewhere".into(), samples: failover, target: "-" });
+        record(&mut figures, Figure { name: "failover above token + consensus".into(), samples: above_floor, target: "<= 2 s" });
+    }
+
+    if wants("policy") {
+        // The whole policy, as the README's main job runs it, repeated: every run
+        // must give the same verdicts (the flakiness series).
+        let json = std::env::temp_dir().join(format!("pcmk-bench-{}.json", std::process::id()));
+        let json_arg = json.to_str().unwrap_or_default().to_string();
+        let (mut whole, mut memory, mut destructive) = (Vec::new(), Vec::new(), Vec::new());
+        let mut phases: Vec<(String, Vec<Duration>)> = Vec::new();
+        let mut first_outcomes = None;
+        for i in 0..policy_runs {
+            let run = run_cli(&["run", "--json", &json_arg])?;
+            let verdicts = pcmk_reports::cucumber_json::read(&json)?;
+            let outcomes: std::collections::BTreeMap<String, pcmk_steps::verdict::Outcome> = verdicts.iter().map(|v| (format!("{} » {}", v.feature, v.scenario), v.outcome)).collect();
+            let passed = verdicts.iter().filter(|v| v.outcome == pcmk_steps::verdict::Outcome::Passed).count();
+            println!("whole policy run {}/{policy_runs}: exit {}, {:.1}s, {passed}/{} scenarios passed, {}", i + 1, run.code, run.took.as_secs_f64(), outcomes.len(), run.stdout.lines().find(|l| l.starts_with("phases: ")).unwrap_or("no phases line"));
+            anyhow::ensure!(run.code == 0, "the whole policy failed on candidates/hardened:\n{}", run.stdout);
+            match &first_outcomes {
+                None => first_outcomes = Some(outcomes),
+                Some(first) => anyhow::ensure!(*first == outcomes, "run {} gave other verdicts than run 1", i + 1),
+            }
+            whole.push(run.took);
+            memory.push(run.max_rss_bytes);
+            destructive.push(verdicts.iter().filter(|v| v.has_tag("failover") || v.has_tag("backup")).map(|v| v.duration).sum());
+            for (name, took) in parse_phases(&run.stdout) {
+                match phases.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, samples)) => samples.push(took),
+                    None => phases.push((name, vec![took])),
+                }
             }
         }
+        std::fs::remove_file(&json)?;
+        println!("flakiness: {policy_runs} whole-policy runs in a row, identical verdicts in all of them");
+        record(&mut figures, Figure { name: "pcmk-comply run, whole policy, hardened".into(), samples: whole, target: "<= 90 s" });
+        for (name, samples) in phases {
+            let name = format!("  phase {name} (summed over clusters)");
+            record(&mut figures, Figure { name, samples, target: "-" });
+        }
+        record(&mut figures, Figure { name: "@failover and @backup scenarios, summed".into(), samples: destructive, target: "<= 180 s" });
+        memory.sort();
+        println!("peak memory of the harness process (max RSS per whole-policy run): median {:.1} MB, min {:.1} MB, max {:.1} MB, n={} (target <= 200 MB)", memory[memory.len() / 2] as f64 / 1e6, memory[0] as f64 / 1e6, memory[memory.len() - 1] as f64 / 1e6, memory.len());
     }
-    std::fs::remove_file(&json)?;
-    println!("flakiness: {policy_runs} whole-policy runs in a row, identical verdicts in all of them");
-    record(&mut figures, Figure { name: "pcmk-comply run, whole policy, hardened".into(), samples: whole, target: "<= 90 s" });
-    for (name, samples) in phases {
-        let name = format!("  phase {name} (summed over clusters)");
-        record(&mut figures, Figure { name, samples, target: "-" });
-    }
-    record(&mut figures, Figure { name: "@failover and @backup scenarios, summed".into(), samples: destructive, target: "<= 180 s" });
-    memory.sort();
-    println!("peak memory of the harness process (max RSS per whole-policy run): median {:.1} MB, min {:.1} MB, max {:.1} MB, n={} (target <= 200 MB)", memory[memory.len() / 2] as f64 / 1e6, memory[0] as f64 / 1e6, memory[memory.len() - 1] as f64 / 1e6, memory.len());
 
-    if cold {
+    if wants("cold") {
         // A mirror URL that differs only in spelling gives a recipe of its own, so
         // this builds from nothing without touching the cached images; each build's
         // images are removed, so the next one is cold again.
