@@ -141,30 +141,30 @@ fn has_tag(feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &
 /// their own first (they take longest), `@slow` ones first within each group,
 /// otherwise file order. Every scenario becomes a feature of its own (same
 /// name, path, tags and background), which is what lets the order cross files.
-/// Without clusters (`lint`) order does not matter and features stay whole:
-/// cucumber's work per feature would cost a third of lint's throughput.
 /// Parse errors come first, so a broken file is reported before anything runs.
 struct StartOrder {
     errors: Vec<cucumber::parser::Error>,
-    features: Vec<gherkin::Feature>,
-    needs_shared_cluster: bool,
+    parts: Vec<(StartKey, gherkin::Feature)>,
 }
 
 impl StartOrder {
-    fn parse(path: &std::path::Path, selected: &dyn Fn(&gherkin::Feature, Option<&gherkin::Rule>, &gherkin::Scenario) -> bool, live: bool) -> StartOrder {
+    fn parse(path: &std::path::Path, selected: &dyn Fn(&gherkin::Feature, Option<&gherkin::Rule>, &gherkin::Scenario) -> bool) -> StartOrder {
         use futures_util::{FutureExt as _, StreamExt as _};
         // The basic parser reads files synchronously and yields a ready stream.
         let parsed = cucumber::Parser::parse(cucumber::parser::Basic::new(), path, Default::default()).collect::<Vec<_>>().now_or_never().unwrap_or_default();
-        let (features, errors): (Vec<_>, Vec<_>) = parsed.into_iter().partition(Result::is_ok);
-        let features = features.into_iter().flatten();
-        let errors = errors.into_iter().filter_map(Result::err).collect();
-        if !live {
-            return StartOrder { errors, features: features.collect(), needs_shared_cluster: false };
+        let mut order = StartOrder { errors: Vec::new(), parts: Vec::new() };
+        for feature in parsed {
+            match feature {
+                Ok(feature) => order.parts.extend(one_feature_per_scenario(feature, selected)),
+                Err(error) => order.errors.push(error),
+            }
         }
-        let mut parts: Vec<_> = features.flat_map(|feature| one_feature_per_scenario(feature, selected)).collect();
-        parts.sort_by_key(|(key, _)| *key);
-        let needs_shared_cluster = parts.iter().any(|(key, _)| key.shared_cluster);
-        StartOrder { errors, features: parts.into_iter().map(|(_, part)| part).collect(), needs_shared_cluster }
+        order.parts.sort_by_key(|(key, _)| *key);
+        order
+    }
+
+    fn needs_shared_cluster(&self) -> bool {
+        self.parts.iter().any(|(key, _)| key.shared_cluster)
     }
 }
 
@@ -174,7 +174,7 @@ impl cucumber::Parser<PathBuf> for StartOrder {
 
     fn parse(self, _: PathBuf, _: Self::Cli) -> Self::Output {
         let errors = self.errors.into_iter().map(Err);
-        futures_util::stream::iter(errors.chain(self.features.into_iter().map(Ok)).collect::<Vec<_>>())
+        futures_util::stream::iter(errors.chain(self.parts.into_iter().map(|(_, part)| Ok(part))).collect::<Vec<_>>())
     }
 }
 
@@ -231,8 +231,8 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
                 && tags.as_ref().is_none_or(|t| t.eval(all_tags))
                 && shard.is_none_or(|s| s.contains(&feature.name, &scenario.name))
         };
-        let scenarios = StartOrder::parse(path, &filter, ctx.is_live());
-        let warm_up_shared = scenarios.needs_shared_cluster;
+        let scenarios = StartOrder::parse(path, &filter);
+        let warm_up_shared = ctx.is_live() && scenarios.needs_shared_cluster();
         let cucumber = PolicyWorld::cucumber::<PathBuf>()
             .with_parser(scenarios)
             .with_writer(writer.clone())
@@ -295,7 +295,7 @@ mod tests {
     use super::*;
 
     fn names(order: &StartOrder) -> Vec<String> {
-        order.features.iter().map(|f| f.scenarios.iter().chain(f.rules.iter().flat_map(|r| &r.scenarios)).map(|s| s.name.clone()).collect::<Vec<_>>().join("+")).collect()
+        order.parts.iter().map(|(_, f)| f.scenarios.iter().chain(f.rules.iter().flat_map(|r| &r.scenarios)).map(|s| s.name.clone()).collect::<Vec<_>>().join("+")).collect()
     }
 
     #[test]
@@ -314,17 +314,13 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("c.feature"), "Feature: C\n  Scenario: broken\n    Given x\n  Scenario\n").unwrap();
         let not_skipped = |f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::Scenario| !has_tag(f, r, s, "skip");
-        let order = StartOrder::parse(&dir, &not_skipped, true);
-        let whole = StartOrder::parse(&dir, &not_skipped, false);
+        let order = StartOrder::parse(&dir, &not_skipped);
         std::fs::remove_dir_all(&dir).unwrap();
-        // lint: features whole and in file order (cucumber's filter leaves out `@skip`), nothing to start.
-        assert_eq!(names(&whole), ["shared one+shared slow+own one+left out", "own slow in a rule+shared two"]);
-        assert!(!whole.needs_shared_cluster && whole.errors.len() == 1);
         assert_eq!(names(&order), ["own slow in a rule", "own one", "shared slow", "shared one", "shared two"]);
         assert_eq!(order.errors.len(), 1, "c.feature does not parse");
-        assert!(order.needs_shared_cluster);
+        assert!(order.needs_shared_cluster());
         // Each part keeps its feature's name, path and background.
-        let rule_part = &order.features[0];
+        let (_, rule_part) = &order.parts[0];
         assert_eq!(rule_part.name, "B");
         assert!(rule_part.background.is_some() && rule_part.path.as_ref().is_some_and(|p| p.ends_with("b.feature")));
 
@@ -332,9 +328,9 @@ mod tests {
         let dir2 = std::env::temp_dir().join(format!("pcmk-start-order-own-{}", std::process::id()));
         std::fs::create_dir_all(&dir2).unwrap();
         std::fs::write(dir2.join("a.feature"), "Feature: A\n  @destructive\n  Scenario: own one\n    Given x\n  Scenario: shared one\n    Given x\n").unwrap();
-        let order = StartOrder::parse(&dir2, &only_destructive, true);
+        let order = StartOrder::parse(&dir2, &only_destructive);
         std::fs::remove_dir_all(&dir2).unwrap();
         assert_eq!(names(&order), ["own one"]);
-        assert!(!order.needs_shared_cluster, "no scenario runs on the shared cluster, so none is started");
+        assert!(!order.needs_shared_cluster(), "no scenario runs on the shared cluster, so none is started");
     }
 }
