@@ -50,7 +50,7 @@ enum Command {
         /// Scenarios on the shared cluster at once.
         #[arg(long, default_value_t = runner::DEFAULT_CONCURRENCY)]
         concurrency: usize,
-        /// `@destructive` scenarios (each on a cluster of its own) at once; their clusters start 2 at a time.
+        /// `@destructive` scenarios (each on a cluster of its own) at once; their clusters start 3 at a time.
         #[arg(long = "clusters", default_value_t = runner::DEFAULT_OWN_CLUSTERS)]
         own_clusters: usize,
     },

@@ -43,6 +43,18 @@ async fn killed_node_leaves_the_membership_and_rejoins_after_restart() {
     let docker = docker().await;
     let cluster = up(&docker, Distro::Bookworm, "kill", None).await;
     assert!(cluster.status("node3").await.is_ok(), "node3 answers through its open shell");
+    // Root commands run in open shells: words stay whole, exit code and stderr come back...
+    let script = "printf '%s|' \"$@\"; echo oops >&2; exit 3";
+    let out = cluster.exec("node3", &["sh", "-c", script, "sh", "it's", "two\nlines", "$HOME"]).await.unwrap();
+    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (3, "it's|two\nlines|$HOME|", "oops\n"));
+    // ...and a command that waits does not hold up the next one on the same node.
+    let waiter = cluster.exec("node3", &["sh", "-c", "until [ -e /tmp/go ]; do sleep 0.1; done; echo went"]);
+    let starter = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cluster.exec("node3", &["touch", "/tmp/go"]).await
+    };
+    let (waited, started) = tokio::time::timeout(Duration::from_secs(30), futures_util::future::join(waiter, starter)).await.expect("the waiting command held up the one it waited for");
+    assert_eq!((waited.unwrap().stdout.as_str(), started.unwrap().code), ("went\n", 0));
     cluster.kill_node("node3").await.unwrap();
     let stale = cluster.status("node3").await;
     assert!(stale.is_err(), "a killed node gives no status, not its open shell's last answer: {stale:?}");

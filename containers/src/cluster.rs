@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -29,7 +28,7 @@ use crate::fence::{self, FenceAction, FenceWatcher};
 use crate::image::NodeImage;
 use crate::redact::Redactor;
 use crate::run::{self, RunId, LABEL_NODE};
-use crate::session::Session;
+use crate::session::{Session, ShellError};
 use crate::status::ClusterStatus;
 
 /// The central log server's name on every node (an /etc/hosts entry), and its host part on link 0.
@@ -43,6 +42,8 @@ pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
 /// The supervisor travels with every run, so changing it needs no image rebuild.
 const SUPERVISOR: &str = include_str!("../image/pcmk-node");
 const POLL: Duration = Duration::from_millis(250);
+/// How often a wait checks that every node's container still runs.
+const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 /// How long a node may be down while waiting before it counts as dead.
 const NODE_DOWN_GRACE: Duration = Duration::from_secs(5);
 const EXEC_TIMEOUT: Duration = Duration::from_secs(120);
@@ -143,8 +144,9 @@ pub struct Cluster {
     limits: (i64, i64),
     fence: Option<FenceWatcher>,
     redactor: Redactor,
-    /// Each node's open shell for status polls, opened on first use.
-    sessions: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Session>>>>>,
+    /// Idle open shells per container, for root commands; one is opened
+    /// whenever none is idle, so commands on a node never wait for each other.
+    shells: std::sync::Mutex<HashMap<String, Vec<Session>>>,
     guard: RunGuard,
 }
 
@@ -241,7 +243,7 @@ impl Cluster {
             limits: (options.memory_bytes, options.pids_limit),
             fence: None,
             redactor: deployment.redactor.clone(),
-            sessions: Default::default(),
+            shells: Default::default(),
             guard,
         };
         let node_addrs: Vec<Vec<Option<Ipv4Addr>>> = cluster.nodes.iter().map(|n| n.addrs.iter().copied().chain(n.public_addr).map(Some).collect()).collect();
@@ -389,10 +391,18 @@ impl Cluster {
         self.exec_as(node, "root", cmd).await
     }
 
-    /// Runs `cmd` as `user` in a node or guest.
+    /// Runs `cmd` as `user` in a node or guest: as root in an open shell,
+    /// as anyone else by `docker exec` (the engine sets up the user's groups).
     pub async fn exec_as(&self, node: &str, user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
         let container = self.container_of(node);
-        let out = tokio::time::timeout(EXEC_TIMEOUT, exec_in(&self.docker, &container, user, cmd))
+        let run = async {
+            if user == "root" {
+                self.run_in_shell(&container, cmd).await
+            } else {
+                exec_in(&self.docker, &container, user, cmd).await
+            }
+        };
+        let out = tokio::time::timeout(EXEC_TIMEOUT, run)
             .await
             .map_err(|_| anyhow::anyhow!("`{}` on {node} did not finish within {EXEC_TIMEOUT:?}", cmd.join(" ")))?
             .with_context(|| format!("running `{}` on {node}", cmd.join(" ")))?;
@@ -400,39 +410,28 @@ impl Cluster {
         Ok(out)
     }
 
-    /// Runs a short, read-only `cmd` as root in the node's open shell: for
-    /// commands polled several times a second. A shell left by a node that
-    /// stopped or restarted is replaced once.
-    async fn exec_polled(&self, node: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
-        let container = self.node_container(node)?;
-        let slot = self.sessions.lock().unwrap_or_else(|e| e.into_inner()).entry(container.clone()).or_default().clone();
-        let mut session = slot.lock().await;
-        let run = async {
-            if let Some(open) = session.as_mut() {
-                match open.run(cmd).await {
-                    Ok(out) => return Ok(out),
-                    Err(e) => tracing::debug!("{node}: opening a new shell: {e:#}"),
+    /// Runs `cmd` in an idle shell of the container, or a new one. Shells
+    /// left by a node that stopped or restarted are dropped unused; a shell
+    /// whose command failed or was abandoned (timeout) is never reused.
+    async fn run_in_shell(&self, container: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
+        let shells = || self.shells.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            // Bound first: the lock must not be held across the command.
+            let idle = shells().get_mut(container).and_then(Vec::pop);
+            let Some(mut shell) = idle else { break };
+            match shell.run(cmd).await {
+                Ok(out) => {
+                    shells().entry(container.to_string()).or_default().push(shell);
+                    return Ok(out);
                 }
+                Err(ShellError::Stale) => continue,
+                Err(ShellError::Failed(e)) => return Err(e),
             }
-            *session = None;
-            let mut fresh = Session::open(&self.docker, &container).await?;
-            let out = fresh.run(cmd).await?;
-            *session = Some(fresh);
-            Ok::<_, anyhow::Error>(out)
-        };
-        let out = match tokio::time::timeout(EXEC_TIMEOUT, run).await {
-            Ok(out) => out,
-            Err(_) => Err(anyhow::anyhow!("did not finish within {EXEC_TIMEOUT:?}")),
-        };
-        let out = match out {
-            Ok(out) => out,
-            Err(e) => {
-                // Half-read output would confuse the next command.
-                *session = None;
-                return Err(e).with_context(|| format!("running `{}` on {node}", cmd.join(" ")));
-            }
-        };
-        self.log_exec(node, "root", cmd, &out);
+        }
+        // A new shell that ends at once is a node that is down: an error, as `docker exec` gives.
+        let mut shell = Session::open(&self.docker, container).await?;
+        let out = shell.run(cmd).await?;
+        shells().entry(container.to_string()).or_default().push(shell);
         Ok(out)
     }
 
@@ -465,7 +464,7 @@ impl Cluster {
 
     /// `crm_mon` as seen from `node`; an error when pacemaker cannot answer there.
     pub async fn status(&self, node: &str) -> anyhow::Result<ClusterStatus> {
-        let out = self.exec_polled(node, &["crm_mon", "--one-shot", "--output-as=xml"]).await?;
+        let out = self.exec(node, &["crm_mon", "--one-shot", "--output-as=xml"]).await?;
         if out.stdout.trim().is_empty() {
             bail!("crm_mon on {node} answered nothing (exit {}): {}", out.code, out.stderr.trim());
         }
@@ -476,9 +475,10 @@ impl Cluster {
     pub async fn wait_for_members(&self, ask: &[&str], members: &[&str], timeout: Duration) -> anyhow::Result<Duration> {
         let started = Instant::now();
         let mut down_since: HashMap<&str, Instant> = HashMap::new();
+        let mut checked_liveness: Option<Instant> = None;
         loop {
             // Each view costs about 50 ms of the machine's CPU (crm_mon through the
-            // node's shell), polled 4 times a second: the others are asked only once the first agrees.
+            // node's shell): the others are asked only once the first agrees.
             let Some((first, others)) = ask.split_first() else { bail!("no node to ask") };
             if self.status(first).await.is_ok_and(|s| s.has_members(members)) {
                 let views = future::join_all(others.iter().map(|n| self.status(n))).await;
@@ -488,13 +488,17 @@ impl Cluster {
             }
             // A node that stays down will not come back by waiting: say so early.
             // A fencing reboot stops a node for a moment, so only a lasting stop counts.
-            for node in ask {
+            let due = checked_liveness.is_none_or(|at| at.elapsed() >= LIVENESS_CHECK);
+            for node in ask.iter().filter(|_| due) {
                 if self.running(node).await? {
                     down_since.remove(node);
                 } else if down_since.entry(node).or_insert_with(Instant::now).elapsed() > NODE_DOWN_GRACE {
                     let logs = self.recent_logs(ask, 15).await;
                     return Err(NodeStopped(format!("run {}: node {node} stopped running while the cluster was awaited\n{logs}", self.run)).into());
                 }
+            }
+            if due {
+                checked_liveness = Some(Instant::now());
             }
             if started.elapsed() >= timeout {
                 let views = future::join_all(ask.iter().map(|n| self.status(n))).await;

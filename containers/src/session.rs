@@ -1,7 +1,8 @@
-//! A shell kept open in a node for the commands the harness runs several times
-//! a second (status polls). On this machine's engine a `docker exec` costs
-//! about 130 ms of CPU (create, runc, inspect) and the same command in an open
-//! shell about 50 ms; polls were most of a cluster start's CPU.
+//! Shells kept open in a node, through which the harness runs its root
+//! commands. On this machine's engine a `docker exec` costs about 120 ms of
+//! CPU (create, runc, inspect); the same command in an open shell costs the
+//! command's own start (~12 ms for `/bin/true` through fuse-overlayfs) and a
+//! few writes.
 
 use std::pin::Pin;
 
@@ -20,19 +21,27 @@ type Output = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error
 pub(crate) struct Session {
     input: Pin<Box<dyn AsyncWrite + Send>>,
     output: Output,
-    /// Ends each command's output; random, so no command's output can fake it.
-    marker: String,
-    /// Bytes read past the last command's end.
-    pending: Vec<u8>,
+    frames: Frames,
 }
 
-/// Reads a command line, runs it, prints its stdout, the marker and exit
-/// code, its stderr (kept in a file, as the two streams' frames may arrive out
-/// of order), then the marker again.
+/// Why a command in a shell failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ShellError {
+    /// The shell had ended before it read the command (its node stopped or
+    /// restarted): the command did not run, and may run in a new shell.
+    #[error("the node's shell had ended before the command (the node stopped or restarted)")]
+    Stale,
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+/// Reads NUL-terminated command lines, runs each, prints its stdout, the
+/// marker and exit code, its stderr (kept in a file, as the two streams'
+/// frames may arrive out of order), and the marker again. `$1` is the marker.
 const LOOP: &str = r#"err=$(mktemp); trap 'rm -f "$err"' EXIT
-while IFS= read -r line; do
+while IFS= read -r -d '' line; do
   eval "$line" </dev/null 2>"$err"; code=$?
-  printf '\n%s %d\n' "$1" "$code"; cat "$err"; printf '\n%s\n' "$1"
+  printf '\n%s %d\n' "$1" "$code"; [ -s "$err" ] && cat "$err"; printf '\n%s\n' "$1"
 done"#;
 
 impl Session {
@@ -50,48 +59,133 @@ impl Session {
         };
         let exec = docker.create_exec(container, config).await?;
         match docker.start_exec(&exec.id, None).await? {
-            StartExecResults::Attached { output, input } => Ok(Session { input, output, marker, pending: Vec::new() }),
+            StartExecResults::Attached { output, input } => Ok(Session { input, output, frames: Frames::new(&marker) }),
             StartExecResults::Detached => bail!("the engine did not attach to the shell in {container}"),
         }
     }
 
-    /// Runs `cmd` (words, quoted for the shell here) and collects its output.
-    pub(crate) async fn run(&mut self, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
+    /// Runs `cmd` (a program and its arguments, no shell syntax) as root.
+    /// An empty command goes first: its answer proves the shell was alive
+    /// when it read `cmd`, without a round trip of its own.
+    pub(crate) async fn run(&mut self, cmd: &[&str]) -> Result<ExecOutput, ShellError> {
         let line: Vec<String> = cmd.iter().map(|word| shell_quote(word)).collect();
-        self.input.write_all(format!("{}\n", line.join(" ")).as_bytes()).await.context("writing to the node's shell")?;
-        self.input.flush().await.context("writing to the node's shell")?;
-        let head = format!("\n{} ", self.marker);
-        let tail = format!("\n{}\n", self.marker);
+        let written = async {
+            self.input.write_all(format!("\0{}\0", line.join(" ")).as_bytes()).await?;
+            self.input.flush().await
+        };
+        if written.await.is_err() {
+            return Err(ShellError::Stale);
+        }
+        match self.next_output().await {
+            Ok(ping) if ping.code == 0 && ping.stdout.is_empty() => {}
+            Ok(_) => return Err(anyhow!("the node's shell answered out of turn").into()),
+            Err(_) => return Err(ShellError::Stale),
+        }
+        Ok(self.next_output().await?)
+    }
+
+    async fn next_output(&mut self) -> anyhow::Result<ExecOutput> {
         loop {
-            if let Some(done) = self.take_command_output(head.as_bytes(), tail.as_bytes())? {
+            if let Some(done) = self.frames.take()? {
                 return Ok(done);
             }
             match self.output.next().await {
-                Some(Ok(LogOutput::StdOut { message })) => self.pending.extend_from_slice(&message),
-                // The loop's own complaints; a command's stderr comes through its file.
+                Some(Ok(LogOutput::StdOut { message })) => self.frames.push(&message),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e).context("reading from the node's shell"),
                 None => bail!("the node's shell ended (the node stopped or restarted)"),
             }
         }
     }
+}
 
-    /// One command's stdout, code and stderr, once all of it has arrived.
-    fn take_command_output(&mut self, head: &[u8], tail: &[u8]) -> anyhow::Result<Option<ExecOutput>> {
-        let Some(stdout_end) = find(&self.pending, head, 0) else { return Ok(None) };
-        let code_start = stdout_end + head.len();
-        let Some(code_end) = find(&self.pending, b"\n", code_start) else { return Ok(None) };
-        let Some(stderr_end) = find(&self.pending, tail, code_end) else { return Ok(None) };
-        let code = std::str::from_utf8(&self.pending[code_start..code_end]).ok().and_then(|c| c.parse().ok()).ok_or_else(|| anyhow!("the node's shell sent no exit code"))?;
-        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-        let out = ExecOutput { code, stdout: text(&self.pending[..stdout_end]), stderr: text(&self.pending[code_end + 1..stderr_end]) };
-        self.pending.drain(..stderr_end + tail.len());
-        Ok(Some(out))
+/// Splits the shell's stdout into commands' outputs: stdout up to
+/// `\n<marker> `, the exit code up to `\n`, stderr up to `\n<marker>\n`.
+/// Each part keeps at most `MAX_OUTPUT` bytes, so a flood cannot fill memory.
+struct Frames {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    part: Part,
+    pending: Vec<u8>,
+    stdout: Vec<u8>,
+    code: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    Stdout,
+    Code,
+    Stderr,
+}
+
+const MAX_OUTPUT: usize = 8 * 1024 * 1024;
+
+impl Frames {
+    fn new(marker: &str) -> Frames {
+        Frames {
+            head: format!("\n{marker} ").into_bytes(),
+            tail: format!("\n{marker}\n").into_bytes(),
+            part: Part::Stdout,
+            pending: Vec::new(),
+            stdout: Vec::new(),
+            code: Vec::new(),
+            stderr: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+    }
+
+    /// The next complete output, if it has all arrived.
+    fn take(&mut self) -> anyhow::Result<Option<ExecOutput>> {
+        loop {
+            let needle = match self.part {
+                Part::Stdout => self.head.clone(),
+                Part::Code => b"\n".to_vec(),
+                Part::Stderr => self.tail.clone(),
+            };
+            let Some(end) = find(&self.pending, &needle) else {
+                // Keep only what could still start the needle; the rest is output.
+                let settled = self.pending.len().saturating_sub(needle.len() - 1);
+                let rest = self.pending.split_off(settled);
+                let settled = std::mem::replace(&mut self.pending, rest);
+                let room = MAX_OUTPUT.saturating_sub(self.sink().len());
+                self.sink().extend_from_slice(&settled[..settled.len().min(room)]);
+                if self.part == Part::Code && self.code.len() > 16 {
+                    bail!("the node's shell sent no exit code");
+                }
+                return Ok(None);
+            };
+            let found: Vec<u8> = self.pending.drain(..end + needle.len()).take(end).collect();
+            let room = MAX_OUTPUT.saturating_sub(self.sink().len());
+            self.sink().extend_from_slice(&found[..found.len().min(room)]);
+            self.part = match self.part {
+                Part::Stdout => Part::Code,
+                Part::Code => Part::Stderr,
+                Part::Stderr => {
+                    self.part = Part::Stdout;
+                    let code = std::str::from_utf8(&std::mem::take(&mut self.code)).ok().and_then(|c| c.parse().ok());
+                    let code = code.ok_or_else(|| anyhow!("the node's shell sent no exit code"))?;
+                    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+                    return Ok(Some(ExecOutput { code, stdout: text(std::mem::take(&mut self.stdout)), stderr: text(std::mem::take(&mut self.stderr)) }));
+                }
+            };
+        }
+    }
+
+    fn sink(&mut self) -> &mut Vec<u8> {
+        match self.part {
+            Part::Stdout => &mut self.stdout,
+            Part::Code => &mut self.code,
+            Part::Stderr => &mut self.stderr,
+        }
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 fn shell_quote(word: &str) -> String {
@@ -109,18 +203,42 @@ mod tests {
 
     #[test]
     fn output_is_taken_only_once_complete() {
-        let (head, tail) = ("\nM ".as_bytes(), "\nM\n".as_bytes());
-        let mut pending = b"<xml/>\n\nM 102\nwarn".to_vec();
-        let take = |p: &mut Vec<u8>| {
-            let mut session = Session { input: Box::pin(tokio::io::sink()), output: Box::pin(futures_util::stream::empty()), marker: "M".into(), pending: std::mem::take(p) };
-            let out = session.take_command_output(head, tail).unwrap();
-            *p = session.pending;
-            out
-        };
-        assert!(take(&mut pending).is_none(), "stderr is not complete yet");
-        pending.extend_from_slice(b"ing\n\nM\nnext");
-        let out = take(&mut pending).unwrap();
+        let mut frames = Frames::new("M");
+        frames.push(b"<xml/>\n\nM 102\nwarn");
+        assert!(frames.take().unwrap().is_none(), "stderr is not complete yet");
+        frames.push(b"ing\n\nM\nnext\n\nM 0");
+        let out = frames.take().unwrap().unwrap();
         assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (102, "<xml/>\n", "warning\n"));
-        assert_eq!(pending, b"next", "the next command's bytes are kept");
+        assert!(frames.take().unwrap().is_none(), "the next command is not complete yet");
+        frames.push(b"\n\nM\n");
+        let out = frames.take().unwrap().unwrap();
+        assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, "next\n", ""), "the next command's bytes were kept");
+    }
+
+    #[test]
+    fn a_marker_split_across_reads_is_found() {
+        let mut frames = Frames::new("MARK");
+        for byte in b"out\nMAR".iter().chain(b"\nMARK 3\n\nMARK\n") {
+            if let Some(out) = frames.take().unwrap() {
+                panic!("taken too early: {}", out.stdout);
+            }
+            frames.push(&[*byte]);
+        }
+        let out = frames.take().unwrap().unwrap();
+        assert_eq!((out.code, out.stdout.as_str()), (3, "out\nMAR"));
+    }
+
+    #[test]
+    fn a_flood_is_cut_and_the_next_frame_still_found() {
+        let mut frames = Frames::new("M");
+        let chunk = vec![b'x'; 1024 * 1024];
+        for _ in 0..12 {
+            frames.push(&chunk);
+            assert!(frames.take().unwrap().is_none());
+            assert!(frames.pending.len() < 16, "settled bytes leave the buffer");
+        }
+        frames.push(b"\nM 0\n\nM\n");
+        let out = frames.take().unwrap().unwrap();
+        assert_eq!(out.stdout.len(), MAX_OUTPUT);
     }
 }

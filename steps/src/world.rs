@@ -62,9 +62,10 @@ struct Limits {
 }
 
 /// Clusters starting at once. Measured on 2 cores: one start alone takes 6.6 s,
-/// 3–4 at once about 11 s each, and with 4 at once a node missed its cluster
-/// twice in about 180 starts; a running cluster mostly waits and costs little.
-pub const CLUSTER_STARTS_AT_ONCE: usize = 2;
+/// 3 at once about 12 s each, mostly corosync's and pacemaker's timers; with
+/// 3 a whole-policy run took 91–95 s against 100 s with 2 (2026-11-29), and with 4 a node
+/// missed its cluster twice in about 180 starts. A running cluster costs little.
+pub const CLUSTER_STARTS_AT_ONCE: usize = 3;
 
 impl Limits {
     fn new(shared_scenarios: usize, own_clusters: usize) -> Limits {
