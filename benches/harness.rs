@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use pcmk_containers::candidate::Candidate;
-use pcmk_containers::cluster::{Cluster, ClusterOptions};
+use pcmk_containers::cluster::{exec_in, Cluster, ClusterOptions};
 use pcmk_containers::image::{self, Distro, Mirrors};
 
 const RUNS: usize = 5;
@@ -222,7 +222,8 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
         let cluster = Cluster::up(&docker, &candidate, &image, &ClusterOptions { origin: "bench".into(), ..ClusterOptions::default() }).await?;
         let (mut by_exec, mut by_shell) = (Vec::new(), Vec::new());
         for _ in 0..RUNS {
-            by_exec.push(cpu_per_call(20, || async { cluster.exec("node1", &["crm_mon", "--one-shot", "--output-as=xml"]).await.map(drop) }).await?);
+            let node1 = cluster.container_of("node1");
+            by_exec.push(cpu_per_call(20, || async { exec_in(&docker, &node1, "root", &["crm_mon", "--one-shot", "--output-as=xml"]).await.map(drop) }).await?);
             by_shell.push(cpu_per_call(20, || async { cluster.status("node1").await.map(drop) }).await?);
         }
         cluster.down().await?;

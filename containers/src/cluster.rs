@@ -49,7 +49,7 @@ const NODE_DOWN_GRACE: Duration = Duration::from_secs(5);
 const EXEC_TIMEOUT: Duration = Duration::from_secs(120);
 /// Output kept from one command run in a node; more is cut, so a hostile
 /// candidate cannot fill the harness's memory through a node's output.
-const MAX_EXEC_OUTPUT: usize = 8 * 1024 * 1024;
+pub(crate) const MAX_EXEC_OUTPUT: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
@@ -464,6 +464,7 @@ impl Cluster {
 
     /// `crm_mon` as seen from `node`; an error when pacemaker cannot answer there.
     pub async fn status(&self, node: &str) -> anyhow::Result<ClusterStatus> {
+        self.node(node)?;
         let out = self.exec(node, &["crm_mon", "--one-shot", "--output-as=xml"]).await?;
         if out.stdout.trim().is_empty() {
             bail!("crm_mon on {node} answered nothing (exit {}): {}", out.code, out.stderr.trim());
@@ -488,17 +489,16 @@ impl Cluster {
             }
             // A node that stays down will not come back by waiting: say so early.
             // A fencing reboot stops a node for a moment, so only a lasting stop counts.
-            let due = checked_liveness.is_none_or(|at| at.elapsed() >= LIVENESS_CHECK);
-            for node in ask.iter().filter(|_| due) {
-                if self.running(node).await? {
-                    down_since.remove(node);
-                } else if down_since.entry(node).or_insert_with(Instant::now).elapsed() > NODE_DOWN_GRACE {
-                    let logs = self.recent_logs(ask, 15).await;
-                    return Err(NodeStopped(format!("run {}: node {node} stopped running while the cluster was awaited\n{logs}", self.run)).into());
-                }
-            }
-            if due {
+            if checked_liveness.is_none_or(|at| at.elapsed() >= LIVENESS_CHECK) {
                 checked_liveness = Some(Instant::now());
+                for node in ask {
+                    if self.running(node).await? {
+                        down_since.remove(node);
+                    } else if down_since.entry(node).or_insert_with(Instant::now).elapsed() > NODE_DOWN_GRACE {
+                        let logs = self.recent_logs(ask, 15).await;
+                        return Err(NodeStopped(format!("run {}: node {node} stopped running while the cluster was awaited\n{logs}", self.run)).into());
+                    }
+                }
             }
             if started.elapsed() >= timeout {
                 let views = future::join_all(ask.iter().map(|n| self.status(n))).await;
@@ -706,7 +706,8 @@ impl ServiceAction {
     }
 }
 
-pub(crate) async fn exec_in(docker: &Docker, container: &str, user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
+/// Runs `cmd` by `docker exec` (as the harness does for users other than root).
+pub async fn exec_in(docker: &Docker, container: &str, user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
     let config = CreateExecOptions {
         cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
         attach_stdout: Some(true),
@@ -743,7 +744,7 @@ fn append(archive: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, content: &
     archive.append_data(&mut header, path.trim_start_matches('/'), content)
 }
 
-fn append_bounded(buffer: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn append_bounded(buffer: &mut Vec<u8>, bytes: &[u8]) {
     let room = MAX_EXEC_OUTPUT.saturating_sub(buffer.len());
     buffer.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }

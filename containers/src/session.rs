@@ -14,7 +14,7 @@ use futures_util::{Stream, StreamExt};
 use rand::RngCore;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use crate::cluster::ExecOutput;
+use crate::cluster::{append_bounded, ExecOutput};
 
 type Output = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
 
@@ -101,7 +101,7 @@ impl Session {
 
 /// Splits the shell's stdout into commands' outputs: stdout up to
 /// `\n<marker> `, the exit code up to `\n`, stderr up to `\n<marker>\n`.
-/// Each part keeps at most `MAX_OUTPUT` bytes, so a flood cannot fill memory.
+/// Each part keeps at most `MAX_EXEC_OUTPUT` bytes, as `docker exec` output does.
 struct Frames {
     head: Vec<u8>,
     tail: Vec<u8>,
@@ -118,8 +118,6 @@ enum Part {
     Code,
     Stderr,
 }
-
-const MAX_OUTPUT: usize = 8 * 1024 * 1024;
 
 impl Frames {
     fn new(marker: &str) -> Frames {
@@ -151,16 +149,14 @@ impl Frames {
                 let settled = self.pending.len().saturating_sub(needle.len() - 1);
                 let rest = self.pending.split_off(settled);
                 let settled = std::mem::replace(&mut self.pending, rest);
-                let room = MAX_OUTPUT.saturating_sub(self.sink().len());
-                self.sink().extend_from_slice(&settled[..settled.len().min(room)]);
+                append_bounded(self.sink(), &settled);
                 if self.part == Part::Code && self.code.len() > 16 {
                     bail!("the node's shell sent no exit code");
                 }
                 return Ok(None);
             };
             let found: Vec<u8> = self.pending.drain(..end + needle.len()).take(end).collect();
-            let room = MAX_OUTPUT.saturating_sub(self.sink().len());
-            self.sink().extend_from_slice(&found[..found.len().min(room)]);
+            append_bounded(self.sink(), &found);
             self.part = match self.part {
                 Part::Stdout => Part::Code,
                 Part::Code => Part::Stderr,
@@ -239,6 +235,6 @@ mod tests {
         }
         frames.push(b"\nM 0\n\nM\n");
         let out = frames.take().unwrap().unwrap();
-        assert_eq!(out.stdout.len(), MAX_OUTPUT);
+        assert_eq!(out.stdout.len(), crate::cluster::MAX_EXEC_OUTPUT);
     }
 }
