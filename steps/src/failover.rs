@@ -186,35 +186,44 @@ async fn never_on_both_sides(world: &mut PolicyWorld, resource: String, seconds:
     let majority: Vec<String> = live.cluster.nodes.iter().filter(|n| n.name != isolated).map(|n| n.name.clone()).collect();
     let until = Instant::now() + Duration::from_secs(seconds);
     let mut majority_took_over = false;
+    let mut majority_silent = None;
     while Instant::now() < until {
-        // Each side's own view: the cut-off node's, and a majority node's.
-        let majority_view = live.cluster.status(&majority[0]).await.ok();
-        if majority_view.as_ref().is_some_and(|s| s.members().contains(&isolated.as_str())) {
-            // The cut-off node is a member of the majority again: one partition, nothing to compare.
-            tokio::time::sleep(POLL).await;
-            continue;
-        }
-        let alone = match live.cluster.status(&isolated).await {
-            Ok(status) => status.resources.iter().any(|r| r.id == resource && r.active && r.nodes.contains(&isolated)),
-            Err(_) => false, // powered off by fencing, or pacemaker gone: not running there
-        };
-        let mut others = false;
+        // The majority's view first (any majority node that answers): until the majority
+        // runs the resource there is no second side, so the cut-off node need not be asked.
+        let mut majority_view = None;
         for node in &majority {
-            if let Ok((_, nodes)) = location(world, node, &resource).await {
-                others |= nodes.iter().any(|n| majority.contains(n));
-                break;
+            match live.cluster.status(node).await {
+                Ok(status) => {
+                    majority_view = Some(status);
+                    break;
+                }
+                Err(e) => majority_silent = Some(format!("{node}: {e:#}")),
             }
         }
+        let Some(majority_view) = majority_view else {
+            tokio::time::sleep(POLL).await;
+            continue;
+        };
+        // The cut-off node is a member of the majority again: one partition, nothing to compare.
+        let rejoined = majority_view.members().contains(&isolated.as_str());
+        let others = !rejoined && majority_view.resources.iter().any(|r| r.id == resource && r.active && r.nodes.iter().any(|n| majority.contains(n)));
         majority_took_over |= others;
-        if alone && others {
-            anyhow::bail!(
-                "{:.1}s after {isolated} was cut off, `{resource}` runs on {isolated} and on the majority at once: split brain (fencing and no-quorum-policy must stop the minority)",
-                fault.at.elapsed().as_secs_f64()
-            );
+        if others {
+            let alone = match live.cluster.status(&isolated).await {
+                Ok(status) => status.resources.iter().any(|r| r.id == resource && r.active && r.nodes.contains(&isolated)),
+                Err(_) => false, // powered off by fencing, or pacemaker gone: not running there
+            };
+            if alone {
+                anyhow::bail!(
+                    "{:.1}s after {isolated} was cut off, `{resource}` runs on {isolated} and on the majority at once: split brain (fencing and no-quorum-policy must stop the minority)",
+                    fault.at.elapsed().as_secs_f64()
+                );
+            }
         }
         tokio::time::sleep(POLL).await;
     }
-    anyhow::ensure!(majority_took_over, "the majority never took `{resource}` over within {seconds}s of {isolated} being cut off");
+    let silent = majority_silent.map(|why| format!(" (a majority node did not answer: {why})")).unwrap_or_default();
+    anyhow::ensure!(majority_took_over, "the majority never took `{resource}` over within {seconds}s of {isolated} being cut off{silent}");
     Ok(())
 }
 
