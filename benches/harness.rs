@@ -135,15 +135,16 @@ fn parse_failover(stdout: &str) -> Option<(Duration, Duration)> {
 /// One scenario only: a killed node's resource moves. Its own feature file, so nothing else runs beside it.
 const FAILOVER_FEATURE: &str = "@failover\nFeature: Failover time\n\n  @live @destructive\n  Scenario: A killed node's resource moves\n    When the node running \"service\" is killed\n    Then \"service\" runs on another node within 30 seconds\n";
 
-/// Machine-wide busy CPU time so far (all cores, from /proc/stat).
+/// Machine-wide CPU time so far spent working (all cores, from /proc/stat: user,
+/// nice, system, irq, softirq). Steal is the hypervisor's, not the work's.
 fn busy_cpu() -> anyhow::Result<Duration> {
     let stat = std::fs::read_to_string("/proc/stat")?;
     let fields: Vec<u64> = stat.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
-    anyhow::ensure!(fields.len() >= 5, "unexpected /proc/stat");
-    let idle = fields[3] + fields[4];
+    anyhow::ensure!(fields.len() >= 7, "unexpected /proc/stat");
+    let working = fields[0] + fields[1] + fields[2] + fields[5] + fields[6];
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Ok(Duration::from_secs_f64((fields.iter().sum::<u64>() - idle) as f64 / ticks))
+    Ok(Duration::from_secs_f64(working as f64 / ticks))
 }
 
 /// Machine-wide CPU per call of `poll`, over `count` calls one after the other.
@@ -203,18 +204,20 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
 
     if wants("cluster") {
         let candidate = Candidate::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/candidates/hardened")))?;
-        let mut to_ready = Vec::new();
+        let (mut to_ready, mut start_cpu) = (Vec::new(), Vec::new());
         let mut teardown = Vec::new();
         for _ in 0..RUNS {
             let options = ClusterOptions { origin: "bench".into(), ..ClusterOptions::default() };
-            let started = Instant::now();
+            let (started, cpu_before) = (Instant::now(), busy_cpu()?);
             let cluster = Cluster::up(&docker, &candidate, &image, &options).await?;
             to_ready.push(started.elapsed());
+            start_cpu.push(busy_cpu()? - cpu_before);
             let started = Instant::now();
             cluster.down().await?;
             teardown.push(started.elapsed());
         }
         record(&mut figures, Figure { name: "3-node bookworm cluster, create to ready".into(), samples: to_ready, target: "<= 8 s" });
+        record(&mut figures, Figure { name: "machine CPU per cluster start".into(), samples: start_cpu, target: "-" });
         record(&mut figures, Figure { name: "3-node cluster teardown".into(), samples: teardown, target: "-" });
 
         // What a status poll costs the machine, through `docker exec` and through the
@@ -272,11 +275,14 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
         // must give the same verdicts (the flakiness series).
         let json = std::env::temp_dir().join(format!("pcmk-bench-{}.json", std::process::id()));
         let json_arg = json.to_str().unwrap_or_default().to_string();
-        let (mut whole, mut memory, mut destructive) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut whole, mut memory, mut destructive, mut machine_cpu) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut phases: Vec<(String, Vec<Duration>)> = Vec::new();
         let mut first_outcomes = None;
         for i in 0..policy_runs {
+            // The machine's CPU over the run tells a slower machine from a costlier run.
+            let cpu_before = busy_cpu()?;
             let run = run_cli(&["run", "--json", &json_arg])?;
+            machine_cpu.push(busy_cpu()? - cpu_before);
             let verdicts = pcmk_reports::cucumber_json::read(&json)?;
             let outcomes: std::collections::BTreeMap<String, pcmk_steps::verdict::Outcome> = verdicts.iter().map(|v| (format!("{} » {}", v.feature, v.scenario), v.outcome)).collect();
             let passed = verdicts.iter().filter(|v| v.outcome == pcmk_steps::verdict::Outcome::Passed).count();
@@ -305,6 +311,7 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             record(&mut figures, Figure { name, samples, target: "-" });
         }
         record(&mut figures, Figure { name: "@failover and @backup scenarios, summed".into(), samples: destructive, target: "<= 180 s" });
+        record(&mut figures, Figure { name: "machine CPU per whole-policy run".into(), samples: machine_cpu, target: "-" });
         memory.sort();
         println!("peak memory of the harness process (max RSS per whole-policy run): median {:.1} MB, min {:.1} MB, max {:.1} MB, n={} (target <= 200 MB)", memory[memory.len() / 2] as f64 / 1e6, memory[0] as f64 / 1e6, memory[memory.len() - 1] as f64 / 1e6, memory.len());
     }
