@@ -1,8 +1,8 @@
 //! Shells kept open in a node, through which the harness runs its root
-//! commands. On this machine's engine a `docker exec` costs about 120 ms of
-//! CPU (create, runc, inspect); the same command in an open shell costs the
-//! command's own start (~12 ms for `/bin/true` through fuse-overlayfs) and a
-//! few writes.
+//! commands. On this machine's engine a `docker exec` costs about 110–120 ms
+//! of CPU (create, runc, inspect); the same command in an open shell costs the
+//! command's own start (2.5–12 ms for `/bin/true` through fuse-overlayfs,
+//! depending on the machine) and a few writes.
 
 use std::pin::Pin;
 
@@ -139,14 +139,15 @@ impl Frames {
     /// The next complete output, if it has all arrived.
     fn take(&mut self) -> anyhow::Result<Option<ExecOutput>> {
         loop {
-            let needle = match self.part {
-                Part::Stdout => self.head.clone(),
-                Part::Code => b"\n".to_vec(),
-                Part::Stderr => self.tail.clone(),
+            let needle: &[u8] = match self.part {
+                Part::Stdout => &self.head,
+                Part::Code => b"\n",
+                Part::Stderr => &self.tail,
             };
-            let Some(end) = find(&self.pending, &needle) else {
+            let (found_at, needle_len) = (find(&self.pending, needle), needle.len());
+            let Some(end) = found_at else {
                 // Keep only what could still start the needle; the rest is output.
-                let settled = self.pending.len().saturating_sub(needle.len() - 1);
+                let settled = self.pending.len().saturating_sub(needle_len - 1);
                 let rest = self.pending.split_off(settled);
                 let settled = std::mem::replace(&mut self.pending, rest);
                 append_bounded(self.sink(), &settled);
@@ -155,7 +156,7 @@ impl Frames {
                 }
                 return Ok(None);
             };
-            let found: Vec<u8> = self.pending.drain(..end + needle.len()).take(end).collect();
+            let found: Vec<u8> = self.pending.drain(..end + needle_len).take(end).collect();
             append_bounded(self.sink(), &found);
             self.part = match self.part {
                 Part::Stdout => Part::Code,

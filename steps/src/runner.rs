@@ -136,15 +136,15 @@ fn has_tag(feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &
     feature.tags.iter().chain(rule.iter().flat_map(|r| &r.tags)).chain(&scenario.tags).any(|t| t == tag)
 }
 
+/// Which scenarios a run takes.
+type ScenarioFilter = dyn Fn(&gherkin::Feature, Option<&gherkin::Rule>, &gherkin::Scenario) -> bool;
+
 /// The scenarios of one feature path in the order they should start, as
 /// cucumber starts them in the order they arrive: those with a cluster of
 /// their own first (they take longest), `@slow` ones first within each group,
 /// otherwise file order. Every scenario becomes a feature of its own (same
 /// name, path, tags and background), which is what lets the order cross files.
 /// Parse errors come first, so a broken file is reported before anything runs.
-/// Which scenarios a run takes.
-type ScenarioFilter = dyn Fn(&gherkin::Feature, Option<&gherkin::Rule>, &gherkin::Scenario) -> bool;
-
 struct StartOrder {
     errors: Vec<cucumber::parser::Error>,
     parts: Vec<(StartKey, gherkin::Feature)>,
