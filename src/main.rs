@@ -500,25 +500,36 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(run) => vec![run],
                 None => run::runs_with_origin(&docker, "cluster-up").await?,
             };
-            for run in &runs {
-                run::remove_run(&docker, run).await.with_context(|| format!("removing run {run}"))?;
-                println!("removed run {run}");
-            }
             if runs.is_empty() {
                 println!("no cluster to remove");
             }
+            remove_runs(&docker, &runs).await.map_err(|(_, e)| e)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Gc { all } => {
             let docker = engine::connect().await?;
             let runs = run::orphaned_runs(&docker, all).await?;
-            for run in &runs {
-                run::remove_run(&docker, run).await.with_context(|| format!("removing run {run}"))?;
-                println!("removed run {run}");
-            }
-            println!("gc: {} run(s) removed", runs.len());
+            let removed = remove_runs(&docker, &runs).await;
+            println!("gc: {} run(s) removed", runs.len() - removed.as_ref().err().map_or(0, |(failed, _)| *failed));
+            removed.map_err(|(_, e)| e)?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Removes each run, going on past one the engine refuses; the error names
+/// every run that is left, and how many.
+async fn remove_runs(docker: &pcmk_containers::Docker, runs: &[run::RunId]) -> Result<(), (usize, anyhow::Error)> {
+    let mut failures = Vec::new();
+    for run in runs {
+        match run::remove_run(docker, run).await {
+            Ok(()) => println!("removed run {run}"),
+            Err(e) => failures.push(format!("removing run {run}: {e:#}")),
+        }
+    }
+    match failures.len() {
+        0 => Ok(()),
+        n => Err((n, anyhow::anyhow!("{}", failures.join("\n")))),
     }
 }
 

@@ -91,6 +91,41 @@ async fn two_clusters_started_at_once_both_come_up_apart() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_reset_cluster_keeps_its_nodes_and_files_and_starts_on_an_empty_configuration() {
+    let docker = docker().await;
+    let cluster = up(&docker, Distro::Bookworm, "reset", None).await;
+    let names = cluster.node_names();
+    let resources = |node: &'static str| {
+        let cluster = &cluster;
+        async move { cluster.exec(node, &["cibadmin", "--query", "--scope", "resources"]).await.unwrap().stdout }
+    };
+    assert!(resources("node1").await.contains("<primitive"), "the candidate's configuration runs first");
+    // The files arrive through a shell after start, with the candidate's owners and modes.
+    let files = ["/etc/corosync/authkey", "/etc/pacemaker/authkey", "/etc/corosync/corosync.conf"];
+    let stat = |node: &'static str| {
+        let cluster = &cluster;
+        async move {
+            let mut cmd = vec!["stat", "-c", "%U:%G %a %n"];
+            cmd.extend(files);
+            cluster.exec(node, &cmd).await.unwrap().stdout
+        }
+    };
+    let before = stat("node2").await;
+    assert_eq!(before, "root:root 400 /etc/corosync/authkey\nhacluster:haclient 440 /etc/pacemaker/authkey\nroot:root 640 /etc/corosync/corosync.conf\n");
+
+    cluster.reset_pacemaker(Duration::from_secs(90)).await.expect("the reset cluster gets ready");
+    for node in &names {
+        assert!(cluster.status(node).await.unwrap().has_members(&names), "{node} sees every node after the reset");
+    }
+    let after = resources("node3").await;
+    assert!(!after.contains("<primitive"), "nothing of the old configuration is left: {after}");
+    let options = cluster.exec("node1", &["cibadmin", "--query", "--scope", "crm_config"]).await.unwrap().stdout;
+    assert!(options.contains("name=\"dc-deadtime\" value=\"2s\""), "the harness's start-up option is back: {options}");
+    assert_eq!(stat("node2").await, before, "the nodes keep their files and keys");
+    cluster.down().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_dropped_cluster_is_removed() {
     let docker = docker().await;
     let image = node_image(&docker, Distro::Bookworm).await;

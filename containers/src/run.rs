@@ -139,6 +139,7 @@ pub async fn list_networks(docker: &Docker, run: Option<&RunId>) -> anyhow::Resu
 /// the run was cancelled can still land after the first pass.
 pub async fn remove_run(docker: &Docker, run: &RunId) -> anyhow::Result<()> {
     let force = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+    let mut refused = String::new();
     for _pass in 0..REMOVAL_PASSES {
         let containers = list_containers(docker, Some(run)).await?;
         let networks = list_networks(docker, Some(run)).await?;
@@ -152,14 +153,16 @@ pub async fn remove_run(docker: &Docker, run: &RunId) -> anyhow::Result<()> {
         for network in networks {
             // 403: a container created late is still attached; the next pass removes both.
             match docker.remove_network(&network.id).await {
-                Err(bollard::errors::Error::DockerResponseServerError { status_code: 403, .. }) => {}
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 403, message }) => {
+                    refused = format!("; the engine last said of network {}: {message}", network.name);
+                }
                 other => ignore_missing(other)?,
             }
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let left = list_containers(docker, Some(run)).await?.len() + list_networks(docker, Some(run)).await?.len();
-    anyhow::ensure!(left == 0, "{left} object(s) of run {run} survived {REMOVAL_PASSES} removal passes");
+    anyhow::ensure!(left == 0, "{left} object(s) of run {run} survived {REMOVAL_PASSES} removal passes{refused}");
     Ok(())
 }
 

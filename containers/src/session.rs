@@ -35,22 +35,48 @@ pub(crate) enum ShellError {
     Failed(#[from] anyhow::Error),
 }
 
+/// Made once a container's files are in place; the node image's boot waits for it.
+pub(crate) const DELIVERED: &str = "/etc/pcmk-comply/delivered";
+
 /// Reads NUL-terminated command lines, runs each, prints its stdout, the
 /// marker and exit code, its stderr (kept in a file, as the two streams'
 /// frames may arrive out of order), and the marker again. `$1` is the marker.
+/// Given `$2` and `$3`, it first unpacks the `$2`-byte tar that comes first on
+/// its input at `/`, makes the file `$3`, and answers as for a command.
 const LOOP: &str = r#"err=$(mktemp); trap 'rm -f "$err"' EXIT
+report() { printf '\n%s %d\n' "$1" "$2"; [ -s "$err" ] && cat "$err"; printf '\n%s\n' "$1"; }
+[ -z "${2:-}" ] || { head -c "$2" | tar -x -C / 2>"$err" && : > "$3"; report "$1" $?; }
 while IFS= read -r -d '' line; do
-  eval "$line" </dev/null 2>"$err"; code=$?
-  printf '\n%s %d\n' "$1" "$code"; [ -s "$err" ] && cat "$err"; printf '\n%s\n' "$1"
+  eval "$line" </dev/null 2>"$err"; report "$1" $?
 done"#;
 
 impl Session {
     pub(crate) async fn open(docker: &Docker, container: &str) -> anyhow::Result<Session> {
+        Session::start(docker, container, &[]).await
+    }
+
+    /// A shell that first unpacks `archive` at `/` of the container and marks it
+    /// delivered (`DELIVERED`). The bytes go through the shell's input, so they
+    /// never show in a process's arguments or in a log.
+    pub(crate) async fn open_delivering(docker: &Docker, container: &str, archive: &[u8]) -> anyhow::Result<Session> {
+        let mut shell = Session::start(docker, container, &[archive.len().to_string(), DELIVERED.to_string()]).await?;
+        shell.input.write_all(archive).await?;
+        shell.input.flush().await?;
+        let out = shell.next_output().await?;
+        if !out.success() {
+            bail!("unpacking the files failed (exit {}): {}", out.code, out.stderr.trim());
+        }
+        Ok(shell)
+    }
+
+    async fn start(docker: &Docker, container: &str, delivery: &[String]) -> anyhow::Result<Session> {
         let mut bytes = [0u8; 12];
         rand::thread_rng().fill_bytes(&mut bytes);
         let marker = format!("pcmk-comply-end-{}", hex::encode(bytes));
+        let mut cmd = vec!["bash".to_string(), "-c".into(), LOOP.into(), "session".into(), marker.clone()];
+        cmd.extend_from_slice(delivery);
         let config = CreateExecOptions {
-            cmd: Some(vec!["bash".into(), "-c".into(), LOOP.into(), "session".into(), marker.clone()]),
+            cmd: Some(cmd),
             attach_stdin: Some(true),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
@@ -192,6 +218,11 @@ fn shell_quote(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_node_image_boots_once_the_files_are_delivered() {
+        assert!(include_str!("../image/Dockerfile.in").contains(&format!("until [ -e {DELIVERED} ]")));
+    }
 
     #[test]
     fn quoting_keeps_every_word_whole() {

@@ -157,8 +157,12 @@ async fn upload(world: &mut PolicyWorld, node: &str, path: &str, content: &[u8])
 #[when(expr = "the backup is restored onto a fresh cluster")]
 async fn restore_fresh(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let backup = backup(world)?;
-    world.replace_cluster().await?;
+    world.reset_cluster().await?;
     let node = world.first_node().await?;
+    // Otherwise a restore that did nothing would still find the original configuration.
+    if configuration(world, &node).await?.contains("<primitive") {
+        return world.infra(Err(anyhow::anyhow!("the fresh cluster on {node} still holds resources after pacemaker's state was wiped")));
+    }
     upload(world, &node, &backup.file, &backup.content).await?;
     let command = restore_command(&backup.procedure, &backup.file);
     let out = world.exec(&node, &["bash", "-c", &command]).await?;

@@ -383,12 +383,14 @@ impl PolicyWorld {
         }
     }
 
-    /// Swaps this scenario's own cluster for a fresh one built from the candidate.
-    pub async fn replace_cluster(&mut self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.destructive, "replacing the cluster needs a @destructive scenario");
-        self.remove_own_cluster().await;
+    /// Makes this scenario's own cluster one built from nothing: same nodes,
+    /// pacemaker restarted on an empty configuration.
+    pub async fn reset_cluster(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.destructive, "resetting the cluster needs a @destructive scenario");
+        let live = self.live().await?;
+        let reset = live.cluster.reset_pacemaker(pcmk_containers::cluster::DEFAULT_READY_TIMEOUT).await;
         self.changed_cluster().await;
-        self.live().await?;
+        self.infra(reset)?;
         Ok(())
     }
 
