@@ -676,8 +676,8 @@ impl Cluster {
         let (empty, _) = cib::seed(None)?;
         let names = self.node_names();
         // Resources stop first: pacemaker stopped everywhere at once while they
-        // run loses quorum midway and waits for shutdown-escalation (20 min).
-        // (`crm_resource --wait` is no help: it can wait on orphans' history deletes.)
+        // ran did not stop within 60 s here. (`crm_resource --wait` is no help:
+        // under load it waited past 60 s on the orphans' history deletes.)
         let first = names.first().context("a cluster has at least one node")?;
         let started = Instant::now();
         let erase = self.exec(first, &["cibadmin", "--erase", "--force"]).await?;
