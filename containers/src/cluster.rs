@@ -671,7 +671,8 @@ impl Cluster {
     /// and `pcs cluster setup` would: the configuration is erased, pacemaker
     /// stops everywhere, its CIB and history are wiped, and it starts on an empty
     /// configuration (the harness's options only). Corosync, the nodes' files and
-    /// their keys stay. Returns once the cluster is ready again.
+    /// their keys stay. Returns once the cluster is ready again; `timeout` bounds
+    /// each of the two waits (resources stopped, cluster ready) on its own.
     pub async fn reset_pacemaker(&self, timeout: Duration) -> anyhow::Result<Duration> {
         let (empty, _) = cib::seed(None)?;
         let names = self.node_names();
