@@ -17,6 +17,9 @@ async fn sizes_reach_quorum(distro: Distro) {
         for node in &names {
             let status = cluster.status(node).await.unwrap();
             assert!(status.has_members(&names), "{distro} {nodes} nodes, seen from {node}: {status:?}");
+            // Waits follow this line of the node's log instead of asking crm_mon while no view can agree.
+            let joined = cluster.exec(node, &["pcmk-node", "await-join", "10"]).await.unwrap();
+            assert_eq!(joined.code, 0, "{distro}: {node}'s log does not show it joined a DC: {joined:?}");
             let cipher = cluster.exec(node, &["corosync-cmapctl", "-g", "totem.crypto_cipher"]).await.unwrap();
             assert!(cipher.stdout.contains("= aes256"), "knet runs encrypted: {cipher:?}");
         }

@@ -85,8 +85,13 @@ async fn alert_arrives(world: &mut PolicyWorld, tag: String, resource: String, s
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let live = world.live().await?;
     let others: Vec<String> = live.cluster.node_names().iter().filter(|n| **n != fault.node).map(|n| n.to_string()).collect();
+    let observer = others.first().ok_or_else(|| anyhow::anyhow!("a one-node cluster has no node to fail over to"))?;
+    crate::failover::until_corosync_can_notice(world, &fault, observer).await?;
+    let mut new_node = None;
     loop {
-        let new_node = crate::failover::wait_running(world, &resource).await.ok().filter(|n| *n != fault.node);
+        if new_node.is_none() {
+            new_node = crate::failover::wait_running(world, &resource).await.ok().filter(|n| *n != fault.node);
+        }
         let mut seen = Vec::new();
         for node in &others {
             let text = collected(world, node).await?;

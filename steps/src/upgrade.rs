@@ -14,11 +14,12 @@ async fn rolling_upgrade(world: &mut PolicyWorld, distro: String, resource: Stri
     world.require_live("a rolling upgrade")?;
     anyhow::ensure!(world.destructive, "this step replaces every node: tag the scenario @destructive");
     let distro: Distro = distro.parse().map_err(anyhow::Error::msg)?;
+    // The cluster first: the turn to start it, held since the scenario began, should not wait on an image build.
+    let live = world.live().await?;
     let Mode::Live { docker, .. } = &world.ctx.mode else { unreachable!("checked live above") };
     let docker = docker.clone();
     let newer = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|_| {}).await;
     let newer = world.infra(newer)?;
-    let live = world.live().await?;
     let names: Vec<String> = live.cluster.node_names().iter().map(|n| n.to_string()).collect();
     crate::failover::wait_running(world, &resource).await?;
     for (step, node) in names.iter().enumerate() {

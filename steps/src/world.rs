@@ -147,11 +147,20 @@ impl RunContext {
         self.infra_errors.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    async fn build_cluster(&self) -> anyhow::Result<Arc<LiveCluster>> {
+    /// A place among the clusters starting (they start in the order places are taken).
+    async fn cluster_start_turn(&self) -> anyhow::Result<tokio::sync::OwnedSemaphorePermit> {
+        self.limits().cluster_starts.clone().acquire_owned().await.map_err(|e| anyhow!("cluster start slots closed: {e}"))
+    }
+
+    /// Builds a cluster from the candidate, in `turn` if one was already taken.
+    async fn build_cluster(&self, turn: Option<tokio::sync::OwnedSemaphorePermit>) -> anyhow::Result<Arc<LiveCluster>> {
         let Mode::Live { docker, image, options } = &self.mode else {
             return Err(anyhow!("this step needs a running cluster; tag the scenario @live (lint runs only @static scenarios)"));
         };
-        let _start_slot = self.limits().cluster_starts.clone().acquire_owned().await.map_err(|e| anyhow!("cluster start slots closed: {e}"))?;
+        let _turn = match turn {
+            Some(turn) => turn,
+            None => self.cluster_start_turn().await?,
+        };
         let started = std::time::Instant::now();
         tracing::info!(target: PROGRESS_LOG, "cluster: starting nodes from {}", self.candidate.origin.display());
         let cluster = match Cluster::up(docker, &self.candidate, image, options).await {
@@ -195,7 +204,7 @@ impl RunContext {
             Some(Err(why)) => return Err(anyhow!("the shared cluster could not be built: {why}")),
             None => {}
         }
-        let built = self.build_cluster().await;
+        let built = self.build_cluster(None).await;
         *slot = Some(built.as_ref().map(Arc::clone).map_err(|e| format!("{e:#}")));
         built
     }
@@ -228,6 +237,10 @@ pub struct PolicyWorld {
     live: Option<Arc<LiveCluster>>,
     /// Held while this scenario runs: a slot on the shared cluster, or for a cluster of its own.
     slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// A `@destructive` scenario's turn to start its cluster, taken with its slot:
+    /// clusters then start in the runner's order (longest first), not in the
+    /// order first steps happen to ask for them.
+    start_turn: Option<tokio::sync::OwnedSemaphorePermit>,
     facts: Option<Arc<Facts>>,
     /// The fault a `When` step injected, for the `Then` steps that judge it.
     pub fault: Option<Fault>,
@@ -283,6 +296,7 @@ impl PolicyWorld {
             destructive: false,
             live: None,
             slot: None,
+            start_turn: None,
             facts: None,
             fault: None,
             backup: None,
@@ -310,7 +324,7 @@ impl PolicyWorld {
             self.reserve_slot().await?;
         }
         let live = if self.destructive {
-            self.ctx.build_cluster().await
+            self.ctx.build_cluster(self.start_turn.take()).await
         } else {
             self.ctx.shared_cluster().await
         };
@@ -325,6 +339,10 @@ impl PolicyWorld {
         if self.slot.is_none() {
             let slot = self.ctx.scenario_slot(self.destructive).await;
             self.slot = Some(self.infra(slot)?);
+            if self.destructive && self.live.is_none() {
+                let turn = self.ctx.cluster_start_turn().await;
+                self.start_turn = Some(self.infra(turn)?);
+            }
         }
         Ok(())
     }
@@ -396,6 +414,7 @@ impl PolicyWorld {
 
     /// Ends this scenario's own cluster, if it had one, and frees its slot.
     pub async fn finish(&mut self) {
+        self.start_turn = None;
         self.remove_own_cluster().await;
         self.slot = None;
     }
