@@ -288,6 +288,12 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             let passed = verdicts.iter().filter(|v| v.outcome == pcmk_steps::verdict::Outcome::Passed).count();
             let second_starts = run.stdout.matches("harness started a cluster a second time").count();
             println!("whole policy run {}/{policy_runs}: exit {}, {:.1}s, {passed}/{} scenarios passed, {second_starts} second cluster start(s), {}", i + 1, run.code, run.took.as_secs_f64(), outcomes.len(), run.stdout.lines().find(|l| l.starts_with("phases: ")).unwrap_or("no phases line"));
+            if second_starts > 0 {
+                // Its note holds the whole diagnosis of the start-up miss, whose cause is not known yet.
+                let kept = std::env::temp_dir().join(format!("pcmk-bench-second-start-{}-{}.log", std::process::id(), i + 1));
+                std::fs::write(&kept, &run.stdout)?;
+                println!("  the run's output, with the diagnosis of the miss: {}", kept.display());
+            }
             anyhow::ensure!(run.code == 0, "the whole policy failed on candidates/hardened:\n{}", run.stdout);
             match &first_outcomes {
                 None => first_outcomes = Some(outcomes),
