@@ -210,3 +210,45 @@ async fn verbose_command_log_never_shows_keys_or_passwords() {
     }
     assert!(log.matches("<redacted>").count() >= 4, "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pcsd_listens_once_the_cluster_is_ready_and_a_pcsd_that_cannot_is_an_error() {
+    let docker = docker().await;
+    let image = node_image(&docker, Distro::Bookworm).await;
+    let with_pcsd = |name: &str, keep_bind_addr: bool| {
+        hardened_variant(name, |dir| {
+            let manifest = std::fs::read_to_string(dir.join("candidate.toml")).unwrap();
+            std::fs::write(dir.join("candidate.toml"), manifest.replace("\"pacemaker\"]", "\"pacemaker\", \"pcsd\"]")).unwrap();
+            if !keep_bind_addr {
+                let defaults = std::fs::read_to_string(dir.join("pcsd.defaults")).unwrap();
+                let kept: Vec<&str> = defaults.lines().filter(|l| !l.starts_with("PCSD_BIND_ADDR")).collect();
+                std::fs::write(dir.join("pcsd.defaults"), kept.join("\n")).unwrap();
+            }
+        })
+    };
+
+    // Checks run as soon as the cluster is ready: pcsd (ruby) must already listen by then.
+    let dir = with_pcsd("pcsd-up", false);
+    let candidate = pcmk_containers::candidate::Candidate::load(&dir).unwrap();
+    let cluster = pcmk_containers::cluster::Cluster::up(&docker, &candidate, &image, &options("pcsd", Some(2))).await.expect("cluster comes up");
+    for node in cluster.node_names() {
+        let listening = cluster.exec(node, &["ss", "-Hltn", "sport = :2224"]).await.unwrap();
+        assert!(!listening.stdout.trim().is_empty(), "{node}: pcsd does not listen yet on a ready cluster");
+    }
+    let run = cluster.run.clone();
+    cluster.down().await.unwrap();
+    assert_eq!(leftovers(&docker, &run).await, (0, 0));
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // The hardened file names every node's address; a node owns one of them.
+    let dir = with_pcsd("pcsd-bind", true);
+    let candidate = pcmk_containers::candidate::Candidate::load(&dir).unwrap();
+    let opts = options("pcsd-bind", Some(2));
+    let run = opts.run_id.clone().unwrap();
+    let error = pcmk_containers::cluster::Cluster::up(&docker, &candidate, &image, &opts).await.unwrap_err();
+    let text = format!("{error:#}");
+    assert!(text.contains("pcsd failed to start"), "{text}");
+    assert!(text.contains("Cannot assign requested address"), "pcsd's own complaint is shown: {text}");
+    assert_eq!(leftovers(&docker, &run).await, (0, 0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -80,6 +80,13 @@ fn reason<'a>(report: &'a Report, scenario: &str) -> &'a str {
     verdict.reason.as_deref().unwrap_or("")
 }
 
+/// The scenario's reason says `expected`; a failure shows what it said instead.
+#[track_caller]
+fn assert_reason(report: &Report, scenario: &str, expected: &str) {
+    let said = reason(report, scenario);
+    assert!(said.contains(expected), "`{scenario}` should say `{expected}`; it said: {said:?}\n{}", verdict_table(report));
+}
+
 #[tokio::test]
 async fn lint_passes_the_hardened_candidate() {
     let report = lint("candidates/hardened").await;
@@ -93,7 +100,7 @@ async fn lint_fails_the_insecure_candidate_for_the_reasons_it_names() {
     let report = lint("candidates/insecure").await;
     assert_eq!(report.exit_code(), 1);
     assert!(report.verdicts.iter().all(|v| v.outcome == Outcome::Failed), "{}", verdict_table(&report));
-    assert!(reason(&report, "Corosync runs on the knet transport").contains("totem.transport is `udpu` (corosync.conf line 5)"));
+    assert_reason(&report, "Corosync runs on the knet transport", "totem.transport is `udpu` (corosync.conf line 5)");
     let fencing = reason(&report, "Fencing is enabled");
     assert!(fencing.contains("stonith-enabled is `false`") && fencing.contains("insecure/cib.xml line 6"), "{fencing}");
     let secrets = reason(&report, "No credentials are hard-coded in the cluster configuration");
@@ -110,7 +117,7 @@ async fn lint_reads_a_plain_pcs_corosync_conf() {
     let knet = report.verdicts.iter().find(|v| v.scenario == "Corosync runs on the knet transport").unwrap();
     assert_eq!(knet.outcome, Outcome::Passed);
     // No cib.xml: the CIB checks say so rather than pass.
-    assert!(reason(&report, "No credentials are hard-coded in the cluster configuration").contains("no cib.xml"));
+    assert_reason(&report, "No credentials are hard-coded in the cluster configuration", "no cib.xml");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -133,27 +140,27 @@ async fn run_fails_the_insecure_candidate_on_a_live_cluster() {
     assert_eq!(report.exit_code(), 1);
     let wire = reason(&report, "Nothing about the cluster crosses the wire in clear text");
     assert!(wire.contains("the CIB change") && wire.contains("a node name"), "{wire}");
-    assert!(reason(&report, "knet really encrypts the traffic it sends").contains("not encrypted"));
-    assert!(reason(&report, "A read-only role can read the configuration but not change it").contains("`auditor` changed the CIB"));
-    assert!(reason(&report, "Users outside haclient cannot reach the cluster").contains("`guest` read the CIB"));
-    assert!(reason(&report, "Operators may run only the cluster commands they need through sudo").contains("run `ALL`"));
-    assert!(reason(&report, "Resource agents cannot be replaced by unprivileged users").contains("/usr/lib/ocf/resource.d/custom/app"));
-    assert!(reason(&report, "Cluster ports answer the cluster's own nodes only").contains("TCP port 3121 answers a host outside the cluster"));
-    assert!(reason(&report, "A node without the key cannot join").contains("joined as node3"));
-    assert!(reason(&report, "A node cut off from the others never runs the resource beside them").contains("split brain"));
-    assert!(reason(&report, "A killed node's resource moves and the node is fenced").contains("was not fenced"));
-    assert!(reason(&report, "A cibadmin backup is private and restores the whole configuration").contains("mode 0644"));
-    assert!(reason(&report, "A node that loses quorum stops its resources").contains("still runs on"));
-    assert!(reason(&report, "The hacluster account has no default password").contains("well-known default password"));
-    assert!(reason(&report, "Audit rules watch the cluster's configuration and keys").contains("/etc/corosync is not watched"));
-    assert!(reason(&report, "A change to the CIB can be traced to the user who made it").contains("no syslog line (auth.log) names `operator`"));
-    assert!(reason(&report, "Tampering with the configuration and the key is detected").contains("did not report /etc/corosync/corosync.conf, /etc/corosync/authkey"));
-    assert!(reason(&report, "The cluster's ports do not answer on the public network").contains("answers a host on the public network"));
-    assert!(reason(&report, "Cluster daemons listen on the cluster network only").contains("pcsd listens on [::]:2224"));
-    assert!(reason(&report, "Every node's cluster logs reach the central log server").contains("node1: not the line just logged"));
-    assert!(reason(&report, "A failover raises an alert at the central log server").contains("no alert tagged `pcmk-alert`"));
-    assert!(reason(&report, "Corosync crashing on a node does not take the service down").contains("corosync is not running on"));
-    assert!(reason(&report, "Pacemakerd crashing on a node does not take the service down").contains("pacemaker is not running on"));
+    assert_reason(&report, "knet really encrypts the traffic it sends", "not encrypted");
+    assert_reason(&report, "A read-only role can read the configuration but not change it", "`auditor` changed the CIB");
+    assert_reason(&report, "Users outside haclient cannot reach the cluster", "`guest` read the CIB");
+    assert_reason(&report, "Operators may run only the cluster commands they need through sudo", "run `ALL`");
+    assert_reason(&report, "Resource agents cannot be replaced by unprivileged users", "/usr/lib/ocf/resource.d/custom/app");
+    assert_reason(&report, "Cluster ports answer the cluster's own nodes only", "TCP port 3121 answers a host outside the cluster");
+    assert_reason(&report, "A node without the key cannot join", "joined as node3");
+    assert_reason(&report, "A node cut off from the others never runs the resource beside them", "split brain");
+    assert_reason(&report, "A killed node's resource moves and the node is fenced", "was not fenced");
+    assert_reason(&report, "A cibadmin backup is private and restores the whole configuration", "mode 0644");
+    assert_reason(&report, "A node that loses quorum stops its resources", "still runs on");
+    assert_reason(&report, "The hacluster account has no default password", "well-known default password");
+    assert_reason(&report, "Audit rules watch the cluster's configuration and keys", "/etc/corosync is not watched");
+    assert_reason(&report, "A change to the CIB can be traced to the user who made it", "no syslog line (auth.log) names `operator`");
+    assert_reason(&report, "Tampering with the configuration and the key is detected", "did not report /etc/corosync/corosync.conf, /etc/corosync/authkey");
+    assert_reason(&report, "The cluster's ports do not answer on the public network", "answers a host on the public network");
+    assert_reason(&report, "Cluster daemons listen on the cluster network only", "pcsd listens on [::]:2224");
+    assert_reason(&report, "Every node's cluster logs reach the central log server", "node1: not the line just logged");
+    assert_reason(&report, "A failover raises an alert at the central log server", "no alert tagged `pcmk-alert`");
+    assert_reason(&report, "Corosync crashing on a node does not take the service down", "corosync is not running on");
+    assert_reason(&report, "Pacemakerd crashing on a node does not take the service down", "pacemaker is not running on");
     let password = reason(&report, "The hacluster account has no default password");
     assert!(!password.contains("linux"), "which default the password is stays unsaid: {password}");
     insta::assert_snapshot!("run_insecure", verdict_table(&report));
@@ -163,7 +170,7 @@ async fn run_fails_the_insecure_candidate_on_a_live_cluster() {
 async fn the_patch_check_fails_when_the_stack_is_older_than_required() {
     let report = run_live(repo_path("candidates/hardened"), &["tests/features/newer-than-installed.feature"]).await;
     assert_eq!(report.exit_code(), 1);
-    assert!(reason(&report, "Pacemaker from the future is required").contains("is older than 99.0 (a fix from later)"));
+    assert_reason(&report, "Pacemaker from the future is required", "is older than 99.0 (a fix from later)");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -184,7 +191,7 @@ async fn run_works_from_a_plain_pcs_corosync_conf() {
         let expected = if firewall.contains(&verdict.scenario.as_str()) { Outcome::Failed } else { Outcome::Passed };
         assert_eq!(verdict.outcome, expected, "{}", verdict_table(&report));
     }
-    assert!(reason(&report, firewall[0]).contains("places no /etc/nftables.conf"));
+    assert_reason(&report, firewall[0], "places no /etc/nftables.conf");
 }
 
 fn pcmk(args: &[&str]) -> (i32, String, String) {
@@ -251,4 +258,16 @@ fn bad_candidates_are_exit_2_in_run_and_lint_alike() {
         assert!(stderr.contains("corosync.conf:2:"), "{command}: {stderr}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probes_at_once_each_see_the_open_port() {
+    // Before probes took turns, one probe's end stopped the listeners of the
+    // others, and three of these four passed.
+    let report = run_live(repo_path("candidates/insecure"), &["tests/features/probes-at-once.feature"]).await;
+    assert!(report.infra_errors.is_empty(), "{:?}", report.infra_errors);
+    assert_eq!(report.verdicts.len(), 4);
+    for verdict in &report.verdicts {
+        assert_reason(&report, &verdict.scenario, "TCP port 3121 answers a host");
+    }
 }

@@ -558,31 +558,60 @@ impl Cluster {
         }
     }
 
-    /// Waits until all nodes agree: quorum, a DC, every node online.
+    /// Waits until all nodes agree (quorum, a DC, every node online) and every
+    /// node's boot has started its services, as a host that reached multi-user.target.
     pub async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<Duration> {
+        let started = Instant::now();
         let names = self.node_names();
-        let members = self.wait_for_members(&names, &names, timeout);
-        tokio::pin!(members);
+        let ready = async {
+            self.wait_for_members(&names, &names, timeout).await?;
+            self.wait_booted(&names, timeout.saturating_sub(started.elapsed())).await
+        };
+        tokio::pin!(ready);
         loop {
             tokio::select! {
-                result = &mut members => return result,
-                // A daemon that refused the configuration will not come up by waiting: say so at once.
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {
-                    let mut failed = Vec::new();
-                    for node in &names {
-                        if let Some(line) = self.console(node, 20).await.lines().find(|l| l.contains("failed to start")) {
-                            failed.push((*node, line.trim().trim_start_matches("pcmk-node: ").to_string()));
-                        }
-                    }
-                    if !failed.is_empty() {
-                        let nodes: Vec<&str> = failed.iter().map(|(n, _)| *n).collect();
-                        let logs = self.recent_logs(&nodes, 15).await;
-                        let what: Vec<String> = failed.iter().map(|(n, why)| format!("{n}: {why}")).collect();
-                        bail!("run {}: the cluster cannot become ready ({})\n{logs}", self.run, what.join("; "));
-                    }
+                result = &mut ready => {
+                    result?;
+                    // A service that failed at the end of the boot, after the members agreed.
+                    self.refuse_failed_starts(&names).await?;
+                    return Ok(started.elapsed());
                 }
+                // A daemon that refused the configuration will not come up by waiting: say so at once.
+                _ = tokio::time::sleep(Duration::from_secs(1)) => self.refuse_failed_starts(&names).await?,
             }
         }
+    }
+
+    /// Waits until each node's boot has started (or failed to start) its services.
+    async fn wait_booted(&self, nodes: &[&str], timeout: Duration) -> anyhow::Result<()> {
+        let seconds = timeout.as_secs().clamp(1, EXEC_TIMEOUT.as_secs() - 10).to_string();
+        let await_boot = ["pcmk-node", "await-boot", seconds.as_str()];
+        let waits = future::join_all(nodes.iter().map(|n| self.exec(n, &await_boot))).await;
+        for (node, out) in nodes.iter().zip(waits) {
+            let out = out?;
+            if !out.success() {
+                let logs = self.recent_logs(&[node], 15).await;
+                return Err(NotReadyInTime(format!("run {}: {node}: {}\n{logs}", self.run, out.stderr.trim())).into());
+            }
+        }
+        Ok(())
+    }
+
+    /// An error naming every node whose supervisor says a service failed to start.
+    async fn refuse_failed_starts(&self, nodes: &[&str]) -> anyhow::Result<()> {
+        let mut failed = Vec::new();
+        for node in nodes {
+            if let Some(line) = self.console(node, 20).await.lines().find(|l| l.contains("failed to start")) {
+                failed.push((*node, line.trim().trim_start_matches("pcmk-node: ").to_string()));
+            }
+        }
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let failed_nodes: Vec<&str> = failed.iter().map(|(n, _)| *n).collect();
+        let logs = self.recent_logs(&failed_nodes, 15).await;
+        let what: Vec<String> = failed.iter().map(|(n, why)| format!("{n}: {why}")).collect();
+        bail!("run {}: the cluster cannot become ready ({})\n{logs}", self.run, what.join("; "))
     }
 
     /// The last corosync and pacemaker log lines of each node, for error messages;
@@ -678,6 +707,13 @@ impl Cluster {
             self.docker.connect_network(&network.name, request).await.with_context(|| format!("reconnecting {} to {}", node.name, network.name))?;
         }
         Ok(())
+    }
+
+    /// Whether the supervisor of a node or guest runs `service` (`pcmk-node status`).
+    pub async fn service_running(&self, node: &str, service: Service) -> anyhow::Result<bool> {
+        let out = self.exec(node, &["pcmk-node", "status"]).await?;
+        let running = format!("{} running", service.as_str());
+        Ok(out.stdout.lines().any(|l| l.trim() == running))
     }
 
     /// Starts, stops, restarts or kills one daemon on one node.

@@ -245,9 +245,10 @@ async fn firewall_loaded(world: &mut PolicyWorld) -> anyhow::Result<()> {
     violations.into_result()
 }
 
-static GUESTS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(200);
+/// Outsiders made by this process; each takes the next host part of 200–249,
+/// clear of the nodes' and of the log collector's (250).
+static OUTSIDERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// A container on link 0 of the cluster's network that is not a node.
 /// Where a probing host stands: on the cluster's first link, or on the
 /// public network the candidate asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,7 +284,7 @@ impl Vantage {
 pub(crate) async fn add_outsider(world: &mut PolicyWorld, vantage: Vantage) -> anyhow::Result<(String, std::net::Ipv4Addr)> {
     let live = world.live().await?;
     let link = vantage.link(&live.cluster)?;
-    let host = GUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let host = 200 + (OUTSIDERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 50) as u8;
     let name = format!("outsider{host}");
     let addr = world.infra(live.cluster.guest_address(link, host))?;
     let mut addrs = vec![None; link + 1];
@@ -310,7 +311,13 @@ async fn start_canaries(world: &mut PolicyWorld, protocol: &str, ports: &[u16]) 
     Ok(())
 }
 
-pub(crate) async fn kill_canaries(world: &mut PolicyWorld, outsider: &str) {
+/// Waits for this cluster's probe turn. Probes at once would stop each other's
+/// canaries (a port left closed passes) and raise each other's UDP counters.
+async fn probe_turn(world: &mut PolicyWorld) -> anyhow::Result<tokio::sync::OwnedMutexGuard<()>> {
+    Ok(world.live().await?.probe_turn.clone().lock_owned().await)
+}
+
+async fn kill_canaries(world: &mut PolicyWorld, outsider: &str) {
     if let Ok(live) = world.live().await {
         let _ = live.cluster.remove_container(outsider).await;
         for node in live.cluster.node_names() {
@@ -334,6 +341,7 @@ async fn tcp_ports_closed_to_outsiders(world: &mut PolicyWorld, ports: String) -
 pub(crate) async fn tcp_ports_closed(world: &mut PolicyWorld, ports: &str, vantage: Vantage) -> anyhow::Result<()> {
     world.require_live("probing from outside the cluster")?;
     let ports = parse_ports(ports)?;
+    let _turn = probe_turn(world).await?;
     start_canaries(world, "tcp", &ports).await?;
     let (outsider, addr) = add_outsider(world, vantage).await?;
     let live = world.live().await?;
@@ -385,6 +393,7 @@ pub(crate) async fn udp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
     // a burst from the outsider raises far above the cluster's own traffic
     // unless the firewall drops it first. Canaries bind ports nothing listens on.
     let ports = parse_ports(ports)?;
+    let _turn = probe_turn(world).await?;
     start_canaries(world, "udp", &ports).await?;
     let (outsider, addr) = add_outsider(world, vantage).await?;
     let live = world.live().await?;
@@ -459,8 +468,8 @@ async fn rogue_node_cannot_join(world: &mut PolicyWorld) -> anyhow::Result<()> {
     world.infra(cluster.add_guest(spec).await)?;
     // Long enough for several token rounds and a join attempt.
     tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-    let rogue = world.exec("rogue", &["pcmk-node", "status"]).await?;
-    if !rogue.stdout.contains("corosync running") {
+    let rogue_runs = cluster.service_running("rogue", pcmk_containers::candidate::Service::Corosync).await;
+    if !world.infra(rogue_runs)? {
         let logs = world.exec("rogue", &["pcmk-node", "logs", "10"]).await?;
         return world.infra(Err(anyhow::anyhow!("the rogue's corosync is not running, so the check proves nothing:\n{}", logs.stdout)));
     }

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use cucumber::{then, when};
+use pcmk_containers::candidate::Service;
 use pcmk_containers::status::ClusterStatus;
 
 use crate::world::{Fault, PolicyWorld};
@@ -241,8 +242,8 @@ async fn never_on_both_sides(world: &mut PolicyWorld, resource: String, seconds:
 #[when(expr = "{word} is killed on the node running {string}")]
 async fn kill_daemon(world: &mut PolicyWorld, daemon: String, resource: String) -> anyhow::Result<()> {
     let service = match daemon.as_str() {
-        "corosync" => pcmk_containers::candidate::Service::Corosync,
-        "pacemakerd" => pcmk_containers::candidate::Service::Pacemaker,
+        "corosync" => Service::Corosync,
+        "pacemakerd" => Service::Pacemaker,
         other => anyhow::bail!("`{other}` is not a daemon this step kills (corosync, pacemakerd)"),
     };
     let node = running_on(world, &resource).await?;
@@ -305,10 +306,9 @@ async fn fenced_or_back(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result
 /// be a second old, and a dead corosync looks alive in it until the token expires.
 /// Err says how the node is not back.
 async fn back_in_cluster(cluster: &pcmk_containers::cluster::Cluster, node: &str, observer: &str) -> Result<(), String> {
-    let daemons = cluster.exec(node, &["pcmk-node", "status"]).await.map(|out| out.stdout).unwrap_or_default();
-    for daemon in ["corosync", "pacemaker"] {
-        if !daemons.lines().any(|l| l.trim() == format!("{daemon} running")) {
-            return Err(format!("{daemon} is not running on {node}"));
+    for daemon in [Service::Corosync, Service::Pacemaker] {
+        if !cluster.service_running(node, daemon).await.unwrap_or(false) {
+            return Err(format!("{} is not running on {node}", daemon.as_str()));
         }
     }
     for asked in [node, observer] {

@@ -28,6 +28,9 @@ pub enum Mode {
 pub struct LiveCluster {
     pub cluster: Cluster,
     pub facts: FactCache,
+    /// Held by a probe from outside the cluster: its listeners and the nodes'
+    /// UDP counters are shared by every scenario on this cluster.
+    pub probe_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What every scenario of one run shares.
@@ -186,7 +189,7 @@ impl RunContext {
         for note in settings.chain(mapped) {
             self.add_harness_note(note);
         }
-        Ok(Arc::new(LiveCluster { cluster, facts: FactCache::default() }))
+        Ok(Arc::new(LiveCluster { cluster, facts: FactCache::default(), probe_turn: Default::default() }))
     }
 
     fn add_harness_note(&self, note: String) {
