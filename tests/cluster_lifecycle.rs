@@ -116,7 +116,12 @@ async fn a_reset_cluster_keeps_its_nodes_and_files_and_starts_on_an_empty_config
     let before = stat("node2").await;
     assert_eq!(before, "root:root 400 /etc/corosync/authkey\nhacluster:haclient 440 /etc/pacemaker/authkey\nroot:root 640 /etc/corosync/corosync.conf\n");
 
+    // A pacemakerd that ignores SIGTERM (stopped) on one node: the reset ends it with SIGKILL.
+    let frozen = cluster.exec("node2", &["bash", "-c", "kill -STOP $(cat /run/pcmk-node/pacemaker.pid)"]).await.unwrap();
+    assert!(frozen.success(), "{frozen:?}");
     cluster.reset_pacemaker(Duration::from_secs(90)).await.expect("the reset cluster gets ready");
+    let supervisor = cluster.exec("node2", &["cat", "/var/log/cluster/pacemaker.out"]).await.unwrap().stdout;
+    assert!(supervisor.contains("pacemaker did not stop within 20 s; killing it"), "{supervisor}");
     for node in &names {
         assert!(cluster.status(node).await.unwrap().has_members(&names), "{node} sees every node after the reset");
     }

@@ -755,7 +755,8 @@ impl Cluster {
             }
         }
         // Stopped everywhere before any wipe: a node still running would hand its CIB back.
-        let stops = future::join_all(names.iter().map(|n| self.service(n, ServiceAction::Stop, Service::Pacemaker))).await;
+        // Its state is wiped next, so a stop that hangs may end in SIGKILL.
+        let stops = future::join_all(names.iter().map(|n| self.service(n, ServiceAction::ForceStop, Service::Pacemaker))).await;
         stops.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
         let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &empty);
         let wipe = format!(
@@ -804,6 +805,8 @@ pub enum ServiceAction {
     Stop,
     Restart,
     Kill,
+    /// A stop that ends in SIGKILL after 20 s, as `pcs cluster destroy`.
+    ForceStop,
 }
 
 impl ServiceAction {
@@ -813,6 +816,7 @@ impl ServiceAction {
             ServiceAction::Stop => "stop",
             ServiceAction::Restart => "restart",
             ServiceAction::Kill => "kill",
+            ServiceAction::ForceStop => "force-stop",
         }
     }
 }
