@@ -709,11 +709,11 @@ impl Cluster {
         Ok(())
     }
 
-    /// Whether the supervisor of a node or guest runs `service` (`pcmk-node status`).
-    pub async fn service_running(&self, node: &str, service: Service) -> anyhow::Result<bool> {
+    /// The daemons the supervisor of a node or guest runs (`pcmk-node status`), in one look.
+    pub async fn running_services(&self, node: &str) -> anyhow::Result<Vec<Service>> {
         let out = self.exec(node, &["pcmk-node", "status"]).await?;
-        let running = format!("{} running", service.as_str());
-        Ok(out.stdout.lines().any(|l| l.trim() == running))
+        let running = |service: &Service| out.stdout.lines().any(|l| l.trim() == format!("{} running", service.as_str()));
+        Ok([Service::Corosync, Service::Pacemaker, Service::Pcsd].into_iter().filter(running).collect())
     }
 
     /// Starts, stops, restarts or kills one daemon on one node.

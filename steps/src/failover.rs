@@ -306,8 +306,9 @@ async fn fenced_or_back(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result
 /// be a second old, and a dead corosync looks alive in it until the token expires.
 /// Err says how the node is not back.
 async fn back_in_cluster(cluster: &pcmk_containers::cluster::Cluster, node: &str, observer: &str) -> Result<(), String> {
+    let running = cluster.running_services(node).await.unwrap_or_default();
     for daemon in [Service::Corosync, Service::Pacemaker] {
-        if !cluster.service_running(node, daemon).await.unwrap_or(false) {
+        if !running.contains(&daemon) {
             return Err(format!("{} is not running on {node}", daemon.as_str()));
         }
     }
