@@ -14,9 +14,10 @@ use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::{Cluster, ClusterOptions};
 use pcmk_containers::image::{self, Distro, Mirrors};
 use pcmk_containers::run::{self, RunId};
-use pcmk_containers::{engine, error::InputError};
+use pcmk_containers::{engine, error::InputError, system_dirs};
 
 use pcmk_reports::{waivers, Outputs};
+use pcmk_steps::durations;
 use pcmk_steps::runner::{self, Report, RunOptions, Shard};
 use pcmk_steps::world::{Mode, RunContext};
 
@@ -312,7 +313,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let image_phase = started.elapsed();
             let options = ClusterOptions { nodes, origin: "run".into(), ..ClusterOptions::default() };
             let ctx = RunContext::new(candidate, Mode::Live { docker, image, options });
-            let options = RunOptions { features: policy.features(), tags: policy.tags.clone(), static_only: false, concurrency, own_clusters, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers) };
+            let options = RunOptions { features: policy.features(), tags: policy.tags.clone(), static_only: false, concurrency, own_clusters, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers), durations: durations::default_file() };
             let mut report = runner::run(ctx, options).await?;
             report.info.distro = Some(distro.to_string());
             report.info.phases.insert(0, ("image".into(), image_phase));
@@ -324,7 +325,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             check_policy_args(&policy)?;
             let waivers = policy.outputs.load_waivers()?;
             let ctx = RunContext::new(candidate, Mode::Static);
-            let options = RunOptions { features: policy.features(), tags: policy.tags.clone(), static_only: true, concurrency: 1, own_clusters: 1, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers) };
+            let options = RunOptions { features: policy.features(), tags: policy.tags.clone(), static_only: true, concurrency: 1, own_clusters: 1, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers), durations: durations::default_file() };
             let report = runner::run(ctx, options).await?;
             finish(report, &waivers, &policy.outputs, "lint", started)
         }
@@ -346,7 +347,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("compare: running the policy on {distro}");
                 let options = ClusterOptions { origin: "compare".into(), ..ClusterOptions::default() };
                 let ctx = RunContext::new(candidate.clone(), Mode::Live { docker: docker.clone(), image, options });
-                let run = RunOptions { features: features.clone(), tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None };
+                let run = RunOptions { features: features.clone(), tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: durations::default_file() };
                 let mut report = runner::run(ctx, run).await?;
                 report.info.distro = Some(distro.to_string());
                 reports.push(report);
@@ -512,6 +513,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let removed = remove_runs(&docker, &runs).await;
             println!("gc: {} run(s) removed", runs.len() - removed.as_ref().err().map_or(0, |(failed, _)| *failed));
             removed.map_err(|(_, e)| e)?;
+            let volumes = system_dirs::remove_stale(&docker).await?;
+            println!("gc: {volumes} volume(s) of removed images or killed copies removed");
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use pcmk_containers::image::Distro;
+use pcmk_containers::system_dirs::{self, LABEL_IMAGE};
 
 async fn sizes_reach_quorum(distro: Distro) {
     let docker = docker().await;
@@ -115,6 +116,13 @@ async fn a_reset_cluster_keeps_its_nodes_and_files_and_starts_on_an_empty_config
     };
     let before = stat("node2").await;
     assert_eq!(before, "root:root 400 /etc/corosync/authkey\nhacluster:haclient 440 /etc/pacemaker/authkey\nroot:root 640 /etc/corosync/corosync.conf\n");
+    // The image's libraries come read-only from a volume; the fence agent the run places in /usr/sbin is there.
+    let mounts = cluster.exec("node2", &["cat", "/proc/mounts"]).await.unwrap().stdout;
+    let libs = mounts.lines().find(|l| l.split(' ').nth(1) == Some("/usr/lib/x86_64-linux-gnu")).expect("the libraries are a mount of their own");
+    assert!(libs.split(' ').nth(3).is_some_and(|o| o.split(',').any(|o| o == "ro")), "{libs}");
+    assert!(!mounts.lines().any(|l| l.split(' ').nth(1) == Some("/usr/sbin")), "/usr/sbin stays in the node's own layer");
+    let agent = cluster.exec("node2", &["test", "-x", "/usr/sbin/fence_pcmk_comply"]).await.unwrap();
+    assert!(agent.success(), "{agent:?}");
 
     // A pacemakerd that ignores SIGTERM (stopped) on one node: the reset ends it with SIGKILL.
     let frozen = cluster.exec("node2", &["bash", "-c", "kill -STOP $(cat /run/pcmk-node/pacemaker.pid)"]).await.unwrap();
@@ -256,4 +264,50 @@ async fn pcsd_listens_once_the_cluster_is_ready_and_a_pcsd_that_cannot_is_an_err
     assert!(text.contains("Cannot assign requested address"), "pcsd's own complaint is shown: {text}");
     assert_eq!(leftovers(&docker, &run).await, (0, 0));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Volumes holding copies of `image_id`'s directories, by name.
+async fn copies_of(docker: &pcmk_containers::Docker, image_id: &str) -> Vec<String> {
+    let filters = std::collections::HashMap::from([("label".to_string(), vec![format!("{LABEL_IMAGE}={image_id}")])]);
+    let options = bollard::query_parameters::ListVolumesOptionsBuilder::default().filters(&filters).build();
+    let mut names: Vec<String> = docker.list_volumes(Some(options)).await.unwrap().volumes.unwrap_or_default().into_iter().map(|v| v.name).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_images_directories_are_copied_once_even_by_runs_at_once_and_gc_removes_copies_of_removed_images() {
+    let docker = docker().await;
+    let image = node_image(&docker, Distro::Bookworm).await;
+    // The base image stands in for a new one: no run has copied it.
+    let base = docker.inspect_image(&image.base).await.unwrap().id.unwrap();
+    for volume in copies_of(&docker, &base).await {
+        docker.remove_volume(&volume, None::<bollard::query_parameters::RemoveVolumeOptions>).await.unwrap();
+    }
+    let (first, second) = tokio::join!(system_dirs::ensure(&docker, &base, Distro::Bookworm), system_dirs::ensure(&docker, &base, Distro::Bookworm));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first, second, "both runs use the same copies");
+    assert_eq!(copies_of(&docker, &base).await.len(), 2 * first.len(), "a copy and its index per directory: the other run's copies are gone");
+    assert_eq!(system_dirs::ensure(&docker, &base, Distro::Bookworm).await.unwrap(), first, "a later run finds them");
+
+    // A copy removed from outside is made again.
+    let bin = first.iter().find(|d| d.target == "/usr/bin").unwrap();
+    docker.remove_volume(&bin.volume, None::<bollard::query_parameters::RemoveVolumeOptions>).await.unwrap();
+    let again = system_dirs::ensure(&docker, &base, Distro::Bookworm).await.unwrap();
+    let new_bin = again.iter().find(|d| d.target == "/usr/bin").unwrap();
+    assert_ne!(new_bin.volume, bin.volume);
+
+    // gc removes the copies of an image the engine no longer has, and leaves the node image's.
+    let gone = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let labels = std::collections::HashMap::from([(LABEL_IMAGE.to_string(), gone.to_string())]);
+    let orphan = bollard::models::VolumeCreateRequest { name: Some("pcmk-comply-test-orphan".into()), labels: Some(labels), ..Default::default() };
+    docker.create_volume(orphan).await.unwrap();
+    let removed = system_dirs::remove_stale(&docker).await.unwrap();
+    assert!(removed >= 1);
+    assert!(copies_of(&docker, gone).await.is_empty());
+    let node_image_id = docker.inspect_image(&image.tag).await.unwrap().id.unwrap();
+    assert_eq!(copies_of(&docker, &node_image_id).await.len(), 2 * image.system_dirs.len(), "copies of a present image stay");
+    for volume in copies_of(&docker, &base).await {
+        docker.remove_volume(&volume, None::<bollard::query_parameters::RemoveVolumeOptions>).await.unwrap();
+    }
 }

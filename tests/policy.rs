@@ -15,7 +15,7 @@ use pcmk_steps::verdict::Outcome;
 use pcmk_steps::world::{Mode, RunContext};
 
 fn options(features: &[&str], static_only: bool) -> RunOptions {
-    RunOptions { features: features.iter().map(|f| repo_path(f)).collect(), tags: None, static_only, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None }
+    RunOptions { features: features.iter().map(|f| repo_path(f)).collect(), tags: None, static_only, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: None }
 }
 
 async fn lint(candidate: &str) -> Report {
@@ -33,7 +33,8 @@ async fn run_live(candidate: PathBuf, features: &[&str]) -> Report {
     let image = node_image(&docker, Distro::Bookworm).await;
     let candidate = Arc::new(Candidate::load(&candidate).unwrap());
     let cluster = ClusterOptions { origin: "test".into(), ..ClusterOptions::default() };
-    runner::run(RunContext::new(candidate, Mode::Live { docker, image, options: cluster }), options(features, false)).await.unwrap()
+    let options = RunOptions { durations: Some(test_cache_dir().join("durations.json")), ..options(features, false) };
+    runner::run(RunContext::new(candidate, Mode::Live { docker, image, options: cluster }), options).await.unwrap()
 }
 
 /// scenario → outcome and failing step: the table kept as a snapshot.
@@ -129,6 +130,11 @@ async fn run_passes_the_hardened_candidate_on_a_live_cluster() {
     assert!(report.measurements.iter().any(|m| m.starts_with("failover of service from")), "{:?}", report.measurements);
     assert!(report.measurements.iter().any(|m| m.starts_with("fencing of")), "{:?}", report.measurements);
     insta::assert_snapshot!("run_hardened", verdict_table(&report));
+    // The next run starts the longest scenarios first.
+    let durations = pcmk_steps::durations::Durations::load_from(Some(test_cache_dir().join("durations.json")));
+    let upgrade = durations.expected("Rolling upgrade", "A rolling upgrade to the next release keeps the service running").expect("a passed scenario's time is kept");
+    let timestamps = durations.expected("Auditing", "Cluster logs carry timestamps on every node").expect("a passed scenario's time is kept");
+    assert!(upgrade > timestamps, "{upgrade:?} {timestamps:?}");
     // What a cibadmin backup carries, restored on a fresh cluster: a change shows up in review.
     insta::assert_snapshot!("restored_configuration_cibadmin", report.artifacts["restored configuration (cibadmin --query)"]);
 }

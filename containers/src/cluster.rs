@@ -30,6 +30,7 @@ use crate::redact::Redactor;
 use crate::run::{self, RunId, LABEL_NODE};
 use crate::session::{Session, ShellError};
 use crate::status::ClusterStatus;
+use crate::system_dirs::{self, SystemDir};
 
 /// The central log server's name on every node (an /etc/hosts entry), and its host part on link 0.
 pub const LOG_COLLECTOR: &str = "loghost";
@@ -113,9 +114,9 @@ impl ExecOutput {
 
 /// Removes a run's objects when dropped, unless disarmed: the one clean-up
 /// path for errors, panics and cancelled futures.
-struct RunGuard {
-    run: RunId,
-    armed: bool,
+pub(crate) struct RunGuard {
+    pub(crate) run: RunId,
+    pub(crate) armed: bool,
 }
 
 impl Drop for RunGuard {
@@ -131,6 +132,7 @@ pub struct Cluster {
     docker: Docker,
     pub run: RunId,
     pub image: String,
+    system_dirs: Vec<SystemDir>,
     pub nodes: Vec<Node>,
     pub networks: Vec<Network>,
     /// Options the harness set that the candidate did not.
@@ -235,6 +237,7 @@ impl Cluster {
             docker: docker.clone(),
             run,
             image: image.tag.clone(),
+            system_dirs: image.system_dirs.clone(),
             nodes,
             networks,
             harness_settings,
@@ -267,10 +270,18 @@ impl Cluster {
 
     /// Creates, fills and starts one container on the run's networks.
     async fn create_container(&self, container: &str, hostname: &str, addrs: &[Option<Ipv4Addr>], role: &str, archive: &[u8]) -> anyhow::Result<()> {
-        self.create_container_from(&self.image, container, hostname, addrs, role, archive).await
+        self.create_container_from((&self.image, &self.system_dirs), container, hostname, addrs, role, archive).await
     }
 
-    async fn create_container_from(&self, image: &str, container: &str, hostname: &str, addrs: &[Option<Ipv4Addr>], role: &str, archive: &[u8]) -> anyhow::Result<()> {
+    async fn create_container_from(
+        &self,
+        (image, system_dirs): (&str, &[SystemDir]),
+        container: &str,
+        hostname: &str,
+        addrs: &[Option<Ipv4Addr>],
+        role: &str,
+        archive: &[u8],
+    ) -> anyhow::Result<()> {
         let mut labels = self.labels.clone();
         labels.insert(LABEL_NODE.into(), role.to_string());
         let endpoint = |addr: &Ipv4Addr| EndpointSettings {
@@ -295,6 +306,7 @@ impl Cluster {
                 pids_limit: Some(self.limits.1),
                 // A reboot (fencing) clears /run as on a real host: no stale pid or resource state.
                 tmpfs: Some(HashMap::from([("/run".to_string(), "rw,nosuid,nodev,mode=0755,size=64m".to_string())])),
+                mounts: Some(system_dirs::mounts(system_dirs, &archive_paths(archive)?)),
                 init: Some(false),
                 extra_hosts: Some(vec![format!("{LOG_COLLECTOR}:{log_collector}")]),
                 ..Default::default()
@@ -665,7 +677,7 @@ impl Cluster {
         self.stop_node(node).await?;
         self.remove_container(node).await?;
         let addrs: Vec<Option<Ipv4Addr>> = placed.addrs.iter().copied().chain(placed.public_addr).map(Some).collect();
-        self.create_container_from(&image.tag, &self.container_of(&placed.name), &placed.name, &addrs, &placed.name, &self.archive).await
+        self.create_container_from((&image.tag, &image.system_dirs), &self.container_of(&placed.name), &placed.name, &addrs, &placed.name, &self.archive).await
     }
 
     /// Clean shutdown: pacemaker and corosync stop as on a real node.
@@ -857,6 +869,15 @@ fn append(archive: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, content: &
     header.set_mtime(0);
     header.set_cksum();
     archive.append_data(&mut header, path.trim_start_matches('/'), content)
+}
+
+/// Where an archive made by `append` places its files.
+fn archive_paths(archive: &[u8]) -> std::io::Result<Vec<String>> {
+    let mut paths = Vec::new();
+    for entry in tar::Archive::new(archive).entries()? {
+        paths.push(format!("/{}", entry?.path()?.display()));
+    }
+    Ok(paths)
 }
 
 pub(crate) fn append_bounded(buffer: &mut Vec<u8>, bytes: &[u8]) {

@@ -16,6 +16,8 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::system_dirs::{self, SystemDir};
+
 const DOCKERFILE: &str = include_str!("../image/Dockerfile.in");
 const PACKAGES: &[&str] = &[
     "pacemaker", "pacemaker-cli-utils", "corosync", "corosync-qdevice", "crmsh", "pcs", "resource-agents",
@@ -51,6 +53,14 @@ impl Distro {
         match self {
             Distro::Bookworm => "bookworm",
             Distro::Trixie => "trixie",
+        }
+    }
+
+    /// Where its Python keeps the standard library.
+    pub fn python_stdlib(self) -> &'static str {
+        match self {
+            Distro::Bookworm => "/usr/lib/python3.11",
+            Distro::Trixie => "/usr/lib/python3.13",
         }
     }
 }
@@ -102,6 +112,8 @@ pub struct NodeImage {
     pub base: String,
     /// Whether this call built it (false: found and reused).
     pub built: bool,
+    /// Its system directories on volumes, mounted read-only into its nodes.
+    pub system_dirs: Vec<SystemDir>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,8 +162,9 @@ pub async fn ensure_node_image(
     let (base, base_id) = ensure_base(docker, distro, mirrors, on_event).await?;
     let dockerfile = render_dockerfile(&base, distro, mirrors);
     let tag = format!("{NODE_REPO}:{}-{}", distro.suite(), short_hash(&[&dockerfile, &base_id]));
-    if image_id(docker, &tag).await?.is_some() {
-        return Ok(NodeImage { distro, tag, base, built: false });
+    if let Some(id) = image_id(docker, &tag).await? {
+        let system_dirs = system_dirs::ensure(docker, &id, distro).await?;
+        return Ok(NodeImage { distro, tag, base, built: false, system_dirs });
     }
     on_event(BuildEvent::Phase(format!("building {tag}")));
     let context = build_context(&dockerfile)?;
@@ -183,10 +196,12 @@ pub async fn ensure_node_image(
             }
         }
     }
-    if image_id(docker, &tag).await?.is_none() {
+    let Some(id) = image_id(docker, &tag).await? else {
         bail!("building {tag} finished but the engine has no such image\n{}", tail.join("\n"));
-    }
-    Ok(NodeImage { distro, tag, base, built: true })
+    };
+    on_event(BuildEvent::Phase(format!("copying {tag}'s system directories onto volumes")));
+    let system_dirs = system_dirs::ensure(docker, &id, distro).await?;
+    Ok(NodeImage { distro, tag, base, built: true, system_dirs })
 }
 
 fn build_lock(distro: Distro) -> &'static tokio::sync::Mutex<()> {

@@ -14,5 +14,6 @@ pub mod run;
 pub mod redact;
 mod session;
 pub mod status;
+pub mod system_dirs;
 
 pub use bollard::Docker;

@@ -205,7 +205,7 @@ fn process_start(pid: u32) -> Option<String> {
     after_name.split_whitespace().nth(19).map(str::to_string)
 }
 
-fn owner_alive(labels: &HashMap<String, String>) -> bool {
+pub(crate) fn owner_alive(labels: &HashMap<String, String>) -> bool {
     let same_host = labels.get(LABEL_OWNER_HOST).map(String::as_str) == Some(host_name().as_str());
     let (Some(pid), Some(start)) = (labels.get(LABEL_OWNER_PID), labels.get(LABEL_OWNER_START)) else { return false };
     if !same_host || pid == &std::process::id().to_string() {

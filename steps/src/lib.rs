@@ -2,6 +2,7 @@
 //! module per practice), the facts they read and the verdicts they produce.
 
 pub mod catalogue;
+pub mod durations;
 pub mod explain;
 pub mod facts;
 pub mod runner;

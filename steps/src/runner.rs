@@ -8,6 +8,7 @@ use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
 use cucumber::{gherkin, World as _};
 
+use crate::durations::Durations;
 use crate::verdict::{Outcome, PolicyError, Verdict, VerdictWriter};
 use crate::world::{PolicyWorld, RunContext, RUN};
 
@@ -33,6 +34,9 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
     /// Says which waiver, if any, covers a failing scenario (shown as it finishes).
     pub waiver: Option<WaiverLookup>,
+    /// Where a live run keeps scenario times for the next one's start order
+    /// (`durations::default_file()`); `None` keeps none.
+    pub durations: Option<PathBuf>,
 }
 
 pub type WaiverLookup = Arc<dyn Fn(&Verdict) -> Option<String> + Send + Sync>;
@@ -141,9 +145,10 @@ type ScenarioFilter = dyn Fn(&gherkin::Feature, Option<&gherkin::Rule>, &gherkin
 
 /// The scenarios of one feature path in the order they should start, as
 /// cucumber starts them in the order they arrive: those with a cluster of
-/// their own first (they take longest), `@slow` ones first within each group,
-/// otherwise file order. Every scenario becomes a feature of its own (same
-/// name, path, tags and background), which is what lets the order cross files.
+/// their own first (they take longest); within each group those never timed on
+/// this machine (`@slow` ones leading), then the longest last time; otherwise
+/// file order. Every scenario becomes a feature of its own (same name, path,
+/// tags and background), which is what lets the order cross files.
 /// Parse errors come first, so a broken file is reported before anything runs.
 struct StartOrder {
     errors: Vec<cucumber::parser::Error>,
@@ -151,13 +156,13 @@ struct StartOrder {
 }
 
 impl StartOrder {
-    async fn parse(path: &std::path::Path, selected: &ScenarioFilter) -> StartOrder {
+    async fn parse(path: &std::path::Path, selected: &ScenarioFilter, durations: &Durations) -> StartOrder {
         use futures_util::StreamExt as _;
         let parsed = cucumber::Parser::parse(cucumber::parser::Basic::new(), path, Default::default()).collect::<Vec<_>>().await;
         let mut order = StartOrder { errors: Vec::new(), parts: Vec::new() };
         for feature in parsed {
             match feature {
-                Ok(feature) => order.parts.extend(one_feature_per_scenario(feature, selected)),
+                Ok(feature) => order.parts.extend(one_feature_per_scenario(feature, selected, durations)),
                 Err(error) => order.errors.push(error),
             }
         }
@@ -180,18 +185,22 @@ impl cucumber::Parser<PathBuf> for StartOrder {
     }
 }
 
-/// When a scenario starts: `false` sorts first.
+/// When a scenario starts: the smaller key first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct StartKey {
     shared_cluster: bool,
-    not_slow: bool,
+    /// (never timed, `@slow` and never timed, last time), largest first.
+    expected: std::cmp::Reverse<(bool, bool, std::time::Duration)>,
 }
 
 /// Splits a feature into features of one selected scenario each, in file order.
-fn one_feature_per_scenario(mut feature: gherkin::Feature, selected: &ScenarioFilter) -> Vec<(StartKey, gherkin::Feature)> {
+fn one_feature_per_scenario(mut feature: gherkin::Feature, selected: &ScenarioFilter, durations: &Durations) -> Vec<(StartKey, gherkin::Feature)> {
     let key = |feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario| StartKey {
         shared_cluster: !has_tag(feature, rule, scenario, "destructive"),
-        not_slow: !has_tag(feature, rule, scenario, "slow"),
+        expected: std::cmp::Reverse(match durations.expected(&feature.name, &scenario.name) {
+            Some(last) => (false, false, last),
+            None => (true, has_tag(feature, rule, scenario, "slow"), std::time::Duration::ZERO),
+        }),
     };
     let scenarios = std::mem::take(&mut feature.scenarios);
     let rules = std::mem::take(&mut feature.rules);
@@ -221,6 +230,7 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     let static_only = options.static_only;
     let shard = options.shard;
     ctx.set_limits(options.concurrency, options.own_clusters);
+    let durations = if ctx.is_live() { Durations::load_from(options.durations.clone()) } else { Durations::default() };
     for path in &options.features {
         let mut cli: cucumber::cli::Opts<cucumber::parser::basic::Cli, cucumber::runner::basic::Cli, cucumber::cli::Empty> = Default::default();
         // Every scenario starts at once and waits in the before-hook for its slot,
@@ -233,7 +243,7 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
                 && tags.as_ref().is_none_or(|t| t.eval(all_tags))
                 && shard.is_none_or(|s| s.contains(&feature.name, &scenario.name))
         };
-        let scenarios = StartOrder::parse(path, &filter).await;
+        let scenarios = StartOrder::parse(path, &filter, &durations).await;
         let warm_up_shared = ctx.is_live() && scenarios.needs_shared_cluster();
         let cucumber = PolicyWorld::cucumber::<PathBuf>()
             .with_parser(scenarios)
@@ -290,6 +300,7 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     report.harness_notes = ctx.harness_notes.lock().unwrap_or_else(|e| e.into_inner()).clone();
     report.measurements = ctx.measurements();
     report.artifacts = ctx.artifacts();
+    durations.record(&report.verdicts);
     Ok(report)
 }
 
@@ -317,7 +328,7 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("c.feature"), "Feature: C\n  Scenario: broken\n    Given x\n  Scenario\n").unwrap();
         let not_skipped = |f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::Scenario| !has_tag(f, r, s, "skip");
-        let order = StartOrder::parse(&dir, &not_skipped).await;
+        let order = StartOrder::parse(&dir, &not_skipped, &Durations::default()).await;
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(names(&order), ["own slow in a rule", "own one", "shared slow", "shared one", "shared two"]);
         assert_eq!(order.errors.len(), 1, "c.feature does not parse");
@@ -331,9 +342,26 @@ mod tests {
         let dir2 = std::env::temp_dir().join(format!("pcmk-start-order-own-{}", std::process::id()));
         std::fs::create_dir_all(&dir2).unwrap();
         std::fs::write(dir2.join("a.feature"), "Feature: A\n  @destructive\n  Scenario: own one\n    Given x\n  Scenario: shared one\n    Given x\n").unwrap();
-        let order = StartOrder::parse(&dir2, &only_destructive).await;
+        let order = StartOrder::parse(&dir2, &only_destructive, &Durations::default()).await;
         std::fs::remove_dir_all(&dir2).unwrap();
         assert_eq!(names(&order), ["own one"]);
         assert!(!order.needs_shared_cluster(), "no scenario runs on the shared cluster, so none is started");
+    }
+
+    #[tokio::test]
+    async fn timed_scenarios_start_longest_first_after_those_never_timed() {
+        let dir = std::env::temp_dir().join(format!("pcmk-start-order-timed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("a.feature"),
+            "Feature: A\n  @destructive\n  Scenario: short\n    Given x\n  @destructive\n  Scenario: new\n    Given x\n  @destructive\n  Scenario: long\n    Given x\n  @destructive @slow\n  Scenario: new and slow\n    Given x\n  @destructive @slow\n  Scenario: slow but quick\n    Given x\n  Scenario: shared\n    Given x\n",
+        )
+        .unwrap();
+        let file = dir.join("durations.json");
+        std::fs::write(&file, r#"{"A » short": 5.0, "A » long": 60.5, "A » slow but quick": 20.0, "A » shared": 99.0}"#).unwrap();
+        let all = |_: &gherkin::Feature, _: Option<&gherkin::Rule>, _: &gherkin::Scenario| true;
+        let order = StartOrder::parse(&dir.join("a.feature"), &all, &Durations::load_from(Some(file))).await;
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(names(&order), ["new and slow", "new", "long", "slow but quick", "short", "shared"]);
     }
 }

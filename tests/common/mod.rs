@@ -58,7 +58,14 @@ pub async fn made_by(docker: &Docker, pid: u32) -> (usize, usize) {
 }
 
 pub fn binary() -> std::process::Command {
-    std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply"));
+    // The tests' runs keep their scenario times apart from the user's.
+    command.env("PCMK_COMPLY_CACHE_DIR", test_cache_dir());
+    command
+}
+
+pub fn test_cache_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("pcmk-test-cache-{}", std::process::id()))
 }
 
 /// A copy of candidates/hardened in a fresh directory, changed by `edit`.
