@@ -75,7 +75,7 @@ async fn signals_during_start_up_leave_nothing() {
         libc_signal::send(child.id(), signal);
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(code));
-        assert_eq!(leftovers(&docker, &run).await, (0, 0), "signal {signal} left objects of run {run}");
+        assert_eq!(leftovers(&docker, &run).await, (0, 0, 0), "signal {signal} left objects of run {run}");
     }
 }
 
@@ -109,12 +109,12 @@ async fn signals_during_a_policy_run_leave_nothing() {
                 log.push(line);
             }
         }
-        let (containers, _) = made_by(&docker, pid).await;
+        let (containers, _, _) = made_by(&docker, pid).await;
         assert!(containers >= 3, "a cluster is up when `{moment}` shows ({containers} containers)");
         libc_signal::send(pid, signal);
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(code), "{}", log.join("\n"));
-        assert_eq!(made_by(&docker, pid).await, (0, 0), "signal {signal} at `{moment}` left objects behind");
+        assert_eq!(made_by(&docker, pid).await, (0, 0, 0), "signal {signal} at `{moment}` left objects behind");
     }
 }
 
@@ -187,7 +187,7 @@ async fn gc_removes(docker: &pcmk_containers::Docker, run: &pcmk_containers::run
     let gc = binary().arg("gc").output().unwrap();
     assert!(gc.status.success(), "{}", stderr_of(&gc));
     assert!(String::from_utf8_lossy(&gc.stdout).contains(&format!("removed run {run}")));
-    assert_eq!(leftovers(docker, run).await, (0, 0));
+    assert_eq!(leftovers(docker, run).await, (0, 0, 0));
 }
 
 /// A harness killed with SIGKILL cannot clean up; what it leaves is labelled,
@@ -200,8 +200,8 @@ async fn a_killed_harness_leaves_only_what_gc_removes() {
     let mut child = cluster_up_until(&docker, &run, 3).await;
     libc_signal::send(child.id(), libc_signal::SIGKILL);
     assert_eq!(child.wait().unwrap().code(), None, "killed by a signal");
-    let (containers, networks) = leftovers(&docker, &run).await;
-    assert!(containers == 3 && networks >= 1, "SIGKILL leaves the run behind ({containers} containers, {networks} networks)");
+    let (containers, networks, volumes) = leftovers(&docker, &run).await;
+    assert!(containers == 3 && networks >= 1 && volumes == 6, "SIGKILL leaves the run behind ({containers} containers, {networks} networks, {volumes} volumes)");
     gc_removes(&docker, &run).await;
 }
 
@@ -270,7 +270,7 @@ async fn a_remote_engine_over_tls_runs_clusters() {
     assert!(up.status.success(), "cluster up over TLS: {}", stderr_of(&up));
     assert!(String::from_utf8_lossy(&up.stdout).contains("node node3"));
     assert!(down.status.success(), "cluster down over TLS: {}", stderr_of(&down));
-    assert_eq!(leftovers(&docker, &run).await, (0, 0));
+    assert_eq!(leftovers(&docker, &run).await, (0, 0, 0));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -28,7 +28,7 @@ async fn sizes_reach_quorum(distro: Distro) {
         assert!(quorum.stdout.contains(&format!("Total votes:      {nodes}")), "{}", quorum.stdout);
         let run = cluster.run.clone();
         cluster.down().await.unwrap();
-        assert_eq!(leftovers(&docker, &run).await, (0, 0));
+        assert_eq!(leftovers(&docker, &run).await, (0, 0, 0));
     }
 }
 
@@ -59,6 +59,9 @@ async fn killed_node_leaves_the_membership_and_rejoins_after_restart() {
     };
     let (waited, started) = tokio::time::timeout(Duration::from_secs(30), futures_util::future::join(waiter, starter)).await.expect("the waiting command held up the one it waited for");
     assert_eq!((waited.unwrap().stdout.as_str(), started.unwrap().code), ("went\n", 0));
+    // What a node writes to its logs and its CIB directory outlives a reboot, as on a disk.
+    let cib_before = cluster.exec("node3", &["cat", "/var/lib/pacemaker/cib/cib.xml"]).await.unwrap().stdout;
+    assert!(cluster.exec("node3", &["sh", "-c", "echo before-the-crash > /var/log/marker"]).await.unwrap().success());
     cluster.kill_node("node3").await.unwrap();
     let stale = cluster.status("node3").await;
     assert!(stale.is_err(), "a killed node gives no status, not its open shell's last answer: {stale:?}");
@@ -78,6 +81,8 @@ async fn killed_node_leaves_the_membership_and_rejoins_after_restart() {
     cluster.wait_ready(Duration::from_secs(90)).await.expect("node3 rejoins");
     let names = cluster.node_names();
     assert!(cluster.status("node3").await.unwrap().has_members(&names), "the restarted node3 answers through a new shell");
+    assert_eq!(cluster.exec("node3", &["cat", "/var/log/marker"]).await.unwrap().stdout, "before-the-crash\n");
+    assert!(cib_before.contains("<cib"), "{cib_before}");
     cluster.down().await.unwrap();
 }
 
@@ -123,6 +128,11 @@ async fn a_reset_cluster_keeps_its_nodes_and_files_and_starts_on_an_empty_config
     assert!(!mounts.lines().any(|l| l.split(' ').nth(1) == Some("/usr/sbin")), "/usr/sbin stays in the node's own layer");
     let agent = cluster.exec("node2", &["test", "-x", "/usr/sbin/fence_pcmk_comply"]).await.unwrap();
     assert!(agent.success(), "{agent:?}");
+    // Logs and the CIB directory are volumes of the node's own, writable.
+    for state in ["/var/log", "/var/lib/pacemaker"] {
+        let mount = mounts.lines().find(|l| l.split(' ').nth(1) == Some(state)).unwrap_or_else(|| panic!("{state} is a mount of its own"));
+        assert!(mount.split(' ').nth(3).is_some_and(|o| o.split(',').any(|o| o == "rw")), "{mount}");
+    }
 
     // A pacemakerd that ignores SIGTERM (stopped) on one node: the reset ends it with SIGKILL.
     let frozen = cluster.exec("node2", &["bash", "-c", "kill -STOP $(cat /run/pcmk-node/pacemaker.pid)"]).await.unwrap();
@@ -148,10 +158,10 @@ async fn a_dropped_cluster_is_removed() {
     let run = {
         let cluster = pcmk_containers::cluster::Cluster::start(&docker, &hardened(), &image, &options("drop", Some(1))).await.unwrap();
         // One node on the cluster network and the public one.
-        assert_eq!(leftovers(&docker, &cluster.run).await, (1, 2));
+        assert_eq!(leftovers(&docker, &cluster.run).await, (1, 2, 2));
         cluster.run.clone()
     };
-    assert_eq!(leftovers(&docker, &run).await, (0, 0), "dropping a cluster (as a panic does) removes it");
+    assert_eq!(leftovers(&docker, &run).await, (0, 0, 0), "dropping a cluster (as a panic does) removes it");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -173,7 +183,7 @@ async fn a_cluster_that_never_gets_ready_fails_with_each_nodes_logs_and_is_remov
     assert!(text.contains("the cluster cannot become ready") && text.contains("corosync failed to start"), "{text}");
     assert!(text.contains("--- node1 logs ---") || text.contains("--- node2 logs ---"), "{text}");
     assert!(text.contains("authkey"), "corosync's own complaint is shown: {text}");
-    assert_eq!(leftovers(&docker, &run).await, (0, 0));
+    assert_eq!(leftovers(&docker, &run).await, (0, 0, 0));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -250,7 +260,7 @@ async fn pcsd_listens_once_the_cluster_is_ready_and_a_pcsd_that_cannot_is_an_err
     }
     let run = cluster.run.clone();
     cluster.down().await.unwrap();
-    assert_eq!(leftovers(&docker, &run).await, (0, 0));
+    assert_eq!(leftovers(&docker, &run).await, (0, 0, 0));
     std::fs::remove_dir_all(&dir).unwrap();
 
     // The hardened file names every node's address; a node owns one of them.
@@ -262,7 +272,7 @@ async fn pcsd_listens_once_the_cluster_is_ready_and_a_pcsd_that_cannot_is_an_err
     let text = format!("{error:#}");
     assert!(text.contains("pcsd failed to start"), "{text}");
     assert!(text.contains("Cannot assign requested address"), "pcsd's own complaint is shown: {text}");
-    assert_eq!(leftovers(&docker, &run).await, (0, 0));
+    assert_eq!(leftovers(&docker, &run).await, (0, 0, 0));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -289,6 +299,8 @@ async fn an_images_directories_are_copied_once_even_by_runs_at_once_and_gc_remov
     assert_eq!(first, second, "both runs use the same copies");
     assert_eq!(copies_of(&docker, &base).await.len(), 2 * first.len(), "a copy and its index per directory: the other run's copies are gone");
     assert_eq!(system_dirs::ensure(&docker, &base, Distro::Bookworm).await.unwrap(), first, "a later run finds them");
+    let run_volumes = pcmk_containers::run::list_volumes(&docker, None).await.unwrap();
+    assert!(!run_volumes.iter().any(|v| v.labels.get(LABEL_IMAGE) == Some(&base)), "a copy outlives its run: no run label, so no run's removal takes it");
 
     // A copy removed from outside is made again.
     let bin = first.iter().find(|d| d.target == "/usr/bin").unwrap();

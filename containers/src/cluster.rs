@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkConnectRequest,
-    NetworkCreateRequest, NetworkingConfig,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, Mount, MountType,
+    MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptionsBuilder, StopContainerOptionsBuilder,
@@ -306,7 +306,7 @@ impl Cluster {
                 pids_limit: Some(self.limits.1),
                 // A reboot (fencing) clears /run as on a real host: no stale pid or resource state.
                 tmpfs: Some(HashMap::from([("/run".to_string(), "rw,nosuid,nodev,mode=0755,size=64m".to_string())])),
-                mounts: Some(system_dirs::mounts(system_dirs, &archive_paths(archive)?)),
+                mounts: Some(system_dirs::mounts(system_dirs, &archive_paths(archive)?).into_iter().chain(self.state_volumes()).collect()),
                 init: Some(false),
                 extra_hosts: Some(vec![format!("{LOG_COLLECTOR}:{log_collector}")]),
                 ..Default::default()
@@ -332,6 +332,19 @@ impl Cluster {
             .with_context(|| format!("copying files into {hostname}"))?;
         self.shells.lock().unwrap_or_else(|e| e.into_inner()).entry(container.to_string()).or_default().push(shell);
         Ok(())
+    }
+
+    /// Anonymous volumes for the directories a node writes all the time (its
+    /// logs, the CIB and the scheduler's inputs), so those writes bypass the
+    /// storage driver; like a disk they outlive a reboot (fencing), and they go
+    /// with the container. Labelled with the run, so its removal finds them.
+    fn state_volumes(&self) -> impl Iterator<Item = Mount> + '_ {
+        ["/var/log", "/var/lib/pacemaker"].into_iter().map(|target| Mount {
+            target: Some(target.into()),
+            typ: Some(MountType::VOLUME),
+            volume_options: Some(MountVolumeOptions { labels: Some(self.labels.clone()), ..Default::default() }),
+            ..Default::default()
+        })
     }
 
     /// Adds a container that is not a cluster member (a rogue host, a collector)

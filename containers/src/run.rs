@@ -6,12 +6,14 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
 
 use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use bollard::Docker;
 use rand::Rng;
 
 pub const LABEL_RUN: &str = "io.pcmk-comply.run";
+/// The prefix of the labels that say which process made an object.
+pub const OWNER_LABELS: &str = "io.pcmk-comply.owner-";
 pub const LABEL_OWNER_PID: &str = "io.pcmk-comply.owner-pid";
 pub const LABEL_OWNER_HOST: &str = "io.pcmk-comply.owner-host";
 /// The owner's start time in clock ticks since boot: with the pid, it tells
@@ -134,16 +136,30 @@ pub async fn list_networks(docker: &Docker, run: Option<&RunId>) -> anyhow::Resu
         .collect())
 }
 
-/// Removes every container and network of `run`. Idempotent. It repeats until
-/// a listing comes back empty, because a create request that was in flight when
-/// the run was cancelled can still land after the first pass.
+/// A run's volumes: its nodes' own, which normally go with their containers.
+pub async fn list_volumes(docker: &Docker, run: Option<&RunId>) -> anyhow::Result<Vec<Labelled>> {
+    let options = ListVolumesOptionsBuilder::default().filters(&label_filter(run)).build();
+    Ok(docker
+        .list_volumes(Some(options))
+        .await?
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| Labelled { id: v.name.clone(), name: v.name, labels: v.labels })
+        .collect())
+}
+
+/// Removes every container, network and volume of `run`. Idempotent. It
+/// repeats until a listing comes back empty, because a create request that was
+/// in flight when the run was cancelled can still land after the first pass.
 pub async fn remove_run(docker: &Docker, run: &RunId) -> anyhow::Result<()> {
     let force = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
     let mut refused = String::new();
     for _pass in 0..REMOVAL_PASSES {
         let containers = list_containers(docker, Some(run)).await?;
         let networks = list_networks(docker, Some(run)).await?;
-        if containers.is_empty() && networks.is_empty() {
+        let volumes = list_volumes(docker, Some(run)).await?;
+        if containers.is_empty() && networks.is_empty() && volumes.is_empty() {
             return Ok(());
         }
         let removals = containers.iter().map(|c| docker.remove_container(&c.id, Some(force.clone())));
@@ -159,9 +175,15 @@ pub async fn remove_run(docker: &Docker, run: &RunId) -> anyhow::Result<()> {
                 other => ignore_missing(other)?,
             }
         }
+        // 409: still in use by a container created late; the next pass removes both.
+        for volume in volumes {
+            ignore_missing(docker.remove_volume(&volume.name, None::<bollard::query_parameters::RemoveVolumeOptions>).await)?;
+        }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    let left = list_containers(docker, Some(run)).await?.len() + list_networks(docker, Some(run)).await?.len();
+    let left = list_containers(docker, Some(run)).await?.len()
+        + list_networks(docker, Some(run)).await?.len()
+        + list_volumes(docker, Some(run)).await?.len();
     anyhow::ensure!(left == 0, "{left} object(s) of run {run} survived {REMOVAL_PASSES} removal passes{refused}");
     Ok(())
 }
@@ -220,7 +242,8 @@ pub async fn orphaned_runs(docker: &Docker, everything: bool) -> anyhow::Result<
     let objects = list_containers(docker, None)
         .await?
         .into_iter()
-        .chain(list_networks(docker, None).await?);
+        .chain(list_networks(docker, None).await?)
+        .chain(list_volumes(docker, None).await?);
     for object in objects {
         if everything || !owner_alive(&object.labels) {
             if let Some(run) = object.labels.get(LABEL_RUN).and_then(|r| RunId::parse(r)) {

@@ -105,12 +105,14 @@ async fn copy(docker: &Docker, image_id: &str, missing: &[(String, String)]) -> 
     let run = RunId::generate();
     run::register(&run);
     let mut guard = RunGuard { run: run.clone(), armed: true };
-    // The owner's labels tell `gc` a copy whose run was killed before publishing it.
     let run_labels = run::labels(&run, "copy");
+    // The owner's labels tell `gc` a copy whose run was killed before publishing
+    // it; not the run's, as a copy outlives the run that made it.
+    let owner: HashMap<String, String> = run_labels.iter().filter(|(k, _)| k.starts_with(run::OWNER_LABELS)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let mut copies = Vec::new();
     for (target, index) in missing {
         let name = format!("{index}-{run}");
-        let mut labels = run_labels.clone();
+        let mut labels = owner.clone();
         labels.extend([(LABEL_IMAGE.to_string(), image_id.to_string()), (LABEL_DIR.to_string(), target.clone())]);
         let request = VolumeCreateRequest { name: Some(name.clone()), labels: Some(labels), ..Default::default() };
         docker.create_volume(request).await.with_context(|| format!("creating volume {name}"))?;

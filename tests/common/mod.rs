@@ -41,19 +41,21 @@ pub async fn up(docker: &Docker, distro: Distro, prefix: &str, nodes: Option<usi
 }
 
 /// Containers and networks still labelled with `run`.
-pub async fn leftovers(docker: &Docker, run: &RunId) -> (usize, usize) {
+pub async fn leftovers(docker: &Docker, run: &RunId) -> (usize, usize, usize) {
     (
         run::list_containers(docker, Some(run)).await.unwrap().len(),
         run::list_networks(docker, Some(run)).await.unwrap().len(),
+        run::list_volumes(docker, Some(run)).await.unwrap().len(),
     )
 }
 
-/// Containers and networks labelled as made by process `pid`.
-pub async fn made_by(docker: &Docker, pid: u32) -> (usize, usize) {
+/// Containers, networks and volumes labelled as made by process `pid`.
+pub async fn made_by(docker: &Docker, pid: u32) -> (usize, usize, usize) {
     let mine = |l: &run::Labelled| l.labels.get(run::LABEL_OWNER_PID).is_some_and(|p| *p == pid.to_string());
     (
         run::list_containers(docker, None).await.unwrap().iter().filter(|l| mine(l)).count(),
         run::list_networks(docker, None).await.unwrap().iter().filter(|l| mine(l)).count(),
+        run::list_volumes(docker, None).await.unwrap().iter().filter(|l| mine(l) && l.labels.contains_key(run::LABEL_RUN)).count(),
     )
 }
 
