@@ -783,6 +783,11 @@ impl Cluster {
         // Its state is wiped next, so a stop that hangs may end in SIGKILL.
         let stops = future::join_all(names.iter().map(|n| self.service(n, ServiceAction::ForceStop, Service::Pacemaker))).await;
         stops.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+        // Corosync too, as `pcs cluster destroy` does: a pacemaker killed rather
+        // than stopped leaves its daemons in corosync's process groups, and a
+        // new one started beside them found itself dropped and stayed down.
+        let stops = future::join_all(names.iter().map(|n| self.service(n, ServiceAction::Stop, Service::Corosync))).await;
+        stops.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
         let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &empty);
         let wipe = format!(
             "set -e; rm -rf /var/lib/pacemaker/cib/* /var/lib/pacemaker/pengine/*; \
@@ -794,6 +799,8 @@ impl Cluster {
                 bail!("wiping pacemaker's state on {node} failed: {}", out.stderr.trim());
             }
         }
+        let starts = future::join_all(names.iter().map(|n| self.service(n, ServiceAction::Start, Service::Corosync))).await;
+        starts.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
         let starts = future::join_all(names.iter().map(|n| self.service(n, ServiceAction::Start, Service::Pacemaker))).await;
         starts.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
         self.wait_ready(timeout).await
