@@ -6,6 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use pcmk_containers::candidate::Service;
+use pcmk_containers::cluster::ServiceAction;
 use pcmk_containers::image::Distro;
 use pcmk_containers::system_dirs::{self, LABEL_IMAGE};
 
@@ -83,6 +85,17 @@ async fn killed_node_leaves_the_membership_and_rejoins_after_restart() {
     assert!(cluster.status("node3").await.unwrap().has_members(&names), "the restarted node3 answers through a new shell");
     assert_eq!(cluster.exec("node3", &["cat", "/var/log/marker"]).await.unwrap().stdout, "before-the-crash\n");
     assert!(cib_before.contains("<cib"), "{cib_before}");
+
+    // A daemon that ends unasked and is not restarted (corosync's unit does not
+    // restart it) ends a wait for the whole cluster at once, naming it, not at the timeout.
+    cluster.service("node3", ServiceAction::Kill, Service::Corosync).await.unwrap();
+    cluster.wait_for_members(&["node1", "node2"], &["node1", "node2"], Duration::from_secs(60)).await.expect("the survivors see node3 leave");
+    let started = std::time::Instant::now();
+    let miss = cluster.wait_for_members(&names, &names, Duration::from_secs(90)).await.unwrap_err();
+    let text = format!("{miss:#}");
+    assert!(miss.is::<pcmk_containers::cluster::NotReadyInTime>(), "{text}");
+    assert!(text.contains("node3 stays down (corosync exited with 137"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(30), "the wait ended {:?} after it began", started.elapsed());
     cluster.down().await.unwrap();
 }
 

@@ -353,8 +353,19 @@ fn check_destination(path: &str) -> Result<(), String> {
     if let Some(reserved) = RESERVED.iter().find(|r| p.starts_with(r)) {
         return Err(format!("destination `{path}` is under {reserved}, which the harness owns"));
     }
+    if SYSTEM_DIRS.contains(&path) {
+        return Err(format!("destination `{path}` is a directory on every node, not a file"));
+    }
     Ok(())
 }
+
+/// Directories every node has (a file cannot take their place); the ones the
+/// harness mounts from the image or keeps as volumes among them.
+const SYSTEM_DIRS: &[&str] = &[
+    "/", "/bin", "/boot", "/etc", "/home", "/lib", "/lib64", "/opt", "/root", "/run", "/sbin", "/srv", "/tmp", "/usr", "/var",
+    "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec", "/usr/share", "/usr/lib/python3", "/usr/lib/locale", "/usr/lib/ocf",
+    "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/var/log", "/var/lib", "/var/lib/pacemaker", "/etc/corosync", "/etc/pacemaker",
+];
 
 fn parse_mode(mode: &str) -> Result<u32, String> {
     let digits = mode.strip_prefix("0o").unwrap_or(mode);
@@ -434,6 +445,14 @@ mod tests {
         let e = Candidate::load(dir.path()).unwrap_err();
         assert!(e.message.contains("harness owns"), "{e}");
         assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn a_destination_cannot_be_a_system_directory() {
+        let dir = dir_with(&[("corosync.conf", CONF), ("candidate.toml", "\n[[file]]\nsource = \"corosync.conf\"\npath = \"/usr/bin\"\n")]);
+        let e = Candidate::load(dir.path()).unwrap_err();
+        assert!(e.message.contains("`/usr/bin` is a directory on every node"), "{e}");
+        assert_eq!(e.line, Some(4));
     }
 
     #[test]

@@ -563,22 +563,32 @@ impl Cluster {
             // A node that has never joined a DC (a new container) cannot agree yet:
             // follow its log instead of asking `crm_mon` (a cluster start took 20–45 views).
             match ask.iter().find(|n| !joined.contains(n)) {
-                Some(node) if self.await_join(node).await => joined.push(node),
-                Some(_) => {}
+                Some(node) => match self.await_join(node).await {
+                    Join::Joined => joined.push(node),
+                    Join::NotYet => {}
+                    // Seen at a first membership under load: a daemon dropped from its
+                    // process group exits as fatal, and nothing restarts it.
+                    Join::StaysDown(why) => {
+                        let logs = self.recent_logs(ask, 15).await;
+                        return Err(NotReadyInTime(format!("run {}: {node} stays down ({why}) while the cluster was awaited\n{logs}", self.run)).into());
+                    }
+                },
                 None => tokio::time::sleep(POLL).await,
             }
         }
     }
 
     /// Whether `node`'s controller has joined a DC at least once, waiting up to
-    /// `JOIN_WAIT` for it. Not an answer on its own (a log may be elsewhere):
-    /// it only saves views that could not agree yet.
-    async fn await_join(&self, node: &str) -> bool {
+    /// `JOIN_WAIT` for it. Joined is not an answer on its own (a log may be
+    /// elsewhere): it only saves views that could not agree yet.
+    async fn await_join(&self, node: &str) -> Join {
         match self.exec(node, &["pcmk-node", "await-join", &JOIN_WAIT.as_secs_f64().to_string()]).await {
-            Ok(out) => out.success(),
+            Ok(out) if out.success() => Join::Joined,
+            Ok(out) if out.code == 3 => Join::StaysDown(out.stderr.trim().to_string()),
+            Ok(_) => Join::NotYet,
             Err(_) => {
                 tokio::time::sleep(POLL).await;
-                false
+                Join::NotYet
             }
         }
     }
@@ -781,13 +791,11 @@ impl Cluster {
         }
         // Stopped everywhere before any wipe: a node still running would hand its CIB back.
         // Its state is wiped next, so a stop that hangs may end in SIGKILL.
-        let stops = future::join_all(names.iter().map(|n| self.service(n, ServiceAction::ForceStop, Service::Pacemaker))).await;
-        stops.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+        self.service_everywhere(ServiceAction::ForceStop, Service::Pacemaker).await?;
         // Corosync too, as `pcs cluster destroy` does: a pacemaker killed rather
         // than stopped leaves its daemons in corosync's process groups, and a
         // new one started beside them found itself dropped and stayed down.
-        let stops = future::join_all(names.iter().map(|n| self.service(n, ServiceAction::Stop, Service::Corosync))).await;
-        stops.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+        self.service_everywhere(ServiceAction::Stop, Service::Corosync).await?;
         let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &empty);
         let wipe = format!(
             "set -e; rm -rf /var/lib/pacemaker/cib/* /var/lib/pacemaker/pengine/*; \
@@ -799,19 +807,32 @@ impl Cluster {
                 bail!("wiping pacemaker's state on {node} failed: {}", out.stderr.trim());
             }
         }
-        let starts = future::join_all(names.iter().map(|n| self.service(n, ServiceAction::Start, Service::Corosync))).await;
-        starts.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
-        let starts = future::join_all(names.iter().map(|n| self.service(n, ServiceAction::Start, Service::Pacemaker))).await;
-        starts.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+        self.service_everywhere(ServiceAction::Start, Service::Corosync).await?;
+        self.service_everywhere(ServiceAction::Start, Service::Pacemaker).await?;
         self.wait_ready(timeout).await
+    }
+
+    /// One daemon started, stopped or killed on every node at once.
+    async fn service_everywhere(&self, action: ServiceAction, service: Service) -> anyhow::Result<()> {
+        let done = future::join_all(self.node_names().into_iter().map(|n| self.service(n, action, service))).await;
+        done.into_iter().collect()
     }
 }
 
-/// Nodes that kept running but never formed the expected cluster in time (as
-/// opposed to a daemon that refused its configuration, which fails at once).
+/// Nodes that kept running but never formed the expected cluster in time, or
+/// whose daemons ended and will not restart (as opposed to a daemon that
+/// refused its configuration, which fails at once).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct NotReadyInTime(pub String);
+
+/// What a node's log and supervisor say of its joining a DC.
+enum Join {
+    Joined,
+    NotYet,
+    /// Daemons that ended unasked and will not be restarted, with how they ended.
+    StaysDown(String),
+}
 
 /// A node's container stopped and stayed stopped while the cluster was awaited:
 /// the cluster's own doing (a daemon, fencing), not the harness's.

@@ -97,6 +97,10 @@ fn label_filter(value: Option<&RunId>) -> HashMap<String, Vec<String>> {
         Some(run) => format!("{LABEL_RUN}={run}"),
         None => LABEL_RUN.to_string(),
     };
+    label_is(label)
+}
+
+fn label_is(label: String) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), vec![label])])
 }
 
@@ -138,7 +142,16 @@ pub async fn list_networks(docker: &Docker, run: Option<&RunId>) -> anyhow::Resu
 
 /// A run's volumes: its nodes' own, which normally go with their containers.
 pub async fn list_volumes(docker: &Docker, run: Option<&RunId>) -> anyhow::Result<Vec<Labelled>> {
-    let options = ListVolumesOptionsBuilder::default().filters(&label_filter(run)).build();
+    volumes_where(docker, &label_filter(run)).await
+}
+
+/// Volumes that carry `label` (`name` or `name=value`), whatever their run.
+pub async fn volumes_labelled(docker: &Docker, label: &str) -> anyhow::Result<Vec<Labelled>> {
+    volumes_where(docker, &label_is(label.to_string())).await
+}
+
+async fn volumes_where(docker: &Docker, filters: &HashMap<String, Vec<String>>) -> anyhow::Result<Vec<Labelled>> {
+    let options = ListVolumesOptionsBuilder::default().filters(filters).build();
     Ok(docker
         .list_volumes(Some(options))
         .await?
@@ -190,7 +203,7 @@ pub async fn remove_run(docker: &Docker, run: &RunId) -> anyhow::Result<()> {
 
 const REMOVAL_PASSES: usize = 6;
 
-fn ignore_missing(result: Result<(), bollard::errors::Error>) -> anyhow::Result<()> {
+pub(crate) fn ignore_missing(result: Result<(), bollard::errors::Error>) -> anyhow::Result<()> {
     match result {
         Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
         // A removal already under way (e.g. a parallel gc) finishes the job for us.
@@ -227,13 +240,19 @@ fn process_start(pid: u32) -> Option<String> {
     after_name.split_whitespace().nth(19).map(str::to_string)
 }
 
+/// Whether another live process on this host made the object.
 pub(crate) fn owner_alive(labels: &HashMap<String, String>) -> bool {
     let same_host = labels.get(LABEL_OWNER_HOST).map(String::as_str) == Some(host_name().as_str());
     let (Some(pid), Some(start)) = (labels.get(LABEL_OWNER_PID), labels.get(LABEL_OWNER_START)) else { return false };
-    if !same_host || pid == &std::process::id().to_string() {
+    if !same_host || made_here(labels) {
         return false;
     }
     pid.parse().ok().and_then(process_start).as_ref() == Some(start)
+}
+
+/// Whether this process made the object.
+pub(crate) fn made_here(labels: &HashMap<String, String>) -> bool {
+    labels.get(LABEL_OWNER_PID) == Some(&std::process::id().to_string())
 }
 
 /// Which runs `gc` may remove: those whose owning process is gone (all runs with `everything`).

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use anyhow::Context;
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, MountVolumeOptions, VolumeCreateRequest};
-use bollard::query_parameters::{ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::query_parameters::RemoveContainerOptionsBuilder;
 use bollard::Docker;
 
 use crate::cluster::RunGuard;
@@ -41,7 +41,7 @@ fn dirs(distro: Distro) -> Vec<String> {
 /// that receives one of them stays in the container's writable layer.
 pub fn mounts(dirs: &[SystemDir], placed: &[String]) -> Vec<Mount> {
     dirs.iter()
-        .filter(|dir| !placed.iter().any(|path| path.starts_with(&format!("{}/", dir.target))))
+        .filter(|dir| !placed.iter().any(|path| path == &dir.target || path.starts_with(&format!("{}/", dir.target))))
         .map(|dir| Mount {
             target: Some(dir.target.clone()),
             source: Some(dir.volume.clone()),
@@ -91,10 +91,7 @@ async fn volume_labels(docker: &Docker, name: &str) -> anyhow::Result<Option<Has
 }
 
 async fn remove_volume(docker: &Docker, name: &str) -> anyhow::Result<()> {
-    match docker.remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>).await {
-        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("removing volume {name}")),
-    }
+    run::ignore_missing(docker.remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>).await).with_context(|| format!("removing volume {name}"))
 }
 
 /// The engine fills an empty volume from the image when a container that
@@ -109,11 +106,12 @@ async fn copy(docker: &Docker, image_id: &str, missing: &[(String, String)]) -> 
     // The owner's labels tell `gc` a copy whose run was killed before publishing
     // it; not the run's, as a copy outlives the run that made it.
     let owner: HashMap<String, String> = run_labels.iter().filter(|(k, _)| k.starts_with(run::OWNER_LABELS)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let copy_of = |target: &str| HashMap::from([(LABEL_IMAGE.to_string(), image_id.to_string()), (LABEL_DIR.to_string(), target.to_string())]);
     let mut copies = Vec::new();
     for (target, index) in missing {
         let name = format!("{index}-{run}");
         let mut labels = owner.clone();
-        labels.extend([(LABEL_IMAGE.to_string(), image_id.to_string()), (LABEL_DIR.to_string(), target.clone())]);
+        labels.extend(copy_of(target));
         let request = VolumeCreateRequest { name: Some(name.clone()), labels: Some(labels), ..Default::default() };
         docker.create_volume(request).await.with_context(|| format!("creating volume {name}"))?;
         copies.push((target, index, name));
@@ -150,7 +148,7 @@ async fn copy(docker: &Docker, image_id: &str, missing: &[(String, String)]) -> 
     guard.armed = false;
     let mut dirs = Vec::new();
     for (target, index, name) in copies {
-        let mut labels = HashMap::from([(LABEL_IMAGE.to_string(), image_id.to_string()), (LABEL_DIR.to_string(), target.clone())]);
+        let mut labels = copy_of(target);
         labels.insert(LABEL_COPY.to_string(), name.clone());
         let request = VolumeCreateRequest { name: Some(index.clone()), labels: Some(labels), ..Default::default() };
         let published = docker.create_volume(request).await.with_context(|| format!("creating volume {index}"))?;
@@ -167,9 +165,7 @@ async fn copy(docker: &Docker, image_id: &str, missing: &[(String, String)]) -> 
 /// names whose run has ended (killed while copying); a volume still in use
 /// stays. Returns how many were removed.
 pub async fn remove_stale(docker: &Docker) -> anyhow::Result<usize> {
-    let filters = HashMap::from([("label".to_string(), vec![LABEL_IMAGE.to_string()])]);
-    let options = ListVolumesOptionsBuilder::default().filters(&filters).build();
-    let volumes = docker.list_volumes(Some(options)).await.context("listing volumes")?.volumes.unwrap_or_default();
+    let volumes = run::volumes_labelled(docker, LABEL_IMAGE).await.context("listing volumes")?;
     let named: Vec<&str> = volumes.iter().filter_map(|v| v.labels.get(LABEL_COPY).map(String::as_str)).collect();
     let mut images: HashMap<String, bool> = HashMap::new();
     let mut removed = 0;
@@ -184,8 +180,7 @@ pub async fn remove_stale(docker: &Docker) -> anyhow::Result<usize> {
             }
         };
         let is_index = volume.labels.contains_key(LABEL_COPY);
-        let ours = volume.labels.get(run::LABEL_OWNER_PID) == Some(&std::process::id().to_string());
-        let abandoned = !is_index && !named.contains(&volume.name.as_str()) && !ours && !run::owner_alive(&volume.labels);
+        let abandoned = !is_index && !named.contains(&volume.name.as_str()) && !run::made_here(&volume.labels) && !run::owner_alive(&volume.labels);
         if (!image_exists || abandoned) && docker.remove_volume(&volume.name, None::<bollard::query_parameters::RemoveVolumeOptions>).await.is_ok() {
             removed += 1;
         }
@@ -204,9 +199,9 @@ mod tests {
     #[test]
     fn a_directory_that_receives_a_file_is_not_mounted() {
         let dirs = [dir("/usr/lib/ocf"), dir("/usr/bin"), dir("/usr/share")];
-        let placed = ["/usr/lib/ocf/resource.d/custom/app".to_string(), "/usr/sharedfile".to_string()];
+        let placed = ["/usr/lib/ocf/resource.d/custom/app".to_string(), "/usr/sharedfile".to_string(), "/usr/bin".to_string()];
         let targets: Vec<String> = mounts(&dirs, &placed).into_iter().filter_map(|m| m.target).collect();
-        assert_eq!(targets, ["/usr/bin", "/usr/share"]);
+        assert_eq!(targets, ["/usr/share"]);
     }
 
     #[test]
