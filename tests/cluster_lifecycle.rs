@@ -88,6 +88,9 @@ async fn killed_node_leaves_the_membership_and_rejoins_after_restart() {
 
     // A daemon that ends unasked and is not restarted (corosync's unit does not
     // restart it) ends a wait for the whole cluster at once, naming it, not at the timeout.
+    // Fencing off, or the survivors would reboot node3 and it would come back.
+    let unfenced = cluster.exec("node1", &["crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "false"]).await.unwrap();
+    assert!(unfenced.success(), "{unfenced:?}");
     cluster.service("node3", ServiceAction::Kill, Service::Corosync).await.unwrap();
     cluster.wait_for_members(&["node1", "node2"], &["node1", "node2"], Duration::from_secs(60)).await.expect("the survivors see node3 leave");
     let started = std::time::Instant::now();
@@ -148,13 +151,23 @@ async fn a_reset_cluster_keeps_its_nodes_and_files_and_starts_on_an_empty_config
     }
 
     // A pacemakerd that ignores SIGTERM (stopped) on one node: the reset ends it with SIGKILL.
-    let frozen = cluster.exec("node2", &["bash", "-c", "kill -STOP $(cat /run/pcmk-node/pacemaker.pid)"]).await.unwrap();
+    let frozen = cluster.exec("node2", &["bash", "-c", "p=$(cat /run/pcmk-node/pacemaker.pid) && kill -STOP $p && echo $p $(ps -o pid= --ppid $p)"]).await.unwrap();
     assert!(frozen.success(), "{frozen:?}");
+    // The IPC rings between pacemaker's daemons, named qb-SERVER-CLIENT-FD-ID.
+    let old_tree = frozen.stdout.split_whitespace().collect::<Vec<_>>().join("|");
+    let ipc_of_old = format!("ls /dev/shm | grep -E '^qb-([0-9]+-)?({old_tree})-' || true");
+    assert!(!cluster.exec("node2", &["bash", "-c", &ipc_of_old]).await.unwrap().stdout.is_empty(), "pacemaker's IPC lives in /dev/shm");
     cluster.reset_pacemaker(Duration::from_secs(90)).await.expect("the reset cluster gets ready");
     let supervisor = cluster.exec("node2", &["cat", "/var/log/cluster/pacemaker.out"]).await.unwrap().stdout;
     assert!(supervisor.contains("pacemaker did not stop within 20 s; killing it"), "{supervisor}");
+    // Left behind, the killed daemons' IPC rings filled /dev/shm and the new daemons could not connect.
+    assert_eq!(cluster.exec("node2", &["bash", "-c", &ipc_of_old]).await.unwrap().stdout, "", "the IPC of the killed daemons is removed");
     for node in &names {
-        assert!(cluster.status(node).await.unwrap().has_members(&names), "{node} sees every node after the reset");
+        let status = match cluster.status(node).await {
+            Ok(status) => status,
+            Err(e) => panic!("{node} after the reset: {e:#}\nfencing: {:?}\n{}", cluster.fence_actions(), cluster.recent_logs(&names, 40).await),
+        };
+        assert!(status.has_members(&names), "{node} sees every node after the reset");
     }
     let after = resources("node3").await;
     assert!(!after.contains("<primitive"), "nothing of the old configuration is left: {after}");

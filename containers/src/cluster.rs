@@ -50,6 +50,12 @@ const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 /// How long a node may be down while waiting before it counts as dead.
 const NODE_DOWN_GRACE: Duration = Duration::from_secs(5);
 const EXEC_TIMEOUT: Duration = Duration::from_secs(120);
+/// Every IPC connection of Pacemaker and corosync keeps its rings in
+/// /dev/shm (about 3 MB each): an idle node held 33–48 MB of Docker's default
+/// 64 MB, and a node that ran out had daemons that could not connect to each
+/// other (the reset flake). A host's is half its RAM; the memory limit still
+/// bounds it.
+const NODE_SHM_BYTES: i64 = 256 * 1024 * 1024;
 /// Output kept from one command run in a node; more is cut, so a hostile
 /// candidate cannot fill the harness's memory through a node's output.
 pub(crate) const MAX_EXEC_OUTPUT: usize = 8 * 1024 * 1024;
@@ -304,6 +310,7 @@ impl Cluster {
                 memory: Some(self.limits.0),
                 memory_swap: Some(self.limits.0),
                 pids_limit: Some(self.limits.1),
+                shm_size: Some(NODE_SHM_BYTES),
                 // A reboot (fencing) clears /run as on a real host: no stale pid or resource state.
                 tmpfs: Some(HashMap::from([("/run".to_string(), "rw,nosuid,nodev,mode=0755,size=64m".to_string())])),
                 mounts: Some(system_dirs::mounts(system_dirs, &archive_paths(archive)?).into_iter().chain(self.state_volumes()).collect()),

@@ -31,14 +31,24 @@ fn flag(node: roxmltree::Node, name: &str) -> bool {
     node.attribute(name) == Some("true")
 }
 
+/// What crm_mon said instead of a status: its result code, message and errors.
+fn failure(root: roxmltree::Node) -> String {
+    let Some(status) = root.children().find(|n| n.has_tag_name("status")) else { return String::new() };
+    let errors: Vec<&str> = status.descendants().filter(|n| n.has_tag_name("error")).filter_map(|n| n.text()).map(str::trim).collect();
+    let mut said = format!(" (code {}: {}", status.attribute("code").unwrap_or("?"), status.attribute("message").unwrap_or("no message"));
+    if !errors.is_empty() {
+        said.push_str(&format!("; {}", errors.join("; ")));
+    }
+    said + ")"
+}
+
 impl ClusterStatus {
     pub fn parse(xml: &str) -> Result<ClusterStatus, String> {
         let doc = roxmltree::Document::parse(xml).map_err(|e| format!("crm_mon output is not XML: {e}"))?;
         let root = doc.root_element();
-        let summary = root
-            .children()
-            .find(|n| n.has_tag_name("summary"))
-            .ok_or("crm_mon output has no <summary>")?;
+        let Some(summary) = root.children().find(|n| n.has_tag_name("summary")) else {
+            return Err(format!("crm_mon output has no <summary>{}", failure(root)));
+        };
         let dc = summary.children().find(|n| n.has_tag_name("current_dc"));
         let dc_present = dc.is_some_and(|d| flag(d, "present"));
         let nodes = root
@@ -144,6 +154,11 @@ mod tests {
         assert_eq!(s.dc, None);
         assert!(!s.quorate);
         assert!(ClusterStatus::parse("<x/>").is_err());
+        let refused = r#"<pacemaker-result api-version="2.25" request="crm_mon --output-as=xml"><status code="102" message="Not connected"><errors><error>crm_mon: Connection to cluster failed: Transport endpoint is not connected</error></errors></status></pacemaker-result>"#;
+        assert_eq!(
+            ClusterStatus::parse(refused).unwrap_err(),
+            "crm_mon output has no <summary> (code 102: Not connected; crm_mon: Connection to cluster failed: Transport endpoint is not connected)"
+        );
         assert!(ClusterStatus::parse("not xml").is_err());
     }
 }
