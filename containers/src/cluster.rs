@@ -51,7 +51,7 @@ const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 const NODE_DOWN_GRACE: Duration = Duration::from_secs(5);
 const EXEC_TIMEOUT: Duration = Duration::from_secs(120);
 /// Every IPC connection of Pacemaker and corosync keeps its rings in
-/// /dev/shm (about 3 MB each): an idle node held 33–48 MB of Docker's default
+/// /dev/shm (2–3 MB each): an idle node held 33–48 MB of Docker's default
 /// 64 MB, and a node that ran out had daemons that could not connect to each
 /// other (the reset flake). A host's is half its RAM; the memory limit still
 /// bounds it.
