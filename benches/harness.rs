@@ -316,7 +316,8 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             let name = format!("  phase {name} (summed over clusters)");
             record(&mut figures, Figure { name, samples, target: "-" });
         }
-        record(&mut figures, Figure { name: "@failover and @backup scenarios, summed".into(), samples: destructive, target: "<= 180 s" });
+        // A sum of scenario times that overlap: no wall-time target applies to it.
+        record(&mut figures, Figure { name: "@failover and @backup scenarios, summed".into(), samples: destructive, target: "-" });
         record(&mut figures, Figure { name: "machine CPU per whole-policy run".into(), samples: machine_cpu, target: "-" });
         memory.sort();
         println!("peak memory of the harness process (max RSS per whole-policy run): median {:.1} MB, min {:.1} MB, max {:.1} MB, n={} (target <= 200 MB)", memory[memory.len() / 2] as f64 / 1e6, memory[0] as f64 / 1e6, memory[memory.len() - 1] as f64 / 1e6, memory.len());
