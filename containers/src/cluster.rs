@@ -799,9 +799,7 @@ impl Cluster {
         // Stopped everywhere before any wipe: a node still running would hand its CIB back.
         // Its state is wiped next, so a stop that hangs may end in SIGKILL.
         self.service_everywhere(ServiceAction::ForceStop, Service::Pacemaker).await?;
-        // Corosync too, as `pcs cluster destroy` does: a pacemaker killed rather
-        // than stopped leaves its daemons in corosync's process groups, and a
-        // new one started beside them found itself dropped and stayed down.
+        // Corosync too, as `pcs cluster destroy` does: the nodes start from nothing.
         self.service_everywhere(ServiceAction::Stop, Service::Corosync).await?;
         let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &empty);
         let wipe = format!(
