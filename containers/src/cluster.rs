@@ -573,8 +573,8 @@ impl Cluster {
                 Some(node) => match self.await_join(node).await {
                     Join::Joined => joined.push(node),
                     Join::NotYet => {}
-                    // Seen at a first membership under load: a daemon dropped from its
-                    // process group exits as fatal, and nothing restarts it.
+                    // It will not join by waiting (the start-up miss: a pacemakerd
+                    // staying down after a fatal error, its cause not yet proven).
                     Join::StaysDown(why) => {
                         let logs = self.recent_logs(ask, 15).await;
                         return Err(NotReadyInTime(format!("run {}: {node} stays down ({why}) while the cluster was awaited\n{logs}", self.run)).into());
