@@ -568,17 +568,7 @@ fn finish(mut report: Report, waivers: &[waivers::Waiver], outputs: &OutputArgs,
         println!("note: {waiver}");
     }
     println!("phases: {}", phase_summary(&report.info.phases));
-    let count = |word: &str| report.verdicts.iter().filter(|v| pcmk_reports::status_word(v) == word).count();
-    println!(
-        "{what}: {} scenarios: {} passed, {} failed, {} waived, {} undefined, {} errors in {:.1}s",
-        report.verdicts.len(),
-        count("passed"),
-        count("failed"),
-        count("waived"),
-        count("undefined"),
-        count("error"),
-        started.elapsed().as_secs_f64()
-    );
+    println!("{what}: {} scenarios: {} in {:.1}s", report.verdicts.len(), pcmk_steps::verdict::summary(&report.verdicts), started.elapsed().as_secs_f64());
     if report.verdicts.is_empty() && report.policy_errors.is_empty() {
         if let Some(shard) = &report.info.shard {
             println!("note: shard {shard} holds no scenario of this selection");

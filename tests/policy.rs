@@ -47,6 +47,8 @@ fn verdict_table(report: &Report) -> String {
                 Outcome::Passed => "pass".to_string(),
                 Outcome::Failed => format!("FAIL at `{}`", v.failed_step.as_deref().unwrap_or("a hook")),
                 Outcome::Undefined => format!("UNDEFINED `{}`", v.failed_step.as_deref().unwrap_or("")),
+                Outcome::NotApplicable => format!("N/A at `{}`", v.failed_step.as_deref().unwrap_or("")),
+                Outcome::InfraError => format!("ERROR at `{}`", v.failed_step.as_deref().unwrap_or("a hook")),
             };
             format!("{} » {}: {outcome}", v.feature, v.scenario)
         })

@@ -215,7 +215,8 @@ mod tests {
         let before = fixture::report();
         let mut after = fixture::report();
         after.verdicts[1] = fixture::verdict("Secure communication", "No inline key", 20, &["high"], Some(("x", "inline key")));
-        after.verdicts[0] = fixture::verdict("Secure communication", "Corosync runs on the knet transport", 6, &["critical"], Some(("x", "infrastructure error: node gone")));
+        after.verdicts[0] = fixture::verdict("Secure communication", "Corosync runs on the knet transport", 6, &["critical"], Some(("x", "node gone")));
+        after.verdicts[0].outcome = pcmk_steps::verdict::Outcome::InfraError;
         let table = rows(&before, &after);
         let change = |s: &str| table.iter().find(|r| r.scenario == s).unwrap().change;
         assert_eq!(change("No inline key"), Change::Regressed);

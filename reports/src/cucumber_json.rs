@@ -45,6 +45,10 @@ pub struct Element {
     #[serde(default)]
     pub tags: Vec<Tag>,
     pub steps: Vec<JsonStep>,
+    /// The outcome where step statuses cannot say it (an infrastructure
+    /// error, not applicable); other readers ignore it, `merge` reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "pcmk_outcome")]
+    pub outcome: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -70,7 +74,16 @@ fn status(s: StepStatus) -> &'static str {
         StepStatus::Passed => "passed",
         StepStatus::Failed => "failed",
         StepStatus::Undefined => "undefined",
-        StepStatus::Skipped => "skipped",
+        StepStatus::NotApplicable | StepStatus::Skipped => "skipped",
+    }
+}
+
+/// The element's `pcmk_outcome`, for outcomes a step status cannot carry.
+fn typed_outcome(outcome: Outcome) -> Option<String> {
+    match outcome {
+        Outcome::InfraError => Some("infrastructure_error".into()),
+        Outcome::NotApplicable => Some("not_applicable".into()),
+        Outcome::Passed | Outcome::Failed | Outcome::Undefined => None,
     }
 }
 
@@ -107,6 +120,7 @@ pub fn features(verdicts: &[Verdict]) -> Vec<Feature> {
                     },
                 })
                 .collect(),
+            outcome: typed_outcome(v.outcome),
         });
     }
     out
@@ -142,11 +156,21 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Verdict>> {
                     error: s.result.error_message.clone(),
                 })
                 .collect();
-            let failing = steps.iter().find(|s| matches!(s.status, StepStatus::Failed | StepStatus::Undefined));
-            let outcome = match failing.map(|s| s.status) {
-                None => Outcome::Passed,
-                Some(StepStatus::Undefined) => Outcome::Undefined,
-                Some(_) => Outcome::Failed,
+            let typed = element.outcome.as_deref();
+            let mut steps = steps;
+            if typed == Some("not_applicable") {
+                // The step that found nothing to judge is the first with an error.
+                if let Some(step) = steps.iter_mut().find(|s| s.error.is_some()) {
+                    step.status = StepStatus::NotApplicable;
+                }
+            }
+            let failing = steps.iter().find(|s| matches!(s.status, StepStatus::Failed | StepStatus::Undefined | StepStatus::NotApplicable));
+            let outcome = match (typed, failing.map(|s| s.status)) {
+                (Some("infrastructure_error"), _) => Outcome::InfraError,
+                (Some("not_applicable"), _) => Outcome::NotApplicable,
+                (_, None) => Outcome::Passed,
+                (_, Some(StepStatus::Undefined)) => Outcome::Undefined,
+                (_, Some(_)) => Outcome::Failed,
             };
             verdicts.push(Verdict {
                 feature: feature.name.clone(),
@@ -181,7 +205,7 @@ pub fn merge(paths: &[std::path::PathBuf]) -> anyhow::Result<Report> {
     let mut report = Report::new(verdicts, RunInfo { command: "merge".into(), ..RunInfo::default() });
     // An infrastructure error in any shard is still one after merging.
     for v in &report.verdicts {
-        if v.reason.as_deref().is_some_and(|r| r.starts_with("infrastructure error")) {
+        if v.outcome == Outcome::InfraError {
             report.infra_errors.push(format!("{} » {}: {}", v.feature, v.scenario, v.reason.as_deref().unwrap_or_default()));
         }
     }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use pcmk_steps::explain::Guidance;
 use pcmk_steps::runner::Report;
-use pcmk_steps::verdict::{Outcome, Verdict};
+use pcmk_steps::verdict::{Outcome, Status, Verdict};
 
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -28,12 +28,24 @@ const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#1b1b1b}
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #999;padding:.35em .7em;text-align:left}
 #summary th{background:#1d3557;color:#fff}
 td.passed{background:#2a9d4b;color:#fff}td.failed{background:#c1121f;color:#fff}
-td.waived{background:#e9a23b}td.undefined,td.error{background:#6c757d;color:#fff}
+td.waived{background:#e9a23b}td.na{background:#adb5bd}td.undefined,td.error{background:#6c757d;color:#fff}
 .failure{border-left:6px solid #c1121f;padding:.2em 1em;margin:1em 0}.failure.waived{border-color:#e9a23b}
 code,pre{background:#f1f1f1}pre{padding:.5em;white-space:pre-wrap}";
 
-fn count(verdicts: &[&Verdict], word: &str) -> usize {
-    verdicts.iter().filter(|v| crate::status_word(v) == word).count()
+fn count(verdicts: &[&Verdict], status: Status) -> usize {
+    verdicts.iter().filter(|v| v.status() == status).count()
+}
+
+fn css_class(status: Status) -> &'static str {
+    match status {
+        Status::NotApplicable => "na",
+        other => other.word(),
+    }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
 }
 
 pub fn render(report: &Report) -> anyhow::Result<String> {
@@ -48,38 +60,26 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
         1 => "not compliant",
         _ => "not proven (bad input or infrastructure error)",
     };
-    writeln!(
-        h,
-        "<p id=\"verdict\">Verdict: <strong>{verdict}</strong> — {} scenarios: {} passed, {} failed, {} waived, {} undefined, {} errors.</p>",
-        all.len(),
-        count(&all, "passed"),
-        count(&all, "failed"),
-        count(&all, "waived"),
-        count(&all, "undefined"),
-        count(&all, "error")
-    )?;
+    writeln!(h, "<p id=\"verdict\">Verdict: <strong>{verdict}</strong> — {} scenarios: {}.</p>", all.len(), pcmk_steps::verdict::summary(&report.verdicts))?;
 
     let mut practices: BTreeMap<&str, Vec<&Verdict>> = BTreeMap::new();
     for v in &report.verdicts {
         practices.entry(&v.feature).or_default().push(v);
     }
-    writeln!(h, "<h2>Summary per practice</h2>\n<table id=\"summary\"><thead><tr><th>Practice</th><th>Scenarios</th><th>Passed</th><th>Failed</th><th>Waived</th><th>Undefined</th><th>Status</th></tr></thead><tbody>")?;
+    let columns: String = Status::ALL.iter().map(|s| format!("<th>{}</th>", capitalised(s.word()))).collect();
+    writeln!(h, "<h2>Summary per practice</h2>\n<table id=\"summary\"><thead><tr><th>Practice</th><th>Scenarios</th>{columns}<th>Status</th></tr></thead><tbody>")?;
     for (practice, verdicts) in &practices {
-        let status = ["error", "undefined", "failed", "waived"].into_iter().find(|w| count(verdicts, w) > 0).unwrap_or("passed");
-        writeln!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{status}\">{status}</td></tr>",
-            escape(practice),
-            verdicts.len(),
-            count(verdicts, "passed"),
-            count(verdicts, "failed"),
-            count(verdicts, "waived"),
-            count(verdicts, "undefined")
-        )?;
+        // The worst status of the practice's scenarios names it.
+        let worst = [Status::InfraError, Status::Undefined, Status::Failed, Status::Waived, Status::NotApplicable]
+            .into_iter()
+            .find(|s| count(verdicts, *s) > 0)
+            .unwrap_or(Status::Passed);
+        let cells: String = Status::ALL.iter().map(|s| format!("<td>{}</td>", count(verdicts, *s))).collect();
+        writeln!(h, "<tr><td>{}</td><td>{}</td>{cells}<td class=\"{}\">{}</td></tr>", escape(practice), verdicts.len(), css_class(worst), worst.word())?;
     }
     writeln!(h, "</tbody></table>")?;
 
-    let failures: Vec<&Verdict> = report.verdicts.iter().filter(|v| v.outcome != Outcome::Passed).collect();
+    let failures: Vec<&Verdict> = report.verdicts.iter().filter(|v| !matches!(v.outcome, Outcome::Passed | Outcome::NotApplicable)).collect();
     writeln!(h, "<h2>Failures ({})</h2>", failures.len())?;
     for v in failures {
         let guidance = Guidance::from_description(v.description.as_deref());
@@ -96,6 +96,14 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
         writeln!(h, "</div>")?;
     }
 
+    let not_applicable: Vec<&Verdict> = report.verdicts.iter().filter(|v| v.outcome == Outcome::NotApplicable).collect();
+    if !not_applicable.is_empty() {
+        writeln!(h, "<h2>Not applicable ({})</h2><ul id=\"not-applicable\">", not_applicable.len())?;
+        for v in not_applicable {
+            writeln!(h, "<li>{} » {}: {}</li>", escape(&v.feature), escape(&v.scenario), escape(v.reason.as_deref().unwrap_or_default()))?;
+        }
+        writeln!(h, "</ul>")?;
+    }
     if !report.expired_waivers.is_empty() || !report.unused_waivers.is_empty() {
         writeln!(h, "<h2>Waivers</h2><ul>")?;
         for w in &report.expired_waivers {

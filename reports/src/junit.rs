@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use junit_report::{Duration, ReportBuilder, TestCase, TestSuite};
 use pcmk_steps::explain::Guidance;
 use pcmk_steps::runner::Report;
-use pcmk_steps::verdict::{Outcome, Verdict};
+use pcmk_steps::verdict::{Outcome, Status, Verdict};
 
 fn duration(v: &Verdict) -> Duration {
     Duration::try_from(v.duration).unwrap_or(Duration::ZERO)
@@ -17,22 +17,27 @@ fn duration(v: &Verdict) -> Duration {
 fn case(v: &Verdict) -> TestCase {
     let guidance = Guidance::from_description(v.description.as_deref());
     let message = format!("{}: {}", v.failed_step.as_deref().unwrap_or("scenario"), v.reason.as_deref().unwrap_or_default());
-    let mut case = match (v.outcome, &v.waived_by) {
-        (Outcome::Passed, _) => TestCase::success(&v.scenario, duration(v)),
-        (Outcome::Failed, Some(_)) => TestCase::skipped(&v.scenario),
-        (Outcome::Failed, None) if message.contains("infrastructure error") => TestCase::error(&v.scenario, duration(v), "infrastructure", &message),
-        (Outcome::Failed, None) => TestCase::failure(&v.scenario, duration(v), "policy", &message),
-        (Outcome::Undefined, _) => TestCase::error(&v.scenario, duration(v), "undefined", &message),
+    let mut case = match v.status() {
+        Status::Passed => TestCase::success(&v.scenario, duration(v)),
+        Status::Waived => TestCase::skipped(&v.scenario),
+        // junit-report's <skipped> carries no message: the reason goes to system-out below.
+        Status::NotApplicable => TestCase::skipped(&v.scenario),
+        Status::InfraError => TestCase::error(&v.scenario, duration(v), "infrastructure", &message),
+        Status::Failed => TestCase::failure(&v.scenario, duration(v), "policy", &message),
+        Status::Undefined => TestCase::error(&v.scenario, duration(v), "undefined", &message),
     };
     case.set_classname(&v.feature);
     case.set_filepath(&format!("{}:{}", crate::feature_uri(v), v.line));
     if v.outcome != Outcome::Passed {
         let mut out = if guidance.rationale.is_empty() { String::new() } else { format!("Why: {}\n", guidance.rationale) };
-        if let Some(fix) = &guidance.remediation {
+        if let (Some(fix), Outcome::Failed) = (&guidance.remediation, v.outcome) {
             out.push_str(&format!("Remediation: {fix}\n"));
         }
         if let Some(waiver) = &v.waived_by {
             out.push_str(&format!("Waived: {waiver}\n{message}\n"));
+        }
+        if v.outcome == Outcome::NotApplicable {
+            out.push_str(&format!("Not applicable: {}\n", v.reason.as_deref().unwrap_or_default()));
         }
         case.set_system_out(&out);
     }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use pcmk_steps::runner::Report;
-use pcmk_steps::verdict::{Outcome, Verdict};
+use pcmk_steps::verdict::Verdict;
 
 /// Which files to write; any combination.
 #[derive(Debug, Clone, Default)]
@@ -51,13 +51,7 @@ fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// How a scenario ended, as the reports name it.
 pub fn status_word(verdict: &Verdict) -> &'static str {
-    match (verdict.outcome, &verdict.waived_by) {
-        _ if verdict.is_infra_error() => "error",
-        (Outcome::Passed, _) => "passed",
-        (Outcome::Failed, Some(_)) => "waived",
-        (Outcome::Failed, None) => "failed",
-        (Outcome::Undefined, _) => "undefined",
-    }
+    verdict.status().word()
 }
 
 /// A stable identifier for a scenario: `feature-slug/scenario-slug`.
@@ -139,5 +133,92 @@ pub(crate) mod fixture {
             ],
             info,
         )
+    }
+
+    /// One scenario per status, the failure's reason quoting the words
+    /// "infrastructure error": it must stay a policy failure everywhere.
+    pub fn every_status() -> Report {
+        use pcmk_steps::verdict::Outcome;
+        let mut report = report();
+        let mut verdicts = Vec::new();
+        let cases: [(&str, Option<&str>, Outcome); 6] = [
+            ("passes", None, Outcome::Passed),
+            ("fails", Some("the log says infrastructure error at line 3"), Outcome::Failed),
+            ("is waived", Some("accepted failure"), Outcome::Failed),
+            ("has nothing to judge", Some("not applicable: the candidate has no CIB"), Outcome::NotApplicable),
+            ("meets a harness fault", Some("infrastructure error: node1 is gone"), Outcome::InfraError),
+            ("is undefined", Some("no step definition matches"), Outcome::Undefined),
+        ];
+        for (i, (name, reason, outcome)) in cases.into_iter().enumerate() {
+            let mut v = verdict("Secure communication", name, 10 * (i + 1), &["communication", "static", "high"], reason.map(|r| ("it holds", r)));
+            v.outcome = outcome;
+            match outcome {
+                Outcome::NotApplicable => v.steps[0].status = StepStatus::NotApplicable,
+                Outcome::Undefined => v.steps[0].status = StepStatus::Undefined,
+                _ => {}
+            }
+            if name == "is waived" {
+                v.waived_by = Some("accepted by ops until 2099-01-01".into());
+            }
+            verdicts.push(v);
+        }
+        report.verdicts = verdicts;
+        report
+    }
+}
+
+#[cfg(test)]
+mod every_writer {
+    use pcmk_steps::verdict::{Outcome, Status};
+
+    use crate::fixture;
+
+    #[test]
+    fn each_status_keeps_its_meaning_in_every_format() {
+        let report = fixture::every_status();
+        let statuses: Vec<Status> = report.verdicts.iter().map(|v| v.status()).collect();
+        assert_eq!(statuses, Status::ALL.to_vec());
+        assert_eq!(report.exit_code(), 2, "an infrastructure error or an undefined step is exit 2");
+
+        let junit = crate::junit::render(&report).unwrap();
+        let doc = roxmltree::Document::parse(&junit).unwrap();
+        let case = |name: &str| doc.descendants().find(|n| n.attribute("name") == Some(name)).unwrap();
+        assert!(case("fails").children().any(|c| c.has_tag_name("failure")), "a reason quoting `infrastructure error` stays a failure: {junit}");
+        assert!(case("meets a harness fault").children().any(|c| c.has_tag_name("error")));
+        assert!(case("has nothing to judge").children().any(|c| c.has_tag_name("skipped")));
+        assert!(case("is waived").children().any(|c| c.has_tag_name("skipped")));
+
+        let sarif: serde_json::Value = serde_json::from_str(&crate::sarif::render(&report).unwrap()).unwrap();
+        let results = sarif["runs"][0]["results"].as_array().unwrap();
+        let result = |name: &str| results.iter().find(|r| r["ruleId"].as_str().unwrap().ends_with(&crate::slug(name))).unwrap();
+        assert_eq!(result("has nothing to judge")["kind"], "notApplicable");
+        assert_eq!(result("has nothing to judge")["level"], "none");
+        assert_eq!(result("fails")["kind"], "fail");
+        assert_eq!(result("fails")["properties"]["outcome"], "failed");
+        assert_eq!(result("meets a harness fault")["properties"]["outcome"], "error");
+
+        let html = crate::html::render(&report).unwrap();
+        assert!(html.contains("<th>Not applicable</th>"), "{html}");
+        assert!(html.contains("1 passed, 1 failed, 1 waived, 1 not applicable, 1 errors, 1 undefined"), "{html}");
+        assert!(html.contains("id=\"not-applicable\""));
+
+        let dir = std::env::temp_dir().join(format!("pcmk-every-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("r.json");
+        std::fs::write(&file, crate::cucumber_json::render(&report).unwrap()).unwrap();
+        let back = crate::cucumber_json::read(&file).unwrap();
+        let outcomes: Vec<Outcome> = back.iter().map(|v| v.outcome).collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(outcomes, report.verdicts.iter().map(|v| v.outcome).collect::<Vec<_>>(), "outcomes survive the JSON round trip");
+    }
+
+    #[test]
+    fn not_applicable_passes_unless_strict() {
+        let mut report = fixture::report();
+        report.verdicts.truncate(1);
+        report.verdicts[0].outcome = Outcome::NotApplicable;
+        assert_eq!(report.exit_code(), 0);
+        report.info.strict = true;
+        assert_eq!(report.exit_code(), 1);
     }
 }

@@ -45,14 +45,15 @@ fn result(v: &Verdict, index: usize, report: &Report) -> Value {
     let guidance = Guidance::from_description(v.description.as_deref());
     let location = crate::location::of(v, &report.info);
     let mut text = format!("{}: {}", v.failed_step.as_deref().unwrap_or("scenario"), v.reason.as_deref().unwrap_or_default());
-    if let Some(fix) = &guidance.remediation {
+    if let (Some(fix), Outcome::Failed) = (&guidance.remediation, v.outcome) {
         text.push_str(&format!(" Remediation: {fix}"));
     }
     let mut result = json!({
         "ruleId": crate::scenario_id(v),
         "ruleIndex": index,
-        "level": level(v).0,
-        "kind": "fail",
+        // SARIF 2.1.0 §3.27.9: a result whose kind is not `fail` has level `none`.
+        "level": if v.outcome == Outcome::NotApplicable { "none" } else { level(v).0 },
+        "kind": if v.outcome == Outcome::NotApplicable { "notApplicable" } else { "fail" },
         "message": { "text": text },
         "locations": [{
             "physicalLocation": {

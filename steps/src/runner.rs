@@ -88,6 +88,10 @@ pub struct RunInfo {
     pub shard: Option<String>,
     /// (path on the node, file in the candidate), to point findings at the candidate's lines.
     pub candidate_files: Vec<(String, String)>,
+    /// What the candidate was recognised as, and each file placed or ignored with why.
+    pub candidate_inventory: Vec<String>,
+    /// `--strict`: a scenario with nothing to judge fails the run.
+    pub strict: bool,
 }
 
 #[derive(Debug)]
@@ -120,11 +124,15 @@ impl Report {
         }
     }
 
-    /// 0 all passed or waived, 1 a policy failure or an expired waiver, 2 bad input or an infrastructure error.
+    /// 0 all passed, waived or not applicable, 1 a policy failure or an
+    /// expired waiver (or, with `--strict`, a scenario not applicable),
+    /// 2 bad input or an infrastructure error. The one place that decides it.
     pub fn exit_code(&self) -> u8 {
-        if !self.infra_errors.is_empty() || !self.policy_errors.is_empty() || self.verdicts.iter().any(|v| v.outcome == Outcome::Undefined) {
+        let harness_failed = self.verdicts.iter().any(|v| matches!(v.outcome, Outcome::Undefined | Outcome::InfraError));
+        let unexercised = self.info.strict && self.verdicts.iter().any(|v| v.outcome == Outcome::NotApplicable);
+        if harness_failed || !self.infra_errors.is_empty() || !self.policy_errors.is_empty() {
             2
-        } else if self.verdicts.iter().any(Verdict::counts_as_failure) || !self.expired_waivers.is_empty() {
+        } else if self.verdicts.iter().any(Verdict::counts_as_failure) || !self.expired_waivers.is_empty() || unexercised {
             1
         } else {
             0

@@ -12,12 +12,58 @@ use cucumber::{gherkin, parser, Event};
 use crate::explain::Guidance;
 use crate::world::PolicyWorld;
 
+/// How a scenario ended, as the steps decided it. A waiver is applied on top
+/// (see [`Status`]); nothing downstream reads an outcome back from text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
     Passed,
     Failed,
+    /// The candidate lacks the subject of the scenario (no CIB, no resource…):
+    /// nothing to judge. Never counts as passed; `--strict` makes it a failure.
+    NotApplicable,
+    /// The harness, not the policy, failed: never a verdict.
+    InfraError,
     /// A step matched no definition: an authoring error, never a pass.
     Undefined,
+}
+
+/// What a report says of a scenario: its outcome with any waiver applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Passed,
+    Failed,
+    Waived,
+    NotApplicable,
+    InfraError,
+    Undefined,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [Status::Passed, Status::Failed, Status::Waived, Status::NotApplicable, Status::InfraError, Status::Undefined];
+
+    /// The word every report uses.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Waived => "waived",
+            Status::NotApplicable => "not applicable",
+            Status::InfraError => "error",
+            Status::Undefined => "undefined",
+        }
+    }
+
+    /// The console's mark.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Status::Passed => "PASS",
+            Status::Failed => "FAIL",
+            Status::Waived => "WAIVED",
+            Status::NotApplicable => "N/A",
+            Status::InfraError => "ERROR",
+            Status::Undefined => "UNDEFINED",
+        }
+    }
 }
 
 /// How one step ended.
@@ -26,6 +72,8 @@ pub enum StepStatus {
     Passed,
     Failed,
     Undefined,
+    /// The step found nothing to judge in the candidate.
+    NotApplicable,
     /// Not run because an earlier step failed.
     Skipped,
 }
@@ -72,13 +120,40 @@ impl Verdict {
 
     /// The harness, not the policy, failed here: never a verdict.
     pub fn is_infra_error(&self) -> bool {
-        self.outcome == Outcome::Failed && self.reason.as_deref().is_some_and(|r| r.starts_with("infrastructure error"))
+        self.outcome == Outcome::InfraError
+    }
+
+    /// The outcome with any waiver applied.
+    pub fn status(&self) -> Status {
+        match (self.outcome, &self.waived_by) {
+            (Outcome::Passed, _) => Status::Passed,
+            (Outcome::Failed, Some(_)) => Status::Waived,
+            (Outcome::Failed, None) => Status::Failed,
+            (Outcome::NotApplicable, _) => Status::NotApplicable,
+            (Outcome::InfraError, _) => Status::InfraError,
+            (Outcome::Undefined, _) => Status::Undefined,
+        }
     }
 
     /// A failure that no waiver covers.
     pub fn counts_as_failure(&self) -> bool {
         self.outcome == Outcome::Failed && self.waived_by.is_none()
     }
+}
+
+/// Counts by status, as every summary says them: `3 passed, 1 failed, …`.
+pub fn summary(verdicts: &[Verdict]) -> String {
+    Status::ALL
+        .iter()
+        .map(|status| {
+            let n = verdicts.iter().filter(|v| v.status() == *status).count();
+            match status {
+                Status::InfraError => format!("{n} errors"),
+                other => format!("{n} {}", other.word()),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A parse error in a feature file, or another problem with the policy itself.
@@ -149,11 +224,14 @@ impl VerdictWriter {
             Scenario::Hook(event::HookType::Before, event::Hook::Passed) => clock.0 = now,
             Scenario::Step(_, Step::Started) | Scenario::Background(_, Step::Started) => clock.1 = Some(now),
             Scenario::Step(step, Step::Passed(..)) | Scenario::Background(step, Step::Passed(..)) => record(verdict, clock, now, &step, StepStatus::Passed, None),
-            Scenario::Step(step, Step::Failed(_, _, _, error)) | Scenario::Background(step, Step::Failed(_, _, _, error)) => {
+            Scenario::Step(step, Step::Failed(_, _, world, error)) | Scenario::Background(step, Step::Failed(_, _, world, error)) => {
                 let text = error.to_string();
                 let reason = text.strip_prefix(PANIC_PREFIX).unwrap_or(&text).to_string();
-                record(verdict, clock, now, &step, StepStatus::Failed, Some(reason.clone()));
-                failed(verdict, Outcome::Failed, Some(&step), reason);
+                // The step's World says what kind of failure it was; the text is only for people.
+                let outcome = world.as_ref().and_then(|w| w.failure_kind()).unwrap_or(Outcome::Failed);
+                let status = if outcome == Outcome::NotApplicable { StepStatus::NotApplicable } else { StepStatus::Failed };
+                record(verdict, clock, now, &step, status, Some(reason.clone()));
+                failed(verdict, outcome, Some(&step), reason);
             }
             Scenario::Step(step, Step::Skipped) | Scenario::Background(step, Step::Skipped) => {
                 let reason = "no step definition matches this step (see `pcmk-comply steps`)".to_string();
@@ -162,7 +240,7 @@ impl VerdictWriter {
             }
             Scenario::Hook(_, event::Hook::Failed(_, info)) => {
                 let reason = info.downcast_ref::<String>().cloned().or_else(|| info.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-                failed(verdict, Outcome::Failed, None, format!("scenario hook failed: {reason}"));
+                failed(verdict, Outcome::InfraError, None, format!("infrastructure error: scenario hook failed: {reason}"));
             }
             Scenario::Finished => {
                 verdict.duration = now - clock.0;
@@ -188,20 +266,14 @@ fn record(verdict: &mut Verdict, clock: &mut (Instant, Option<Instant>), now: In
 
 /// The console line of a finished scenario, with the failing step, reason and remediation.
 pub fn print_verdict(verdict: &Verdict) {
-    let mark = match (verdict.outcome, &verdict.waived_by) {
-        _ if verdict.is_infra_error() => "ERROR",
-        (Outcome::Failed, Some(_)) => "WAIVED",
-        (Outcome::Passed, _) => "PASS",
-        (Outcome::Failed, None) => "FAIL",
-        (Outcome::Undefined, _) => "UNDEFINED",
-    };
+    let mark = verdict.status().mark();
     println!("{mark:<9} {} » {}", verdict.feature, verdict.scenario);
     if let (Some(step), Some(reason)) = (&verdict.failed_step, &verdict.reason) {
         println!("          step: {step}");
         for line in reason.lines() {
             println!("          {line}");
         }
-        if let Some(fix) = Guidance::from_description(verdict.description.as_deref()).remediation {
+        if let (Outcome::Failed, Some(fix)) = (verdict.outcome, Guidance::from_description(verdict.description.as_deref()).remediation) {
             println!("          remediation: {fix}");
         }
     }

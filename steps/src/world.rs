@@ -255,6 +255,9 @@ pub struct PolicyWorld {
     pub tampered: Vec<String>,
     /// The log collector a `Given` step started.
     pub collector: Option<String>,
+    /// What kind of failure ended the scenario, when it is not a policy
+    /// failure: set where the failure happens, read by the verdict writer.
+    failure_kind: Mutex<Option<crate::verdict::Outcome>>,
 }
 
 /// A CIB change made as a user, for the steps that look for its trail.
@@ -306,6 +309,7 @@ impl PolicyWorld {
             audit: None,
             tampered: Vec::new(),
             collector: None,
+            failure_kind: Mutex::new(None),
         }
     }
 
@@ -314,8 +318,28 @@ impl PolicyWorld {
         result.map_err(|e| {
             let message = format!("infrastructure error: {e:#}");
             self.ctx.record_infra_error(message.clone());
+            self.set_failure_kind(crate::verdict::Outcome::InfraError);
             anyhow!(message)
         })
+    }
+
+    /// Ends the scenario as not applicable: the candidate lacks its subject.
+    pub fn not_applicable(&self, reason: impl std::fmt::Display) -> anyhow::Error {
+        self.set_failure_kind(crate::verdict::Outcome::NotApplicable);
+        anyhow!("not applicable: {reason}")
+    }
+
+    fn set_failure_kind(&self, kind: crate::verdict::Outcome) {
+        let mut slot = self.failure_kind.lock().unwrap_or_else(|e| e.into_inner());
+        // An infrastructure error stays one, whatever a later step says.
+        if *slot != Some(crate::verdict::Outcome::InfraError) {
+            *slot = Some(kind);
+        }
+    }
+
+    /// How the failing step failed, if not as a policy failure.
+    pub fn failure_kind(&self) -> Option<crate::verdict::Outcome> {
+        *self.failure_kind.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The cluster this scenario runs against.
@@ -380,7 +404,7 @@ impl PolicyWorld {
 
     pub async fn cib(&mut self) -> anyhow::Result<CibFacts> {
         let facts = self.facts().await?;
-        let text = facts.cib.as_deref().ok_or_else(|| anyhow!("the candidate has no cib.xml, so there is no cluster configuration to check"))?;
+        let text = facts.cib.as_deref().ok_or_else(|| self.not_applicable("the candidate has no CIB, so there is no cluster configuration to check"))?;
         self.infra(CibFacts::parse(text, &facts.cib_origin))
     }
 
