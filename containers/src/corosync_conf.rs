@@ -67,53 +67,70 @@ pub struct NodeEntry {
 const MAX_DEPTH: usize = 16;
 
 impl CorosyncConf {
+    /// Parses as corosync 3's `parse_section()` (exec/coroparse.c) does, with
+    /// its error messages: a line holding `{` opens a section (text before it,
+    /// less a trailing `:`, is the name), else a line holding `:` is a key and
+    /// value split at the first `:`, else `}` closes; `#` starts a comment only
+    /// as a line's first non-blank character, so `secauth: on # x` has the
+    /// value `on # x`. Whitespace is space, tab and (from 3.1.8) U+00A0.
     pub fn parse(text: &str, file: &Path) -> Result<Self, InputError> {
-        let err = |line: usize, msg: String| InputError::new(file, Some(line), msg);
+        let err = |line: usize, msg: &str| InputError::new(file, Some(line), format!("corosync would refuse this: {msg}"));
+        let blank = |c: char| c == ' ' || c == '\t' || c == '\u{a0}';
         let mut stack: Vec<Section> = vec![Section::default()];
         let mut last_line = 0;
         for (index, raw) in text.lines().enumerate() {
             let line_no = index + 1;
             last_line = line_no;
-            let line = raw.trim();
+            // corosync reads lines into a 512-byte buffer.
+            if raw.len() >= 511 {
+                return Err(err(line_no, "Line too long"));
+            }
+            let line = raw.trim_end_matches('\r').trim_matches(blank);
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            if line == "}" {
+            if let Some((before, after)) = line.split_once('{') {
+                if !after.trim_matches(blank).is_empty() {
+                    return Err(err(line_no, "Extra characters after opening bracket '{'"));
+                }
+                let name = before.trim_matches(blank).trim_end_matches(':').trim_matches(blank);
+                if name.is_empty() {
+                    return Err(err(line_no, "Missing section name before opening bracket '{'"));
+                }
+                if stack.len() > MAX_DEPTH {
+                    return Err(InputError::new(file, Some(line_no), format!("sections nested deeper than {MAX_DEPTH}")));
+                }
+                stack.push(Section { name: name.to_string(), line: line_no, ..Section::default() });
+            } else if let Some((key, value)) = line.split_once(':') {
+                let key = key.trim_matches(blank);
+                if key.is_empty() {
+                    return Err(err(line_no, "Line is not opening or closing section or key value"));
+                }
                 if stack.len() == 1 {
-                    return Err(err(line_no, "closing brace `}` without an open section".into()));
+                    return Err(InputError::new(file, Some(line_no), format!("`{key}` is outside any section")));
+                }
+                stack.last_mut().expect("root stays").pairs.push(Pair { key: key.to_string(), value: value.trim_matches(blank).to_string(), line: line_no });
+            } else if line.contains('}') {
+                if line != "}" {
+                    return Err(err(line_no, "Extra characters before or after closing bracket '}'"));
+                }
+                if stack.len() == 1 {
+                    return Err(err(line_no, "Unexpected closing brace"));
                 }
                 let mut done = stack.pop().expect("checked above");
                 done.end_line = line_no;
                 stack.last_mut().expect("root stays").sections.push(done);
-            } else if let Some(name) = line.strip_suffix('{') {
-                let name = name.trim();
-                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
-                    return Err(err(line_no, format!("bad section name `{name}`")));
-                }
-                if stack.len() > MAX_DEPTH {
-                    return Err(err(line_no, format!("sections nested deeper than {MAX_DEPTH}")));
-                }
-                stack.push(Section { name: name.to_string(), line: line_no, ..Section::default() });
-            } else if let Some((key, value)) = line.split_once(':') {
-                let key = key.trim();
-                if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
-                    return Err(err(line_no, format!("bad key `{key}`")));
-                }
-                if stack.len() == 1 {
-                    return Err(err(line_no, format!("`{key}` is outside any section")));
-                }
-                stack.last_mut().expect("root stays").pairs.push(Pair {
-                    key: key.to_string(),
-                    value: value.trim().to_string(),
-                    line: line_no,
-                });
             } else {
-                return Err(err(line_no, format!("expected `key: value`, `name {{` or `}}`, found `{}`", truncate(line))));
+                return Err(InputError::new(
+                    file,
+                    Some(line_no),
+                    format!("corosync would refuse this: Line is not opening or closing section or key value (`{}`)", truncate(line)),
+                ));
             }
         }
         if stack.len() > 1 {
             let open = stack.last().expect("non-empty");
-            return Err(err(open.line, format!("section `{}` is never closed (file ends at line {last_line})", open.name)));
+            return Err(InputError::new(file, Some(open.line), format!("corosync would refuse this: Missing closing brace (section `{}` is never closed; the file ends at line {last_line})", open.name)));
         }
         let mut root = stack.pop().expect("root");
         root.end_line = last_line;
@@ -248,12 +265,24 @@ mod tests {
     fn unbalanced_braces_name_the_line() {
         let e = parse("totem {\n  version: 2\n").unwrap_err();
         assert_eq!(e.line, Some(1));
-        assert!(e.message.contains("never closed"), "{e}");
+        assert!(e.message.contains("Missing closing brace"), "{e}");
         let e = parse("totem {\n}\n}\n").unwrap_err();
         assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("Unexpected closing brace"), "{e}");
         let e = parse("totem {\n  garbage here\n}\n").unwrap_err();
         assert_eq!(e.line, Some(2));
-        assert_eq!(e.to_string(), "corosync.conf:2: expected `key: value`, `name {` or `}`, found `garbage here`");
+        assert_eq!(e.to_string(), "corosync.conf:2: corosync would refuse this: Line is not opening or closing section or key value (`garbage here`)");
+    }
+
+    #[test]
+    fn what_corosync_accepts_is_accepted() {
+        let conf = parse("totem: {\n\tsecauth:on # not a comment\n  crypto_hash : sha1\n    # a comment\n}\n").unwrap();
+        assert_eq!(conf.root.lookup("totem.secauth").unwrap().value, "on # not a comment");
+        assert_eq!(conf.root.lookup("totem.crypto_hash").unwrap().value, "sha1");
+        let e = parse("totem { version: 2\n}\n").unwrap_err();
+        assert!(e.message.contains("Extra characters after opening bracket"), "{e}");
+        let e = parse("totem {\n}x\n").unwrap_err();
+        assert!(e.message.contains("Extra characters before or after closing bracket"), "{e}");
     }
 
     #[test]

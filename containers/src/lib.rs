@@ -6,14 +6,17 @@ pub mod candidate;
 pub mod cib;
 pub mod cluster;
 pub mod corosync_conf;
+pub mod corosync_semantics;
 pub mod engine;
 pub mod error;
 pub mod fence;
 pub mod image;
+pub mod layout;
 pub mod run;
 pub mod redact;
 mod session;
 pub mod status;
+pub mod tree;
 pub mod system_dirs;
 
 pub use bollard::Docker;

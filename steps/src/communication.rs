@@ -4,16 +4,21 @@
 use base64::Engine;
 use cucumber::then;
 
+use pcmk_containers::corosync_semantics::{self, Resolved};
+
 use crate::facts::NFTABLES_CONF;
 use crate::support::{list, place, Violations};
 use crate::world::PolicyWorld;
 
-/// corosync 3's defaults for settings a corosync.conf may leave out.
-fn totem_default(key: &str) -> Option<&'static str> {
+/// A totem setting as corosync 3 resolves it (defaults, `secauth`).
+fn totem_setting(conf: &pcmk_containers::corosync_conf::CorosyncConf, key: &str) -> Resolved {
     match key {
-        "transport" => Some("knet"),
-        "crypto_cipher" | "crypto_hash" => Some("none"),
-        _ => None,
+        "transport" => corosync_semantics::transport(conf),
+        "crypto_cipher" | "crypto_hash" => corosync_semantics::crypto(conf, key),
+        _ => match conf.root.lookup(&format!("totem.{key}")) {
+            Some(pair) => Resolved { value: pair.value.clone(), how: format!("corosync.conf line {}", pair.line) },
+            None => Resolved { value: String::new(), how: "unset in corosync.conf".into() },
+        },
     }
 }
 
@@ -26,9 +31,9 @@ async fn totem_value_is_one_of(world: &mut PolicyWorld, key: &str, allowed: &str
             violations.add(format!("{}: no /etc/corosync/corosync.conf", place(node)));
             continue;
         };
-        let (value, at) = crate::support::conf_value(conf, &format!("totem.{key}"), totem_default(key).unwrap_or(""));
+        let Resolved { value, how } = totem_setting(conf, key);
         if !allowed.contains(&value) {
-            violations.add(format!("{}: totem.{key} is `{value}` ({at}); allowed: {}", place(node), allowed.join(", ")));
+            violations.add(format!("{}: totem.{key} is `{value}` ({how}); allowed: {}", place(node), allowed.join(", ")));
         }
     }
     violations.into_result()
@@ -69,12 +74,7 @@ async fn running_crypto_matches(world: &mut PolicyWorld) -> anyhow::Result<()> {
     for node in &facts.nodes {
         let cmap = node.cmap.as_ref().expect("live facts carry cmap");
         for key in ["crypto_cipher", "crypto_hash"] {
-            let configured = node
-                .corosync_conf
-                .as_ref()
-                .and_then(|c| c.root.lookup(&format!("totem.{key}")))
-                .map(|p| p.value.clone())
-                .unwrap_or_else(|| totem_default(key).unwrap_or("").to_string());
+            let configured = node.corosync_conf.as_ref().map(|c| totem_setting(c, key).value).unwrap_or_else(|| "none".into());
             let running = cmap.get(&format!("totem.{key}")).cloned().unwrap_or_else(|| "none".into());
             if running != configured {
                 violations.add(format!("{}: corosync runs with {key} `{running}` but corosync.conf says `{configured}` (reload or restart corosync)", node.name));
@@ -149,18 +149,19 @@ async fn key_size(world: &mut PolicyWorld, path: String, min: u64, max: u64) -> 
 async fn no_plaintext_secrets(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let cib = world.cib().await?;
     let origin = world.facts().await?.cib_origin.clone();
+    if cib.instance_attributes.is_empty() {
+        return Err(world.not_applicable(format!("{origin} sets no resource parameters")));
+    }
     let mut violations = Violations::default();
-    for primitive in &cib.primitives {
-        for (name, value, line) in &primitive.params {
-            if pcmk_containers::redact::is_secret_name(name) && !value.is_empty() && !value.starts_with("lrm://") {
-                // The value itself is never printed: reports must not leak it.
-                violations.add(format!(
-                    "{origin} line {line}: resource `{}` ({}) has parameter `{name}` in plain text; use `{name}_script`, or `cibsecret set {} {name}`",
-                    primitive.id,
-                    primitive.agent(),
-                    primitive.id
-                ));
-            }
+    for attribute in &cib.instance_attributes {
+        if let Some(why) = crate::secrets::plaintext_credential(attribute) {
+            let owner = &attribute.owner_id;
+            let agent = attribute.agent.as_deref().map(|a| format!(" ({a})")).unwrap_or_default();
+            // The value itself is never printed: reports must not leak it.
+            violations.add(format!(
+                "{origin} line {}: {} `{owner}`{agent} has parameter `{}` in plain text ({why}); use `{}_script` where the agent has one, or `cibsecret set {owner} {}`",
+                attribute.line, attribute.owner_kind, attribute.name, attribute.name, attribute.name
+            ));
         }
     }
     violations.into_result()

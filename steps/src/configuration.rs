@@ -3,6 +3,7 @@
 
 use cucumber::then;
 
+use crate::cluster_options::{parse_bool, readings, Pacemaker, Reading};
 use crate::support::{check_file, list, parse_mode, place, shell_assignments, Violations};
 use crate::world::PolicyWorld;
 
@@ -48,33 +49,36 @@ async fn files_in_dir_owned(world: &mut PolicyWorld, dir: String, owner: String,
     violations.into_result()
 }
 
-/// Pacemaker's defaults for options a CIB may leave unset.
-fn option_default(name: &str) -> Option<&'static str> {
-    match name {
-        "stonith-enabled" => Some("true"),
-        "enable-acl" => Some("false"),
-        "no-quorum-policy" => Some("stop"),
-        "symmetric-cluster" => Some("true"),
-        "maintenance-mode" => Some("false"),
-        "startup-fencing" => Some("true"),
-        _ => None,
-    }
-}
-
-async fn option_value(world: &mut PolicyWorld, name: &str) -> anyhow::Result<(String, String)> {
+/// Every reading of a cluster option that matters: by the Pacemaker the
+/// candidate runs, and by 3.0.2 and later, which read the `fencing-*` names
+/// (a CIB judged before an upgrade must hold under both).
+async fn option_readings(world: &mut PolicyWorld, name: &str) -> anyhow::Result<Vec<Reading>> {
     let cib = world.cib().await?;
     let origin = world.facts().await?.cib_origin.clone();
-    Ok(match cib.options.get(name) {
-        Some((value, line)) => (value.clone(), format!("{origin} line {line}")),
-        None => (option_default(name).unwrap_or("").to_string(), format!("unset in {origin}; Pacemaker's default")),
-    })
+    let mut versions = vec![world.target_pacemaker()];
+    if !versions.contains(&Pacemaker::V3_0_2) {
+        versions.push(Pacemaker::V3_0_2);
+    }
+    Ok(readings(&cib, &origin, name, &versions))
+}
+
+/// Compares as Pacemaker would: booleans by meaning, choices case-insensitively.
+fn same_value(reading: &str, expected: &str) -> bool {
+    match (parse_bool(reading), parse_bool(expected)) {
+        (Some(a), Some(b)) => a == b,
+        _ => reading.eq_ignore_ascii_case(expected),
+    }
 }
 
 #[then(expr = "the cluster option {string} is {string}")]
 async fn option_is(world: &mut PolicyWorld, name: String, expected: String) -> anyhow::Result<()> {
-    let (value, at) = option_value(world, &name).await?;
-    anyhow::ensure!(value.eq_ignore_ascii_case(&expected), "cluster option {name} is `{value}` ({at}); the policy requires `{expected}`");
-    Ok(())
+    let mut violations = Violations::default();
+    for reading in option_readings(world, &name).await? {
+        if !same_value(&reading.value, &expected) {
+            violations.add(format!("{}: cluster option {name} is `{}` ({}); the policy requires `{expected}`", reading.version.name(), reading.value, reading.how));
+        }
+    }
+    violations.into_result()
 }
 
 #[then(expr = "with at least {int} nodes the cluster option {string} is not {string}")]
@@ -86,11 +90,15 @@ async fn option_is_not_with_nodes(world: &mut PolicyWorld, min_nodes: usize, nam
         candidate.nodes.unwrap_or_else(|| candidate.corosync_conf().nodes().len())
     };
     if nodes < min_nodes {
-        return Ok(());
+        return Err(world.not_applicable(format!("the cluster has {nodes} nodes; the scenario judges clusters of {min_nodes} or more")));
     }
-    let (value, at) = option_value(world, &name).await?;
-    anyhow::ensure!(!value.eq_ignore_ascii_case(&forbidden), "cluster option {name} is `{value}` ({at}) on a {nodes}-node cluster; the policy forbids `{forbidden}`");
-    Ok(())
+    let mut violations = Violations::default();
+    for reading in option_readings(world, &name).await? {
+        if same_value(&reading.value, &forbidden) {
+            violations.add(format!("{}: cluster option {name} is `{}` ({}) on a {nodes}-node cluster; the policy forbids `{forbidden}`", reading.version.name(), reading.value, reading.how));
+        }
+    }
+    violations.into_result()
 }
 
 #[then(expr = "every resource agent the CIB uses exists, is owned by root and is not writable by group or others")]

@@ -2,6 +2,7 @@
 //! module per practice), the facts they read and the verdicts they produce.
 
 pub mod catalogue;
+pub mod cluster_options;
 pub mod durations;
 pub mod explain;
 pub mod facts;
@@ -12,6 +13,7 @@ pub mod world;
 mod access_control;
 mod auditing;
 mod backup;
+mod secrets;
 mod support;
 mod communication;
 mod configuration;

@@ -476,6 +476,18 @@ impl PolicyWorld {
         }
     }
 
+    /// The Pacemaker whose semantics count: the running one, else the candidate's distribution's.
+    pub fn target_pacemaker(&self) -> crate::cluster_options::Pacemaker {
+        use crate::cluster_options::Pacemaker;
+        if let Some(version) = self.ctx.versions().get("pacemaker") {
+            return Pacemaker::of_version(version);
+        }
+        match self.ctx.candidate.distro.unwrap_or(pcmk_containers::image::Distro::Bookworm) {
+            pcmk_containers::image::Distro::Bookworm => Pacemaker::V2_1,
+            pcmk_containers::image::Distro::Trixie => Pacemaker::V3_0,
+        }
+    }
+
     /// Fails the step unless the run is live (for steps with no static meaning).
     pub fn require_live(&self, what: &str) -> anyhow::Result<()> {
         if self.ctx.is_live() {

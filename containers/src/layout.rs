@@ -1,0 +1,254 @@
+//! Which file of a candidate goes where on a node, when no manifest says so.
+//! A candidate is taken as users have it: a `pcs config backup`, a `crm
+//! report`, a sosreport, a copy of a node's files (the root layout:
+//! `etc/corosync/corosync.conf`, …) or files under their well-known names
+//! (`corosync.conf`, `cib.xml`, `authkey`, …). Every file is either placed,
+//! with the owner and mode a stock node gives it, or listed as ignored with
+//! the reason: nothing is dropped silently.
+
+use crate::candidate::{Placement, Service};
+use crate::tree::{Tree, TreeFile};
+
+/// A file the policy or the cluster reads, with what a stock node gives it.
+/// Owners and modes are those `pcs config restore` sets (pcs/config.py,
+/// `config_backup_path_list`) and Debian's packages ship.
+struct Known {
+    node_path: &'static str,
+    /// Names it has in a flat candidate or a `pcs config backup`.
+    flat: &'static [&'static str],
+    owner: &'static str,
+    group: &'static str,
+    mode: u32,
+    /// Key material: placed as it is, never printed.
+    secret: bool,
+    /// A service the file implies (a ruleset is loaded by nftables.service).
+    service: Option<Service>,
+}
+
+const KNOWN: &[Known] = &[
+    Known { node_path: "/etc/corosync/corosync.conf", flat: &["corosync.conf"], owner: "root", group: "root", mode: 0o644, secret: false, service: None },
+    Known { node_path: "/etc/corosync/authkey", flat: &["authkey", "corosync_authkey", "corosync.authkey"], owner: "root", group: "root", mode: 0o400, secret: true, service: None },
+    Known { node_path: "/etc/pacemaker/authkey", flat: &["pacemaker_authkey", "pacemaker.authkey"], owner: "hacluster", group: "haclient", mode: 0o400, secret: true, service: None },
+    Known { node_path: "/var/lib/pacemaker/cib/cib.xml", flat: &["cib.xml"], owner: "hacluster", group: "haclient", mode: 0o600, secret: false, service: None },
+    Known { node_path: "/etc/nftables.conf", flat: &["nftables.conf"], owner: "root", group: "root", mode: 0o755, secret: false, service: Some(Service::Nftables) },
+    Known { node_path: "/etc/default/pcsd", flat: &["pcsd", "pcsd.defaults"], owner: "root", group: "root", mode: 0o644, secret: false, service: Some(Service::Pcsd) },
+    Known { node_path: "/var/lib/pcsd/pcs_settings.conf", flat: &["pcs_settings.conf"], owner: "root", group: "root", mode: 0o644, secret: false, service: None },
+    Known { node_path: "/etc/aide/aide.conf", flat: &["aide.conf"], owner: "root", group: "root", mode: 0o644, secret: false, service: None },
+    Known { node_path: "/etc/rsyslog.conf", flat: &["rsyslog.conf"], owner: "root", group: "root", mode: 0o644, secret: false, service: Some(Service::Rsyslog) },
+    Known { node_path: "/etc/audit/auditd.conf", flat: &["auditd.conf"], owner: "root", group: "root", mode: 0o640, secret: false, service: None },
+];
+
+/// Directories whose files are placed as they are: (node directory, file suffix, owner, group, mode, service).
+const KNOWN_DIRS: &[(&str, &str, &str, &str, u32, Option<Service>)] = &[
+    ("/etc/sudoers.d/", "", "root", "root", 0o440, None),
+    ("/etc/rsyslog.d/", ".conf", "root", "root", 0o644, Some(Service::Rsyslog)),
+    ("/etc/audit/rules.d/", ".rules", "root", "root", 0o640, None),
+    ("/etc/corosync/uidgid.d/", "", "root", "root", 0o644, None),
+];
+
+/// Where a file of another distribution's layout sits on the Debian node.
+const ALIASES: &[(&str, &str)] = &[("/etc/sysconfig/pcsd", "/etc/default/pcsd")];
+
+/// What became of one file of the candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    Placed { placement: Placement, secret: bool, note: Option<String> },
+    Ignored { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Laid {
+    /// The layout recognised, as said to the user.
+    pub kind: String,
+    /// (path in the tree, what became of it), in tree order.
+    pub files: Vec<(String, Disposition)>,
+    pub services: Vec<Service>,
+    pub notes: Vec<String>,
+}
+
+/// The layout of a tree, recognised from its files.
+pub fn lay_out(tree: &Tree) -> Laid {
+    if let Some(dc) = crm_report_node(tree) {
+        return crm_report(tree, &dc);
+    }
+    let root_layout = tree.files.iter().any(|f| f.path.starts_with("etc/") || f.path.starts_with("var/"));
+    let kind = if tree.get("sos_commands").is_some() || tree.files.iter().any(|f| f.path.starts_with("sos_commands/")) {
+        "a sosreport (a copy of the node's files)"
+    } else if root_layout {
+        "a copy of a node's files (paths below /)"
+    } else if tree.get("version.txt").is_some() && tree.get("cib.xml").is_some() {
+        "a pcs config backup"
+    } else {
+        "files under their well-known names"
+    };
+    let mut laid = Laid { kind: kind.into(), files: Vec::new(), services: vec![Service::Corosync, Service::Pacemaker], notes: Vec::new() };
+    for file in &tree.files {
+        let disposition = if root_layout { place_rooted(file) } else { place_flat(file) };
+        laid.add(file.path.clone(), disposition);
+    }
+    laid
+}
+
+impl Laid {
+    fn add(&mut self, path: String, disposition: Disposition) {
+        if let Disposition::Placed { placement, .. } = &disposition {
+            let service = KNOWN.iter().find(|k| k.node_path == placement.path).and_then(|k| k.service).or_else(|| {
+                KNOWN_DIRS.iter().find(|(dir, suffix, ..)| placement.path.starts_with(dir) && placement.path.ends_with(suffix)).and_then(|d| d.5)
+            });
+            if let Some(service) = service.filter(|s| !self.services.contains(s)) {
+                // Firewall first: it must be loaded before the cluster starts.
+                if service == Service::Nftables {
+                    self.services.insert(0, service);
+                } else {
+                    self.services.push(service);
+                }
+            }
+        }
+        self.files.push((path, disposition));
+    }
+}
+
+fn placed(known: &Known, note: Option<String>) -> Disposition {
+    Disposition::Placed {
+        placement: Placement { path: known.node_path.into(), owner: known.owner.into(), group: known.group.into(), mode: known.mode },
+        secret: known.secret,
+        note,
+    }
+}
+
+fn place_flat(file: &TreeFile) -> Disposition {
+    let name = file.path.as_str();
+    if let Some(known) = KNOWN.iter().find(|k| k.flat.contains(&name)) {
+        return placed(known, None);
+    }
+    if let Some(rest) = name.strip_prefix("uidgid.d/") {
+        return place_in_dir(&format!("/etc/corosync/uidgid.d/{rest}")).unwrap_or_else(|| ignored_flat(name));
+    }
+    if name == "version.txt" {
+        return Disposition::Ignored { reason: "the pcs backup's format version".into() };
+    }
+    ignored_flat(name)
+}
+
+fn ignored_flat(name: &str) -> Disposition {
+    Disposition::Ignored { reason: format!("`{name}` is not a well-known name; place it with a [[file]] entry in candidate.toml") }
+}
+
+fn place_rooted(file: &TreeFile) -> Disposition {
+    let node_path = format!("/{}", file.path);
+    if let Some((_, debian)) = ALIASES.iter().find(|(other, _)| *other == node_path) {
+        let known = KNOWN.iter().find(|k| k.node_path == *debian).expect("aliases name known paths");
+        return placed(known, Some(format!("placed at {debian}, where the Debian node reads it")));
+    }
+    if let Some(known) = KNOWN.iter().find(|k| k.node_path == node_path) {
+        return placed(known, None);
+    }
+    if let Some(disposition) = place_in_dir(&node_path) {
+        return disposition;
+    }
+    if file.path.starts_with("sos_commands/") || file.path.starts_with("sos_logs/") || file.path.starts_with("sos_reports/") {
+        return Disposition::Ignored { reason: "sosreport command output, not a node file".into() };
+    }
+    Disposition::Ignored { reason: "not a file the policy or the cluster reads; place it with a [[file]] entry in candidate.toml if the nodes need it".into() }
+}
+
+fn place_in_dir(node_path: &str) -> Option<Disposition> {
+    let (dir, _, owner, group, mode, _) = KNOWN_DIRS.iter().find(|(dir, suffix, ..)| {
+        node_path.starts_with(dir) && node_path.ends_with(suffix) && !node_path[dir.len()..].contains('/') && node_path.len() > dir.len()
+    })?;
+    // sudo skips files in sudoers.d whose names end in `~` or contain a `.` (sudoers(5), "#includedir").
+    let name = &node_path[dir.len()..];
+    if *dir == "/etc/sudoers.d/" && (name.ends_with('~') || name.contains('.')) {
+        return Some(Disposition::Ignored { reason: "sudo skips files in sudoers.d whose names contain `.` or end in `~`".into() });
+    }
+    Some(Disposition::Placed { placement: Placement { path: node_path.into(), owner: (*owner).into(), group: (*group).into(), mode: *mode }, secret: false, note: None })
+}
+
+/// `crm report` (and hb_report) write one directory per node, each with its
+/// `cib.xml` and `corosync.conf`, and an empty `DC` file in the directory of
+/// the node that was DC (crmsh report/collect.py, `collect_ha_logs`/`dump_state`).
+fn crm_report_node(tree: &Tree) -> Option<String> {
+    let nodes: Vec<&str> = tree
+        .files
+        .iter()
+        .filter_map(|f| f.path.strip_suffix("/cib.xml"))
+        .filter(|dir| !dir.contains('/') && tree.get(&format!("{dir}/corosync.conf")).is_some())
+        .collect();
+    if nodes.is_empty() || tree.files.iter().any(|f| f.path.starts_with("etc/")) {
+        return None;
+    }
+    let dc = nodes.iter().find(|n| tree.get(&format!("{n}/DC")).is_some()).or(nodes.first())?;
+    Some(dc.to_string())
+}
+
+fn crm_report(tree: &Tree, dc: &str) -> Laid {
+    let marked = tree.get(&format!("{dc}/DC")).is_some();
+    let mut laid = Laid { kind: "a crm report".into(), files: Vec::new(), services: vec![Service::Corosync, Service::Pacemaker], notes: Vec::new() };
+    laid.notes.push(if marked {
+        format!("used the CIB and corosync.conf of {dc}, the node that was DC when the report was taken")
+    } else {
+        format!("no node is marked DC in this report; used the CIB and corosync.conf of {dc}, the first node")
+    });
+    for file in &tree.files {
+        let disposition = match file.path.strip_prefix(&format!("{dc}/")) {
+            Some("cib.xml") => placed(&KNOWN[3], None),
+            Some("corosync.conf") => placed(&KNOWN[0], None),
+            Some(_) => Disposition::Ignored { reason: "report output, not configuration".into() },
+            None if file.path.ends_with("/cib.xml") || file.path.ends_with("/corosync.conf") => {
+                Disposition::Ignored { reason: format!("another node's copy; {dc}'s is used") }
+            }
+            None => Disposition::Ignored { reason: "report output, not configuration".into() },
+        };
+        laid.add(file.path.clone(), disposition);
+    }
+    laid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(paths: &[&str]) -> Tree {
+        Tree {
+            origin: "t".into(),
+            is_archive: false,
+            files: paths.iter().map(|p| TreeFile { path: p.to_string(), content: b"x".to_vec(), executable: false }).collect(),
+            skipped: Vec::new(),
+        }
+    }
+
+    fn placed_at(laid: &Laid, path: &str) -> Option<(String, u32)> {
+        laid.files.iter().find(|(p, _)| p == path).and_then(|(_, d)| match d {
+            Disposition::Placed { placement, .. } => Some((placement.path.clone(), placement.mode)),
+            Disposition::Ignored { .. } => None,
+        })
+    }
+
+    #[test]
+    fn a_pcs_backup_is_placed_as_pcs_restores_it() {
+        let laid = lay_out(&tree(&["cib.xml", "corosync.conf", "corosync_authkey", "pacemaker_authkey", "uidgid.d/ha", "version.txt"]));
+        assert_eq!(laid.kind, "a pcs config backup");
+        assert_eq!(placed_at(&laid, "corosync_authkey"), Some(("/etc/corosync/authkey".into(), 0o400)));
+        assert_eq!(placed_at(&laid, "uidgid.d/ha"), Some(("/etc/corosync/uidgid.d/ha".into(), 0o644)));
+        assert_eq!(placed_at(&laid, "version.txt"), None);
+    }
+
+    #[test]
+    fn the_root_layout_places_known_paths_and_says_why_others_are_not() {
+        let laid = lay_out(&tree(&["etc/corosync/corosync.conf", "etc/sysconfig/pcsd", "etc/sudoers.d/ops", "etc/sudoers.d/ops.bak", "etc/hosts", "etc/nftables.conf"]));
+        assert_eq!(placed_at(&laid, "etc/sysconfig/pcsd"), Some(("/etc/default/pcsd".into(), 0o644)));
+        assert_eq!(placed_at(&laid, "etc/sudoers.d/ops"), Some(("/etc/sudoers.d/ops".into(), 0o440)));
+        assert_eq!(placed_at(&laid, "etc/sudoers.d/ops.bak"), None);
+        assert_eq!(placed_at(&laid, "etc/hosts"), None);
+        assert_eq!(laid.services, vec![Service::Nftables, Service::Corosync, Service::Pacemaker, Service::Pcsd]);
+    }
+
+    #[test]
+    fn a_crm_report_uses_the_dc() {
+        let laid = lay_out(&tree(&["n1/cib.xml", "n1/corosync.conf", "n2/cib.xml", "n2/corosync.conf", "n2/DC", "n2/crm_mon.txt"]));
+        assert_eq!(laid.kind, "a crm report");
+        assert_eq!(placed_at(&laid, "n2/cib.xml"), Some(("/var/lib/pacemaker/cib/cib.xml".into(), 0o600)));
+        assert_eq!(placed_at(&laid, "n1/cib.xml"), None);
+        assert!(laid.notes[0].contains("n2, the node that was DC"));
+    }
+}

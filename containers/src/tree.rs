@@ -1,0 +1,360 @@
+//! A candidate's files as one bounded, in-memory tree, whatever the user
+//! handed over: a directory, or an archive (`pcs config backup`, `crm report`,
+//! a sosreport), compressed or not. Archives are read in memory and never
+//! unpacked to disk, so a hostile member cannot write anywhere; every member
+//! is checked (path, type, size, count) and a bad one is an error naming the
+//! archive and the member.
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::InputError;
+
+/// Largest single file; real cluster configuration is far smaller.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// Most files a candidate may hold (a sosreport has a few thousand).
+pub const MAX_FILES: usize = 20_000;
+/// Most bytes all files together may hold, after decompression.
+pub const MAX_TOTAL_BYTES: u64 = 128 * 1024 * 1024;
+
+/// One file of the tree, at its path relative to the tree's root.
+#[derive(Clone)]
+pub struct TreeFile {
+    pub path: String,
+    pub content: Vec<u8>,
+    pub executable: bool,
+}
+
+impl std::fmt::Debug for TreeFile {
+    // Contents may be keys: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TreeFile({}, {} bytes)", self.path, self.content.len())
+    }
+}
+
+/// What was left out of the tree, and why (symlinks, empty directories…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tree {
+    /// The directory or archive the user named.
+    pub origin: PathBuf,
+    /// Set for archives: members are named `archive:member` in messages.
+    pub is_archive: bool,
+    pub files: Vec<TreeFile>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Tree {
+    /// How a file of this tree is named in messages and reports.
+    pub fn source_of(&self, path: &str) -> PathBuf {
+        if self.is_archive {
+            PathBuf::from(format!("{}:{path}", self.origin.display()))
+        } else {
+            self.origin.join(path)
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Option<&TreeFile> {
+        self.files.iter().find(|f| f.path == path)
+    }
+
+    /// Drops a leading directory that holds everything (`crm report` and
+    /// sosreport archives put all under one directory named after the report).
+    pub fn strip_single_top_dir(&mut self) {
+        let Some(first) = self.files.first() else { return };
+        let Some((top, _)) = first.path.split_once('/') else { return };
+        let prefix = format!("{top}/");
+        if self.files.iter().all(|f| f.path.starts_with(&prefix)) {
+            for file in &mut self.files {
+                file.path = file.path[prefix.len()..].to_string();
+            }
+            for skipped in &mut self.skipped {
+                if let Some(rest) = skipped.path.strip_prefix(&prefix) {
+                    skipped.path = rest.to_string();
+                }
+            }
+        }
+    }
+}
+
+/// How an archive is compressed, from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packing {
+    Gzip,
+    Bzip2,
+    Xz,
+    Tar,
+}
+
+pub fn packing_of(head: &[u8]) -> Option<Packing> {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Some(Packing::Gzip)
+    } else if head.starts_with(b"BZh") {
+        Some(Packing::Bzip2)
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some(Packing::Xz)
+    } else if head.len() >= 262 && &head[257..262] == b"ustar" {
+        Some(Packing::Tar)
+    } else {
+        None
+    }
+}
+
+/// Whether `path` is an archive this module reads (by its content).
+pub fn is_archive(path: &Path) -> bool {
+    let mut head = [0u8; 512];
+    let Ok(mut file) = std::fs::File::open(path) else { return false };
+    let n = read_up_to(&mut file, &mut head).unwrap_or(0);
+    packing_of(&head[..n]).is_some()
+}
+
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// A reader that fails once more than `limit` bytes came through: the
+/// decompressed stream of a bomb stops here, whatever the archive declares.
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // One byte more than allowed tells a full stream from a cut one.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(format!("decompresses to more than {MAX_TOTAL_BYTES} bytes"))),
+            };
+        }
+        let want = buf.len().min(self.left as usize);
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads an archive into a tree, checking every member.
+pub fn read_archive(path: &Path) -> Result<Tree, InputError> {
+    let file = std::fs::File::open(path).map_err(|e| InputError::new(path, None, format!("cannot read: {e}")))?;
+    let mut reader = std::io::BufReader::new(file);
+    let head = std::io::BufRead::fill_buf(&mut reader).map_err(|e| InputError::new(path, None, format!("cannot read: {e}")))?.to_vec();
+    let packing = packing_of(&head).ok_or_else(|| InputError::new(path, None, "not a tar archive (plain, gzip, bzip2 or xz)"))?;
+    let stream: Box<dyn Read> = match packing {
+        Packing::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
+        Packing::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
+        Packing::Xz => Box::new(xz_stream(reader, path)?),
+        Packing::Tar => Box::new(reader),
+    };
+    let bounded = Bounded { inner: stream, left: MAX_TOTAL_BYTES };
+    let mut tree = Tree { origin: path.to_path_buf(), is_archive: true, files: Vec::new(), skipped: Vec::new() };
+    let mut archive = tar::Archive::new(bounded);
+    let entries = archive.entries().map_err(|e| InputError::new(path, None, format!("not a readable tar archive: {e}")))?;
+    let mut last_member = String::from("(the first member)");
+    let mut members = 0usize;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| corrupt(path, &last_member, e))?;
+        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let member_err = |msg: String| InputError::new(PathBuf::from(format!("{}:{raw_name}", path.display())), None, msg);
+        members += 1;
+        if members > MAX_FILES {
+            return Err(InputError::new(path, None, format!("holds more than {MAX_FILES} members; a cluster's configuration is far smaller")));
+        }
+        let name = member_path(&raw_name).map_err(member_err)?;
+        last_member = raw_name.clone();
+        let kind = entry.header().entry_type();
+        match kind {
+            tar::EntryType::Directory => continue,
+            tar::EntryType::Symlink | tar::EntryType::Link => {
+                let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+                let stays_inside = if kind == tar::EntryType::Link { member_path(&target).is_ok() } else { link_stays_inside(&name, &target) };
+                if !stays_inside {
+                    return Err(member_err(format!("is a link to `{target}`, outside the archive")));
+                }
+                tree.skipped.push(Skipped { path: name, reason: format!("a link to `{target}`; links are not followed") });
+                continue;
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {}
+            tar::EntryType::XHeader | tar::EntryType::XGlobalHeader | tar::EntryType::GNULongName | tar::EntryType::GNULongLink => continue,
+            other => return Err(member_err(format!("is a {other:?} entry, not a regular file; an archive of configuration holds files only"))),
+        }
+        let declared = entry.header().size().map_err(|e| member_err(format!("has a bad size field: {e}")))?;
+        if declared > MAX_FILE_BYTES {
+            return Err(member_err(format!("declares {declared} bytes, more than the {MAX_FILE_BYTES} byte limit for a candidate file")));
+        }
+        let mut content = Vec::with_capacity(declared as usize);
+        entry.read_to_end(&mut content).map_err(|e| corrupt(path, &raw_name, e))?;
+        if packing_of(&content).is_some() {
+            return Err(member_err("is itself an archive; unpack it and hand over the inner one".into()));
+        }
+        let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
+        tree.files.push(TreeFile { path: name, content, executable });
+    }
+    if members == 0 {
+        return Err(InputError::new(path, None, "the archive is empty or truncated"));
+    }
+    Ok(tree)
+}
+
+fn corrupt(archive: &Path, member: &str, e: std::io::Error) -> InputError {
+    let shown = PathBuf::from(format!("{}:{member}", archive.display()));
+    InputError::new(shown, None, format!("truncated or corrupt archive: {e}"))
+}
+
+fn xz_stream(mut reader: impl std::io::BufRead, path: &Path) -> Result<std::io::Cursor<Vec<u8>>, InputError> {
+    // lzma-rs decompresses into a writer: one that refuses past the bound stops a bomb.
+    struct Sink(Vec<u8>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0.len() as u64 + buf.len() as u64 > MAX_TOTAL_BYTES {
+                return Err(std::io::Error::other(format!("decompresses to more than {MAX_TOTAL_BYTES} bytes")));
+            }
+            self.0.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut sink = Sink(Vec::new());
+    lzma_rs::xz_decompress(&mut reader, &mut sink).map_err(|e| InputError::new(path, None, format!("truncated or corrupt xz archive: {e}")))?;
+    Ok(std::io::Cursor::new(sink.0))
+}
+
+/// A member's path, relative and without `..`; anything else is refused.
+fn member_path(raw: &str) -> Result<String, String> {
+    let path = Path::new(raw);
+    if path.is_absolute() {
+        return Err("has an absolute path; an archive member must stay inside the archive".into());
+    }
+    let mut parts = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            _ => return Err("has a path with `..`, leaving the archive".into()),
+        }
+    }
+    if parts.is_empty() {
+        return Err("has an empty path".into());
+    }
+    if raw.chars().any(char::is_control) {
+        return Err("has control characters in its path".into());
+    }
+    Ok(parts.join("/"))
+}
+
+/// Whether a symlink at `link` (relative to the root) pointing at `target` stays inside the root.
+fn link_stays_inside(link: &str, target: &str) -> bool {
+    if target.starts_with('/') {
+        return false;
+    }
+    let mut depth: Vec<&str> = link.split('/').collect();
+    depth.pop();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if depth.pop().is_none() {
+                    return false;
+                }
+            }
+            other => depth.push(other),
+        }
+    }
+    true
+}
+
+/// Reads a directory into a tree: regular files only, nothing through a
+/// symlink that leaves it, bounded in count and size.
+pub fn read_dir(dir: &Path) -> Result<Tree, InputError> {
+    let base = dir.canonicalize().map_err(|e| InputError::new(dir, None, format!("cannot read candidate: {e}")))?;
+    let mut tree = Tree { origin: dir.to_path_buf(), is_archive: false, files: Vec::new(), skipped: Vec::new() };
+    let mut total = 0u64;
+    let mut pending = vec![String::new()];
+    while let Some(relative) = pending.pop() {
+        let here = if relative.is_empty() { dir.to_path_buf() } else { dir.join(&relative) };
+        let mut entries: Vec<_> = std::fs::read_dir(&here)
+            .map_err(|e| InputError::new(&here, None, format!("cannot read: {e}")))?
+            .filter_map(Result::ok)
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = if relative.is_empty() { name.clone() } else { format!("{relative}/{name}") };
+            if name.starts_with('.') {
+                tree.skipped.push(Skipped { path, reason: "a hidden file".into() });
+                continue;
+            }
+            let shown = dir.join(&path);
+            let resolved = shown.canonicalize().map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
+            if !resolved.starts_with(&base) {
+                return Err(InputError::new(&shown, None, "path leaves the candidate directory (through a symlink)"));
+            }
+            let meta = std::fs::metadata(&resolved).map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
+            if meta.is_dir() {
+                if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                    tree.skipped.push(Skipped { path, reason: "a link to a directory; links are not followed".into() });
+                } else {
+                    pending.push(path);
+                }
+                continue;
+            }
+            if !meta.is_file() {
+                return Err(InputError::new(&shown, None, "not a regular file"));
+            }
+            if tree.files.len() >= MAX_FILES {
+                return Err(InputError::new(dir, None, format!("holds more than {MAX_FILES} files; a cluster's configuration is far smaller")));
+            }
+            if meta.len() > MAX_FILE_BYTES {
+                return Err(InputError::new(&shown, None, format!("{} bytes is larger than the {MAX_FILE_BYTES} byte limit for a candidate file", meta.len())));
+            }
+            total += meta.len();
+            if total > MAX_TOTAL_BYTES {
+                return Err(InputError::new(dir, None, format!("holds more than {MAX_TOTAL_BYTES} bytes; a cluster's configuration is far smaller")));
+            }
+            let content = std::fs::read(&resolved).map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
+            use std::os::unix::fs::PermissionsExt as _;
+            tree.files.push(TreeFile { path, content, executable: meta.permissions().mode() & 0o111 != 0 });
+        }
+    }
+    tree.files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(tree)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_paths_stay_inside() {
+        assert_eq!(member_path("./a/b").unwrap(), "a/b");
+        assert!(member_path("/etc/passwd").is_err());
+        assert!(member_path("a/../../x").is_err());
+        assert!(link_stays_inside("a/b", "c"));
+        assert!(link_stays_inside("a/b", "../c"));
+        assert!(!link_stays_inside("a/b", "../../c"));
+        assert!(!link_stays_inside("a", "/etc/shadow"));
+    }
+
+    #[test]
+    fn packing_is_told_by_content() {
+        assert_eq!(packing_of(b"BZh91AY"), Some(Packing::Bzip2));
+        assert_eq!(packing_of(&[0x1f, 0x8b, 8]), Some(Packing::Gzip));
+        assert_eq!(packing_of(b"totem {"), None);
+    }
+}

@@ -1,0 +1,278 @@
+//! Pacemaker cluster options as each Pacemaker version reads them: which
+//! `cluster_property_set` wins, which names are aliases, what a boolean or
+//! enumerated value means, and what an invalid one falls back to.
+//!
+//! Sources (ClusterLabs/pacemaker):
+//! - booleans: `crm_str_to_boolean()` (lib/common/strings.c, 2.1.5 and 3.0.0),
+//!   `pcmk__parse_bool()` (3.0.2): `true on yes y 1` / `false off no n 0`,
+//!   case-insensitive, whole string, no trimming;
+//! - an invalid value: `cluster_option_value()` (lib/common/options.c) logs
+//!   "Using default value for cluster option '%s' because '%s' is invalid"
+//!   and uses the default;
+//! - set order: `cib-bootstrap-options` first (id compared case-insensitively in
+//!   2.1.5, exactly in 3.0), then by `score`, highest first; sets of equal
+//!   score are taken last-in-document first (the sets are collected in reverse
+//!   and the sort keeps ties); the first value found for a name wins
+//!   (`pe__unpack_dataset_nvpairs`/`sort_pairs` in 2.1.5, `pcmk__cmp_nvpair_blocks` in 3.0);
+//! - `enable-acl` is read by the CIB manager, which in 2.1.5 to 2.1.9 merges
+//!   the sets with overwrite on (`cib_read_config()`), so the last set read
+//!   wins (fixed in 3.0.0, commit 5d91cf665b);
+//! - aliases: `fencing-enabled` is 3.0.2's name for `stonith-enabled`; the new
+//!   name wins whenever it is set (aliases are resolved after merging);
+//!   2.1.5 and 3.0.0 do not know it and ignore it;
+//! - underscore names (`stonith_enabled`) are renamed only by the schema
+//!   upgrade (xml/upgrade-2.10.xsl), i.e. when `validate-with` is older than
+//!   pacemaker-3.0; the option lookup itself never accepts them;
+//! - sets with a `<rule>` are evaluated against the current time only; a
+//!   static reading cannot know the time the cluster will run at, so both
+//!   readings are judged.
+
+use crate::facts::{CibFacts, PropertySet};
+
+/// A Pacemaker release line whose option semantics differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacemaker {
+    /// 2.1.x (Debian bookworm ships 2.1.5).
+    V2_1,
+    /// 3.0.0 and 3.0.1 (Debian trixie ships 3.0.0).
+    V3_0,
+    /// 3.0.2 and later: `fencing-*` names.
+    V3_0_2,
+}
+
+impl Pacemaker {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pacemaker::V2_1 => "Pacemaker 2.1",
+            Pacemaker::V3_0 => "Pacemaker 3.0.0-3.0.1",
+            Pacemaker::V3_0_2 => "Pacemaker 3.0.2 and later",
+        }
+    }
+
+    /// The release a package version string (`2.1.5-1+deb12u1`) belongs to.
+    pub fn of_version(version: &str) -> Pacemaker {
+        let mut parts = version.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).map(|p| p.parse::<u32>().unwrap_or(0));
+        match (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0)) {
+            (major, _, _) if major < 3 => Pacemaker::V2_1,
+            (3, 0, patch) if patch < 2 => Pacemaker::V3_0,
+            _ => Pacemaker::V3_0_2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Boolean,
+    /// Case-insensitive choice among these values.
+    Choice(&'static [&'static str]),
+}
+
+struct Spec {
+    name: &'static str,
+    /// The name 3.0.2 and later read first, if the option was renamed.
+    new_name: Option<&'static str>,
+    default: &'static str,
+    kind: Kind,
+}
+
+const NO_QUORUM_2_1: &[&str] = &["stop", "freeze", "ignore", "demote", "suicide"];
+const NO_QUORUM_3_0: &[&str] = &["stop", "freeze", "ignore", "demote", "suicide", "fence"];
+
+fn spec(name: &str, version: Pacemaker) -> Option<Spec> {
+    let found = match name {
+        "stonith-enabled" | "fencing-enabled" => Spec { name: "stonith-enabled", new_name: Some("fencing-enabled"), default: "true", kind: Kind::Boolean },
+        "enable-acl" => Spec { name: "enable-acl", new_name: None, default: "false", kind: Kind::Boolean },
+        "maintenance-mode" => Spec { name: "maintenance-mode", new_name: None, default: "false", kind: Kind::Boolean },
+        "symmetric-cluster" => Spec { name: "symmetric-cluster", new_name: None, default: "true", kind: Kind::Boolean },
+        "startup-fencing" => Spec { name: "startup-fencing", new_name: None, default: "true", kind: Kind::Boolean },
+        // `fence` is valid from 2.1.9; 2.1.5 logs a configuration error and uses `stop`.
+        "no-quorum-policy" => {
+            let values = if version == Pacemaker::V2_1 { NO_QUORUM_2_1 } else { NO_QUORUM_3_0 };
+            Spec { name: "no-quorum-policy", new_name: None, default: "stop", kind: Kind::Choice(values) }
+        }
+        _ => return None,
+    };
+    Some(found)
+}
+
+/// Pacemaker's reading of a boolean, or None where it is invalid.
+pub fn parse_bool(value: &str) -> Option<bool> {
+    const TRUE: [&str; 5] = ["true", "on", "yes", "y", "1"];
+    const FALSE: [&str; 5] = ["false", "off", "no", "n", "0"];
+    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(value)) {
+        Some(true)
+    } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(value)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// What one Pacemaker makes of an option: the value in canonical form and
+/// how it got there, in words that point at the CIB line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    pub version: Pacemaker,
+    /// Canonical: `true`/`false` for booleans, lower case for choices.
+    pub value: String,
+    pub how: String,
+    /// Whether sets with rules were taken as applying.
+    pub with_rules: bool,
+}
+
+/// Every distinct reading of `name` that the Pacemakers in `versions` can
+/// make of this CIB, with and without its rule-bound sets.
+pub fn readings(cib: &CibFacts, origin: &str, name: &str, versions: &[Pacemaker]) -> Vec<Reading> {
+    let mut out: Vec<Reading> = Vec::new();
+    for &version in versions {
+        let rule_cases: &[bool] = if cib.property_sets.iter().any(|s| s.has_rule) { &[true, false] } else { &[false] };
+        for &with_rules in rule_cases {
+            let reading = read(cib, origin, name, version, with_rules);
+            if !out.iter().any(|r| r.value == reading.value && r.version == reading.version) {
+                out.push(reading);
+            }
+        }
+    }
+    out
+}
+
+fn read(cib: &CibFacts, origin: &str, name: &str, version: Pacemaker, with_rules: bool) -> Reading {
+    let Some(spec) = spec(name, version) else {
+        // Not an option this module knows: the first value as written, else unset.
+        let found = ordered_sets(cib, version, with_rules).into_iter().find_map(|s| s.pairs.iter().find(|p| p.0 == name));
+        let (value, how) = match found {
+            Some((_, value, line)) => (value.clone(), format!("{origin} line {line}")),
+            None => (String::new(), format!("unset in {origin}")),
+        };
+        return Reading { version, value, how, with_rules };
+    };
+    let legacy_ok = cib.validate_with_before_3_0();
+    let sets = ordered_sets(cib, version, with_rules && spec.name != "enable-acl");
+    // 2.1's CIB manager lets the last set it reads win for enable-acl.
+    let last_wins = spec.name == "enable-acl" && version == Pacemaker::V2_1;
+    let lookup = |wanted: &str| -> Option<(String, String, usize)> {
+        let underscore = wanted.replace('-', "_");
+        let matches = |n: &str| n == wanted || (legacy_ok && n == underscore);
+        let mut found = sets.iter().flat_map(|s| s.pairs.iter()).filter(|p| matches(&p.0));
+        let pair = if last_wins { found.last() } else { found.next() };
+        pair.map(|(n, v, l)| (n.clone(), v.clone(), *l))
+    };
+    let found = match spec.new_name.filter(|_| version == Pacemaker::V3_0_2) {
+        Some(new_name) => lookup(new_name).or_else(|| lookup(spec.name)),
+        None => lookup(spec.name),
+    };
+    let rule_note = if with_rules { " (taking the sets with rules as in force)" } else { "" };
+    let Some((spelled, raw, line)) = found else {
+        return Reading { version, value: spec.default.into(), how: format!("unset in {origin}{rule_note}; {}'s default", version.name()), with_rules };
+    };
+    let canonical = match spec.kind {
+        Kind::Boolean => parse_bool(&raw).map(|b| b.to_string()),
+        Kind::Choice(values) => values.iter().find(|v| v.eq_ignore_ascii_case(&raw)).map(|v| v.to_string()),
+    };
+    let at = format!("{origin} line {line} sets {spelled}=`{raw}`{rule_note}");
+    match canonical {
+        Some(value) => Reading { version, value, how: at, with_rules },
+        None => Reading {
+            version,
+            value: spec.default.into(),
+            how: format!("{at}, which {} finds invalid and replaces with its default `{}`", version.name(), spec.default),
+            with_rules,
+        },
+    }
+}
+
+/// The sets in the order this Pacemaker reads them, leaving out rule-bound ones unless `with_rules`.
+fn ordered_sets(cib: &CibFacts, version: Pacemaker, with_rules: bool) -> Vec<&PropertySet> {
+    let bootstrap = |s: &PropertySet| match version {
+        Pacemaker::V2_1 => s.id.eq_ignore_ascii_case("cib-bootstrap-options"),
+        _ => s.id == "cib-bootstrap-options",
+    };
+    let mut sets: Vec<(usize, &PropertySet)> = cib.property_sets.iter().filter(|s| with_rules || !s.has_rule).enumerate().collect();
+    // Bootstrap first; then score, highest first; equal scores, later in the document first.
+    sets.sort_by(|(ia, a), (ib, b)| bootstrap(b).cmp(&bootstrap(a)).then(b.score.cmp(&a.score)).then(ib.cmp(ia)));
+    sets.into_iter().map(|(_, s)| s).collect()
+}
+
+/// Pacemaker's score words: INFINITY and its signs (1,000,000), else an integer.
+pub fn parse_score(score: Option<&str>) -> i64 {
+    const INFINITY: i64 = 1_000_000;
+    match score.map(str::trim) {
+        None | Some("") => 0,
+        Some(s) if s.eq_ignore_ascii_case("INFINITY") || s.eq_ignore_ascii_case("+INFINITY") => INFINITY,
+        Some(s) if s.eq_ignore_ascii_case("-INFINITY") => -INFINITY,
+        Some(s) => s.parse::<i64>().unwrap_or(0).clamp(-INFINITY, INFINITY),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cib(sets: &str) -> CibFacts {
+        let text = format!("<cib validate-with=\"pacemaker-3.9\"><configuration><crm_config>\n{sets}\n</crm_config><resources/></configuration></cib>");
+        CibFacts::parse(&text, "cib.xml").unwrap()
+    }
+
+    fn values(cib: &CibFacts, name: &str, versions: &[Pacemaker]) -> Vec<String> {
+        readings(cib, "cib.xml", name, versions).into_iter().map(|r| r.value).collect()
+    }
+
+    const ALL: [Pacemaker; 3] = [Pacemaker::V2_1, Pacemaker::V3_0, Pacemaker::V3_0_2];
+
+    #[test]
+    fn every_boolean_spelling_is_read_as_pacemaker_reads_it() {
+        for (raw, expected) in [("0", "false"), ("no", "false"), ("N", "false"), ("Off", "false"), ("FALSE", "false"), ("y", "true"), ("on", "true"), ("maybe", "true"), (" false", "true")] {
+            let c = cib(&format!("<cluster_property_set id=\"cib-bootstrap-options\"><nvpair id=\"a\" name=\"stonith-enabled\" value=\"{raw}\"/></cluster_property_set>"));
+            assert_eq!(values(&c, "stonith-enabled", &[Pacemaker::V2_1]), vec![expected], "{raw}");
+        }
+    }
+
+    #[test]
+    fn fencing_enabled_is_known_from_3_0_2_and_wins_there() {
+        let c = cib("<cluster_property_set id=\"cib-bootstrap-options\"><nvpair id=\"a\" name=\"stonith-enabled\" value=\"false\"/><nvpair id=\"b\" name=\"fencing-enabled\" value=\"true\"/></cluster_property_set>");
+        assert_eq!(values(&c, "stonith-enabled", &ALL), vec!["false", "false", "true"]);
+        let c = cib("<cluster_property_set id=\"cib-bootstrap-options\"><nvpair id=\"b\" name=\"fencing-enabled\" value=\"0\"/></cluster_property_set>");
+        assert_eq!(values(&c, "stonith-enabled", &ALL), vec!["true", "true", "false"]);
+    }
+
+    #[test]
+    fn bootstrap_set_first_then_score_and_later_ties_first() {
+        let c = cib("<cluster_property_set id=\"low\" score=\"10\"><nvpair id=\"a\" name=\"no-quorum-policy\" value=\"ignore\"/></cluster_property_set>\
+                     <cluster_property_set id=\"high\" score=\"INFINITY\"><nvpair id=\"b\" name=\"no-quorum-policy\" value=\"freeze\"/></cluster_property_set>");
+        assert_eq!(values(&c, "no-quorum-policy", &[Pacemaker::V2_1]), vec!["freeze"]);
+        let c = cib("<cluster_property_set id=\"one\"><nvpair id=\"a\" name=\"no-quorum-policy\" value=\"freeze\"/></cluster_property_set>\
+                     <cluster_property_set id=\"two\"><nvpair id=\"b\" name=\"no-quorum-policy\" value=\"IGNORE\"/></cluster_property_set>");
+        assert_eq!(values(&c, "no-quorum-policy", &[Pacemaker::V2_1]), vec!["ignore"]);
+        let c = cib("<cluster_property_set id=\"other\" score=\"INFINITY\"><nvpair id=\"a\" name=\"stonith-enabled\" value=\"false\"/></cluster_property_set>\
+                     <cluster_property_set id=\"cib-bootstrap-options\"><nvpair id=\"b\" name=\"stonith-enabled\" value=\"true\"/></cluster_property_set>");
+        assert_eq!(values(&c, "stonith-enabled", &[Pacemaker::V2_1]), vec!["true"]);
+    }
+
+    #[test]
+    fn enable_acl_on_2_1_takes_the_last_set_read() {
+        let c = cib("<cluster_property_set id=\"cib-bootstrap-options\"><nvpair id=\"a\" name=\"enable-acl\" value=\"true\"/></cluster_property_set>\
+                     <cluster_property_set id=\"extra\" score=\"-10\"><nvpair id=\"b\" name=\"enable-acl\" value=\"false\"/></cluster_property_set>");
+        assert_eq!(values(&c, "enable-acl", &[Pacemaker::V2_1, Pacemaker::V3_0]), vec!["false", "true"]);
+    }
+
+    #[test]
+    fn underscore_names_count_only_where_the_schema_upgrade_renames_them() {
+        let old = CibFacts::parse("<cib validate-with=\"pacemaker-1.2\"><configuration><crm_config><cluster_property_set id=\"c\"><nvpair id=\"a\" name=\"stonith_enabled\" value=\"off\"/></cluster_property_set></crm_config></configuration></cib>", "cib.xml").unwrap();
+        assert_eq!(values(&old, "stonith-enabled", &[Pacemaker::V2_1]), vec!["false"]);
+        let new = cib("<cluster_property_set id=\"c\"><nvpair id=\"a\" name=\"stonith_enabled\" value=\"off\"/></cluster_property_set>");
+        assert_eq!(values(&new, "stonith-enabled", &[Pacemaker::V2_1]), vec!["true"]);
+    }
+
+    #[test]
+    fn a_rule_bound_set_is_judged_both_ways() {
+        let c = cib("<cluster_property_set id=\"night\" score=\"100\"><rule id=\"r\"><date_expression id=\"d\" operation=\"gt\" start=\"2030-01-01\"/></rule><nvpair id=\"a\" name=\"stonith-enabled\" value=\"false\"/></cluster_property_set>");
+        assert_eq!(values(&c, "stonith-enabled", &[Pacemaker::V2_1]), vec!["false", "true"]);
+    }
+
+    #[test]
+    fn versions_are_told_from_package_versions() {
+        assert_eq!(Pacemaker::of_version("2.1.5-1+deb12u1"), Pacemaker::V2_1);
+        assert_eq!(Pacemaker::of_version("3.0.0-3"), Pacemaker::V3_0);
+        assert_eq!(Pacemaker::of_version("3.0.2-1"), Pacemaker::V3_0_2);
+    }
+}
