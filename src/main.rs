@@ -18,6 +18,7 @@ use pcmk_containers::{engine, error::InputError, system_dirs};
 
 use pcmk_reports::{waivers, Outputs};
 use pcmk_steps::durations;
+use pcmk_steps::policy::FeatureSource;
 use pcmk_steps::runner::{self, Report, RunOptions, Shard};
 use pcmk_steps::world::{Mode, RunContext};
 
@@ -65,8 +66,13 @@ enum Command {
     /// Why a scenario matters and how to fix it: by name (substring) or by @tag.
     Explain {
         query: String,
-        #[arg(long = "features", default_value = "features")]
-        features: Vec<PathBuf>,
+        #[command(flatten)]
+        policy: FeatureArgs,
+    },
+    /// The built-in policy: `policy export DIR` writes its feature files out for editing.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
     },
     /// Build or list node images.
     Image {
@@ -90,9 +96,8 @@ enum Command {
         /// Cucumber tag expression, e.g. "not @destructive".
         #[arg(long)]
         tags: Option<String>,
-        /// Feature files or directories (default: features/).
-        #[arg(value_name = "FEATURE_PATHS")]
-        features: Vec<PathBuf>,
+        #[command(flatten)]
+        features: FeatureArgs,
         /// Write both runs and their difference as JSON.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -157,16 +162,48 @@ enum ClusterCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Write the built-in feature files into DIR.
+    Export { dir: PathBuf },
+}
+
+/// Which scenarios: the built-in policy, the user's own, or both.
+#[derive(clap::Args)]
+struct FeatureArgs {
+    /// Feature files or directories to run instead of the built-in policy.
+    #[arg(value_name = "FEATURE_PATHS")]
+    only: Vec<PathBuf>,
+    /// Feature files or directories to run as well as the built-in policy.
+    #[arg(long = "features", value_name = "PATH")]
+    extra: Vec<PathBuf>,
+    /// Leave the built-in policy out (with --features).
+    #[arg(long)]
+    no_builtin: bool,
+}
+
+impl FeatureArgs {
+    fn sources(&self) -> Vec<FeatureSource> {
+        let builtin = self.only.is_empty() && !self.no_builtin;
+        let paths = self.only.iter().chain(&self.extra).cloned().map(FeatureSource::Path);
+        builtin.then_some(FeatureSource::Builtin).into_iter().chain(paths).collect()
+    }
+}
+
 #[derive(clap::Args)]
 struct PolicyArgs {
+    /// The candidate: a directory, a pcs config backup, a crm report, a
+    /// sosreport, a CIB or a corosync.conf.
     #[arg(long, default_value = "candidates/hardened")]
     candidate: PathBuf,
     /// Cucumber tag expression, e.g. "@communication and @critical".
     #[arg(long)]
     tags: Option<String>,
-    /// Feature files or directories (default: features/).
-    #[arg(value_name = "FEATURE_PATHS")]
-    features: Vec<PathBuf>,
+    #[command(flatten)]
+    features: FeatureArgs,
+    /// Fail the run when a scenario has nothing to judge in the candidate.
+    #[arg(long)]
+    strict: bool,
     /// Run only slice I of N (e.g. 2/4), for a CI matrix; `merge` joins the slices.
     #[arg(long, value_parser = parse_shard)]
     shard: Option<Shard>,
@@ -211,12 +248,17 @@ impl OutputArgs {
 }
 
 impl PolicyArgs {
-    fn features(&self) -> Vec<PathBuf> {
-        if self.features.is_empty() {
-            vec![PathBuf::from("features")]
-        } else {
-            self.features.clone()
+    fn features(&self) -> Vec<FeatureSource> {
+        self.features.sources()
+    }
+
+    /// Loads the candidate and says what it was found to be and hold.
+    fn load_candidate(&self) -> Result<Arc<Candidate>, InputError> {
+        let candidate = Candidate::load(&self.candidate)?;
+        for line in &candidate.inventory {
+            println!("candidate: {line}");
         }
+        Ok(Arc::new(candidate))
     }
 }
 
@@ -302,7 +344,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run { policy, distro, nodes, concurrency, own_clusters } => {
             let started = Instant::now();
-            let candidate = Arc::new(Candidate::load(&policy.candidate)?);
+            let candidate = policy.load_candidate()?;
             check_policy_args(&policy)?;
             let waivers = policy.outputs.load_waivers()?;
             let distro = distro.or(candidate.distro).unwrap_or(Distro::Bookworm);
@@ -313,7 +355,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let image_phase = started.elapsed();
             let options = ClusterOptions { nodes, origin: "run".into(), ..ClusterOptions::default() };
             let ctx = RunContext::new(candidate, Mode::Live { docker, image, options });
-            let options = RunOptions { features: policy.features(), tags: policy.tags.clone(), static_only: false, concurrency, own_clusters, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers), durations: durations::default_file() };
+            let options = RunOptions { features: policy.features(), strict: policy.strict, tags: policy.tags.clone(), static_only: false, concurrency, own_clusters, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers), durations: durations::default_file() };
             let mut report = runner::run(ctx, options).await?;
             report.info.distro = Some(distro.to_string());
             report.info.phases.insert(0, ("image".into(), image_phase));
@@ -321,11 +363,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Lint { policy } => {
             let started = Instant::now();
-            let candidate = Arc::new(Candidate::load(&policy.candidate)?);
+            let candidate = policy.load_candidate()?;
             check_policy_args(&policy)?;
             let waivers = policy.outputs.load_waivers()?;
             let ctx = RunContext::new(candidate, Mode::Static);
-            let options = RunOptions { features: policy.features(), tags: policy.tags.clone(), static_only: true, concurrency: 1, own_clusters: 1, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers), durations: durations::default_file() };
+            let options = RunOptions { features: policy.features(), strict: policy.strict, tags: policy.tags.clone(), static_only: true, concurrency: 1, own_clusters: 1, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers), durations: durations::default_file() };
             let report = runner::run(ctx, options).await?;
             finish(report, &waivers, &policy.outputs, "lint", started)
         }
@@ -335,7 +377,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(tags) = &tags {
                 runner::parse_tags(tags).map_err(|e| InputError::new("--tags", None, e))?;
             }
-            let features = if features.is_empty() { vec![PathBuf::from("features")] } else { features };
+            let features = features.sources();
             let docker = engine::connect().await?;
             let mut reports = Vec::new();
             let mut images = Vec::new();
@@ -347,7 +389,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("compare: running the policy on {distro}");
                 let options = ClusterOptions { origin: "compare".into(), ..ClusterOptions::default() };
                 let ctx = RunContext::new(candidate.clone(), Mode::Live { docker: docker.clone(), image, options });
-                let run = RunOptions { features: features.clone(), tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: durations::default_file() };
+                let run = RunOptions { features: features.clone(), strict: false, tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: durations::default_file() };
                 let mut report = runner::run(ctx, run).await?;
                 report.info.distro = Some(distro.to_string());
                 reports.push(report);
@@ -420,15 +462,23 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             finish(report, &waivers, &outputs, &format!("merge of {} file(s)", inputs.len()), started)
         }
-        Command::Explain { query, features } => {
-            let found = pcmk_steps::explain::explain(&features, &query)?;
+        Command::Explain { query, policy } => {
+            let sources = policy.sources();
+            let found = pcmk_steps::explain::explain(&sources, &query)?;
             if found.is_empty() {
-                return Err(InputError::new(&features[0], None, format!("no scenario matches `{query}`")).into());
+                let searched = sources.iter().map(FeatureSource::describe).collect::<Vec<_>>().join(", ");
+                return Err(InputError::new(searched, None, format!("no scenario matches `{query}`")).into());
             }
             for e in found {
                 println!("{} » {}  ({}:{})  {}", e.feature, e.scenario, e.file.display(), e.line, e.tags.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" "));
                 println!("  why: {}", e.guidance.rationale);
                 println!("  fix: {}\n", e.guidance.remediation.as_deref().unwrap_or("(the scenario gives none)"));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy { command: PolicyCommand::Export { dir } } => {
+            for file in pcmk_steps::policy::export(&dir).map_err(|e| InputError::new(&dir, None, format!("cannot write: {e}")))? {
+                println!("{}", file.display());
             }
             Ok(ExitCode::SUCCESS)
         }

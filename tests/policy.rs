@@ -10,12 +10,14 @@ use common::*;
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::ClusterOptions;
 use pcmk_containers::image::Distro;
+use pcmk_steps::policy::FeatureSource;
 use pcmk_steps::runner::{self, Report, RunOptions};
 use pcmk_steps::verdict::Outcome;
 use pcmk_steps::world::{Mode, RunContext};
 
 fn options(features: &[&str], static_only: bool) -> RunOptions {
-    RunOptions { features: features.iter().map(|f| repo_path(f)).collect(), tags: None, static_only, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: None }
+    let features = features.iter().map(|f| if *f == "features" { FeatureSource::Builtin } else { FeatureSource::Path(repo_path(f)) }).collect();
+    RunOptions { features, strict: false, tags: None, static_only, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: None }
 }
 
 async fn lint(candidate: &str) -> Report {

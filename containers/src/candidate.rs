@@ -117,12 +117,21 @@ pub struct Placement {
     pub mode: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CandidateFile {
     /// Where it came from, for error messages and policy locations.
     pub source: PathBuf,
     pub placement: Placement,
     pub content: Vec<u8>,
+    /// Key material the candidate brings (an authkey): placed as it is, never printed.
+    pub secret: bool,
+}
+
+impl std::fmt::Debug for CandidateFile {
+    // Contents may be keys: only their size is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CandidateFile").field("source", &self.source).field("placement", &self.placement).field("bytes", &self.content.len()).field("secret", &self.secret).finish()
+    }
 }
 
 /// A secret generated fresh for every run; its bytes never leave the harness
@@ -163,21 +172,37 @@ pub struct Candidate {
     /// Nodes also get a public network, apart from the cluster's links.
     pub public_network: bool,
     pub corosync: Option<(CorosyncConf, usize)>,
+    /// What the candidate was recognised as and what became of each file,
+    /// for the console and every report.
+    pub inventory: Vec<String>,
+    /// Node paths the harness made because the candidate lacks them (a key,
+    /// a corosync.conf for a bare CIB): nothing of the candidate's to judge there.
+    pub generated: Vec<String>,
 }
 
 impl Candidate {
-    /// Loads a candidate directory or a bare corosync.conf.
+    /// Loads a candidate as the user has it: a directory (with or without a
+    /// manifest), an archive (`pcs config backup`, `crm report`, sosreport),
+    /// a bare CIB or a bare corosync.conf.
     pub fn load(path: &Path) -> Result<Candidate, InputError> {
         let meta = std::fs::metadata(path).map_err(|e| InputError::new(path, None, format!("cannot read candidate: {e}")))?;
         if meta.is_file() {
+            if crate::tree::is_archive(path) {
+                let mut tree = crate::tree::read_archive(path)?;
+                tree.strip_single_top_dir();
+                return Self::from_tree(path, tree);
+            }
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| InputError::new(path, None, "bad file name"))?;
+            let content = read_confined(dir, name)?;
+            if content.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+                return Self::bare_cib(path, content);
+            }
             return Self::bare_corosync_conf(path);
         }
         let manifest_path = path.join(MANIFEST);
         if !manifest_path.exists() {
-            if path.join("corosync.conf").is_file() {
-                return Self::bare_corosync_conf(&path.join("corosync.conf"));
-            }
-            return Err(InputError::new(path, None, format!("not a candidate: no {MANIFEST} and no corosync.conf")));
+            return Self::from_tree(path, crate::tree::read_dir(path)?);
         }
         let text = read_confined(path, MANIFEST)?;
         let text = String::from_utf8(text).map_err(|_| InputError::new(&manifest_path, None, "not UTF-8"))?;
@@ -202,6 +227,7 @@ impl Candidate {
                 source: file.to_path_buf(),
                 placement: Placement { path: COROSYNC_CONF.into(), owner: "root".into(), group: "root".into(), mode: 0o644 },
                 content,
+                secret: false,
             }],
             secrets: vec![SecretSpec {
                 placement: Placement { path: "/etc/corosync/authkey".into(), owner: "root".into(), group: "root".into(), mode: 0o400 },
@@ -209,6 +235,11 @@ impl Candidate {
             }],
             users: Vec::new(),
             corosync: None,
+            inventory: vec![
+                format!("{} is a corosync.conf alone", file.display()),
+                "no corosync authkey: the harness generates one for the run (256 bytes, root:root 0400); key scenarios have nothing of the candidate's to judge".into(),
+            ],
+            generated: vec![crate::inferred::COROSYNC_AUTHKEY.into()],
         };
         candidate.parse_configuration()?;
         Ok(candidate)
@@ -231,7 +262,7 @@ impl Candidate {
         for entry in &manifest.files {
             let placement = place(&entry.path, &entry.owner, &entry.group, &entry.mode)?;
             let content = read_confined(dir, entry.source.get_ref())?;
-            files.push(CandidateFile { source: dir.join(entry.source.get_ref()), placement, content });
+            files.push(CandidateFile { source: dir.join(entry.source.get_ref()), placement, content, secret: false });
         }
         let mut secrets = Vec::new();
         for entry in &manifest.secrets {
@@ -284,12 +315,16 @@ impl Candidate {
             users,
             public_network: manifest.public_network,
             corosync: None,
+            inventory: Vec::new(),
+            generated: Vec::new(),
         };
+        let passwords: Vec<PathBuf> = manifest.users.iter().filter_map(|u| u.password_file.as_ref()).map(|f| dir.join(f)).collect();
+        candidate.inventory = manifest_inventory(dir, &candidate, &passwords)?;
         candidate.parse_configuration()?;
         Ok(candidate)
     }
 
-    fn parse_configuration(&mut self) -> Result<(), InputError> {
+    pub(crate) fn parse_configuration(&mut self) -> Result<(), InputError> {
         if let Some(cib) = self.file_at(CIB_XML) {
             let text = std::str::from_utf8(&cib.content).map_err(|_| InputError::new(&cib.source, None, "not UTF-8"))?;
             crate::cib::parse(text, &cib.source)?;
@@ -299,7 +334,13 @@ impl Candidate {
         };
         let file = &self.files[index];
         let text = std::str::from_utf8(&file.content).map_err(|_| InputError::new(&file.source, None, "not UTF-8"))?;
-        self.corosync = Some((CorosyncConf::parse(text, &file.source)?, index));
+        let conf = CorosyncConf::parse(text, &file.source)?;
+        // Every node image runs corosync 3: what it refuses, the candidate cannot use.
+        if let Some((line, message)) = crate::corosync_semantics::refusal(&conf) {
+            return Err(InputError::new(&file.source, Some(line), format!("corosync 3 would refuse to start: {message}")));
+        }
+        self.inventory.extend(crate::corosync_semantics::corosync2_notes(&conf));
+        self.corosync = Some((conf, index));
         Ok(())
     }
 
@@ -314,6 +355,29 @@ impl Candidate {
     pub fn file_at(&self, node_path: &str) -> Option<&CandidateFile> {
         self.files.iter().find(|f| f.placement.path == node_path)
     }
+}
+
+/// What a manifest places, and the directory's files it leaves out.
+fn manifest_inventory(dir: &Path, candidate: &Candidate, passwords: &[PathBuf]) -> Result<Vec<String>, InputError> {
+    let mut inventory = vec![format!("{} is a candidate directory with {MANIFEST}", dir.display())];
+    for file in &candidate.files {
+        let p = &file.placement;
+        inventory.push(format!("placed {} at {} ({}:{} {:04o})", file.source.display(), p.path, p.owner, p.group, p.mode));
+    }
+    for secret in &candidate.secrets {
+        let p = &secret.placement;
+        inventory.push(format!("generated {} ({} bytes, {}:{} {:04o}) as {MANIFEST} declares", p.path, secret.bytes, p.owner, p.group, p.mode));
+    }
+    let tree = crate::tree::read_dir(dir)?;
+    let used: Vec<PathBuf> = candidate.files.iter().map(|f| f.source.clone()).collect();
+    for file in &tree.files {
+        let path = dir.join(&file.path);
+        if file.path != MANIFEST && !used.contains(&path) && !passwords.contains(&path) {
+            inventory.push(format!("ignored {}: {MANIFEST} places no file from it", path.display()));
+        }
+    }
+    inventory.push(format!("services: {}", candidate.services.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+    Ok(inventory)
 }
 
 /// Reads `relative` below `dir`, refusing anything that resolves outside it
@@ -342,7 +406,7 @@ pub fn read_confined(dir: &Path, relative: &str) -> Result<Vec<u8>, InputError> 
 /// Node paths the harness itself owns; a candidate may not overwrite them.
 const RESERVED: &[&str] = &["/proc", "/sys", "/dev", "/usr/local/sbin/pcmk-node", "/etc/pcmk-comply", "/run/pcmk-node"];
 
-fn check_destination(path: &str) -> Result<(), String> {
+pub(crate) fn check_destination(path: &str) -> Result<(), String> {
     let p = Path::new(path);
     if !p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir | Component::CurDir)) || path.ends_with('/') {
         return Err(format!("destination `{path}` must be an absolute file path without `.` or `..`"));

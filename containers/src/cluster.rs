@@ -1040,7 +1040,8 @@ fn deployment(candidate: &Candidate) -> Result<(Deployment, Vec<HarnessSetting>)
     let (cib, settings) = cib::seed(cib_text.zip(cib_file.map(|f| f.source.as_path())))?;
     for file in &candidate.files {
         if file.placement.path != CIB_XML && file.placement.path != COROSYNC_CONF {
-            files.push((file.placement.clone(), file.content.clone(), true));
+            // Keys are bytes: no address mapping may touch them.
+            files.push((file.placement.clone(), file.content.clone(), !file.secret));
         }
     }
     let cib_placement = cib_file
@@ -1062,7 +1063,9 @@ fn deployment(candidate: &Candidate) -> Result<(Deployment, Vec<HarnessSetting>)
         redactor.add(content);
     }
     for (placement, content, _) in &files {
-        if !placement.path.ends_with("cib.xml") && candidate.secrets.iter().any(|s| s.placement.path == placement.path) {
+        let generated = candidate.secrets.iter().any(|s| s.placement.path == placement.path);
+        let brought = candidate.files.iter().any(|f| f.secret && f.placement.path == placement.path);
+        if !placement.path.ends_with("cib.xml") && (generated || brought) {
             redactor.add(content);
         }
     }

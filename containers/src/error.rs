@@ -21,6 +21,16 @@ impl InputError {
     }
 }
 
+impl InputError {
+    /// Adds what the candidate was found to hold, so the user sees why it fell short.
+    pub fn with_inventory(mut self, inventory: Vec<String>) -> Self {
+        for line in inventory {
+            self.message.push_str(&format!("\n  {line}"));
+        }
+        self
+    }
+}
+
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.line {

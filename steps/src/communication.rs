@@ -23,6 +23,7 @@ fn totem_setting(conf: &pcmk_containers::corosync_conf::CorosyncConf, key: &str)
 }
 
 async fn totem_value_is_one_of(world: &mut PolicyWorld, key: &str, allowed: &str) -> anyhow::Result<()> {
+    world.require_candidates("/etc/corosync/corosync.conf")?;
     let allowed = list(allowed);
     let facts = world.facts().await?;
     let mut violations = Violations::default();
@@ -56,6 +57,7 @@ async fn hash(world: &mut PolicyWorld, allowed: String) -> anyhow::Result<()> {
 
 #[then(expr = "corosync.conf holds no inline key")]
 async fn no_inline_key(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    world.require_candidates("/etc/corosync/corosync.conf")?;
     let facts = world.facts().await?;
     let mut violations = Violations::default();
     for node in &facts.nodes {
@@ -68,6 +70,7 @@ async fn no_inline_key(world: &mut PolicyWorld) -> anyhow::Result<()> {
 
 #[then(expr = "on every node the running crypto_cipher and crypto_hash match corosync.conf")]
 async fn running_crypto_matches(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    world.require_candidates("/etc/corosync/corosync.conf")?;
     world.require_live("the running crypto settings")?;
     let facts = world.facts().await?;
     let mut violations = Violations::default();
@@ -93,6 +96,7 @@ fn crypt_packets(cmap: &std::collections::BTreeMap<String, String>) -> u64 {
 
 #[then(expr = "knet's encrypted packet counters grow on every node within {int} seconds")]
 async fn crypt_counters_grow(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()> {
+    world.require_candidates("/etc/corosync/corosync.conf")?;
     world.require_live("knet's packet counters")?;
     let before = world.facts().await?;
     tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
@@ -109,6 +113,7 @@ async fn crypt_counters_grow(world: &mut PolicyWorld, seconds: u64) -> anyhow::R
 
 #[then(expr = "the key {string} is identical on every node")]
 async fn key_identical(world: &mut PolicyWorld, path: String) -> anyhow::Result<()> {
+    world.require_candidates(&path)?;
     let facts = world.facts().await?;
     let mut violations = Violations::default();
     let mut hashes = std::collections::BTreeSet::new();
@@ -130,6 +135,7 @@ async fn key_identical(world: &mut PolicyWorld, path: String) -> anyhow::Result<
 
 #[then(expr = "the key {string} is between {int} and {int} bytes")]
 async fn key_size(world: &mut PolicyWorld, path: String, min: u64, max: u64) -> anyhow::Result<()> {
+    world.require_candidates(&path)?;
     let facts = world.facts().await?;
     let mut violations = Violations::default();
     for node in &facts.nodes {
@@ -169,6 +175,7 @@ async fn no_plaintext_secrets(world: &mut PolicyWorld) -> anyhow::Result<()> {
 
 #[then(expr = "no cleartext cluster data crosses the wire while the CIB changes")]
 async fn nothing_in_clear_on_the_wire(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    world.require_candidates("/etc/corosync/corosync.conf")?;
     world.require_live("capturing cluster traffic")?;
     let facts = world.facts().await?;
     let live = world.live().await?;
@@ -438,6 +445,7 @@ pub(crate) async fn udp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
 
 #[then(expr = "a rogue node with the cluster's corosync.conf but another key cannot join")]
 async fn rogue_node_cannot_join(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    world.require_candidates("/etc/corosync/corosync.conf")?;
     world.require_live("starting a rogue node")?;
     anyhow::ensure!(world.destructive, "this step replaces a node: tag the scenario @destructive");
     let facts = world.facts().await?;

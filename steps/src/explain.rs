@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use cucumber::gherkin::{self, GherkinEnv};
 
+use crate::policy::FeatureSource;
+
 /// A scenario's description split into why and how to fix.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Guidance {
@@ -49,12 +51,27 @@ fn feature_files(path: &Path) -> Vec<PathBuf> {
 }
 
 /// Scenarios whose name contains `query` (case-insensitive), or that carry the tag `@query`.
-pub fn explain(paths: &[PathBuf], query: &str) -> anyhow::Result<Vec<Explained>> {
+pub fn explain(sources: &[FeatureSource], query: &str) -> anyhow::Result<Vec<Explained>> {
     let tag = query.strip_prefix('@');
     let needle = query.to_lowercase();
     let mut out = Vec::new();
-    for file in paths.iter().flat_map(|p| feature_files(p)) {
-        let feature = gherkin::Feature::parse_path(&file, GherkinEnv::default()).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let mut features = Vec::new();
+    for source in sources {
+        match source {
+            FeatureSource::Builtin => {
+                for feature in crate::policy::builtin_features() {
+                    features.push(feature?);
+                }
+            }
+            FeatureSource::Path(path) => {
+                for file in feature_files(path) {
+                    features.push(gherkin::Feature::parse_path(&file, GherkinEnv::default()).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?);
+                }
+            }
+        }
+    }
+    for feature in features {
+        let file = feature.path.clone().unwrap_or_default();
         let scenarios = feature.scenarios.iter().chain(feature.rules.iter().flat_map(|r| &r.scenarios));
         for scenario in scenarios {
             let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
@@ -89,14 +106,13 @@ mod tests {
 
     #[test]
     fn every_bundled_scenario_says_why_and_how_to_fix_it() {
-        let features = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../features"));
-        let all = explain(&[features], "").unwrap();
+        let all = explain(&[FeatureSource::Builtin], "").unwrap();
         assert!(all.len() >= 20);
         for e in &all {
             assert!(e.guidance.remediation.as_deref().is_some_and(|r| r.len() > 10), "{} » {} has no remediation", e.feature, e.scenario);
             assert!(e.guidance.rationale.len() > 20, "{} » {} does not say why it matters", e.feature, e.scenario);
         }
-        let critical = explain(&[PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../features"))], "@critical").unwrap();
+        let critical = explain(&[FeatureSource::Path(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../features")))], "@critical").unwrap();
         assert!(critical.iter().all(|e| e.tags.iter().any(|t| t == "critical")) && !critical.is_empty());
     }
 }

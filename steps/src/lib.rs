@@ -6,6 +6,7 @@ pub mod cluster_options;
 pub mod durations;
 pub mod explain;
 pub mod facts;
+pub mod policy;
 pub mod runner;
 pub mod verdict;
 pub mod world;

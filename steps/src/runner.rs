@@ -9,6 +9,7 @@ use cucumber::tag::Ext as _;
 use cucumber::{gherkin, World as _};
 
 use crate::durations::Durations;
+use crate::policy::FeatureSource;
 use crate::verdict::{Outcome, PolicyError, Verdict, VerdictWriter};
 use crate::world::{PolicyWorld, RunContext, RUN};
 
@@ -20,7 +21,9 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_OWN_CLUSTERS: usize = 6;
 
 pub struct RunOptions {
-    pub features: Vec<PathBuf>,
+    pub features: Vec<crate::policy::FeatureSource>,
+    /// `--strict`: a scenario with nothing to judge fails the run.
+    pub strict: bool,
     /// A cucumber tag expression, e.g. `@communication and not @slow`.
     pub tags: Option<String>,
     /// `lint`: only scenarios tagged `@static`.
@@ -164,9 +167,14 @@ struct StartOrder {
 }
 
 impl StartOrder {
-    async fn parse(path: &std::path::Path, selected: &ScenarioFilter, durations: &Durations) -> StartOrder {
+    async fn parse(source: &FeatureSource, selected: &ScenarioFilter, durations: &Durations) -> StartOrder {
         use futures_util::StreamExt as _;
-        let parsed = cucumber::Parser::parse(cucumber::parser::Basic::new(), path, Default::default()).collect::<Vec<_>>().await;
+        let parsed: Vec<cucumber::parser::Result<gherkin::Feature>> = match source {
+            FeatureSource::Path(path) => cucumber::Parser::parse(cucumber::parser::Basic::new(), path, Default::default()).collect().await,
+            FeatureSource::Builtin => {
+                crate::policy::builtin_features().into_iter().map(|f| f.map_err(|e| cucumber::parser::Error::Parsing(Arc::new(e)))).collect()
+            }
+        };
         let mut order = StartOrder { errors: Vec::new(), parts: Vec::new() };
         for feature in parsed {
             match feature {
@@ -228,9 +236,11 @@ fn one_feature_per_scenario(mut feature: gherkin::Feature, selected: &ScenarioFi
 
 pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Report> {
     let tags = options.tags.as_deref().map(parse_tags).transpose().map_err(anyhow::Error::msg)?;
-    for path in &options.features {
-        if !path.exists() {
-            return Err(pcmk_containers::error::InputError::new(path, None, "no such feature file or directory").into());
+    for source in &options.features {
+        if let FeatureSource::Path(path) = source {
+            if !path.exists() {
+                return Err(pcmk_containers::error::InputError::new(path, None, "no such feature file or directory").into());
+            }
         }
     }
     let writer = VerdictWriter { quiet: options.quiet, waiver: options.waiver.clone(), ..VerdictWriter::default() };
@@ -239,7 +249,7 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     let shard = options.shard;
     ctx.set_limits(options.concurrency, options.own_clusters);
     let durations = if ctx.is_live() { Durations::load_from(options.durations.clone()) } else { Durations::default() };
-    for path in &options.features {
+    for source in &options.features {
         let mut cli: cucumber::cli::Opts<cucumber::parser::basic::Cli, cucumber::runner::basic::Cli, cucumber::cli::Empty> = Default::default();
         // Every scenario starts at once and waits in the before-hook for its slot,
         // so one waiting for a cluster of its own never holds up one on the shared cluster.
@@ -251,7 +261,7 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
                 && tags.as_ref().is_none_or(|t| t.eval(all_tags))
                 && shard.is_none_or(|s| s.contains(&feature.name, &scenario.name))
         };
-        let scenarios = StartOrder::parse(path, &filter, &durations).await;
+        let scenarios = StartOrder::parse(source, &filter, &durations).await;
         let warm_up_shared = ctx.is_live() && scenarios.needs_shared_cluster();
         let cucumber = PolicyWorld::cucumber::<PathBuf>()
             .with_parser(scenarios)
@@ -281,7 +291,8 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
             }
         };
         // StartOrder has already left out the scenarios the filter does not take.
-        tokio::join!(warm_up, RUN.scope(ctx.clone(), cucumber.run(path.clone())));
+        // StartOrder ignores the path cucumber hands it: it parsed the source already.
+        tokio::join!(warm_up, RUN.scope(ctx.clone(), cucumber.run(PathBuf::from(source.describe()))));
     }
     let scenarios_done = std::time::Instant::now();
     let shutdown = ctx.shutdown().await;
@@ -292,6 +303,8 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
         phases: ctx.phases(),
         shard: options.shard.map(|s| format!("{}/{}", s.index, s.count)),
         candidate_files: ctx.candidate.files.iter().map(|f| (f.placement.path.clone(), f.source.display().to_string())).collect(),
+        candidate_inventory: ctx.candidate.inventory.clone(),
+        strict: options.strict,
         ..RunInfo::default()
     };
     let mut report = Report::new(Vec::new(), info);
@@ -336,7 +349,7 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("c.feature"), "Feature: C\n  Scenario: broken\n    Given x\n  Scenario\n").unwrap();
         let not_skipped = |f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::Scenario| !has_tag(f, r, s, "skip");
-        let order = StartOrder::parse(&dir, &not_skipped, &Durations::default()).await;
+        let order = StartOrder::parse(&FeatureSource::Path(dir.clone()), &not_skipped, &Durations::default()).await;
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(names(&order), ["own slow in a rule", "own one", "shared slow", "shared one", "shared two"]);
         assert_eq!(order.errors.len(), 1, "c.feature does not parse");
@@ -350,7 +363,7 @@ mod tests {
         let dir2 = std::env::temp_dir().join(format!("pcmk-start-order-own-{}", std::process::id()));
         std::fs::create_dir_all(&dir2).unwrap();
         std::fs::write(dir2.join("a.feature"), "Feature: A\n  @destructive\n  Scenario: own one\n    Given x\n  Scenario: shared one\n    Given x\n").unwrap();
-        let order = StartOrder::parse(&dir2, &only_destructive, &Durations::default()).await;
+        let order = StartOrder::parse(&FeatureSource::Path(dir2.clone()), &only_destructive, &Durations::default()).await;
         std::fs::remove_dir_all(&dir2).unwrap();
         assert_eq!(names(&order), ["own one"]);
         assert!(!order.needs_shared_cluster(), "no scenario runs on the shared cluster, so none is started");
@@ -368,7 +381,7 @@ mod tests {
         let file = dir.join("durations.json");
         std::fs::write(&file, r#"{"A » short": 5.0, "A » long": 60.5, "A » slow but quick": 20.0, "A » shared": 99.0}"#).unwrap();
         let all = |_: &gherkin::Feature, _: Option<&gherkin::Rule>, _: &gherkin::Scenario| true;
-        let order = StartOrder::parse(&dir.join("a.feature"), &all, &Durations::load_from(Some(file))).await;
+        let order = StartOrder::parse(&FeatureSource::Path(dir.join("a.feature")), &all, &Durations::load_from(Some(file))).await;
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(names(&order), ["new and slow", "new", "long", "slow but quick", "short", "shared"]);
     }

@@ -488,6 +488,15 @@ impl PolicyWorld {
         }
     }
 
+    /// Ends the scenario as not applicable where the harness, not the
+    /// candidate, made the file at `path` (a key, a corosync.conf for a bare CIB).
+    pub fn require_candidates(&self, path: &str) -> anyhow::Result<()> {
+        if self.ctx.candidate.generated.iter().any(|g| g == path) {
+            return Err(self.not_applicable(format!("the candidate brings no {path}; the harness made the one the cluster uses")));
+        }
+        Ok(())
+    }
+
     /// Fails the step unless the run is live (for steps with no static meaning).
     pub fn require_live(&self, what: &str) -> anyhow::Result<()> {
         if self.ctx.is_live() {

@@ -1,0 +1,136 @@
+//! Candidates without a manifest: a directory, an archive or a bare CIB, laid
+//! out by what their files are (see `layout`). What the files cannot say is
+//! inferred and said: the services, a key the harness generates, a
+//! corosync.conf made for a bare CIB.
+
+use std::path::Path;
+
+use crate::candidate::{check_destination, Candidate, CandidateFile, Placement, SecretSpec, Service, CIB_XML, COROSYNC_CONF};
+use crate::error::InputError;
+use crate::layout::{lay_out, Disposition};
+use crate::tree::{Skipped, Tree, TreeFile};
+
+pub const COROSYNC_AUTHKEY: &str = "/etc/corosync/authkey";
+
+impl Candidate {
+    /// A candidate from a tree of files whose layout says where each goes.
+    pub(crate) fn from_tree(origin: &Path, tree: Tree) -> Result<Candidate, InputError> {
+        let laid = lay_out(&tree);
+        let mut inventory = vec![format!("{} is {}", origin.display(), laid.kind)];
+        inventory.extend(laid.notes.iter().cloned());
+        let mut files: Vec<CandidateFile> = Vec::new();
+        for (path, disposition) in &laid.files {
+            let source = tree.source_of(path);
+            match disposition {
+                Disposition::Placed { placement, secret, note } => {
+                    if let Some(twin) = files.iter().find(|f| f.placement.path == placement.path) {
+                        inventory.push(format!("ignored {}: {} is already placed from {}", source.display(), placement.path, twin.source.display()));
+                        continue;
+                    }
+                    check_destination(&placement.path).map_err(|m| InputError::new(&source, None, m))?;
+                    let content = tree.get(path).map(|f| f.content.clone()).unwrap_or_default();
+                    let note = note.as_deref().map(|n| format!("; {n}")).unwrap_or_default();
+                    inventory.push(format!("placed {} at {} ({}:{} {:04o}{note})", source.display(), placement.path, placement.owner, placement.group, placement.mode));
+                    files.push(CandidateFile { source, placement: placement.clone(), content, secret: *secret });
+                }
+                Disposition::Ignored { reason } => inventory.push(format!("ignored {}: {reason}", source.display())),
+            }
+        }
+        for Skipped { path, reason } in &tree.skipped {
+            inventory.push(format!("ignored {}: {reason}", tree.source_of(path).display()));
+        }
+        Self::completed(origin, files, laid.services, inventory)
+    }
+
+    /// A bare CIB (`pcs cluster cib`, `cibadmin --query`): run with a
+    /// corosync.conf made for its nodes.
+    pub(crate) fn bare_cib(file: &Path, content: Vec<u8>) -> Result<Candidate, InputError> {
+        let tree = Tree {
+            origin: file.to_path_buf(),
+            is_archive: false,
+            files: vec![TreeFile { path: "cib.xml".into(), content, executable: false }],
+            skipped: Vec::new(),
+        };
+        let mut candidate = Self::from_tree(file, tree)?;
+        let shown = file.display().to_string();
+        for file in &mut candidate.files {
+            file.source = shown.clone().into();
+        }
+        candidate.inventory[0] = format!("{shown} is a CIB without a corosync.conf");
+        Ok(candidate)
+    }
+
+    /// Fills in what the files do not say, then parses and checks the configuration.
+    fn completed(origin: &Path, mut files: Vec<CandidateFile>, services: Vec<Service>, mut inventory: Vec<String>) -> Result<Candidate, InputError> {
+        let mut generated = Vec::new();
+        if !files.iter().any(|f| f.placement.path == COROSYNC_CONF) {
+            let Some(cib) = files.iter().find(|f| f.placement.path == CIB_XML) else {
+                return Err(InputError::new(origin, None, "not a candidate: it holds neither a corosync.conf nor a CIB (see the files listed above)".to_string()).with_inventory(inventory));
+            };
+            let text = std::str::from_utf8(&cib.content).map_err(|_| InputError::new(&cib.source, None, "not UTF-8"))?;
+            let doc = crate::cib::parse(text, &cib.source)?;
+            let conf = corosync_conf_for(&doc);
+            inventory.push(format!(
+                "no corosync.conf: the harness made a knet one for the CIB's {} nodes; scenarios about corosync.conf have nothing of the candidate's to judge",
+                conf.1
+            ));
+            files.push(CandidateFile {
+                source: format!("{} (corosync.conf made by the harness)", origin.display()).into(),
+                placement: Placement { path: COROSYNC_CONF.into(), owner: "root".into(), group: "root".into(), mode: 0o644 },
+                content: conf.0.into_bytes(),
+                secret: false,
+            });
+            generated.push(COROSYNC_CONF.to_string());
+        }
+        let mut secrets = Vec::new();
+        if !files.iter().any(|f| f.placement.path == COROSYNC_AUTHKEY) {
+            inventory.push(format!("no corosync authkey: the harness generates one for the run (256 bytes, root:root 0400); key scenarios have nothing of the candidate's to judge"));
+            secrets.push(SecretSpec { placement: Placement { path: COROSYNC_AUTHKEY.into(), owner: "root".into(), group: "root".into(), mode: 0o400 }, bytes: 256 });
+            generated.push(COROSYNC_AUTHKEY.to_string());
+        }
+        inventory.push(format!("services: {}", services.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+        let mut candidate = Candidate {
+            origin: origin.to_path_buf(),
+            distro: None,
+            nodes: None,
+            services,
+            files,
+            secrets,
+            users: Vec::new(),
+            public_network: false,
+            corosync: None,
+            inventory,
+            generated,
+        };
+        candidate.parse_configuration()?;
+        Ok(candidate)
+    }
+}
+
+/// A knet corosync.conf with crypto for the nodes a CIB names (as `pcs
+/// cluster setup` writes one), and how many nodes it has.
+fn corosync_conf_for(doc: &roxmltree::Document) -> (String, usize) {
+    let mut nodes: Vec<(u32, String)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("node") && n.parent().is_some_and(|p| p.has_tag_name("nodes")))
+        .filter(|n| n.attribute("type").is_none_or(|t| t == "member" || t == "normal"))
+        .filter_map(|n| Some((n.attribute("id")?.parse().ok()?, n.attribute("uname")?.to_string())))
+        .filter(|(_, name)| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_'))
+        .collect();
+    nodes.sort();
+    nodes.dedup_by_key(|(id, _)| *id);
+    if nodes.is_empty() {
+        nodes = (1..=3).map(|i| (i, format!("node{i}"))).collect();
+    }
+    let mut text = String::from("totem {\n    version: 2\n    cluster_name: pcmk-comply\n    transport: knet\n    crypto_cipher: aes256\n    crypto_hash: sha256\n}\n\nnodelist {\n");
+    for (i, (id, name)) in nodes.iter().enumerate() {
+        // Addresses are placeholders: the harness maps the nodelist onto the run's network.
+        text.push_str(&format!("    node {{\n        ring0_addr: 192.0.2.{}\n        name: {name}\n        nodeid: {id}\n    }}\n", i + 1));
+    }
+    text.push_str("}\n\nquorum {\n    provider: corosync_votequorum\n");
+    if nodes.len() == 2 {
+        text.push_str("    two_node: 1\n");
+    }
+    text.push_str("}\n\nlogging {\n    to_syslog: yes\n}\n");
+    (text, nodes.len())
+}
