@@ -474,7 +474,7 @@ mod tests {
         }
     }
 
-    const CONF: &str = "totem {\n version: 2\n cluster_name: t\n}\n";
+    const CONF: &str = "totem {\n version: 2\n cluster_name: t\n}\nnodelist {\n node {\n  ring0_addr: 10.0.0.1\n  nodeid: 1\n }\n}\n";
 
     #[test]
     fn manifest_errors_name_file_and_line() {
