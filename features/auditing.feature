@@ -4,6 +4,8 @@ Feature: Auditing
   when, so that unauthorised changes can be found and traced. Containers have
   no kernel audit subsystem of their own, so the audit rules are checked as
   written; what the cluster and syslog record is checked on running nodes.
+  Parameter: operator = auto — the account that changes the CIB through sudo; auto takes the first user the candidate's sudoers let run crm_resource
+  Parameter: audited_resource = auto — the resource whose meta attribute is changed; auto takes the first the candidate runs that can move
 
   @static @live @high
   Scenario: Audit rules watch the cluster's configuration and keys
@@ -32,5 +34,5 @@ Feature: Auditing
   Scenario: A change to the CIB can be traced to the user who made it
     Operators act through sudo; syslog then records who ran which cluster command, and Pacemaker records what changed.
     Remediation: run rsyslog (or journald) on every node so that sudo's auth records are kept, and give operators sudo rules rather than shared accounts.
-    When "operator" sets the meta attribute "audit-marker" of "service" through sudo
+    When "${operator}" sets the meta attribute "audit-marker" of "${audited_resource}" through sudo
     Then the node's logs name the user, the command and the change

@@ -3,6 +3,8 @@ Feature: Failover and fencing
   Practice 8 of the seed asks that recovery be tested, not assumed. These
   scenarios inject real faults into real clusters, with fencing enabled: the
   harness's fence device powers off the target's container.
+  Parameter: failover_resource = auto — the resource the faults aim at; auto takes the first the candidate runs that can move
+  Parameter: failover_seconds = 30 — how long recovery may take (the service level)
 
   @live @high
   Scenario: Every configured resource runs
@@ -14,8 +16,8 @@ Feature: Failover and fencing
   Scenario: A killed node's resource moves and the node is fenced
     A dead node's resources must run elsewhere within the service level, and only after it is fenced.
     Remediation: configure a working fence device for every node and keep stonith-enabled=true.
-    When the node running "service" is killed
-    Then "service" runs on another node within 30 seconds
+    When the node running "${failover_resource}" is killed
+    Then "${failover_resource}" runs on another node within ${failover_seconds} seconds
     And the killed node was fenced
     When the killed node is started again
     Then the cluster is quorate with every node online within 90 seconds
@@ -24,35 +26,35 @@ Feature: Failover and fencing
   Scenario: A resource that fails its monitor is recovered
     A failed service that nobody restarts is an outage the cluster was built to prevent.
     Remediation: give the resource a monitor operation and a migration-threshold that fits the service.
-    When "service" fails its monitor
-    Then "service" is running again within 30 seconds
+    When "${failover_resource}" fails its monitor
+    Then "${failover_resource}" is running again within ${failover_seconds} seconds
 
   @live @destructive @critical @slow
   Scenario: A node cut off from the others never runs the resource beside them
     no-quorum-policy=ignore without fencing runs the same resource on both sides of a partition.
     Remediation: keep no-quorum-policy=stop and stonith-enabled=true with a working fence device.
-    When the node running "service" is cut off from the others
-    Then "service" runs on at most one side of the partition for 40 seconds
+    When the node running "${failover_resource}" is cut off from the others
+    Then "${failover_resource}" runs on at most one side of the partition for 40 seconds
 
   @live @destructive @high
   Scenario: Corosync crashing on a node does not take the service down
     A crashed membership layer must end in fencing or recovery, never in a service that silently stops.
     Remediation: keep fencing working, so that a node whose corosync died is powered off before its resources move.
-    When corosync is killed on the node running "service"
-    Then "service" runs on some node within 30 seconds
+    When corosync is killed on the node running "${failover_resource}"
+    Then "${failover_resource}" runs on some node within ${failover_seconds} seconds
     And the node where it was killed is fenced or back in the cluster within 60 seconds
 
   @live @destructive @high
   Scenario: Pacemakerd crashing on a node does not take the service down
     A crashed Pacemaker must be noticed and the node fenced or recovered, while the service keeps running elsewhere.
     Remediation: run pacemaker under a supervisor that restarts it (systemd Restart=on-failure) and keep fencing working.
-    When pacemakerd is killed on the node running "service"
-    Then "service" runs on some node within 30 seconds
+    When pacemakerd is killed on the node running "${failover_resource}"
+    Then "${failover_resource}" runs on some node within ${failover_seconds} seconds
     And the node where it was killed is fenced or back in the cluster within 60 seconds
 
   @live @destructive @critical
   Scenario: A node that loses quorum stops its resources
     Two of three nodes gone: the last one must not carry on alone.
     Remediation: set no-quorum-policy=stop (never ignore on three or more nodes).
-    When every node but the one running "service" is killed
-    Then "service" stops on the remaining node within 30 seconds
+    When every node but the one running "${failover_resource}" is killed
+    Then "${failover_resource}" stops on the remaining node within ${failover_seconds} seconds

@@ -3,6 +3,8 @@ Feature: Isolation of the cluster network
   Practice 7 of the seed: keep the cluster's own traffic on a network of its
   own. Nodes get two networks here, the cluster network (corosync links) and
   a public one that carries only the service the cluster protects.
+  Parameter: public_service = none — the resource that serves the public network; none when the candidate names none
+  Parameter: public_port = 8080 — the TCP port that service answers on
 
   @live @high
   Scenario: The cluster's ports do not answer on the public network
@@ -10,7 +12,12 @@ Feature: Isolation of the cluster network
     Remediation: in /etc/nftables.conf accept 2224, 3121 and 5405-5412 from the cluster nodes' addresses only, and the service's port from anywhere; keep PCSD_BIND_ADDR on the cluster address.
     Then from a host on the public network no node answers on TCP ports "2224, 3121"
     And from a host on the public network no node receives UDP on ports "5405"
-    And from a host on the public network "web" answers on TCP port 8080
+
+  @live @medium
+  Scenario: The protected service answers on the public network
+    A firewall that also shuts out the service it protects is soon opened wide by someone in a hurry.
+    Remediation: accept the service's port from anywhere in /etc/nftables.conf, and the cluster's own ports from the cluster nodes only.
+    Then from a host on the public network "${public_service}" answers on TCP port ${public_port}
 
   @live @high
   Scenario: Cluster daemons listen on the cluster network only

@@ -3,12 +3,14 @@ Feature: Central logs and alerts
   Practice 9 of the seed: collect every node's logs in one place and raise an
   alert when the cluster acts. A log collector (rsyslog) stands in for the
   central log server; it is reachable as `loghost` on the cluster network.
+  Parameter: log_host = auto — the central log server syslog must forward to; auto takes any the candidate forwards to (the collector answers to its name)
+  Parameter: failover_resource = auto — the resource whose failover raises the alert; auto takes the first the candidate runs that can move
 
   @static @live @medium
   Scenario: Syslog is forwarded to the central log server
     Logs kept only on the node that failed, or on the node an intruder controls, are lost when they are needed.
     Remediation: add /etc/rsyslog.d/90-central.conf with `*.* action(type="omfwd" target="loghost" port="514" protocol="tcp" queue.type="LinkedList" queue.filename="central" action.resumeRetryCount="-1")`.
-    Then syslog on every node is forwarded to "loghost"
+    Then syslog on every node is forwarded to "${log_host}"
 
   @live @high @destructive
   Scenario: Every node's cluster logs reach the central log server
@@ -22,5 +24,5 @@ Feature: Central logs and alerts
     A failover nobody hears about hides the fault that caused it until the next one takes the service down.
     Remediation: configure an alert agent in the CIB (`<alerts><alert id="syslog" path="/usr/local/lib/pcmk-alerts/alert_syslog.sh"/></alerts>`) that logs kind, node, resource and task with `logger -t pcmk-alert`, and forward syslog centrally.
     Given a central log collector on the cluster network
-    When the node running "service" is killed
-    Then an alert tagged "pcmk-alert" about "service" starting on its new node arrives at the collector within 40 seconds
+    When the node running "${failover_resource}" is killed
+    Then an alert tagged "pcmk-alert" about "${failover_resource}" starting on its new node arrives at the collector within 40 seconds

@@ -204,6 +204,9 @@ struct PolicyArgs {
     /// Fail the run when a scenario has nothing to judge in the candidate.
     #[arg(long)]
     strict: bool,
+    /// A policy parameter, NAME=VALUE (overrides the candidate's [policy]); see `pcmk-comply steps`.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = pcmk_steps::parameters::parse_cli)]
+    params: Vec<pcmk_steps::parameters::Given>,
     /// Run only slice I of N (e.g. 2/4), for a CI matrix; `merge` joins the slices.
     #[arg(long, value_parser = parse_shard)]
     shard: Option<Shard>,
@@ -252,14 +255,41 @@ impl PolicyArgs {
         self.features.sources()
     }
 
+    /// The candidate's `[policy]` values, then `--param`s (later ones win).
+    fn params(&self, candidate: &Candidate) -> Vec<pcmk_steps::parameters::Given> {
+        let manifest = candidate.policy.iter().map(|(name, value, origin)| pcmk_steps::parameters::Given { name: name.clone(), value: value.clone(), origin: origin.clone() });
+        manifest.chain(self.params.iter().cloned()).collect()
+    }
+
     /// Loads the candidate and says what it was found to be and hold.
-    fn load_candidate(&self) -> Result<Arc<Candidate>, InputError> {
+    async fn load_candidate(&self) -> anyhow::Result<Arc<Candidate>> {
+        convert_crm_text(&self.candidate).await?;
         let candidate = Candidate::load(&self.candidate)?;
         for line in &candidate.inventory {
             println!("candidate: {line}");
         }
         Ok(Arc::new(candidate))
     }
+}
+
+/// `crm configure show` text is turned into a CIB by the real crmsh once
+/// (then cached); that needs the engine and the bookworm node image.
+async fn convert_crm_text(path: &std::path::Path) -> anyhow::Result<()> {
+    let Ok(meta) = std::fs::metadata(path) else { return Ok(()) };
+    if !meta.is_file() || meta.len() > pcmk_containers::tree::MAX_FILE_BYTES {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&std::fs::read(path)?).into_owned();
+    if !pcmk_containers::crmsh::is_crm_text(&text) || pcmk_containers::crmsh::cached(&text).is_some() {
+        return Ok(());
+    }
+    let docker = engine::connect().await.map_err(|e| InputError::new(path, None, format!("crm configure show text needs crmsh, run in a node container, to become a CIB: {e:#}")))?;
+    let progress = Progress::new("image bookworm");
+    let image = image::ensure_node_image(&docker, Distro::Bookworm, &Mirrors::default(), &|e| progress.event(e)).await?;
+    progress.finish(&image.tag);
+    eprintln!("candidate: converting {} to a CIB with crmsh", path.display());
+    pcmk_containers::crmsh::convert(&docker, &image, &text, path).await?;
+    Ok(())
 }
 
 fn parse_distro(s: &str) -> Result<Distro, String> {
@@ -344,7 +374,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run { policy, distro, nodes, concurrency, own_clusters } => {
             let started = Instant::now();
-            let candidate = policy.load_candidate()?;
+            let candidate = policy.load_candidate().await?;
             check_policy_args(&policy)?;
             let waivers = policy.outputs.load_waivers()?;
             let distro = distro.or(candidate.distro).unwrap_or(Distro::Bookworm);
@@ -354,8 +384,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             progress.finish(&image.tag);
             let image_phase = started.elapsed();
             let options = ClusterOptions { nodes, origin: "run".into(), ..ClusterOptions::default() };
+            let params = policy.params(&candidate);
             let ctx = RunContext::new(candidate, Mode::Live { docker, image, options });
-            let options = RunOptions { features: policy.features(), strict: policy.strict, tags: policy.tags.clone(), static_only: false, concurrency, own_clusters, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers), durations: durations::default_file() };
+            let options = RunOptions { features: policy.features(), params, strict: policy.strict, tags: policy.tags.clone(), static_only: false, concurrency, own_clusters, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers), durations: durations::default_file() };
             let mut report = runner::run(ctx, options).await?;
             report.info.distro = Some(distro.to_string());
             report.info.phases.insert(0, ("image".into(), image_phase));
@@ -363,11 +394,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Lint { policy } => {
             let started = Instant::now();
-            let candidate = policy.load_candidate()?;
+            let candidate = policy.load_candidate().await?;
             check_policy_args(&policy)?;
             let waivers = policy.outputs.load_waivers()?;
+            let params = policy.params(&candidate);
             let ctx = RunContext::new(candidate, Mode::Static);
-            let options = RunOptions { features: policy.features(), strict: policy.strict, tags: policy.tags.clone(), static_only: true, concurrency: 1, own_clusters: 1, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers), durations: durations::default_file() };
+            let options = RunOptions { features: policy.features(), params, strict: policy.strict, tags: policy.tags.clone(), static_only: true, concurrency: 1, own_clusters: 1, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers), durations: durations::default_file() };
             let report = runner::run(ctx, options).await?;
             finish(report, &waivers, &policy.outputs, "lint", started)
         }
@@ -389,7 +421,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("compare: running the policy on {distro}");
                 let options = ClusterOptions { origin: "compare".into(), ..ClusterOptions::default() };
                 let ctx = RunContext::new(candidate.clone(), Mode::Live { docker: docker.clone(), image, options });
-                let run = RunOptions { features: features.clone(), strict: false, tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: durations::default_file() };
+                let run = RunOptions { features: features.clone(), params: candidate.policy.iter().map(|(name, value, origin)| pcmk_steps::parameters::Given { name: name.clone(), value: value.clone(), origin: origin.clone() }).collect(), strict: false, tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: durations::default_file() };
                 let mut report = runner::run(ctx, run).await?;
                 report.info.distro = Some(distro.to_string());
                 reports.push(report);
@@ -403,7 +435,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut findings = pcmk_reports::compare::removed_in_pacemaker3(&files);
             if let Some(cib) = candidate.file_at(pcmk_containers::candidate::CIB_XML) {
                 let check = "crm_verify --xml-file /tmp/candidate-cib.xml 2>&1; echo '### upgrade'; cp /tmp/candidate-cib.xml /tmp/upgraded.xml && CIB_file=/tmp/upgraded.xml cibadmin --upgrade --force 2>&1";
-                let out = pcmk_containers::cluster::run_tool(&docker, &images[1], &[("/tmp/candidate-cib.xml", &cib.content)], &["sh", "-c", &format!("echo '### verify'; {check}")]).await?;
+                let out = pcmk_containers::cluster::run_tool(&docker, &images[1], &[("/tmp/candidate-cib.xml", &cib.content)], "root", &["sh", "-c", &format!("echo '### verify'; {check}")]).await?;
                 findings.extend(pcmk_reports::compare::tool_findings(&to.to_string(), &out.stdout));
             }
             let rows = pcmk_reports::compare::rows(before, after);
@@ -486,6 +518,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             for step in pcmk_steps::catalogue::STEPS {
                 let scope = if step.static_ok { "lint and run" } else { "run only" };
                 println!("{}\n    {} ({scope})\n    e.g. {}\n", step.pattern, step.meaning, step.example.replace('\n', "\n         "));
+            }
+            println!("Parameters of the built-in policy (set them in candidate.toml [policy] or with --param NAME=VALUE):");
+            for p in runner::declared_parameters(&[FeatureSource::Builtin]).await {
+                println!("  {} = {}  ({}) {}", p.name, p.default, p.feature, p.meaning);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -17,7 +17,7 @@ use pcmk_steps::world::{Mode, RunContext};
 
 fn options(features: &[&str], static_only: bool) -> RunOptions {
     let features = features.iter().map(|f| if *f == "features" { FeatureSource::Builtin } else { FeatureSource::Path(repo_path(f)) }).collect();
-    RunOptions { features, strict: false, tags: None, static_only, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: None }
+    RunOptions { features, params: Vec::new(), strict: false, tags: None, static_only, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: None }
 }
 
 async fn lint(candidate: &str) -> Report {

@@ -57,6 +57,9 @@ struct Manifest {
     secrets: Vec<SecretEntry>,
     #[serde(default, rename = "user")]
     users: Vec<UserEntry>,
+    /// Policy parameter values for this candidate (see `pcmk-comply steps`).
+    #[serde(default)]
+    policy: std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,6 +181,8 @@ pub struct Candidate {
     /// Node paths the harness made because the candidate lacks them (a key,
     /// a corosync.conf for a bare CIB): nothing of the candidate's to judge there.
     pub generated: Vec<String>,
+    /// Policy parameters the manifest sets: (name, value, where: `file:line`).
+    pub policy: Vec<(String, String, String)>,
 }
 
 impl Candidate {
@@ -197,6 +202,19 @@ impl Candidate {
             let content = read_confined(dir, name)?;
             if content.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
                 return Self::bare_cib(path, content);
+            }
+            let text = String::from_utf8_lossy(&content);
+            if crate::crmsh::is_crm_text(&text) {
+                let Some(cib) = crate::crmsh::cached(&text) else {
+                    return Err(InputError::new(path, None, "crm configure show text, which crmsh has not converted to a CIB yet (pcmk-comply converts it with the Docker engine)"));
+                };
+                let mut candidate = Self::bare_cib(path, cib.into_bytes())?;
+                candidate.inventory[0] = format!("{} is crm configure show text, converted to a CIB by crmsh (cached)", path.display());
+                // Lines of the converted CIB are not lines of the text: say which file they are in.
+                for file in candidate.files.iter_mut().filter(|f| f.placement.path == CIB_XML) {
+                    file.source = format!("{} (the CIB crmsh made of it)", path.display()).into();
+                }
+                return Ok(candidate);
             }
             return Self::bare_corosync_conf(path);
         }
@@ -240,6 +258,7 @@ impl Candidate {
                 "no corosync authkey: the harness generates one for the run (256 bytes, root:root 0400); key scenarios have nothing of the candidate's to judge".into(),
             ],
             generated: vec![crate::inferred::COROSYNC_AUTHKEY.into()],
+            policy: Vec::new(),
         };
         candidate.parse_configuration()?;
         Ok(candidate)
@@ -317,6 +336,7 @@ impl Candidate {
             corosync: None,
             inventory: Vec::new(),
             generated: Vec::new(),
+            policy: policy_values(manifest_path, text, &manifest.policy)?,
         };
         let passwords: Vec<PathBuf> = manifest.users.iter().filter_map(|u| u.password_file.as_ref()).map(|f| dir.join(f)).collect();
         candidate.inventory = manifest_inventory(dir, &candidate, &passwords)?;
@@ -355,6 +375,27 @@ impl Candidate {
     pub fn file_at(&self, node_path: &str) -> Option<&CandidateFile> {
         self.files.iter().find(|f| f.placement.path == node_path)
     }
+}
+
+/// `[policy]` values as text: strings as they are, numbers written out, lists joined with `, `.
+fn policy_values(manifest_path: &Path, text: &str, table: &std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>) -> Result<Vec<(String, String, String)>, InputError> {
+    let mut out = Vec::new();
+    for (name, value) in table {
+        let line = line_of(text, name.span().start);
+        let as_text = |v: &toml::Value| match v {
+            toml::Value::String(s) => Some(s.clone()),
+            toml::Value::Integer(i) => Some(i.to_string()),
+            toml::Value::Boolean(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let rendered = match value.get_ref() {
+            toml::Value::Array(items) => items.iter().map(as_text).collect::<Option<Vec<_>>>().map(|v| v.join(", ")),
+            other => as_text(other),
+        };
+        let rendered = rendered.ok_or_else(|| InputError::new(manifest_path, Some(line), format!("policy parameter `{}` must be a string, a number, a boolean or a list of them", name.get_ref())))?;
+        out.push((name.get_ref().clone(), rendered, format!("{}:{line}", manifest_path.display())));
+    }
+    Ok(out)
 }
 
 /// What a manifest places, and the directory's files it leaves out.

@@ -72,6 +72,12 @@ pub struct ClusterOptions {
     pub keep_on_failure: bool,
     pub memory_bytes: i64,
     pub pids_limit: i64,
+    /// Nodes also sit on a public network, apart from the cluster's links
+    /// (for the isolation probes).
+    pub public_network: bool,
+    /// Host names the nodes resolve to the log collector, besides `loghost`
+    /// (the log servers the candidate forwards to).
+    pub log_host_aliases: Vec<String>,
 }
 
 impl Default for ClusterOptions {
@@ -84,6 +90,8 @@ impl Default for ClusterOptions {
             keep_on_failure: false,
             memory_bytes: 1024 * 1024 * 1024,
             pids_limit: 1024,
+            public_network: false,
+            log_host_aliases: Vec::new(),
         }
     }
 }
@@ -152,6 +160,8 @@ pub struct Cluster {
     archive: Vec<u8>,
     /// Memory bytes and pids per container.
     limits: (i64, i64),
+    /// Names the nodes resolve to the log collector besides `loghost`.
+    log_host_aliases: Vec<String>,
     fence: Option<FenceWatcher>,
     redactor: Redactor,
     /// Idle open shells per container, for root commands; one is opened
@@ -207,7 +217,7 @@ impl Cluster {
             networks.push(create_network(docker, &run, &format!("link{link}"), &labels).await?);
         }
         // The public network comes after the links: no corosync link uses it.
-        let public_link = if candidate.public_network {
+        let public_link = if options.public_network || candidate.public_network {
             networks.push(create_network(docker, &run, "public", &labels).await?);
             Some(networks.len() - 1)
         } else {
@@ -252,6 +262,7 @@ impl Cluster {
             public_link,
             archive: archive.clone(),
             limits: (options.memory_bytes, options.pids_limit),
+            log_host_aliases: options.log_host_aliases.clone(),
             fence: None,
             redactor: deployment.redactor.clone(),
             shells: Default::default(),
@@ -315,7 +326,7 @@ impl Cluster {
                 tmpfs: Some(HashMap::from([("/run".to_string(), "rw,nosuid,nodev,mode=0755,size=64m".to_string())])),
                 mounts: Some(system_dirs::mounts(system_dirs, &archive_paths(archive)?).into_iter().chain(self.state_volumes()).collect()),
                 init: Some(false),
-                extra_hosts: Some(vec![format!("{LOG_COLLECTOR}:{log_collector}")]),
+                extra_hosts: Some(std::iter::once(LOG_COLLECTOR).chain(self.log_host_aliases.iter().map(String::as_str)).map(|name| format!("{name}:{log_collector}")).collect()),
                 ..Default::default()
             }),
             networking_config: Some(NetworkingConfig { endpoints_config: Some(HashMap::from([(first.name.clone(), endpoint(first_addr))])) }),
@@ -1108,7 +1119,7 @@ impl Deployment {
 /// Runs one command in a throwaway container of `image`, off every network,
 /// with `files` placed first: for checks that need a node's tools but no
 /// cluster (e.g. another version's `crm_verify`). Removed however it ends.
-pub async fn run_tool(docker: &Docker, image: &NodeImage, files: &[(&str, &[u8])], cmd: &[&str]) -> anyhow::Result<ExecOutput> {
+pub async fn run_tool(docker: &Docker, image: &NodeImage, files: &[(&str, &[u8])], user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
     let run = RunId::generate();
     run::register(&run);
     let mut guard = RunGuard { run: run.clone(), armed: true };
@@ -1140,7 +1151,7 @@ pub async fn run_tool(docker: &Docker, image: &NodeImage, files: &[(&str, &[u8])
     docker.start_container(&container, None).await.context("starting the tool container")?;
     let used = async {
         Session::open_delivering(docker, &container, &archive.into_inner()?).await.context("copying files into the tool container")?;
-        exec_in(docker, &container, "root", cmd).await
+        exec_in(docker, &container, user, cmd).await
     };
     let out = tokio::time::timeout(EXEC_TIMEOUT, used).await;
     run::remove_run(docker, &run).await?;

@@ -48,15 +48,12 @@ impl Candidate {
         let tree = Tree {
             origin: file.to_path_buf(),
             is_archive: false,
+            single_file: true,
             files: vec![TreeFile { path: "cib.xml".into(), content, executable: false }],
             skipped: Vec::new(),
         };
         let mut candidate = Self::from_tree(file, tree)?;
-        let shown = file.display().to_string();
-        for file in &mut candidate.files {
-            file.source = shown.clone().into();
-        }
-        candidate.inventory[0] = format!("{shown} is a CIB without a corosync.conf");
+        candidate.inventory[0] = format!("{} is a CIB without a corosync.conf", file.display());
         Ok(candidate)
     }
 
@@ -101,6 +98,7 @@ impl Candidate {
             corosync: None,
             inventory,
             generated,
+            policy: Vec::new(),
         };
         candidate.parse_configuration()?;
         Ok(candidate)

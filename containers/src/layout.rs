@@ -212,6 +212,7 @@ mod tests {
         Tree {
             origin: "t".into(),
             is_archive: false,
+            single_file: false,
             files: paths.iter().map(|p| TreeFile { path: p.to_string(), content: b"x".to_vec(), executable: false }).collect(),
             skipped: Vec::new(),
         }

@@ -7,6 +7,7 @@ pub mod cib;
 pub mod cluster;
 pub mod corosync_conf;
 pub mod corosync_semantics;
+pub mod crmsh;
 pub mod engine;
 pub mod error;
 pub mod fence;

@@ -45,6 +45,8 @@ pub struct Tree {
     pub origin: PathBuf,
     /// Set for archives: members are named `archive:member` in messages.
     pub is_archive: bool,
+    /// A tree of one file the user named (a bare CIB): named as it is.
+    pub single_file: bool,
     pub files: Vec<TreeFile>,
     pub skipped: Vec<Skipped>,
 }
@@ -52,7 +54,9 @@ pub struct Tree {
 impl Tree {
     /// How a file of this tree is named in messages and reports.
     pub fn source_of(&self, path: &str) -> PathBuf {
-        if self.is_archive {
+        if self.single_file {
+            self.origin.clone()
+        } else if self.is_archive {
             PathBuf::from(format!("{}:{path}", self.origin.display()))
         } else {
             self.origin.join(path)
@@ -161,10 +165,12 @@ pub fn read_archive(path: &Path) -> Result<Tree, InputError> {
         Packing::Tar => Box::new(reader),
     };
     let bounded = Bounded { inner: stream, left: MAX_TOTAL_BYTES };
-    let mut tree = Tree { origin: path.to_path_buf(), is_archive: true, files: Vec::new(), skipped: Vec::new() };
+    let mut tree = Tree { origin: path.to_path_buf(), is_archive: true, single_file: false, files: Vec::new(), skipped: Vec::new() };
     let mut archive = tar::Archive::new(bounded);
     let entries = archive.entries().map_err(|e| InputError::new(path, None, format!("not a readable tar archive: {e}")))?;
     let mut last_member = String::from("(the first member)");
+    // (link, target inside the archive, target as written)
+    let mut links: Vec<(String, String, String)> = Vec::new();
     let mut members = 0usize;
     for entry in entries {
         let mut entry = entry.map_err(|e| corrupt(path, &last_member, e))?;
@@ -181,11 +187,12 @@ pub fn read_archive(path: &Path) -> Result<Tree, InputError> {
             tar::EntryType::Directory => continue,
             tar::EntryType::Symlink | tar::EntryType::Link => {
                 let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
-                let stays_inside = if kind == tar::EntryType::Link { member_path(&target).is_ok() } else { link_stays_inside(&name, &target) };
-                if !stays_inside {
+                // A hard link names its target from the archive's root, a symlink from its own directory.
+                let resolved = if kind == tar::EntryType::Link { member_path(&target).ok() } else { resolve_link(&name, &target) };
+                let Some(resolved) = resolved else {
                     return Err(member_err(format!("is a link to `{target}`, outside the archive")));
-                }
-                tree.skipped.push(Skipped { path: name, reason: format!("a link to `{target}`; links are not followed") });
+                };
+                links.push((name, resolved, target));
                 continue;
             }
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {}
@@ -198,7 +205,7 @@ pub fn read_archive(path: &Path) -> Result<Tree, InputError> {
         }
         let mut content = Vec::with_capacity(declared as usize);
         entry.read_to_end(&mut content).map_err(|e| corrupt(path, &raw_name, e))?;
-        if packing_of(&content).is_some() {
+        if is_nested_archive(&name, &content) {
             return Err(member_err("is itself an archive; unpack it and hand over the inner one".into()));
         }
         let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
@@ -207,7 +214,26 @@ pub fn read_archive(path: &Path) -> Result<Tree, InputError> {
     if members == 0 {
         return Err(InputError::new(path, None, "the archive is empty or truncated"));
     }
+    // `crm report` keeps one copy of what every node shares and links each node's name to it.
+    for (link, target, written) in links {
+        match tree.files.iter().find(|f| f.path == target).cloned() {
+            Some(file) => tree.files.push(TreeFile { path: link, ..file }),
+            None => tree.skipped.push(Skipped { path: link, reason: format!("a link to `{written}`, which the archive does not hold as a file") }),
+        }
+    }
+    tree.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(tree)
+}
+
+/// A tar inside the archive (plain, or compressed under a tar name). A
+/// compressed single file (`crm report`'s pengine/*.bz2) is not an archive.
+fn is_nested_archive(name: &str, content: &[u8]) -> bool {
+    const TAR_NAMES: &[&str] = &[".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz"];
+    match packing_of(content) {
+        Some(Packing::Tar) => true,
+        Some(_) => TAR_NAMES.iter().any(|suffix| name.ends_with(suffix)),
+        None => false,
+    }
 }
 
 fn corrupt(archive: &Path, member: &str, e: std::io::Error) -> InputError {
@@ -258,32 +284,31 @@ fn member_path(raw: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
-/// Whether a symlink at `link` (relative to the root) pointing at `target` stays inside the root.
-fn link_stays_inside(link: &str, target: &str) -> bool {
+/// Where a symlink at `link` (relative to the root) pointing at `target`
+/// leads, relative to the root; None where it leaves the root.
+fn resolve_link(link: &str, target: &str) -> Option<String> {
     if target.starts_with('/') {
-        return false;
+        return None;
     }
-    let mut depth: Vec<&str> = link.split('/').collect();
-    depth.pop();
+    let mut parts: Vec<&str> = link.split('/').collect();
+    parts.pop();
     for part in target.split('/') {
         match part {
             "" | "." => {}
             ".." => {
-                if depth.pop().is_none() {
-                    return false;
-                }
+                parts.pop()?;
             }
-            other => depth.push(other),
+            other => parts.push(other),
         }
     }
-    true
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 /// Reads a directory into a tree: regular files only, nothing through a
 /// symlink that leaves it, bounded in count and size.
 pub fn read_dir(dir: &Path) -> Result<Tree, InputError> {
     let base = dir.canonicalize().map_err(|e| InputError::new(dir, None, format!("cannot read candidate: {e}")))?;
-    let mut tree = Tree { origin: dir.to_path_buf(), is_archive: false, files: Vec::new(), skipped: Vec::new() };
+    let mut tree = Tree { origin: dir.to_path_buf(), is_archive: false, single_file: false, files: Vec::new(), skipped: Vec::new() };
     let mut total = 0u64;
     let mut pending = vec![String::new()];
     while let Some(relative) = pending.pop() {
@@ -345,10 +370,10 @@ mod tests {
         assert_eq!(member_path("./a/b").unwrap(), "a/b");
         assert!(member_path("/etc/passwd").is_err());
         assert!(member_path("a/../../x").is_err());
-        assert!(link_stays_inside("a/b", "c"));
-        assert!(link_stays_inside("a/b", "../c"));
-        assert!(!link_stays_inside("a/b", "../../c"));
-        assert!(!link_stays_inside("a", "/etc/shadow"));
+        assert_eq!(resolve_link("a/b", "c").as_deref(), Some("a/c"));
+        assert_eq!(resolve_link("r/n1/corosync.conf", "../corosync.conf").as_deref(), Some("r/corosync.conf"));
+        assert_eq!(resolve_link("a/b", "../../c"), None);
+        assert_eq!(resolve_link("a", "/etc/shadow"), None);
     }
 
     #[test]

@@ -81,19 +81,108 @@ fn sudo_commands(listing: &str) -> Vec<String> {
 async fn sudo_only(world: &mut PolicyWorld, user: String, step: &Step) -> anyhow::Result<()> {
     world.require_live("asking sudo")?;
     let allowed = crate::support::table_column(step, "command")?;
-    let live = world.live().await?;
+    let nodes: Vec<String> = world.live().await?.cluster.node_names().iter().map(|n| n.to_string()).collect();
     let mut violations = Violations::default();
-    for node in live.cluster.node_names() {
+    for node in &nodes {
         require_user(world, node, &user).await?;
-        let out = world.exec(node, &["sudo", "-l", "-U", &user]).await?;
-        for command in sudo_commands(&out.stdout) {
-            if !allowed.contains(&command) {
-                violations.add(format!("{node}: sudo lets `{user}` run `{command}`, which the policy does not list"));
-            }
+        sudo_violations(world, node, &user, &allowed, &mut violations).await?;
+    }
+    violations.into_result()
+}
+
+#[then(expr = "sudo lets each user the candidate's sudoers rules name run only these commands:")]
+async fn sudo_users_only(world: &mut PolicyWorld, step: &Step) -> anyhow::Result<()> {
+    world.require_live("asking sudo")?;
+    let allowed = crate::support::table_column(step, "command")?;
+    let rules = candidate_sudo_rules(world).await?;
+    if rules.is_empty() {
+        return Err(world.not_applicable("the candidate's sudoers files name no user (root and %groups aside)"));
+    }
+    let mut users: Vec<String> = rules.iter().map(|r| r.user.clone()).collect();
+    users.dedup();
+    let nodes: Vec<String> = world.live().await?.cluster.node_names().iter().map(|n| n.to_string()).collect();
+    let mut violations = Violations::default();
+    for node in &nodes {
+        for user in &users {
+            ensure_account(world, node, user, &[]).await?;
+            sudo_violations(world, node, user, &allowed, &mut violations).await?;
         }
     }
     violations.into_result()
 }
+
+async fn sudo_violations(world: &mut PolicyWorld, node: &str, user: &str, allowed: &[String], violations: &mut Violations) -> anyhow::Result<()> {
+    let out = world.exec(node, &["sudo", "-l", "-U", user]).await?;
+    for command in sudo_commands(&out.stdout) {
+        if !allowed.contains(&command) {
+            violations.add(format!("{node}: sudo lets `{user}` run `{command}`, which the policy does not list"));
+        }
+    }
+    Ok(())
+}
+
+/// The user rules of the sudoers files the candidate places (as the first node has them).
+pub(crate) async fn candidate_sudo_rules(world: &mut PolicyWorld) -> anyhow::Result<Vec<crate::subjects::SudoRule>> {
+    let facts = world.facts().await?;
+    let files: Vec<(String, String)> = facts.nodes[0].texts.iter().filter(|(p, _)| p.starts_with("/etc/sudoers")).map(|(p, t)| (p.clone(), t.clone())).collect();
+    Ok(crate::subjects::sudo_rules(&files))
+}
+
+/// Creates `user` on `node` where the node lacks it: a real cluster has the
+/// accounts its ACLs and sudoers rules name; the lab's nodes get them here.
+pub(crate) async fn ensure_account(world: &mut PolicyWorld, node: &str, user: &str, groups: &[&str]) -> anyhow::Result<()> {
+    if world.exec(node, &["id", user]).await?.success() {
+        return Ok(());
+    }
+    let mut cmd = vec!["useradd", "--no-create-home", "--shell", "/bin/sh"];
+    let joined = groups.join(",");
+    if !groups.is_empty() {
+        cmd.extend(["--groups", joined.as_str()]);
+    }
+    cmd.push(user);
+    let out = world.exec(node, &cmd).await?;
+    if !out.success() {
+        return world.infra(Err(anyhow::anyhow!("useradd {user} on {node}: {}", out.stderr.trim())));
+    }
+    let member = if groups.is_empty() { String::new() } else { format!(" in {joined}") };
+    world.ctx.add_harness_note(format!("harness created the account `{user}`{member} on the nodes that lacked it"));
+    Ok(())
+}
+
+#[then(expr = "every read-only ACL user of the CIB can read it but not change it")]
+async fn read_only_acl_users(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    world.require_live("running commands as a user")?;
+    let cib = world.facts().await?.cib.clone().unwrap_or_default();
+    let users = crate::subjects::read_only_acl_users(&cib);
+    if users.is_empty() {
+        return Err(world.not_applicable("the CIB gives no ACL user read-only rights"));
+    }
+    let node = world.first_node().await?;
+    let mut violations = Violations::default();
+    for user in &users {
+        // Pacemaker serves only members of haclient; the ACLs decide the rest.
+        ensure_account(world, &node, user, &["haclient"]).await?;
+        let read = world.exec_as(&node, user, READ_CIB).await?;
+        if !(read.success() && read.stdout.contains("<configuration")) {
+            violations.add(format!("`{user}` cannot read the CIB on {node}: {}", read.stderr.trim()));
+        }
+        if let Err(e) = cannot_write(world, user.clone()).await {
+            violations.add(e.to_string());
+        }
+    }
+    violations.into_result()
+}
+
+#[then(expr = "an account outside haclient cannot read the CIB")]
+async fn outsider_cannot_read(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    world.require_live("running commands as a user")?;
+    let node = world.first_node().await?;
+    ensure_account(world, &node, PROBE_ACCOUNT, &[]).await?;
+    cannot_read(world, PROBE_ACCOUNT.to_string()).await
+}
+
+/// The harness's own account with no cluster role.
+const PROBE_ACCOUNT: &str = "pcmk-probe";
 
 #[cfg(test)]
 mod tests {

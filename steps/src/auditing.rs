@@ -97,6 +97,7 @@ async fn audit_rules_watch(world: &mut PolicyWorld, step: &Step) -> anyhow::Resu
 
 #[then(expr = "corosync logs to a file and to syslog, with timestamps")]
 async fn corosync_logging(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    world.require_candidates("/etc/corosync/corosync.conf")?;
     let facts = world.facts().await?;
     let mut violations = Violations::default();
     for node in &facts.nodes {
@@ -148,16 +149,28 @@ async fn logs_timestamped(world: &mut PolicyWorld, files: String) -> anyhow::Res
 
 #[when(expr = "{string} sets the meta attribute {string} of {string} through sudo")]
 async fn change_through_sudo(world: &mut PolicyWorld, user: String, option: String, resource: String) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
     world.require_live("changing the CIB as a user")?;
+    let user = if user == "auto" { sudo_operator(world).await? } else { user };
     let node = world.first_node().await?;
     let marker = format!("{}", rand::random::<u32>());
-    crate::access_control::require_user(world, &node, &user).await?;
+    crate::access_control::ensure_account(world, &node, &user, &[]).await?;
     let cmd = format!("sudo -n /usr/sbin/crm_resource --resource {resource} --meta --set-parameter {option} --parameter-value {marker}");
     let out = world.exec(&node, &["su", "-s", "/bin/sh", &user, "-c", &cmd]).await?;
     anyhow::ensure!(out.success(), "`{cmd}` as `{user}` on {node} failed (exit {}): {}", out.code, out.stderr.trim());
     world.audit = Some(crate::world::AuditedChange { node, user, option, marker });
     world.changed_cluster().await;
     Ok(())
+}
+
+/// The first user the candidate's sudoers rules let run crm_resource (or everything).
+async fn sudo_operator(world: &mut PolicyWorld) -> anyhow::Result<String> {
+    let rules = crate::access_control::candidate_sudo_rules(world).await?;
+    let found = rules.into_iter().find(|r| r.commands.contains("crm_resource") || r.commands.split([',', ' ', ':']).any(|c| c == "ALL"));
+    match found {
+        Some(rule) => Ok(rule.user),
+        None => Err(world.not_applicable("the candidate's sudoers rules let no user run crm_resource, so no change through sudo can be traced")),
+    }
 }
 
 #[then(expr = "the node's logs name the user, the command and the change")]

@@ -322,6 +322,14 @@ pub struct Primitive {
     /// The primitive's own instance_attributes, name → (value, line).
     pub params: Vec<(String, String, usize)>,
     pub line: usize,
+    /// The group it belongs to, if any.
+    pub group: Option<String>,
+    /// The clone, promotable (master) or bundle around it, if any: it runs
+    /// on several nodes and does not move as one.
+    pub replicated_by: Option<String>,
+    /// `target-role=Stopped` on it or a parent, or `is-managed=false`: the
+    /// cluster does not run or move it.
+    pub held: bool,
 }
 
 impl Primitive {
@@ -378,7 +386,29 @@ impl CibFacts {
                 .flat_map(|ia| ia.children().filter(|c| c.has_tag_name("nvpair")))
                 .filter_map(|nv| Some((nv.attribute("name")?.to_string(), nv.attribute("value").unwrap_or_default().to_string(), line(nv))))
                 .collect();
-            facts.primitives.push(Primitive { id: primitive.attribute("id").unwrap_or_default().to_string(), class, provider, kind, params, line: line(primitive) });
+            let ancestors: Vec<roxmltree::Node> = primitive.ancestors().skip(1).take_while(|a| !a.has_tag_name("resources")).collect();
+            let id_of = |tags: &[&str]| ancestors.iter().find(|a| tags.iter().any(|t| a.has_tag_name(*t))).and_then(|a| a.attribute("id")).map(str::to_string);
+            let held = std::iter::once(primitive).chain(ancestors.iter().copied()).any(|node| {
+                node.children().filter(|c| c.has_tag_name("meta_attributes")).flat_map(|m| m.children().filter(|c| c.has_tag_name("nvpair"))).any(|nv| {
+                    let value = nv.attribute("value").unwrap_or_default();
+                    match nv.attribute("name") {
+                        Some("target-role") => value.eq_ignore_ascii_case("stopped"),
+                        Some("is-managed") => crate::cluster_options::parse_bool(value) == Some(false),
+                        _ => false,
+                    }
+                })
+            });
+            facts.primitives.push(Primitive {
+                id: primitive.attribute("id").unwrap_or_default().to_string(),
+                class,
+                provider,
+                kind,
+                params,
+                line: line(primitive),
+                group: id_of(&["group"]),
+                replicated_by: id_of(&["clone", "master", "bundle"]),
+                held,
+            });
         }
         for block in doc.descendants().filter(|n| n.has_tag_name("instance_attributes")) {
             let Some(owner) = block.ancestors().skip(1).find(|a| ATTRIBUTE_OWNERS.iter().any(|o| a.has_tag_name(*o))) else { continue };
@@ -402,6 +432,18 @@ impl CibFacts {
             }
         }
         Ok(facts)
+    }
+
+    /// The primitive a resource name stands for: itself, a group's first
+    /// member, or the primitive a clone replicates.
+    pub fn primitive_for(&self, name: &str) -> Option<&Primitive> {
+        self.primitives.iter().find(|p| p.id == name).or_else(|| self.primitives.iter().find(|p| p.group.as_deref() == Some(name) || p.replicated_by.as_deref() == Some(name)))
+    }
+
+    /// Resources a failover can move: primitives the cluster runs, outside
+    /// clones, promotable sets and bundles, that are not fence devices.
+    pub fn movable(&self) -> impl Iterator<Item = &Primitive> {
+        self.primitives.iter().filter(|p| p.class != "stonith" && p.replicated_by.is_none() && !p.held)
     }
 
     /// Whether the schema upgrade renames legacy underscore option names

@@ -48,6 +48,7 @@ fn fault(world: &PolicyWorld) -> anyhow::Result<Fault> {
 
 #[when(expr = "the node running {string} is killed")]
 async fn kill_node_running(world: &mut PolicyWorld, resource: String) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
     let victim = running_on(world, &resource).await?;
     let live = world.live().await?;
     world.infra(live.cluster.kill_node(&victim).await)?;
@@ -58,6 +59,7 @@ async fn kill_node_running(world: &mut PolicyWorld, resource: String) -> anyhow:
 
 #[when(expr = "{string} fails its monitor")]
 async fn fail_monitor(world: &mut PolicyWorld, resource: String) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
     let node = running_on(world, &resource).await?;
     let out = world.exec(&node, &["crm_resource", "--fail", "--resource", &resource, "--node", &node]).await?;
     if !out.success() {
@@ -69,6 +71,7 @@ async fn fail_monitor(world: &mut PolicyWorld, resource: String) -> anyhow::Resu
 
 #[when(expr = "the node running {string} is cut off from the others")]
 async fn cut_off(world: &mut PolicyWorld, resource: String) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
     let node = running_on(world, &resource).await?;
     let live = world.live().await?;
     world.infra(live.cluster.disconnect_node(&node).await)?;
@@ -99,6 +102,7 @@ pub(crate) async fn until_corosync_can_notice(world: &mut PolicyWorld, fault: &F
 
 #[then(expr = "{string} runs on another node within {int} seconds")]
 async fn moved_within(world: &mut PolicyWorld, resource: String, seconds: u64) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
     let fault = fault(world)?;
     let live = world.live().await?;
     let survivor = live.cluster.nodes.iter().find(|n| n.name != fault.node).map(|n| n.name.clone()).expect("two or more nodes");
@@ -128,6 +132,7 @@ async fn moved_within(world: &mut PolicyWorld, resource: String, seconds: u64) -
 
 #[then(expr = "{string} is running again within {int} seconds")]
 async fn recovered_within(world: &mut PolicyWorld, resource: String, seconds: u64) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
     let fault = fault(world)?;
     let live = world.live().await?;
     let observer = live.cluster.nodes[0].name.clone();
@@ -190,6 +195,7 @@ async fn quorate_and_complete(world: &mut PolicyWorld) -> anyhow::Result<()> {
 
 #[then(expr = "{string} runs on at most one side of the partition for {int} seconds")]
 async fn never_on_both_sides(world: &mut PolicyWorld, resource: String, seconds: u64) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
     let fault = fault(world)?;
     let live = world.live().await?;
     let isolated = fault.node.clone();
@@ -241,6 +247,7 @@ async fn never_on_both_sides(world: &mut PolicyWorld, resource: String, seconds:
 
 #[when(expr = "{word} is killed on the node running {string}")]
 async fn kill_daemon(world: &mut PolicyWorld, daemon: String, resource: String) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
     let service = match daemon.as_str() {
         "corosync" => Service::Corosync,
         "pacemakerd" => Service::Pacemaker,
@@ -262,6 +269,7 @@ async fn others(world: &mut PolicyWorld, fault: &Fault) -> anyhow::Result<Vec<St
 
 #[then(expr = "{string} runs on some node within {int} seconds")]
 async fn available_within(world: &mut PolicyWorld, resource: String, seconds: u64) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
     let fault = fault(world)?;
     let observers = others(world, &fault).await?;
     let deadline = fault.at + Duration::from_secs(seconds);
@@ -324,6 +332,7 @@ async fn back_in_cluster(cluster: &pcmk_containers::cluster::Cluster, node: &str
 
 #[when(expr = "every node but the one running {string} is killed")]
 async fn kill_all_but_one(world: &mut PolicyWorld, resource: String) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
     let survivor = running_on(world, &resource).await?;
     let live = world.live().await?;
     for node in live.cluster.nodes.iter().filter(|n| n.name != survivor) {
@@ -336,6 +345,7 @@ async fn kill_all_but_one(world: &mut PolicyWorld, resource: String) -> anyhow::
 
 #[then(expr = "{string} stops on the remaining node within {int} seconds")]
 async fn stops_without_quorum(world: &mut PolicyWorld, resource: String, seconds: u64) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
     let fault = fault(world)?;
     let deadline = fault.at + Duration::from_secs(seconds);
     until_corosync_can_notice(world, &fault, &fault.node).await?;

@@ -23,6 +23,7 @@ async fn public_udp_closed(world: &mut PolicyWorld, ports: String) -> anyhow::Re
 
 #[then(expr = "from a host on the public network {string} answers on TCP port {int}")]
 async fn public_service_answers(world: &mut PolicyWorld, resource: String, port: u16) -> anyhow::Result<()> {
+    let resource = world.public_service(&resource)?;
     world.require_live("probing the public network")?;
     let node = crate::failover::wait_running(world, &resource).await?;
     let live = world.live().await?;

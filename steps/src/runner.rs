@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub features: Vec<crate::policy::FeatureSource>,
     /// `--strict`: a scenario with nothing to judge fails the run.
     pub strict: bool,
+    /// Policy parameter values: the candidate's `[policy]`, then `--param`.
+    pub params: Vec<crate::parameters::Given>,
     /// A cucumber tag expression, e.g. `@communication and not @slow`.
     pub tags: Option<String>,
     /// `lint`: only scenarios tagged `@static`.
@@ -166,24 +168,41 @@ struct StartOrder {
     parts: Vec<(StartKey, gherkin::Feature)>,
 }
 
+/// The features of a source, parsed (a parse error stays an error to report).
+async fn parse_source(source: &FeatureSource) -> Vec<cucumber::parser::Result<gherkin::Feature>> {
+    use futures_util::StreamExt as _;
+    match source {
+        FeatureSource::Path(path) => cucumber::Parser::parse(cucumber::parser::Basic::new(), path, Default::default()).collect().await,
+        FeatureSource::Builtin => crate::policy::builtin_features().into_iter().map(|f| f.map_err(|e| cucumber::parser::Error::Parsing(Arc::new(e)))).collect(),
+    }
+}
+
+/// Every parameter the features of `sources` declare.
+pub async fn declared_parameters(sources: &[FeatureSource]) -> Vec<crate::parameters::Declared> {
+    let mut declared = Vec::new();
+    for source in sources {
+        for feature in parse_source(source).await.into_iter().flatten() {
+            declared.extend(crate::parameters::declared(&feature));
+        }
+    }
+    declared
+}
+
 impl StartOrder {
-    async fn parse(source: &FeatureSource, selected: &ScenarioFilter, durations: &Durations) -> StartOrder {
-        use futures_util::StreamExt as _;
-        let parsed: Vec<cucumber::parser::Result<gherkin::Feature>> = match source {
-            FeatureSource::Path(path) => cucumber::Parser::parse(cucumber::parser::Basic::new(), path, Default::default()).collect().await,
-            FeatureSource::Builtin => {
-                crate::policy::builtin_features().into_iter().map(|f| f.map_err(|e| cucumber::parser::Error::Parsing(Arc::new(e)))).collect()
-            }
-        };
+    async fn parse(source: &FeatureSource, selected: &ScenarioFilter, durations: &Durations, params: &[crate::parameters::Given]) -> anyhow::Result<StartOrder> {
         let mut order = StartOrder { errors: Vec::new(), parts: Vec::new() };
-        for feature in parsed {
+        for feature in parse_source(source).await {
             match feature {
-                Ok(feature) => order.parts.extend(one_feature_per_scenario(feature, selected, durations)),
+                Ok(mut feature) => {
+                    let declared = crate::parameters::declared(&feature);
+                    crate::parameters::substitute(&mut feature, &declared, params).map_err(anyhow::Error::msg)?;
+                    order.parts.extend(one_feature_per_scenario(feature, selected, durations));
+                }
                 Err(error) => order.errors.push(error),
             }
         }
         order.parts.sort_by_key(|(key, _)| *key);
-        order
+        Ok(order)
     }
 
     fn needs_shared_cluster(&self) -> bool {
@@ -243,6 +262,7 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
             }
         }
     }
+    crate::parameters::check(&declared_parameters(&options.features).await, &options.params).map_err(anyhow::Error::msg)?;
     let writer = VerdictWriter { quiet: options.quiet, waiver: options.waiver.clone(), ..VerdictWriter::default() };
     let collected = writer.collected.clone();
     let static_only = options.static_only;
@@ -261,7 +281,7 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
                 && tags.as_ref().is_none_or(|t| t.eval(all_tags))
                 && shard.is_none_or(|s| s.contains(&feature.name, &scenario.name))
         };
-        let scenarios = StartOrder::parse(source, &filter, &durations).await;
+        let scenarios = StartOrder::parse(source, &filter, &durations, &options.params).await?;
         let warm_up_shared = ctx.is_live() && scenarios.needs_shared_cluster();
         let cucumber = PolicyWorld::cucumber::<PathBuf>()
             .with_parser(scenarios)
@@ -349,7 +369,7 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("c.feature"), "Feature: C\n  Scenario: broken\n    Given x\n  Scenario\n").unwrap();
         let not_skipped = |f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::Scenario| !has_tag(f, r, s, "skip");
-        let order = StartOrder::parse(&FeatureSource::Path(dir.clone()), &not_skipped, &Durations::default()).await;
+        let order = StartOrder::parse(&FeatureSource::Path(dir.clone()), &not_skipped, &Durations::default(), &[]).await.unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(names(&order), ["own slow in a rule", "own one", "shared slow", "shared one", "shared two"]);
         assert_eq!(order.errors.len(), 1, "c.feature does not parse");
@@ -363,7 +383,7 @@ mod tests {
         let dir2 = std::env::temp_dir().join(format!("pcmk-start-order-own-{}", std::process::id()));
         std::fs::create_dir_all(&dir2).unwrap();
         std::fs::write(dir2.join("a.feature"), "Feature: A\n  @destructive\n  Scenario: own one\n    Given x\n  Scenario: shared one\n    Given x\n").unwrap();
-        let order = StartOrder::parse(&FeatureSource::Path(dir2.clone()), &only_destructive, &Durations::default()).await;
+        let order = StartOrder::parse(&FeatureSource::Path(dir2.clone()), &only_destructive, &Durations::default(), &[]).await.unwrap();
         std::fs::remove_dir_all(&dir2).unwrap();
         assert_eq!(names(&order), ["own one"]);
         assert!(!order.needs_shared_cluster(), "no scenario runs on the shared cluster, so none is started");
@@ -381,7 +401,7 @@ mod tests {
         let file = dir.join("durations.json");
         std::fs::write(&file, r#"{"A » short": 5.0, "A » long": 60.5, "A » slow but quick": 20.0, "A » shared": 99.0}"#).unwrap();
         let all = |_: &gherkin::Feature, _: Option<&gherkin::Rule>, _: &gherkin::Scenario| true;
-        let order = StartOrder::parse(&FeatureSource::Path(dir.join("a.feature")), &all, &Durations::load_from(Some(file))).await;
+        let order = StartOrder::parse(&FeatureSource::Path(dir.join("a.feature")), &all, &Durations::load_from(Some(file)), &[]).await.unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(names(&order), ["new and slow", "new", "long", "slow but quick", "short", "shared"]);
     }

@@ -11,6 +11,7 @@ use crate::world::{Mode, PolicyWorld};
 
 #[then(expr = "replacing each node in turn by a {word} node keeps the cluster quorate and {string} running")]
 async fn rolling_upgrade(world: &mut PolicyWorld, distro: String, resource: String) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
     world.require_live("a rolling upgrade")?;
     anyhow::ensure!(world.destructive, "this step replaces every node: tag the scenario @destructive");
     let distro: Distro = distro.parse().map_err(anyhow::Error::msg)?;

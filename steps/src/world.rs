@@ -156,7 +156,7 @@ impl RunContext {
     }
 
     /// Builds a cluster from the candidate, in `turn` if one was already taken.
-    async fn build_cluster(&self, turn: Option<tokio::sync::OwnedSemaphorePermit>) -> anyhow::Result<Arc<LiveCluster>> {
+    async fn build_cluster(&self, turn: Option<tokio::sync::OwnedSemaphorePermit>, shared: bool) -> anyhow::Result<Arc<LiveCluster>> {
         let Mode::Live { docker, image, options } = &self.mode else {
             return Err(anyhow!("this step needs a running cluster; tag the scenario @live (lint runs only @static scenarios)"));
         };
@@ -164,6 +164,8 @@ impl RunContext {
             Some(turn) => turn,
             None => self.cluster_start_turn().await?,
         };
+        // The shared cluster carries the isolation probes: it always gets a public network.
+        let options = &pcmk_containers::cluster::ClusterOptions { public_network: shared, log_host_aliases: self.log_hosts(), ..options.clone() };
         let started = std::time::Instant::now();
         tracing::info!(target: PROGRESS_LOG, "cluster: starting nodes from {}", self.candidate.origin.display());
         let cluster = match Cluster::up(docker, &self.candidate, image, options).await {
@@ -192,7 +194,26 @@ impl RunContext {
         Ok(Arc::new(LiveCluster { cluster, facts: FactCache::default(), probe_turn: Default::default() }))
     }
 
-    fn add_harness_note(&self, note: String) {
+    /// The host names the candidate's rsyslog forwards to: the nodes resolve
+    /// them to the run's log collector.
+    fn log_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self
+            .candidate
+            .files
+            .iter()
+            .filter(|f| f.placement.path.starts_with("/etc/rsyslog"))
+            .flat_map(|f| crate::logging::forward_targets(&String::from_utf8_lossy(&f.content)))
+            .map(|(host, _)| host)
+            // Host names only (an untrusted candidate's text goes into the engine's host list).
+            .filter(|h| h.len() <= 253 && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') && h.chars().any(|c| c.is_ascii_alphabetic()))
+            .filter(|h| h != pcmk_containers::cluster::LOG_COLLECTOR)
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
+    }
+
+    pub(crate) fn add_harness_note(&self, note: String) {
         let mut notes = self.harness_notes.lock().unwrap_or_else(|e| e.into_inner());
         if !notes.contains(&note) {
             notes.push(note);
@@ -207,7 +228,7 @@ impl RunContext {
             Some(Err(why)) => return Err(anyhow!("the shared cluster could not be built: {why}")),
             None => {}
         }
-        let built = self.build_cluster(None).await;
+        let built = self.build_cluster(None, true).await;
         *slot = Some(built.as_ref().map(Arc::clone).map_err(|e| format!("{e:#}")));
         built
     }
@@ -351,7 +372,7 @@ impl PolicyWorld {
             self.reserve_slot().await?;
         }
         let live = if self.destructive {
-            self.ctx.build_cluster(self.start_turn.take()).await
+            self.ctx.build_cluster(self.start_turn.take(), false).await
         } else {
             self.ctx.shared_cluster().await
         };
@@ -486,6 +507,36 @@ impl PolicyWorld {
             pcmk_containers::image::Distro::Bookworm => Pacemaker::V2_1,
             pcmk_containers::image::Distro::Trixie => Pacemaker::V3_0,
         }
+    }
+
+    /// The resource a scenario acts on. A name is the candidate's own (a
+    /// primitive, or the first member of a group or clone of that id);
+    /// `auto` is the resource a fault already hit in this scenario, else the
+    /// first the candidate runs that can move. A candidate with none has
+    /// nothing for the scenario to judge.
+    pub async fn subject_resource(&mut self, name: &str) -> anyhow::Result<String> {
+        if name == "auto" {
+            if let Some(fault) = &self.fault {
+                return Ok(fault.resource.clone());
+            }
+        }
+        let cib = self.cib().await?;
+        if name != "auto" {
+            return match cib.primitive_for(name) {
+                Some(primitive) => Ok(primitive.id.clone()),
+                None => anyhow::bail!("the policy names the resource `{name}`, which the candidate's CIB does not define (set failover_resource to one of its resources, or to auto)"),
+            };
+        }
+        let first = cib.movable().next().map(|p| p.id.clone());
+        first.ok_or_else(|| self.not_applicable("the candidate's CIB runs no resource that can fail over (a primitive outside clones and bundles, not stopped, not a fence device)"))
+    }
+
+    /// The resource serving the public network, as the policy names it; `none` leaves nothing to judge.
+    pub fn public_service(&self, name: &str) -> anyhow::Result<String> {
+        if name == "none" {
+            return Err(self.not_applicable("the policy names no public service (set the parameter public_service to the resource that serves the public network)"));
+        }
+        Ok(name.to_string())
     }
 
     /// Ends the scenario as not applicable where the harness, not the
