@@ -19,6 +19,16 @@ impl AddressMap {
         self.prefixes.insert([f[0], f[1], f[2]], [t[0], t[1], t[2]]);
     }
 
+    /// Maps one address only (a VIP), not its /24.
+    pub fn insert_exact(&mut self, from: Ipv4Addr, to: Ipv4Addr) {
+        self.exact.insert(from, to);
+    }
+
+    /// Whether `addr` is mapped, on its own or through its /24.
+    pub fn maps(&self, addr: Ipv4Addr) -> bool {
+        self.map(addr).is_some()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.exact.is_empty()
     }

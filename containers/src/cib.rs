@@ -53,12 +53,13 @@ pub fn parse<'a>(text: &'a str, file: &Path) -> Result<roxmltree::Document<'a>, 
 }
 
 /// The CIB to place on every node before first start, and the settings the harness added.
-pub fn seed(candidate_cib: Option<(&str, &Path)>) -> Result<(String, Vec<HarnessSetting>), InputError> {
+/// `placed` are the node paths the candidate places (its own agents run as they are).
+pub fn seed(candidate_cib: Option<(&str, &Path)>, placed: &[String]) -> Result<(String, Vec<HarnessSetting>), InputError> {
     let (text, file) = candidate_cib.unwrap_or((EMPTY_CIB, Path::new("<harness empty CIB>")));
     let doc = parse(text, file)?;
     // Real fence devices cannot reach power switches from a container: every
     // stonith primitive uses the harness's agent, which powers off containers.
-    let mut replacements: Vec<(std::ops::Range<usize>, &str)> = Vec::new();
+    let mut replacements: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     let mut fence_settings = Vec::new();
     for primitive in doc.descendants().filter(|n| n.has_tag_name("primitive") && n.attribute("class") == Some("stonith")) {
         let Some(kind) = primitive.attributes().find(|a| a.name() == "type") else { continue };
@@ -68,9 +69,12 @@ pub fn seed(candidate_cib: Option<(&str, &Path)>) -> Result<(String, Vec<Harness
                 value: crate::fence::AGENT_TYPE.into(),
                 why: format!("{} cannot reach real power switches from a container; {} powers off the target's container", kind.value(), crate::fence::AGENT_TYPE),
             });
-            replacements.push((kind.range_value(), crate::fence::AGENT_TYPE));
+            replacements.push((kind.range_value(), crate::fence::AGENT_TYPE.to_string()));
         }
     }
+    let (stand_ins, stand_in_settings) = crate::stand_in::stand_ins(&doc, placed);
+    replacements.extend(stand_ins);
+    fence_settings.extend(stand_in_settings);
     let configured: Vec<&str> = doc
         .descendants()
         .filter(|n| n.has_tag_name("nvpair"))
@@ -82,7 +86,7 @@ pub fn seed(candidate_cib: Option<(&str, &Path)>) -> Result<(String, Vec<Harness
     let mut fenced = text.to_string();
     replacements.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
     for (range, value) in replacements {
-        fenced.replace_range(range, value);
+        fenced.replace_range(range, &value);
     }
     let doc = parse(&fenced, file)?;
     let (seeded, mut settings) = add_options(&fenced, &doc, added);
@@ -136,7 +140,7 @@ mod tests {
 
     #[test]
     fn empty_cib_is_seeded() {
-        let (cib, added) = seed(None).unwrap();
+        let (cib, added) = seed(None, &[]).unwrap();
         assert_eq!(dc_deadtime(&cib), vec!["2s"]);
         assert_eq!(added.len(), 1);
     }
@@ -144,7 +148,7 @@ mod tests {
     #[test]
     fn candidate_value_wins() {
         let text = r#"<cib><configuration><crm_config><cluster_property_set id="o"><nvpair id="d" name="dc-deadtime" value="7s"/></cluster_property_set></crm_config></configuration></cib>"#;
-        let (cib, added) = seed(Some((text, Path::new("cib.xml")))).unwrap();
+        let (cib, added) = seed(Some((text, Path::new("cib.xml"))), &[]).unwrap();
         assert_eq!(cib, text);
         assert!(added.is_empty());
     }
@@ -156,7 +160,7 @@ mod tests {
             r#"<cib><configuration><crm_config/></configuration></cib>"#,
             r#"<cib><configuration><resources/></configuration></cib>"#,
         ] {
-            let (cib, added) = seed(Some((text, Path::new("cib.xml")))).unwrap();
+            let (cib, added) = seed(Some((text, Path::new("cib.xml"))), &[]).unwrap();
             assert_eq!(dc_deadtime(&cib), vec!["2s"], "{cib}");
             assert_eq!(added[0].name, "dc-deadtime");
             assert_eq!(text.contains("stonith-enabled"), cib.contains(r#"name="stonith-enabled" value="true""#));
@@ -166,7 +170,7 @@ mod tests {
     #[test]
     fn every_fence_device_uses_the_harness_agent() {
         let text = r#"<cib><configuration><crm_config/><resources><primitive id="ipmi" class="stonith" type="fence_ipmilan"><instance_attributes id="i"><nvpair id="p" name="ip" value="10.0.0.9"/></instance_attributes></primitive><primitive id="web" class="ocf" provider="heartbeat" type="apache"/></resources></configuration></cib>"#;
-        let (cib, settings) = seed(Some((text, Path::new("cib.xml")))).unwrap();
+        let (cib, settings) = seed(Some((text, Path::new("cib.xml"))), &[]).unwrap();
         assert!(cib.contains(r#"id="ipmi" class="stonith" type="fence_pcmk_comply""#), "{cib}");
         assert!(cib.contains(r#"type="apache""#) && cib.contains(r#"value="10.0.0.9""#));
         assert!(settings.iter().any(|s| s.name == "fence agent of ipmi" && s.why.starts_with("fence_ipmilan")));
@@ -175,11 +179,11 @@ mod tests {
 
     #[test]
     fn malformed_cib_names_the_line() {
-        let e = seed(Some(("<cib>\n<configuration>\n</cib>", Path::new("cib.xml")))).unwrap_err();
+        let e = seed(Some(("<cib>\n<configuration>\n</cib>", Path::new("cib.xml"))), &[]).unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
-        let e = seed(Some(("<!DOCTYPE cib [<!ENTITY a \"aaaa\">]><cib/>", Path::new("cib.xml")))).unwrap_err();
+        let e = seed(Some(("<!DOCTYPE cib [<!ENTITY a \"aaaa\">]><cib/>", Path::new("cib.xml"))), &[]).unwrap_err();
         assert!(e.message.contains("not a valid CIB"), "{e}");
-        let e = seed(Some(("<notcib/>", Path::new("cib.xml")))).unwrap_err();
+        let e = seed(Some(("<notcib/>", Path::new("cib.xml"))), &[]).unwrap_err();
         assert!(e.message.contains("not <cib>"), "{e}");
     }
 }

@@ -206,7 +206,7 @@ impl Cluster {
     /// Creates networks and nodes and starts them, without waiting for readiness.
     pub async fn start(docker: &Docker, candidate: &Candidate, image: &NodeImage, options: &ClusterOptions) -> anyhow::Result<Cluster> {
         let layout = Layout::plan(candidate, options.nodes)?;
-        let (deployment, harness_settings) = deployment(candidate)?;
+        let (deployment, mut harness_settings) = deployment(candidate)?;
         let run = options.run_id.clone().unwrap_or_else(RunId::generate);
         run::register(&run);
         let guard = RunGuard { run: run.clone(), armed: true };
@@ -248,6 +248,7 @@ impl Cluster {
                 }
             }
         }
+        harness_settings.extend(deployment.move_virtual_ips(&mut addresses, &networks[0].subnet));
         let (archive, mapped_files) = deployment.archive(&corosync_conf, &addresses)?;
         let cluster = Cluster {
             docker: docker.clone(),
@@ -785,7 +786,7 @@ impl Cluster {
     /// their keys stay. Returns once the cluster is ready again; `timeout` bounds
     /// each of the two waits (resources stopped, cluster ready) on its own.
     pub async fn reset_pacemaker(&self, timeout: Duration) -> anyhow::Result<Duration> {
-        let (empty, _) = cib::seed(None)?;
+        let (empty, _) = cib::seed(None, &[])?;
         let names = self.node_names();
         // Resources stop first: pacemaker stopped everywhere at once while they
         // ran did not stop within 60 s here. (`crm_resource --wait` is no help:
@@ -1048,7 +1049,8 @@ fn deployment(candidate: &Candidate) -> Result<(Deployment, Vec<HarnessSetting>)
         Some(f) => Some(std::str::from_utf8(&f.content).map_err(|_| InputError::new(&f.source, None, "not UTF-8"))?),
         None => None,
     };
-    let (cib, settings) = cib::seed(cib_text.zip(cib_file.map(|f| f.source.as_path())))?;
+    let placed: Vec<String> = candidate.files.iter().map(|f| f.placement.path.clone()).collect();
+    let (cib, settings) = cib::seed(cib_text.zip(cib_file.map(|f| f.source.as_path())), &placed)?;
     for file in &candidate.files {
         if file.placement.path != CIB_XML && file.placement.path != COROSYNC_CONF {
             // Keys are bytes: no address mapping may touch them.
@@ -1087,6 +1089,24 @@ fn deployment(candidate: &Candidate) -> Result<(Deployment, Vec<HarnessSetting>)
 }
 
 impl Deployment {
+    /// A VIP outside every node link's /24 could not come up in the lab: it
+    /// moves to the first link's network (host 100 and up), and is reported.
+    fn move_virtual_ips(&self, addresses: &mut AddressMap, subnet: &str) -> Vec<HarnessSetting> {
+        let Some(cib) = self.files.iter().find(|(p, _, _)| p.path == CIB_XML).and_then(|(_, c, _)| std::str::from_utf8(c).ok()) else { return Vec::new() };
+        let Ok(doc) = roxmltree::Document::parse(cib) else { return Vec::new() };
+        let [a, b, c, _] = host_address(subnet, 0).octets();
+        let mut settings = Vec::new();
+        for (index, (id, vip)) in crate::stand_in::virtual_ips(&doc).into_iter().enumerate() {
+            if addresses.maps(vip) || index >= 50 {
+                continue;
+            }
+            let to = Ipv4Addr::new(a, b, c, 100 + index as u8);
+            addresses.insert_exact(vip, to);
+            settings.push(HarnessSetting { name: format!("address of {id}"), value: to.to_string(), why: format!("the VIP {vip} is outside the lab's networks") });
+        }
+        settings
+    }
+
     /// The tar uploaded to `/` of every node, and the files whose addresses were mapped.
     fn archive(&self, corosync_conf: &str, addresses: &AddressMap) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
         let mut plan = self.plan.clone();

@@ -17,6 +17,7 @@ pub mod layout;
 pub mod run;
 pub mod redact;
 mod session;
+pub mod stand_in;
 pub mod status;
 pub mod tree;
 pub mod system_dirs;

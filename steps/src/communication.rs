@@ -153,8 +153,7 @@ async fn key_size(world: &mut PolicyWorld, path: String, min: u64, max: u64) -> 
 
 #[then(expr = "no resource parameter in the CIB holds a plaintext secret")]
 async fn no_plaintext_secrets(world: &mut PolicyWorld) -> anyhow::Result<()> {
-    let cib = world.cib().await?;
-    let origin = world.facts().await?.cib_origin.clone();
+    let (cib, origin) = world.candidate_cib()?;
     if cib.instance_attributes.is_empty() {
         return Err(world.not_applicable(format!("{origin} sets no resource parameters")));
     }

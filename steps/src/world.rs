@@ -429,6 +429,17 @@ impl PolicyWorld {
         self.infra(CibFacts::parse(text, &facts.cib_origin))
     }
 
+    /// The candidate's own CIB, as it ships: in a live run the running CIB
+    /// also holds what the harness changed to run it (fence agents, stand-ins).
+    pub fn candidate_cib(&self) -> anyhow::Result<(CibFacts, String)> {
+        let Some(file) = self.ctx.candidate.file_at(pcmk_containers::candidate::CIB_XML) else {
+            return Err(self.not_applicable("the candidate has no CIB, so there is no cluster configuration to check"));
+        };
+        let origin = file.source.display().to_string();
+        let facts = self.infra(CibFacts::parse(&String::from_utf8_lossy(&file.content), &origin))?;
+        Ok((facts, origin))
+    }
+
     /// Runs a command on a node; a harness failure is an infrastructure error,
     /// a non-zero exit is the caller's to judge.
     pub async fn exec_as(&mut self, node: &str, user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
