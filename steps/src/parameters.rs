@@ -64,7 +64,7 @@ pub fn check(declared: &[Declared], given: &[Given]) -> Result<(), String> {
             let mut known: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
             known.sort();
             known.dedup();
-            return Err(format!("{}: no selected feature declares the parameter `{}` (known: {})", value.origin, value.name, known.join(", ")));
+            return Err(format!("{}: no feature declares the parameter `{}` (known: {})", value.origin, value.name, known.join(", ")));
         };
         if !declaration.accepts(&value.value) {
             return Err(format!("{}: parameter `{}` takes a whole number (its default is {}), not `{}`", value.origin, value.name, declaration.default, value.value));
@@ -133,7 +133,7 @@ mod tests {
     fn unknown_names_and_wrong_types_are_refused_where_they_were_given() {
         let declared = declared(&parsed());
         let e = check(&declared, &[Given { name: "failover_secs".into(), value: "1".into(), origin: "candidate.toml:7".into() }]).unwrap_err();
-        assert!(e.starts_with("candidate.toml:7: no selected feature declares the parameter `failover_secs`"), "{e}");
+        assert!(e.starts_with("candidate.toml:7: no feature declares the parameter `failover_secs`"), "{e}");
         let e = check(&declared, &[parse_cli("failover_seconds=soon").unwrap()]).unwrap_err();
         assert!(e.contains("takes a whole number"), "{e}");
     }

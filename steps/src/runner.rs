@@ -262,7 +262,10 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
             }
         }
     }
-    crate::parameters::check(&declared_parameters(&options.features).await, &options.params).map_err(anyhow::Error::msg)?;
+    // A parameter is known when the run's features or the built-in policy declare it
+    // (a candidate's [policy] may serve runs of other selections too).
+    let known: Vec<FeatureSource> = options.features.iter().cloned().chain(std::iter::once(FeatureSource::Builtin)).collect();
+    crate::parameters::check(&declared_parameters(&known).await, &options.params).map_err(anyhow::Error::msg)?;
     let writer = VerdictWriter { quiet: options.quiet, waiver: options.waiver.clone(), ..VerdictWriter::default() };
     let collected = writer.collected.clone();
     let static_only = options.static_only;

@@ -1,0 +1,198 @@
+//! Real configurations in: the artifacts users hand over, made by the real
+//! tools (tests/fixtures/real, see its README), each recognised, laid out and
+//! judged for what it holds; and the policy found wherever the binary runs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::repo_path;
+
+fn pcmk(args: &[&str], dir: &Path) -> (i32, String, String) {
+    let output: Output = std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply")).args(args).current_dir(dir).env("PCMK_COMPLY_CACHE_DIR", cache_dir()).output().unwrap();
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("pcmk-inputs-cache-{}", std::process::id()))
+}
+
+fn fixture(name: &str) -> String {
+    repo_path(&format!("tests/fixtures/real/{name}")).display().to_string()
+}
+
+/// The verdict line of a scenario in lint's output: `PASS`, `FAIL`, `N/A`…
+fn mark<'a>(stdout: &'a str, scenario: &str) -> &'a str {
+    stdout.lines().find(|l| l.ends_with(scenario)).and_then(|l| l.split_whitespace().next()).unwrap_or_else(|| panic!("no verdict for `{scenario}` in:\n{stdout}"))
+}
+
+#[test]
+fn a_pcs_config_backup_is_linted_as_pcs_restores_it() {
+    let (code, stdout, stderr) = pcmk(&["lint", "--candidate", &fixture("pcs-backup/lab-backup.tar.bz2")], &std::env::temp_dir());
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("is a pcs config backup"), "{stdout}");
+    assert!(stdout.contains("corosync_authkey at /etc/corosync/authkey (root:root 0400)"), "{stdout}");
+    assert!(stdout.contains("pacemaker_authkey at /etc/pacemaker/authkey (hacluster:haclient 0400)"), "{stdout}");
+    assert!(stdout.contains("version.txt: the pcs backup's format version"), "nothing is dropped silently: {stdout}");
+    assert_eq!(mark(&stdout, "Every node holds the same strong corosync key, readable by root only"), "PASS", "the backup's own key is judged");
+    assert_eq!(mark(&stdout, "Cluster traffic is encrypted and authenticated with strong algorithms"), "PASS");
+    assert_eq!(mark(&stdout, "Fencing is enabled"), "PASS");
+    assert_eq!(mark(&stdout, "No credentials are hard-coded in the cluster configuration"), "FAIL");
+    // fence_mpath's key is a reservation key; the fence_ipmilan passwords are credentials.
+    assert!(stdout.contains("`fence-alpha` (stonith:fence_ipmilan) has parameter `password`"), "{stdout}");
+    assert!(!stdout.contains("`fence-scsi`"), "a fence_mpath key is not a credential: {stdout}");
+    assert!(!stdout.contains("Lab-Passw0rd"), "a password is never printed");
+}
+
+#[test]
+fn a_crm_report_uses_the_dc_and_says_what_it_left() {
+    let (_, stdout, stderr) = pcmk(&["lint", "--candidate", &fixture("crm-report/lab-report-dc.tar.bz2")], &std::env::temp_dir());
+    assert!(stdout.contains("is a crm report"), "{stdout}{stderr}");
+    assert!(stdout.contains("used the CIB and corosync.conf of gamma, the node that was DC"), "{stdout}");
+    assert!(stdout.contains("gamma/pengine/pe-input-0.bz2: report output, not configuration"), "{stdout}");
+    assert!(stdout.contains("masked as `******` in this copy, so the CIB itself holds it in plain text"), "{stdout}");
+    let (_, stdout, _) = pcmk(&["lint", "--candidate", &fixture("crm-report/lab-report-alpha.tar.bz2")], &std::env::temp_dir());
+    assert!(stdout.contains("no node is marked DC in this report; used the CIB and corosync.conf of alpha"), "{stdout}");
+}
+
+#[test]
+fn a_bare_cib_runs_with_a_corosync_conf_made_for_its_nodes() {
+    let (_, stdout, stderr) = pcmk(&["lint", "--candidate", &fixture("pcs-cib/cib.xml")], &std::env::temp_dir());
+    assert!(stdout.contains("is a CIB without a corosync.conf"), "{stdout}{stderr}");
+    assert!(stdout.contains("the harness made a knet one for the CIB's 3 nodes"), "{stdout}");
+    // What the harness made is not the candidate's to be judged on.
+    assert_eq!(mark(&stdout, "Cluster traffic is encrypted and authenticated with strong algorithms"), "N/A");
+    assert_eq!(mark(&stdout, "Corosync runs on the knet transport"), "N/A");
+    assert_eq!(mark(&stdout, "No credentials are hard-coded in the cluster configuration"), "FAIL");
+}
+
+#[test]
+fn directories_without_a_manifest_are_laid_out_by_their_names() {
+    let dir = std::env::temp_dir().join(format!("pcmk-inputs-root-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, from) in [("etc/corosync/corosync.conf", "pcs-knet/corosync.conf"), ("var/lib/pacemaker/cib/cib.xml", "crmsh-made/cib.xml")] {
+        std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+        std::fs::copy(fixture(from), dir.join(path)).unwrap();
+    }
+    std::fs::write(dir.join("etc/motd"), "hello\n").unwrap();
+    let (_, stdout, _) = pcmk(&["lint", "--candidate", dir.to_str().unwrap()], &std::env::temp_dir());
+    assert!(stdout.contains("is a copy of a node's files"), "{stdout}");
+    assert!(stdout.contains("etc/motd: not a file the policy or the cluster reads"), "{stdout}");
+    // crmsh-made sets stonith-enabled=false.
+    assert_eq!(mark(&stdout, "Fencing is enabled"), "FAIL", "{stdout}");
+    let flat = dir.join("flat");
+    std::fs::create_dir_all(&flat).unwrap();
+    std::fs::copy(fixture("pcs-2node/corosync.conf"), flat.join("corosync.conf")).unwrap();
+    std::fs::copy(fixture("crmsh-made/cib.xml"), flat.join("cib.xml")).unwrap();
+    let (_, stdout, _) = pcmk(&["lint", "--candidate", flat.to_str().unwrap()], &std::env::temp_dir());
+    assert!(stdout.contains("is files under their well-known names"), "{stdout}");
+    assert_eq!(mark(&stdout, "A cluster that loses quorum stops its resources"), "N/A", "a 2-node cluster: {stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn corosync_3_refusals_stop_the_load_in_its_words() {
+    let dir = std::env::temp_dir().join(format!("pcmk-inputs-refusal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = std::fs::read_to_string(fixture("pcs-knet/corosync.conf")).unwrap();
+    for (edit, said) in [
+        (conf.replace("transport: knet", "transport: udpu"), "crypto_cipher & crypto_hash are only valid for the Knet transport."),
+        (conf.replace("    crypto_hash: sha256\n", ""), "crypto_cipher requires crypto_hash with value other than none"),
+    ] {
+        std::fs::write(dir.join("corosync.conf"), edit).unwrap();
+        let (code, _, stderr) = pcmk(&["lint", "--candidate", dir.join("corosync.conf").to_str().unwrap()], &dir);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(said), "{stderr}");
+        assert!(stderr.contains("corosync.conf:"), "names the file and line: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_policy_travels_with_the_binary() {
+    let elsewhere = std::env::temp_dir();
+    let (code, stdout, stderr) = pcmk(&["lint", "--candidate", &repo_path("candidates/hardened").display().to_string()], &elsewhere);
+    assert_eq!(code, 0, "lint works from another directory: {stdout}{stderr}");
+    let out = elsewhere.join(format!("pcmk-policy-{}", std::process::id()));
+    let (code, stdout, _) = pcmk(&["policy", "export", out.to_str().unwrap()], &elsewhere);
+    assert_eq!(code, 0);
+    assert_eq!(stdout.lines().count(), std::fs::read_dir(repo_path("features")).unwrap().count());
+    // Only the user's own scenarios, or the user's beside the built-in ones.
+    std::fs::write(out.join("mine.feature.extra"), "").unwrap();
+    let mine = out.join("own");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("own.feature"), "Feature: Own\n\n  @static\n  Scenario: Mine\n    Then corosync uses the \"knet\" transport\n").unwrap();
+    let hardened = repo_path("candidates/hardened").display().to_string();
+    let (_, stdout, _) = pcmk(&["lint", "--candidate", &hardened, "--no-builtin", "--features", mine.to_str().unwrap()], &elsewhere);
+    assert!(stdout.contains("lint: 1 scenarios: 1 passed"), "{stdout}");
+    let (_, stdout, _) = pcmk(&["lint", "--candidate", &hardened, "--features", mine.to_str().unwrap()], &elsewhere);
+    assert!(stdout.contains("lint: 17 scenarios: 17 passed"), "{stdout}");
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn policy_parameters_are_checked_where_they_are_given() {
+    let elsewhere = std::env::temp_dir();
+    let hardened = repo_path("candidates/hardened").display().to_string();
+    let (code, _, stderr) = pcmk(&["lint", "--candidate", &hardened, "--param", "failover_secs=3"], &elsewhere);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--param: no feature declares the parameter `failover_secs`"), "{stderr}");
+    let (code, _, stderr) = pcmk(&["lint", "--candidate", &hardened, "--param", "failover_seconds=soon"], &elsewhere);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("takes a whole number"), "{stderr}");
+    let dir = elsewhere.join(format!("pcmk-inputs-params-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixture("pcs-knet/corosync.conf"), dir.join("corosync.conf")).unwrap();
+    std::fs::write(dir.join("candidate.toml"), "[[file]]\nsource = \"corosync.conf\"\npath = \"/etc/corosync/corosync.conf\"\n\n[policy]\nlog_host = \"logs.example.com\"\nfailover_secnds = 30\n").unwrap();
+    let (code, _, stderr) = pcmk(&["lint", "--candidate", dir.to_str().unwrap()], &elsewhere);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("candidate.toml:7: no feature declares the parameter `failover_secnds`"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    let (_, stdout, _) = pcmk(&["steps"], &elsewhere);
+    assert!(stdout.contains("failover_resource = auto"), "{stdout}");
+}
+
+#[test]
+fn strict_fails_a_run_with_nothing_to_judge() {
+    let cib = fixture("pcs-cib/cib.xml");
+    // The one static @high scenario of the practice judges corosync.conf, which a bare CIB lacks.
+    let (code, stdout, _) = pcmk(&["lint", "--candidate", &cib, "--tags", "@communication and @high"], &std::env::temp_dir());
+    assert!(stdout.contains("lint: 1 scenarios: 0 passed, 0 failed, 0 waived, 1 not applicable"), "{stdout}");
+    assert_eq!(code, 0, "not applicable is not a failure");
+    let (code, _, _) = pcmk(&["lint", "--candidate", &cib, "--tags", "@communication and @high", "--strict"], &std::env::temp_dir());
+    assert_eq!(code, 1, "--strict: every practice must be exercised");
+}
+
+/// Needs the engine: crmsh runs in a node container, once; the result is cached.
+#[test]
+fn crm_configure_show_text_is_converted_by_crmsh_and_cached() {
+    let _ = std::fs::remove_dir_all(cache_dir());
+    for (text, password_param) in [("crmsh/configure-show.txt", "password"), ("crmsh-legacy/configure-show.txt", "passwd")] {
+        let (code, stdout, stderr) = pcmk(&["lint", "--candidate", &fixture(text)], &std::env::temp_dir());
+        assert!(stdout.contains("is crm configure show text, converted to a CIB by crmsh"), "{text}: {stdout}{stderr}");
+        assert_ne!(code, 2, "{stderr}");
+        assert!(stdout.contains(&format!("has parameter `{password_param}`")), "{text}: {stdout}");
+    }
+    // The legacy text's `property $id="cib-bootstrap-options"` block is read by crmsh itself.
+    let (_, stdout, _) = pcmk(&["lint", "--candidate", &fixture("crmsh-legacy/configure-show.txt")], &std::env::temp_dir());
+    assert_eq!(mark(&stdout, "Fencing is enabled"), "PASS", "{stdout}");
+    // Cached: a second lint needs no engine.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply"))
+        .args(["lint", "--candidate", &fixture("crmsh/configure-show.txt")])
+        .env("PCMK_COMPLY_CACHE_DIR", cache_dir())
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .output()
+        .unwrap();
+    assert_ne!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    let _ = std::fs::remove_dir_all(cache_dir());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply"))
+        .args(["lint", "--candidate", &fixture("crmsh/configure-show.txt")])
+        .env("PCMK_COMPLY_CACHE_DIR", cache_dir())
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "no engine and no cache: says so, never guesses: {stderr}");
+    assert!(stderr.contains("crm configure show text needs crmsh"), "{stderr}");
+}
