@@ -161,7 +161,7 @@ fn an_archive_in_the_root_layout_is_placed_and_its_key_never_printed() {
     assert!(stdout.contains("sos_commands/pacemaker/crm_mon: sosreport command output"), "{stdout}");
     assert!(stdout.contains("hostname: a link to"), "{stdout}");
     assert!(stdout.contains("services: corosync, pacemaker, pcsd"), "{stdout}");
-    assert!(!stdout.contains("the harness generates one"), "the candidate's key is used: {stdout}");
+    assert!(!stdout.contains("no /etc/corosync/authkey"), "the candidate's key is used: {stdout}");
     assert!(stdout.contains("PASS      Secure communication » Every node holds the same strong corosync key"), "{stdout}");
     let all = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
     assert!(!all.contains(&hex_key[..32]), "the key is never printed");

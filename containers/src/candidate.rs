@@ -235,29 +235,25 @@ impl Candidate {
         let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = file.file_name().and_then(|n| n.to_str()).ok_or_else(|| InputError::new(file, None, "bad file name"))?;
         let content = read_confined(dir, name)?;
+        let files = vec![CandidateFile {
+            source: file.to_path_buf(),
+            placement: Placement { path: COROSYNC_CONF.into(), owner: "root".into(), group: "root".into(), mode: 0o644 },
+            content,
+            secret: false,
+        }];
+        let (secrets, generated, said) = crate::inferred::missing_keys(&files);
         let mut candidate = Candidate {
             origin: file.to_path_buf(),
             distro: None,
             nodes: None,
             public_network: false,
             services: vec![Service::Corosync, Service::Pacemaker],
-            files: vec![CandidateFile {
-                source: file.to_path_buf(),
-                placement: Placement { path: COROSYNC_CONF.into(), owner: "root".into(), group: "root".into(), mode: 0o644 },
-                content,
-                secret: false,
-            }],
-            secrets: vec![SecretSpec {
-                placement: Placement { path: "/etc/corosync/authkey".into(), owner: "root".into(), group: "root".into(), mode: 0o400 },
-                bytes: 256,
-            }],
+            files,
+            secrets,
             users: Vec::new(),
             corosync: None,
-            inventory: vec![
-                format!("{} is a corosync.conf alone", file.display()),
-                "no corosync authkey: the harness generates one for the run (256 bytes, root:root 0400); key scenarios have nothing of the candidate's to judge".into(),
-            ],
-            generated: vec![crate::inferred::COROSYNC_AUTHKEY.into()],
+            inventory: std::iter::once(format!("{} is a corosync.conf alone", file.display())).chain(said).collect(),
+            generated,
             policy: Vec::new(),
         };
         candidate.parse_configuration()?;

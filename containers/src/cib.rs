@@ -172,7 +172,8 @@ mod tests {
         let text = r#"<cib><configuration><crm_config/><resources><primitive id="ipmi" class="stonith" type="fence_ipmilan"><instance_attributes id="i"><nvpair id="p" name="ip" value="10.0.0.9"/></instance_attributes></primitive><primitive id="web" class="ocf" provider="heartbeat" type="apache"/></resources></configuration></cib>"#;
         let (cib, settings) = seed(Some((text, Path::new("cib.xml"))), &[]).unwrap();
         assert!(cib.contains(r#"id="ipmi" class="stonith" type="fence_pcmk_comply""#), "{cib}");
-        assert!(cib.contains(r#"type="apache""#) && cib.contains(r#"value="10.0.0.9""#));
+        assert!(cib.contains(r#"id="web" class="ocf" provider="pacemaker" type="Dummy""#) && cib.contains(r#"value="10.0.0.9""#), "{cib}");
+        assert!(settings.iter().any(|s| s.name == "agent of web" && s.why.contains("ocf:heartbeat:apache")));
         assert!(settings.iter().any(|s| s.name == "fence agent of ipmi" && s.why.starts_with("fence_ipmilan")));
         assert_eq!(dc_deadtime(&cib), vec!["2s"]);
     }

@@ -11,6 +11,23 @@ use crate::layout::{lay_out, Disposition};
 use crate::tree::{Skipped, Tree, TreeFile};
 
 pub const COROSYNC_AUTHKEY: &str = "/etc/corosync/authkey";
+pub const PACEMAKER_AUTHKEY: &str = "/etc/pacemaker/authkey";
+
+/// The keys every pcs-made cluster has, with the owner and mode pcs gives
+/// them: generated fresh for a run where the candidate brings none.
+pub fn missing_keys(files: &[CandidateFile]) -> (Vec<SecretSpec>, Vec<String>, Vec<String>) {
+    let keys = [(COROSYNC_AUTHKEY, "root", "root", 256), (PACEMAKER_AUTHKEY, "hacluster", "haclient", 256)];
+    let (mut secrets, mut generated, mut said) = (Vec::new(), Vec::new(), Vec::new());
+    for (path, owner, group, bytes) in keys {
+        if files.iter().any(|f| f.placement.path == path) {
+            continue;
+        }
+        said.push(format!("no {path}: the harness generates one for the run ({bytes} bytes, {owner}:{group} 0400); scenarios about it have nothing of the candidate's to judge"));
+        secrets.push(SecretSpec { placement: Placement { path: path.into(), owner: owner.into(), group: group.into(), mode: 0o400 }, bytes });
+        generated.push(path.to_string());
+    }
+    (secrets, generated, said)
+}
 
 impl Candidate {
     /// A candidate from a tree of files whose layout says where each goes.
@@ -79,12 +96,9 @@ impl Candidate {
             });
             generated.push(COROSYNC_CONF.to_string());
         }
-        let mut secrets = Vec::new();
-        if !files.iter().any(|f| f.placement.path == COROSYNC_AUTHKEY) {
-            inventory.push(format!("no corosync authkey: the harness generates one for the run (256 bytes, root:root 0400); key scenarios have nothing of the candidate's to judge"));
-            secrets.push(SecretSpec { placement: Placement { path: COROSYNC_AUTHKEY.into(), owner: "root".into(), group: "root".into(), mode: 0o400 }, bytes: 256 });
-            generated.push(COROSYNC_AUTHKEY.to_string());
-        }
+        let (secrets, keys, said) = missing_keys(&files);
+        generated.extend(keys);
+        inventory.extend(said);
         inventory.push(format!("services: {}", services.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
         let mut candidate = Candidate {
             origin: origin.to_path_buf(),
