@@ -3,7 +3,7 @@
 //!
 //! `cargo bench --bench harness` runs everything but the cold builds;
 //! `-- --cold` adds 5 cold image builds per distro (offline base included, ~20 min);
-//! `-- --only lint,cold` runs just those sections (lookup, cluster, lint, failover, policy, cold);
+//! `-- --only lint,cold` runs just those sections (lookup, cluster, lint, failover, policy, real, cold);
 //! `-- --policy-runs N` repeats the whole policy N times (5 by default).
 
 use std::time::{Duration, Instant};
@@ -165,7 +165,7 @@ fn arg_value(name: &str) -> Option<usize> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
 }
 
-const SECTIONS: [&str; 6] = ["lookup", "cluster", "lint", "failover", "policy", "cold"];
+const SECTIONS: [&str; 7] = ["lookup", "cluster", "lint", "failover", "policy", "real", "cold"];
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -321,6 +321,28 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
         record(&mut figures, Figure { name: "machine CPU per whole-policy run".into(), samples: machine_cpu, target: "-" });
         memory.sort();
         println!("peak memory of the harness process (max RSS per whole-policy run): median {:.1} MB, min {:.1} MB, max {:.1} MB, n={} (target <= 200 MB)", memory[memory.len() / 2] as f64 / 1e6, memory[0] as f64 / 1e6, memory[memory.len() - 1] as f64 / 1e6, memory.len());
+    }
+
+    if wants("real") {
+        // The whole policy on a real pcs-made cluster with seven resources (a VIP and an
+        // application in a group, a clone, a promotable resource, three fence devices):
+        // its own resources, stand-ins and accounts must cost no more than the bundled candidate's.
+        let candidate = "tests/fixtures/real/pcs-backup/lab-backup.tar.bz2";
+        let mut whole = Vec::new();
+        let mut first = None;
+        for i in 0..policy_runs {
+            let run = run_cli(&["run", "--candidate", candidate])?;
+            let summary = run.stdout.lines().find(|l| l.starts_with("run on ")).unwrap_or("no summary line").to_string();
+            println!("real-world run {}/{policy_runs}: exit {}, {:.1}s, {summary}", i + 1, run.code, run.took.as_secs_f64());
+            anyhow::ensure!(run.code == 1, "the pcs-made cluster should fail the policy on what it lacks (exit 1):\n{}", run.stdout);
+            let verdicts = summary.split(" in ").next().unwrap_or_default().to_string();
+            match &first {
+                None => first = Some(verdicts),
+                Some(first) => anyhow::ensure!(*first == verdicts, "run {} gave other counts than run 1: {verdicts}", i + 1),
+            }
+            whole.push(run.took);
+        }
+        record(&mut figures, Figure { name: "pcmk-comply run, whole policy, pcs-made cluster (7 resources)".into(), samples: whole, target: "within the hardened range" });
     }
 
     if wants("cold") {

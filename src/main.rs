@@ -255,11 +255,6 @@ impl PolicyArgs {
         self.features.sources()
     }
 
-    /// The candidate's `[policy]` values, then `--param`s (later ones win).
-    fn params(&self, candidate: &Candidate) -> Vec<pcmk_steps::parameters::Given> {
-        let manifest = candidate.policy.iter().map(|(name, value, origin)| pcmk_steps::parameters::Given { name: name.clone(), value: value.clone(), origin: origin.clone() });
-        manifest.chain(self.params.iter().cloned()).collect()
-    }
 
     /// Loads the candidate and says what it was found to be and hold.
     async fn load_candidate(&self) -> anyhow::Result<Arc<Candidate>> {
@@ -384,7 +379,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             progress.finish(&image.tag);
             let image_phase = started.elapsed();
             let options = ClusterOptions { nodes, origin: "run".into(), ..ClusterOptions::default() };
-            let params = policy.params(&candidate);
+            let params = policy.params.clone();
             let ctx = RunContext::new(candidate, Mode::Live { docker, image, options });
             let options = RunOptions { features: policy.features(), params, strict: policy.strict, tags: policy.tags.clone(), static_only: false, concurrency, own_clusters, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers), durations: durations::default_file() };
             let mut report = runner::run(ctx, options).await?;
@@ -397,7 +392,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let candidate = policy.load_candidate().await?;
             check_policy_args(&policy)?;
             let waivers = policy.outputs.load_waivers()?;
-            let params = policy.params(&candidate);
+            let params = policy.params.clone();
             let ctx = RunContext::new(candidate, Mode::Static);
             let options = RunOptions { features: policy.features(), params, strict: policy.strict, tags: policy.tags.clone(), static_only: true, concurrency: 1, own_clusters: 1, quiet: false, shard: policy.shard, waiver: policy.outputs.waiver_lookup(&waivers), durations: durations::default_file() };
             let report = runner::run(ctx, options).await?;
@@ -421,7 +416,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("compare: running the policy on {distro}");
                 let options = ClusterOptions { origin: "compare".into(), ..ClusterOptions::default() };
                 let ctx = RunContext::new(candidate.clone(), Mode::Live { docker: docker.clone(), image, options });
-                let run = RunOptions { features: features.clone(), params: candidate.policy.iter().map(|(name, value, origin)| pcmk_steps::parameters::Given { name: name.clone(), value: value.clone(), origin: origin.clone() }).collect(), strict: false, tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: durations::default_file() };
+                let run = RunOptions { features: features.clone(), params: Vec::new(), strict: false, tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: durations::default_file() };
                 let mut report = runner::run(ctx, run).await?;
                 report.info.distro = Some(distro.to_string());
                 reports.push(report);

@@ -24,7 +24,7 @@ pub struct RunOptions {
     pub features: Vec<crate::policy::FeatureSource>,
     /// `--strict`: a scenario with nothing to judge fails the run.
     pub strict: bool,
-    /// Policy parameter values: the candidate's `[policy]`, then `--param`.
+    /// Policy parameter values given for the run (`--param`); they override the candidate's `[policy]`.
     pub params: Vec<crate::parameters::Given>,
     /// A cucumber tag expression, e.g. `@communication and not @slow`.
     pub tags: Option<String>,
@@ -265,7 +265,10 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     // A parameter is known when the run's features or the built-in policy declare it
     // (a candidate's [policy] may serve runs of other selections too).
     let known: Vec<FeatureSource> = options.features.iter().cloned().chain(std::iter::once(FeatureSource::Builtin)).collect();
-    crate::parameters::check(&declared_parameters(&known).await, &options.params).map_err(anyhow::Error::msg)?;
+    // The candidate's [policy] first, then the run's own values (`--param`): later ones win.
+    let manifest = ctx.candidate.policy.iter().map(|(name, value, origin)| crate::parameters::Given { name: name.clone(), value: value.clone(), origin: origin.clone() });
+    let params: Vec<crate::parameters::Given> = manifest.chain(options.params.iter().cloned()).collect();
+    crate::parameters::check(&declared_parameters(&known).await, &params).map_err(anyhow::Error::msg)?;
     let writer = VerdictWriter { quiet: options.quiet, waiver: options.waiver.clone(), ..VerdictWriter::default() };
     let collected = writer.collected.clone();
     let static_only = options.static_only;
@@ -284,7 +287,7 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
                 && tags.as_ref().is_none_or(|t| t.eval(all_tags))
                 && shard.is_none_or(|s| s.contains(&feature.name, &scenario.name))
         };
-        let scenarios = StartOrder::parse(source, &filter, &durations, &options.params).await?;
+        let scenarios = StartOrder::parse(source, &filter, &durations, &params).await?;
         let warm_up_shared = ctx.is_live() && scenarios.needs_shared_cluster();
         let cucumber = PolicyWorld::cucumber::<PathBuf>()
             .with_parser(scenarios)
