@@ -284,8 +284,8 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             let run = run_cli(&["run", "--json", &json_arg])?;
             machine_cpu.push(busy_cpu()? - cpu_before);
             let verdicts = pcmk_reports::cucumber_json::read(&json)?;
-            let outcomes: std::collections::BTreeMap<String, pcmk_steps::verdict::Outcome> = verdicts.iter().map(|v| (format!("{} » {}", v.feature, v.scenario), v.outcome)).collect();
-            let passed = verdicts.iter().filter(|v| v.outcome == pcmk_steps::verdict::Outcome::Passed).count();
+            let outcomes: std::collections::BTreeMap<String, pcmk_model::verdict::Outcome> = verdicts.iter().map(|v| (format!("{} » {}", v.feature, v.scenario), v.outcome)).collect();
+            let passed = verdicts.iter().filter(|v| v.outcome == pcmk_model::verdict::Outcome::Passed).count();
             let second_starts = run.stdout.matches("harness started a cluster a second time").count();
             println!("whole policy run {}/{policy_runs}: exit {}, {:.1}s, {passed}/{} scenarios passed, {second_starts} second cluster start(s), {}", i + 1, run.code, run.took.as_secs_f64(), outcomes.len(), run.stdout.lines().find(|l| l.starts_with("phases: ")).unwrap_or("no phases line"));
             if second_starts > 0 {

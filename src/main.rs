@@ -241,7 +241,7 @@ impl OutputArgs {
     fn waiver_lookup(&self, waivers: &[waivers::Waiver]) -> Option<runner::WaiverLookup> {
         let waivers = waivers.to_vec();
         let today = waivers::today();
-        (!waivers.is_empty()).then(|| Arc::new(move |v: &pcmk_steps::verdict::Verdict| waivers::waiver_for(&waivers, today, v)) as runner::WaiverLookup)
+        (!waivers.is_empty()).then(|| Arc::new(move |v: &pcmk_model::verdict::Verdict| waivers::waiver_for(&waivers, today, v)) as runner::WaiverLookup)
     }
 
     /// Waivers are read before anything runs, so a mistake in them costs no cluster.
@@ -485,7 +485,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut report = pcmk_reports::cucumber_json::merge(&inputs)?;
             for verdict in &mut report.verdicts {
                 verdict.waived_by = waivers::waiver_for(&waivers, waivers::today(), verdict);
-                pcmk_steps::verdict::print_verdict(verdict);
+                pcmk_steps::collector::print_verdict(verdict);
             }
             finish(report, &waivers, &outputs, &format!("merge of {} file(s)", inputs.len()), started)
         }
@@ -649,7 +649,7 @@ fn finish(mut report: Report, waivers: &[waivers::Waiver], outputs: &OutputArgs,
         println!("note: {waiver}");
     }
     println!("phases: {}", phase_summary(&report.info.phases));
-    println!("{what}: {} scenarios: {} in {:.1}s", report.verdicts.len(), pcmk_steps::verdict::summary(&report.verdicts), started.elapsed().as_secs_f64());
+    println!("{what}: {} scenarios: {} in {:.1}s", report.verdicts.len(), pcmk_model::verdict::summary(&report.verdicts), started.elapsed().as_secs_f64());
     if report.verdicts.is_empty() && report.policy_errors.is_empty() {
         if let Some(shard) = &report.info.shard {
             println!("note: shard {shard} holds no scenario of this selection");

@@ -12,7 +12,7 @@ use pcmk_containers::cluster::ClusterOptions;
 use pcmk_containers::image::Distro;
 use pcmk_steps::policy::FeatureSource;
 use pcmk_steps::runner::{self, Report, RunOptions};
-use pcmk_steps::verdict::Outcome;
+use pcmk_model::verdict::Outcome;
 use pcmk_steps::world::{Mode, RunContext};
 
 fn options(features: &[&str], static_only: bool) -> RunOptions {

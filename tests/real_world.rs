@@ -12,7 +12,7 @@ use common::repo_path;
 use pcmk_containers::candidate::Candidate;
 use pcmk_steps::policy::FeatureSource;
 use pcmk_steps::runner::{self, Report, RunOptions};
-use pcmk_steps::verdict::Status;
+use pcmk_model::verdict::Status;
 use pcmk_steps::world::{Mode, RunContext};
 
 /// Every candidate of the suite that needs no engine to load.

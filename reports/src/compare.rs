@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use pcmk_steps::runner::Report;
-use pcmk_steps::verdict::{Outcome, Verdict};
+use pcmk_model::report::Report;
+use pcmk_model::verdict::{Outcome, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Change {
@@ -216,7 +216,7 @@ mod tests {
         let mut after = fixture::report();
         after.verdicts[1] = fixture::verdict("Secure communication", "No inline key", 20, &["high"], Some(("x", "inline key")));
         after.verdicts[0] = fixture::verdict("Secure communication", "Corosync runs on the knet transport", 6, &["critical"], Some(("x", "node gone")));
-        after.verdicts[0].outcome = pcmk_steps::verdict::Outcome::InfraError;
+        after.verdicts[0].outcome = pcmk_model::verdict::Outcome::InfraError;
         let table = rows(&before, &after);
         let change = |s: &str| table.iter().find(|r| r.scenario == s).unwrap().change;
         assert_eq!(change("No inline key"), Change::Regressed);

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use pcmk_steps::runner::{Report, RunInfo};
-use pcmk_steps::verdict::{Outcome, StepRecord, StepStatus, Verdict};
+use pcmk_model::report::{Report, RunInfo};
+use pcmk_model::verdict::{Outcome, StepRecord, StepStatus, Verdict};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -134,7 +134,7 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
 pub fn read(path: &Path) -> anyhow::Result<Vec<Verdict>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let features: Vec<Feature> = serde_json::from_str(&text).map_err(|e| {
-        pcmk_containers::error::InputError::new(path, Some(e.line()), format!("not Cucumber JSON: {e}"))
+        pcmk_model::error::InputError::new(path, Some(e.line()), format!("not Cucumber JSON: {e}"))
     })?;
     let mut verdicts = Vec::new();
     for feature in features {
@@ -241,7 +241,7 @@ mod tests {
         let file = std::env::temp_dir().join(format!("pcmk-bad-{}.json", std::process::id()));
         std::fs::write(&file, "[\n  {\"uri\": 3}\n]\n").unwrap();
         let err = read(&file).unwrap_err();
-        let input = err.downcast_ref::<pcmk_containers::error::InputError>().expect("an input error");
+        let input = err.downcast_ref::<pcmk_model::error::InputError>().expect("an input error");
         assert_eq!(input.line, Some(2));
     }
 }

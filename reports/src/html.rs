@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use pcmk_steps::explain::Guidance;
-use pcmk_steps::runner::Report;
-use pcmk_steps::verdict::{Outcome, Status, Verdict};
+use pcmk_model::guidance::Guidance;
+use pcmk_model::report::Report;
+use pcmk_model::verdict::{Outcome, Status, Verdict};
 
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -60,7 +60,7 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
         1 => "not compliant",
         _ => "not proven (bad input or infrastructure error)",
     };
-    writeln!(h, "<p id=\"verdict\">Verdict: <strong>{verdict}</strong> — {} scenarios: {}.</p>", all.len(), pcmk_steps::verdict::summary(&report.verdicts))?;
+    writeln!(h, "<p id=\"verdict\">Verdict: <strong>{verdict}</strong> — {} scenarios: {}.</p>", all.len(), pcmk_model::verdict::summary(&report.verdicts))?;
 
     let mut practices: BTreeMap<&str, Vec<&Verdict>> = BTreeMap::new();
     for v in &report.verdicts {
@@ -134,6 +134,13 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
         writeln!(h, "<tr><th>Shard</th><td>{}</td></tr>", escape(shard))?;
     }
     writeln!(h, "</tbody></table>")?;
+    if !info.candidate_inventory.is_empty() {
+        writeln!(h, "<h2>What the candidate holds</h2><ul id=\"inventory\">")?;
+        for line in &info.candidate_inventory {
+            writeln!(h, "<li>{}</li>", escape(line))?;
+        }
+        writeln!(h, "</ul>")?;
+    }
     writeln!(h, "<h2>Harness settings that differ from the candidate</h2>")?;
     if report.harness_notes.is_empty() {
         writeln!(h, "<p>None.</p>")?;

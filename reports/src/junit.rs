@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use junit_report::{Duration, ReportBuilder, TestCase, TestSuite};
-use pcmk_steps::explain::Guidance;
-use pcmk_steps::runner::Report;
-use pcmk_steps::verdict::{Outcome, Status, Verdict};
+use pcmk_model::guidance::Guidance;
+use pcmk_model::report::Report;
+use pcmk_model::verdict::{Outcome, Status, Verdict};
 
 fn duration(v: &Verdict) -> Duration {
     Duration::try_from(v.duration).unwrap_or(Duration::ZERO)
@@ -55,6 +55,10 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
         // Whole seconds: the common JUnit schema's timestamp has no fraction.
         suite.set_timestamp(suite.timestamp.replace_nanosecond(0).unwrap_or(suite.timestamp));
         suite.add_testcases(verdicts.into_iter().map(case));
+        // What the candidate was found to hold, placed or ignored, beside every suite's results.
+        if !report.info.candidate_inventory.is_empty() {
+            suite.set_system_out(&report.info.candidate_inventory.join("\n"));
+        }
         builder.add_testsuite(suite);
     }
     let mut out = Vec::new();

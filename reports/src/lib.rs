@@ -13,8 +13,8 @@ pub mod waivers;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use pcmk_steps::runner::Report;
-use pcmk_steps::verdict::Verdict;
+use pcmk_model::report::Report;
+use pcmk_model::verdict::Verdict;
 
 /// Which files to write; any combination.
 #[derive(Debug, Clone, Default)]
@@ -82,8 +82,8 @@ pub fn feature_uri(verdict: &Verdict) -> String {
 pub(crate) mod fixture {
     use std::time::Duration;
 
-    use pcmk_steps::runner::{Report, RunInfo};
-    use pcmk_steps::verdict::{Outcome, StepRecord, StepStatus, Verdict};
+    use pcmk_model::report::{Report, RunInfo};
+    use pcmk_model::verdict::{Outcome, StepRecord, StepStatus, Verdict};
 
     pub fn verdict(feature: &str, scenario: &str, line: usize, tags: &[&str], failure: Option<(&str, &str)>) -> Verdict {
         let step = |text: &str, status: StepStatus, error: Option<String>| StepRecord {
@@ -138,7 +138,7 @@ pub(crate) mod fixture {
     /// One scenario per status, the failure's reason quoting the words
     /// "infrastructure error": it must stay a policy failure everywhere.
     pub fn every_status() -> Report {
-        use pcmk_steps::verdict::Outcome;
+        use pcmk_model::verdict::Outcome;
         let mut report = report();
         let mut verdicts = Vec::new();
         let cases: [(&str, Option<&str>, Outcome); 6] = [
@@ -169,7 +169,7 @@ pub(crate) mod fixture {
 
 #[cfg(test)]
 mod every_writer {
-    use pcmk_steps::verdict::{Outcome, Status};
+    use pcmk_model::verdict::{Outcome, Status};
 
     use crate::fixture;
 

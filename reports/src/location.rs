@@ -2,8 +2,8 @@
 //! (`corosync.conf line 4`, `/etc/default/pcsd line 2`,
 //! `candidates/x/cib.xml line 30`), else the scenario in its feature file.
 
-use pcmk_steps::runner::RunInfo;
-use pcmk_steps::verdict::Verdict;
+use pcmk_model::report::RunInfo;
+use pcmk_model::verdict::Verdict;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {

@@ -3,9 +3,9 @@
 //! and line the reason names (else the scenario). Waived failures carry an
 //! external suppression with the waiver's justification.
 
-use pcmk_steps::explain::Guidance;
-use pcmk_steps::runner::Report;
-use pcmk_steps::verdict::{Outcome, Verdict};
+use pcmk_model::guidance::Guidance;
+use pcmk_model::report::Report;
+use pcmk_model::verdict::{Outcome, Verdict};
 use serde_json::{json, Value};
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -95,6 +95,7 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
             "properties": {
                 "command": report.info.command,
                 "candidate": report.info.candidate,
+                "candidateFiles": report.info.candidate_inventory,
                 "versions": report.info.versions,
             },
             "results": results,

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use pcmk_containers::error::InputError;
-use pcmk_steps::runner::Report;
-use pcmk_steps::verdict::{Outcome, Verdict};
+use pcmk_model::error::InputError;
+use pcmk_model::report::Report;
+use pcmk_model::verdict::{Outcome, Verdict};
 use serde::Deserialize;
 use toml::Spanned;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::verdict::{Outcome, Verdict};
+use pcmk_model::verdict::{Outcome, Verdict};
 
 const FILE: &str = "durations.json";
 /// A larger file is not ours to read.

@@ -5,29 +5,9 @@ use std::path::{Path, PathBuf};
 
 use cucumber::gherkin::{self, GherkinEnv};
 
+use pcmk_model::guidance::Guidance;
+
 use crate::policy::FeatureSource;
-
-/// A scenario's description split into why and how to fix.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Guidance {
-    pub rationale: String,
-    pub remediation: Option<String>,
-}
-
-impl Guidance {
-    pub fn from_description(description: Option<&str>) -> Guidance {
-        let mut guidance = Guidance::default();
-        let mut rationale = Vec::new();
-        for line in description.unwrap_or_default().lines().map(str::trim).filter(|l| !l.is_empty()) {
-            match line.strip_prefix("Remediation:") {
-                Some(fix) => guidance.remediation = Some(fix.trim().to_string()),
-                None => rationale.push(line),
-            }
-        }
-        guidance.rationale = rationale.join(" ");
-        guidance
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Explained {

@@ -3,13 +3,13 @@
 
 pub mod catalogue;
 pub mod cluster_options;
+pub mod collector;
 pub mod durations;
 pub mod explain;
 pub mod facts;
 pub mod parameters;
 pub mod policy;
 pub mod runner;
-pub mod verdict;
 pub mod world;
 
 mod access_control;

@@ -10,7 +10,10 @@ use cucumber::{gherkin, World as _};
 
 use crate::durations::Durations;
 use crate::policy::FeatureSource;
-use crate::verdict::{Outcome, PolicyError, Verdict, VerdictWriter};
+use pcmk_model::verdict::Verdict;
+pub use pcmk_model::report::{Report, RunInfo};
+
+use crate::collector::VerdictWriter;
 use crate::world::{PolicyWorld, RunContext, RUN};
 
 /// Scenarios on the shared cluster at once: they only read, so the engine bounds this, not correctness.
@@ -76,72 +79,6 @@ impl Shard {
             hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
         }
         hash % u64::from(self.count) == u64::from(self.index - 1)
-    }
-}
-
-/// What was tested, where and how long it took: for reports.
-#[derive(Debug, Clone, Default)]
-pub struct RunInfo {
-    /// `run`, `lint` or `merge`.
-    pub command: String,
-    pub candidate: String,
-    pub distro: Option<String>,
-    /// Package versions on the nodes (pacemaker, corosync, pcs, crmsh).
-    pub versions: std::collections::BTreeMap<String, String>,
-    /// Wall time per phase, in order.
-    pub phases: Vec<(String, std::time::Duration)>,
-    pub shard: Option<String>,
-    /// (path on the node, file in the candidate), to point findings at the candidate's lines.
-    pub candidate_files: Vec<(String, String)>,
-    /// What the candidate was recognised as, and each file placed or ignored with why.
-    pub candidate_inventory: Vec<String>,
-    /// `--strict`: a scenario with nothing to judge fails the run.
-    pub strict: bool,
-}
-
-#[derive(Debug)]
-pub struct Report {
-    pub verdicts: Vec<Verdict>,
-    pub policy_errors: Vec<PolicyError>,
-    pub infra_errors: Vec<String>,
-    pub harness_notes: Vec<String>,
-    pub measurements: Vec<String>,
-    pub artifacts: std::collections::BTreeMap<String, String>,
-    pub info: RunInfo,
-    /// Waivers that expired: each fails the run.
-    pub expired_waivers: Vec<String>,
-    /// Waivers that matched no failing scenario.
-    pub unused_waivers: Vec<String>,
-}
-
-impl Report {
-    pub fn new(verdicts: Vec<Verdict>, info: RunInfo) -> Report {
-        Report {
-            verdicts,
-            policy_errors: Vec::new(),
-            infra_errors: Vec::new(),
-            harness_notes: Vec::new(),
-            measurements: Vec::new(),
-            artifacts: Default::default(),
-            info,
-            expired_waivers: Vec::new(),
-            unused_waivers: Vec::new(),
-        }
-    }
-
-    /// 0 all passed, waived or not applicable, 1 a policy failure or an
-    /// expired waiver (or, with `--strict`, a scenario not applicable),
-    /// 2 bad input or an infrastructure error. The one place that decides it.
-    pub fn exit_code(&self) -> u8 {
-        let harness_failed = self.verdicts.iter().any(|v| matches!(v.outcome, Outcome::Undefined | Outcome::InfraError));
-        let unexercised = self.info.strict && self.verdicts.iter().any(|v| v.outcome == Outcome::NotApplicable);
-        if harness_failed || !self.infra_errors.is_empty() || !self.policy_errors.is_empty() {
-            2
-        } else if self.verdicts.iter().any(Verdict::counts_as_failure) || !self.expired_waivers.is_empty() || unexercised {
-            1
-        } else {
-            0
-        }
     }
 }
 
@@ -258,7 +195,7 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     for source in &options.features {
         if let FeatureSource::Path(path) = source {
             if !path.exists() {
-                return Err(pcmk_containers::error::InputError::new(path, None, "no such feature file or directory").into());
+                return Err(pcmk_model::error::InputError::new(path, None, "no such feature file or directory").into());
             }
         }
     }

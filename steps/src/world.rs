@@ -278,7 +278,7 @@ pub struct PolicyWorld {
     pub collector: Option<String>,
     /// What kind of failure ended the scenario, when it is not a policy
     /// failure: set where the failure happens, read by the verdict writer.
-    failure_kind: Mutex<Option<crate::verdict::Outcome>>,
+    failure_kind: Mutex<Option<pcmk_model::verdict::Outcome>>,
 }
 
 /// A CIB change made as a user, for the steps that look for its trail.
@@ -339,27 +339,27 @@ impl PolicyWorld {
         result.map_err(|e| {
             let message = format!("infrastructure error: {e:#}");
             self.ctx.record_infra_error(message.clone());
-            self.set_failure_kind(crate::verdict::Outcome::InfraError);
+            self.set_failure_kind(pcmk_model::verdict::Outcome::InfraError);
             anyhow!(message)
         })
     }
 
     /// Ends the scenario as not applicable: the candidate lacks its subject.
     pub fn not_applicable(&self, reason: impl std::fmt::Display) -> anyhow::Error {
-        self.set_failure_kind(crate::verdict::Outcome::NotApplicable);
+        self.set_failure_kind(pcmk_model::verdict::Outcome::NotApplicable);
         anyhow!("not applicable: {reason}")
     }
 
-    fn set_failure_kind(&self, kind: crate::verdict::Outcome) {
+    fn set_failure_kind(&self, kind: pcmk_model::verdict::Outcome) {
         let mut slot = self.failure_kind.lock().unwrap_or_else(|e| e.into_inner());
         // An infrastructure error stays one, whatever a later step says.
-        if *slot != Some(crate::verdict::Outcome::InfraError) {
+        if *slot != Some(pcmk_model::verdict::Outcome::InfraError) {
             *slot = Some(kind);
         }
     }
 
     /// How the failing step failed, if not as a policy failure.
-    pub fn failure_kind(&self) -> Option<crate::verdict::Outcome> {
+    pub fn failure_kind(&self) -> Option<pcmk_model::verdict::Outcome> {
         *self.failure_kind.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -1,0 +1,8 @@
+//! The data pcmk-comply passes from stage to stage: bad-input errors,
+//! verdicts, reports and scenario guidance. No engine, no cucumber, no async:
+//! every writer and the CLI read these, and nothing reads them back from text.
+
+pub mod error;
+pub mod guidance;
+pub mod report;
+pub mod verdict;

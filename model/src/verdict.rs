@@ -1,0 +1,155 @@
+//! Verdicts: what each scenario came to, as every writer reports it. Pure
+//! data: how the runner collects them from cucumber's events is the policy
+//! crate's business.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How a scenario ended, as the steps decided it. A waiver is applied on top
+/// (see [`Status`]); nothing downstream reads an outcome back from text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Passed,
+    Failed,
+    /// The candidate lacks the subject of the scenario (no CIB, no resource…):
+    /// nothing to judge. Never counts as passed; `--strict` makes it a failure.
+    NotApplicable,
+    /// The harness, not the policy, failed: never a verdict.
+    InfraError,
+    /// A step matched no definition: an authoring error, never a pass.
+    Undefined,
+}
+
+/// What a report says of a scenario: its outcome with any waiver applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Passed,
+    Failed,
+    Waived,
+    NotApplicable,
+    InfraError,
+    Undefined,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [Status::Passed, Status::Failed, Status::Waived, Status::NotApplicable, Status::InfraError, Status::Undefined];
+
+    /// The word every report uses.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Waived => "waived",
+            Status::NotApplicable => "not applicable",
+            Status::InfraError => "error",
+            Status::Undefined => "undefined",
+        }
+    }
+
+    /// The console's mark.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Status::Passed => "PASS",
+            Status::Failed => "FAIL",
+            Status::Waived => "WAIVED",
+            Status::NotApplicable => "N/A",
+            Status::InfraError => "ERROR",
+            Status::Undefined => "UNDEFINED",
+        }
+    }
+}
+
+/// How one step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepStatus {
+    Passed,
+    Failed,
+    Undefined,
+    /// The step found nothing to judge in the candidate.
+    NotApplicable,
+    /// Not run because an earlier step failed.
+    Skipped,
+}
+
+#[derive(Debug, Clone)]
+pub struct StepRecord {
+    pub keyword: String,
+    pub text: String,
+    pub line: usize,
+    pub status: StepStatus,
+    pub duration: Duration,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub feature: String,
+    pub feature_file: Option<PathBuf>,
+    pub scenario: String,
+    pub line: usize,
+    pub tags: Vec<String>,
+    pub outcome: Outcome,
+    /// The step that failed, with its keyword, and why.
+    pub failed_step: Option<String>,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+    /// Background steps first, then the scenario's, as written.
+    pub steps: Vec<StepRecord>,
+    pub duration: Duration,
+    /// Set when a waiver covers this failure: who accepted it, why, until when.
+    pub waived_by: Option<String>,
+}
+
+impl Verdict {
+    /// The scenario's tags without their `@`, e.g. `critical`.
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tags.iter().any(|t| t == tag)
+    }
+
+    /// The severity tag (`critical`, `high`, `medium`, `low`), if any.
+    pub fn severity(&self) -> Option<&'static str> {
+        ["critical", "high", "medium", "low"].into_iter().find(|s| self.has_tag(s))
+    }
+
+    /// The harness, not the policy, failed here: never a verdict.
+    pub fn is_infra_error(&self) -> bool {
+        self.outcome == Outcome::InfraError
+    }
+
+    /// The outcome with any waiver applied.
+    pub fn status(&self) -> Status {
+        match (self.outcome, &self.waived_by) {
+            (Outcome::Passed, _) => Status::Passed,
+            (Outcome::Failed, Some(_)) => Status::Waived,
+            (Outcome::Failed, None) => Status::Failed,
+            (Outcome::NotApplicable, _) => Status::NotApplicable,
+            (Outcome::InfraError, _) => Status::InfraError,
+            (Outcome::Undefined, _) => Status::Undefined,
+        }
+    }
+
+    /// A failure that no waiver covers.
+    pub fn counts_as_failure(&self) -> bool {
+        self.outcome == Outcome::Failed && self.waived_by.is_none()
+    }
+}
+
+/// Counts by status, as every summary says them: `3 passed, 1 failed, …`.
+pub fn summary(verdicts: &[Verdict]) -> String {
+    Status::ALL
+        .iter()
+        .map(|status| {
+            let n = verdicts.iter().filter(|v| v.status() == *status).count();
+            match status {
+                Status::InfraError => format!("{n} errors"),
+                other => format!("{n} {}", other.word()),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A parse error in a feature file, or another problem with the policy itself.
+#[derive(Debug, Clone)]
+pub struct PolicyError(pub String);
+
