@@ -196,3 +196,38 @@ fn crm_configure_show_text_is_converted_by_crmsh_and_cached() {
     assert_eq!(output.status.code(), Some(2), "no engine and no cache: says so, never guesses: {stderr}");
     assert!(stderr.contains("crm configure show text needs crmsh"), "{stderr}");
 }
+
+#[test]
+fn many_candidates_make_one_report_with_a_section_each() {
+    let dir = std::env::temp_dir().join(format!("pcmk-inputs-many-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("clusters/prod")).unwrap();
+    std::fs::create_dir_all(dir.join("clusters/lab")).unwrap();
+    std::fs::copy(fixture("pcs-knet/corosync.conf"), dir.join("clusters/prod/corosync.conf")).unwrap();
+    std::fs::copy(fixture("pcs-cib/cib.xml"), dir.join("clusters/prod/cib.xml")).unwrap();
+    std::fs::copy(fixture("pcs-2node/corosync.conf"), dir.join("clusters/lab/corosync.conf")).unwrap();
+    let hardened = repo_path("candidates/hardened").display().to_string();
+    // Repeated --candidate: every candidate's verdicts, one exit code for all.
+    let junit = dir.join("r.xml");
+    let (code, stdout, _) = pcmk(&["lint", "--candidate", &hardened, "--candidate", &fixture("pcs-backup/lab-backup.tar.bz2"), "--junit", junit.to_str().unwrap()], &dir);
+    assert_eq!(code, 1, "the backup's failures fail the whole run: {stdout}");
+    assert!(stdout.contains("lint: 32 scenarios: 26 passed, 6 failed"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(&format!("name=\"{hardened} » Secure communication\"")), "{xml}");
+    assert!(xml.contains("lab-backup.tar.bz2 » Secure communication"), "{xml}");
+    // A directory of candidate directories stands for each of them.
+    let (_, stdout, _) = pcmk(&["lint", "--candidate", "clusters"], &dir);
+    assert!(stdout.contains("clusters/lab is files under their well-known names") && stdout.contains("clusters/prod is files under their well-known names"), "{stdout}");
+    assert!(stdout.contains("lint: 32 scenarios"), "{stdout}");
+    // Shards spread candidates × scenarios: two disjoint halves, merged back into the whole.
+    let mut merged_from = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let json = dir.join(format!("shard-{}.json", &shard[..1]));
+        pcmk(&["lint", "--candidate", "clusters", "--shard", shard, "--json", json.to_str().unwrap()], &dir);
+        merged_from.push(json);
+    }
+    let args: Vec<&str> = std::iter::once("merge").chain(merged_from.iter().map(|p| p.to_str().unwrap())).collect();
+    let (_, stdout, stderr) = pcmk(&args, &dir);
+    assert!(stdout.contains("32 scenarios"), "{stdout}{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -174,7 +174,13 @@ fn crm_report_node(tree: &Tree) -> Option<String> {
         .filter_map(|f| f.path.strip_suffix("/cib.xml"))
         .filter(|dir| !dir.contains('/') && tree.get(&format!("{dir}/corosync.conf")).is_some())
         .collect();
-    if nodes.is_empty() || tree.files.iter().any(|f| f.path.starts_with("etc/")) {
+    // A report says so in what it collects beside each node's configuration
+    // (a directory of candidate directories also has cib.xml and corosync.conf per directory).
+    const REPORT_FILES: &[&str] = &["RUNNING", "STOPPED", "DC", "crm_mon.txt", "members.txt", "sysinfo.txt", "crm_verify.txt"];
+    let is_report = nodes.iter().any(|n| REPORT_FILES.iter().any(|f| tree.get(&format!("{n}/{f}")).is_some()))
+        || ["description.txt", "analysis.txt"].iter().any(|f| tree.get(f).is_some());
+    let has_manifest = nodes.iter().any(|n| tree.get(&format!("{n}/candidate.toml")).is_some());
+    if nodes.is_empty() || !is_report || has_manifest || tree.files.iter().any(|f| f.path.starts_with("etc/")) {
         return None;
     }
     let dc = nodes.iter().find(|n| tree.get(&format!("{n}/DC")).is_some()).or(nodes.first())?;
@@ -247,6 +253,8 @@ mod tests {
     #[test]
     fn a_crm_report_uses_the_dc() {
         let laid = lay_out(&tree(&["n1/cib.xml", "n1/corosync.conf", "n2/cib.xml", "n2/corosync.conf", "n2/DC", "n2/crm_mon.txt"]));
+        let candidates = lay_out(&tree(&["a/cib.xml", "a/corosync.conf", "a/candidate.toml", "b/cib.xml", "b/corosync.conf"]));
+        assert_ne!(candidates.kind, "a crm report", "a directory of candidates is no report");
         assert_eq!(laid.kind, "a crm report");
         assert_eq!(placed_at(&laid, "n2/cib.xml"), Some(("/var/lib/pacemaker/cib/cib.xml".into(), 0o600)));
         assert_eq!(placed_at(&laid, "n1/cib.xml"), None);

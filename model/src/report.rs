@@ -68,3 +68,48 @@ impl Report {
         }
     }
 }
+
+impl Report {
+    /// One report of several candidates' reports. Each verdict's feature is
+    /// prefixed with its candidate (`candidates/a » Secure communication`), so
+    /// every writer shows a section per candidate; the exit code covers all.
+    pub fn combine(parts: Vec<Report>) -> Report {
+        if parts.len() == 1 {
+            return parts.into_iter().next().expect("one part");
+        }
+        let first = parts.first().map(|p| p.info.clone()).unwrap_or_default();
+        let info = RunInfo {
+            command: first.command,
+            candidate: parts.iter().map(|p| p.info.candidate.as_str()).collect::<Vec<_>>().join(", "),
+            distro: first.distro,
+            versions: first.versions,
+            shard: first.shard,
+            strict: parts.iter().any(|p| p.info.strict),
+            ..RunInfo::default()
+        };
+        let mut combined = Report::new(Vec::new(), info);
+        for part in parts {
+            let label = part.info.candidate.clone();
+            let labelled = |text: String| format!("{label}: {text}");
+            combined.verdicts.extend(part.verdicts.into_iter().map(|mut v| {
+                v.feature = format!("{label} » {}", v.feature);
+                v
+            }));
+            for error in part.policy_errors {
+                if !combined.policy_errors.iter().any(|e| e.0 == error.0) {
+                    combined.policy_errors.push(error);
+                }
+            }
+            combined.infra_errors.extend(part.infra_errors.into_iter().map(labelled));
+            combined.harness_notes.extend(part.harness_notes.into_iter().map(labelled));
+            combined.measurements.extend(part.measurements.into_iter().map(labelled));
+            combined.artifacts.extend(part.artifacts.into_iter().map(|(name, text)| (labelled(name), text)));
+            combined.expired_waivers.extend(part.expired_waivers);
+            combined.unused_waivers.extend(part.unused_waivers);
+            combined.info.phases.extend(part.info.phases.into_iter().map(|(name, took)| (labelled(name), took)));
+            combined.info.candidate_files.extend(part.info.candidate_files);
+            combined.info.candidate_inventory.extend(part.info.candidate_inventory);
+        }
+        combined
+    }
+}

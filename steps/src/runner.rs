@@ -210,6 +210,8 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     let collected = writer.collected.clone();
     let static_only = options.static_only;
     let shard = options.shard;
+    // Shards spread candidates × scenarios: the candidate is part of every scenario's key.
+    let candidate = ctx.candidate.origin.display().to_string();
     ctx.set_limits(options.concurrency, options.own_clusters);
     let durations = if ctx.is_live() { Durations::load_from(options.durations.clone()) } else { Durations::default() };
     for source in &options.features {
@@ -218,11 +220,12 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
         // so one waiting for a cluster of its own never holds up one on the shared cluster.
         cli.runner.concurrency = Some(usize::MAX);
         let tags = tags.clone();
+        let candidate = candidate.clone();
         let filter = move |feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario| {
             let all_tags = feature.tags.iter().chain(rule.iter().flat_map(|r| &r.tags)).chain(&scenario.tags);
             (!static_only || has_tag(feature, rule, scenario, "static"))
                 && tags.as_ref().is_none_or(|t| t.eval(all_tags))
-                && shard.is_none_or(|s| s.contains(&feature.name, &scenario.name))
+                && shard.is_none_or(|s| s.contains(&format!("{candidate}\u{0}{}", feature.name), &scenario.name))
         };
         let scenarios = StartOrder::parse(source, &filter, &durations, &params).await?;
         let warm_up_shared = ctx.is_live() && scenarios.needs_shared_cluster();

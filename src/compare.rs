@@ -1,0 +1,113 @@
+//! `compare`: the policy on two versions, the verdicts that changed, and what
+//! in the candidate the newer version removed or changed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use pcmk_containers::candidate::Candidate;
+use pcmk_containers::cluster::ClusterOptions;
+use pcmk_containers::error::InputError;
+use pcmk_containers::image::{self, Distro, Mirrors};
+use pcmk_containers::engine;
+use pcmk_steps::durations;
+use pcmk_steps::runner::{self, Report, RunOptions};
+use pcmk_steps::world::{Mode, RunContext};
+
+use crate::args::FeatureArgs;
+use crate::progress::Progress;
+use crate::EXIT_ERROR;
+
+pub struct Compare {
+    pub candidate: PathBuf,
+    pub from: Distro,
+    pub to: Distro,
+    pub tags: Option<String>,
+    pub features: FeatureArgs,
+    pub json: Option<PathBuf>,
+    pub report: Option<PathBuf>,
+}
+
+pub async fn compare(Compare { candidate, from, to, tags, features, json, report }: Compare) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let candidate = Arc::new(Candidate::load(&candidate)?);
+    if let Some(tags) = &tags {
+        runner::parse_tags(tags).map_err(|e| InputError::new("--tags", None, e))?;
+    }
+    let features = features.sources();
+    let docker = engine::connect().await?;
+    let mut reports = Vec::new();
+    let mut images = Vec::new();
+    for distro in [from, to] {
+        let progress = Progress::new(&format!("image {distro}"));
+        let image = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|e| progress.event(e)).await?;
+        progress.finish(&image.tag);
+        images.push(image.clone());
+        eprintln!("compare: running the policy on {distro}");
+        let options = ClusterOptions { origin: "compare".into(), ..ClusterOptions::default() };
+        let ctx = RunContext::new(candidate.clone(), Mode::Live { docker: docker.clone(), image, options });
+        let run = RunOptions { features: features.clone(), params: Vec::new(), strict: false, tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: durations::default_file() };
+        let mut report = runner::run(ctx, run).await?;
+        report.info.distro = Some(distro.to_string());
+        reports.push(report);
+    }
+    let (before, after) = (&reports[0], &reports[1]);
+    let files: Vec<(String, String)> = candidate
+        .files
+        .iter()
+        .filter_map(|f| std::str::from_utf8(&f.content).ok().map(|t| (f.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), t.to_string())))
+        .collect();
+    let mut findings = pcmk_reports::compare::removed_in_pacemaker3(&files);
+    if let Some(cib) = candidate.file_at(pcmk_containers::candidate::CIB_XML) {
+        let check = "crm_verify --xml-file /tmp/candidate-cib.xml 2>&1; echo '### upgrade'; cp /tmp/candidate-cib.xml /tmp/upgraded.xml && CIB_file=/tmp/upgraded.xml cibadmin --upgrade --force 2>&1";
+        let out = pcmk_containers::cluster::run_tool(&docker, &images[1], &[("/tmp/candidate-cib.xml", &cib.content)], "root", &["sh", "-c", &format!("echo '### verify'; {check}")]).await?;
+        findings.extend(pcmk_reports::compare::tool_findings(&to.to_string(), &out.stdout));
+    }
+    let rows = pcmk_reports::compare::rows(before, after);
+    let versions = |r: &Report| r.info.versions.iter().filter(|(p, _)| ["pacemaker", "corosync", "pcs"].contains(&p.as_str())).map(|(p, v)| format!("{p} {v}")).collect::<Vec<_>>().join(", ");
+    println!("compare {}: {from} ({}) → {to} ({})", candidate.origin.display(), versions(before), versions(after));
+    for row in rows.iter().filter(|r| r.change != pcmk_reports::compare::Change::Same) {
+        println!("{:<10} {} » {}", row.change.word(), row.feature, row.scenario);
+        if let Some(reason) = row.after.and_then(|v| v.reason.as_deref()).filter(|_| row.change != pcmk_reports::compare::Change::Fixed) {
+            for line in reason.lines() {
+                println!("           {to}: {line}");
+            }
+        }
+    }
+    let count = |c: pcmk_reports::compare::Change| rows.iter().filter(|r| r.change == c).count();
+    use pcmk_reports::compare::Change;
+    println!(
+        "{} scenarios: {} regressed, {} new errors, {} fixed, {} missing, {} same",
+        rows.len(),
+        count(Change::Regressed),
+        count(Change::NewError),
+        count(Change::Fixed),
+        count(Change::Missing),
+        count(Change::Same)
+    );
+    println!("configuration findings for {to}:");
+    for f in &findings {
+        println!("  {:<8} {}: {}", if f.breaks { "BREAKS" } else { "CHANGES" }, f.place, f.message);
+    }
+    if findings.is_empty() {
+        println!("  none");
+    }
+    if let Some(path) = &json {
+        std::fs::write(path, pcmk_reports::compare::render_json(&from.to_string(), before, &to.to_string(), after, &findings)?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &report {
+        std::fs::write(path, pcmk_reports::compare::render_html(&from.to_string(), before, &to.to_string(), after, &findings)).with_context(|| format!("writing {}", path.display()))?;
+    }
+    for error in before.infra_errors.iter().chain(&after.infra_errors) {
+        eprintln!("pcmk-comply: {error}");
+    }
+    println!("compare: done in {:.1}s", started.elapsed().as_secs_f64());
+    if !before.infra_errors.is_empty() || !before.policy_errors.is_empty() || before.verdicts.is_empty() {
+        eprintln!("pcmk-comply: the policy did not run cleanly on {from}, so there is nothing to compare against");
+        return Ok(ExitCode::from(EXIT_ERROR));
+    }
+    let regressed = count(Change::Regressed) + count(Change::NewError) > 0 || findings.iter().any(|f| f.breaks) || !after.infra_errors.is_empty();
+    Ok(ExitCode::from(if regressed { 1 } else { 0 }))
+}

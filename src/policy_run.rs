@@ -1,0 +1,192 @@
+//! `run` and `lint`: the policy on one candidate or several, into one report
+//! and one exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pcmk_containers::candidate::Candidate;
+use pcmk_containers::cluster::ClusterOptions;
+use pcmk_containers::error::InputError;
+use pcmk_containers::image::{self, Distro, Mirrors};
+use pcmk_containers::engine;
+use pcmk_reports::waivers;
+use pcmk_steps::durations;
+use pcmk_steps::runner::{self, Report, RunOptions};
+use pcmk_steps::world::{Mode, RunContext};
+
+use crate::args::{OutputArgs, PolicyArgs};
+use crate::progress::Progress;
+use crate::EXIT_ERROR;
+
+/// How the policy is proven: from the files alone, or on clusters.
+pub enum How {
+    Lint,
+    Run { distro: Option<Distro>, nodes: Option<usize>, concurrency: usize, own_clusters: usize },
+}
+
+pub async fn prove(policy: PolicyArgs, how: How) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    check_policy_args(&policy)?;
+    let waivers = policy.outputs.load_waivers()?;
+    let paths = candidate_paths(&policy.candidates)?;
+    let mut reports = Vec::new();
+    let mut what = String::from("lint");
+    for path in paths {
+        let candidate = load_candidate(&path).await?;
+        let options = RunOptions {
+            features: policy.features(),
+            params: policy.params.clone(),
+            strict: policy.strict,
+            tags: policy.tags.clone(),
+            static_only: matches!(how, How::Lint),
+            concurrency: 1,
+            own_clusters: 1,
+            quiet: false,
+            shard: policy.shard,
+            waiver: policy.outputs.waiver_lookup(&waivers),
+            durations: durations::default_file(),
+        };
+        let report = match &how {
+            How::Lint => runner::run(RunContext::new(candidate, Mode::Static), options).await?,
+            How::Run { distro, nodes, concurrency, own_clusters } => {
+                let distro = distro.or(candidate.distro).unwrap_or(Distro::Bookworm);
+                let docker = engine::connect().await?;
+                let image_started = Instant::now();
+                let progress = Progress::new(&format!("image {distro}"));
+                let image = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|e| progress.event(e)).await?;
+                progress.finish(&image.tag);
+                let image_phase = image_started.elapsed();
+                let cluster = ClusterOptions { nodes: *nodes, origin: "run".into(), ..ClusterOptions::default() };
+                let options = RunOptions { concurrency: *concurrency, own_clusters: *own_clusters, ..options };
+                let mut report = runner::run(RunContext::new(candidate, Mode::Live { docker, image, options: cluster }), options).await?;
+                report.info.distro = Some(distro.to_string());
+                report.info.phases.insert(0, ("image".into(), image_phase));
+                what = format!("run on {distro}");
+                report
+            }
+        };
+        reports.push(report);
+    }
+    finish(Report::combine(reports), &waivers, &policy.outputs, &what, started)
+}
+
+/// The candidates named: each path as it is, except a directory that is no
+/// candidate itself but holds candidate directories, which stands for them.
+fn candidate_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let mut out = Vec::new();
+    for path in paths {
+        match Candidate::load(path) {
+            Err(e) if path.is_dir() && e.message.starts_with("not a candidate") => {
+                let mut inner: Vec<PathBuf> = std::fs::read_dir(path)
+                    .map_err(|err| InputError::new(path, None, format!("cannot read: {err}")))?
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .filter(|p| p.is_dir() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+                    .collect();
+                inner.sort();
+                if inner.is_empty() {
+                    return Err(e);
+                }
+                out.extend(inner);
+            }
+            _ => out.push(path.clone()),
+        }
+    }
+    Ok(out)
+}
+
+/// Loads a candidate and says what it was found to be and hold.
+async fn load_candidate(path: &Path) -> anyhow::Result<Arc<Candidate>> {
+    convert_crm_text(path).await?;
+    let candidate = Candidate::load(path)?;
+    for line in &candidate.inventory {
+        println!("candidate: {line}");
+    }
+    Ok(Arc::new(candidate))
+}
+
+/// `crm configure show` text is turned into a CIB by the real crmsh once
+/// (then cached); that needs the engine and the bookworm node image.
+async fn convert_crm_text(path: &Path) -> anyhow::Result<()> {
+    let Ok(meta) = std::fs::metadata(path) else { return Ok(()) };
+    if !meta.is_file() || meta.len() > pcmk_containers::tree::MAX_FILE_BYTES {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&std::fs::read(path)?).into_owned();
+    if !pcmk_containers::crmsh::is_crm_text(&text) || pcmk_containers::crmsh::cached(&text).is_some() {
+        return Ok(());
+    }
+    let docker = engine::connect().await.map_err(|e| InputError::new(path, None, format!("crm configure show text needs crmsh, run in a node container, to become a CIB: {e:#}")))?;
+    let progress = Progress::new("image bookworm");
+    let image = image::ensure_node_image(&docker, Distro::Bookworm, &Mirrors::default(), &|e| progress.event(e)).await?;
+    progress.finish(&image.tag);
+    eprintln!("candidate: converting {} to a CIB with crmsh", path.display());
+    pcmk_containers::crmsh::convert(&docker, &image, &text, path).await?;
+    Ok(())
+}
+
+fn check_policy_args(policy: &PolicyArgs) -> Result<(), InputError> {
+    if let Some(tags) = &policy.tags {
+        runner::parse_tags(tags).map_err(|e| InputError::new("--tags", None, e))?;
+    }
+    Ok(())
+}
+
+/// Applies the waivers, writes the requested files, prints the summary and
+/// turns the report into the exit code.
+pub fn finish(mut report: Report, waivers: &[waivers::Waiver], outputs: &OutputArgs, what: &str, started: Instant) -> anyhow::Result<ExitCode> {
+    waivers::apply(&mut report, waivers, waivers::today());
+    report.info.phases.push(("total".into(), started.elapsed()));
+    outputs.outputs().write(&report)?;
+    for error in &report.policy_errors {
+        eprintln!("pcmk-comply: error: {}", error.0);
+    }
+    for error in &report.infra_errors {
+        eprintln!("pcmk-comply: {error}");
+    }
+    for note in &report.harness_notes {
+        println!("note: {note}");
+    }
+    for figure in &report.measurements {
+        println!("measured: {figure}");
+    }
+    for waiver in &report.expired_waivers {
+        eprintln!("pcmk-comply: {waiver}");
+    }
+    for waiver in &report.unused_waivers {
+        println!("note: {waiver}");
+    }
+    println!("phases: {}", phase_summary(&report.info.phases));
+    println!("{what}: {} scenarios: {} in {:.1}s", report.verdicts.len(), pcmk_model::verdict::summary(&report.verdicts), started.elapsed().as_secs_f64());
+    if report.verdicts.is_empty() && report.policy_errors.is_empty() {
+        if let Some(shard) = &report.info.shard {
+            println!("note: shard {shard} holds no scenario of this selection");
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("pcmk-comply: no scenario matched; check the feature paths, --tags and --shard");
+        return Ok(ExitCode::from(EXIT_ERROR));
+    }
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+/// Phases with their total time, in first-seen order: `cluster start 9× 57.1s`.
+fn phase_summary(phases: &[(String, Duration)]) -> String {
+    let mut totals: Vec<(&str, usize, Duration)> = Vec::new();
+    for (name, took) in phases {
+        match totals.iter_mut().find(|(n, _, _)| n == name) {
+            Some(total) => {
+                total.1 += 1;
+                total.2 += *took;
+            }
+            None => totals.push((name, 1, *took)),
+        }
+    }
+    totals
+        .iter()
+        .map(|(name, n, took)| if *n > 1 { format!("{name} {n}× {:.1}s", took.as_secs_f64()) } else { format!("{name} {:.1}s", took.as_secs_f64()) })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
