@@ -51,6 +51,11 @@ pub async fn prove(policy: PolicyArgs, how: How) -> anyhow::Result<ExitCode> {
         let report = match &how {
             How::Lint => runner::run(RunContext::new(candidate, Mode::Static), options).await?,
             How::Run { distro, nodes, concurrency, own_clusters } => {
+                // Failover, fencing, partitions and rogue nodes need a second node.
+                let count = candidate.planned_nodes(*nodes);
+                if count < 2 {
+                    return Err(InputError::new(&candidate.origin, None, format!("a {count}-node cluster: `run` proves failover, fencing and membership, which need 2 or more nodes (`lint` judges a one-node candidate's files)")).into());
+                }
                 let distro = distro.or(candidate.distro).unwrap_or(Distro::Bookworm);
                 let docker = engine::connect().await?;
                 let image_started = Instant::now();

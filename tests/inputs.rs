@@ -231,3 +231,12 @@ fn many_candidates_make_one_report_with_a_section_each() {
     assert!(stdout.contains("32 scenarios"), "{stdout}{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_one_node_cluster_is_a_clear_error_not_a_panic() {
+    let hardened = repo_path("candidates/hardened").display().to_string();
+    let (code, _, stderr) = pcmk(&["run", "--candidate", &hardened, "--nodes", "1"], &std::env::temp_dir());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("a 1-node cluster: `run` proves failover, fencing and membership, which need 2 or more nodes"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use crate::corosync_conf::CorosyncConf;
 use crate::error::{line_of, InputError};
+use pcmk_model::text::parse_mode;
 use crate::image::Distro;
 
 pub const MANIFEST: &str = "candidate.toml";
@@ -368,6 +369,13 @@ impl Candidate {
         &self.files[self.corosync.as_ref().expect("a loaded candidate has a corosync.conf").1]
     }
 
+    /// How many nodes a cluster of this candidate has: as asked, else as the
+    /// manifest says, else as the nodelist has, else three.
+    pub fn planned_nodes(&self, requested: Option<usize>) -> usize {
+        let listed = self.corosync_conf().nodes().len();
+        requested.or(self.nodes).unwrap_or(if listed == 0 { 3 } else { listed })
+    }
+
     pub fn file_at(&self, node_path: &str) -> Option<&CandidateFile> {
         self.files.iter().find(|f| f.placement.path == node_path)
     }
@@ -467,11 +475,6 @@ const SYSTEM_DIRS: &[&str] = &[
     "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec", "/usr/share", "/usr/lib/python3", "/usr/lib/locale", "/usr/lib/ocf",
     "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/var/log", "/var/lib", "/var/lib/pacemaker", "/etc/corosync", "/etc/pacemaker",
 ];
-
-fn parse_mode(mode: &str) -> Result<u32, String> {
-    let digits = mode.strip_prefix("0o").unwrap_or(mode);
-    u32::from_str_radix(digits, 8).ok().filter(|m| *m <= 0o7777).ok_or_else(|| format!("mode `{mode}` is not an octal file mode"))
-}
 
 fn valid_account_name(name: &str) -> bool {
     let mut chars = name.chars();

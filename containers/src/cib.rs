@@ -6,9 +6,6 @@ use std::path::Path;
 
 use crate::error::InputError;
 
-/// Largest CIB we accept; also bounds what a hostile candidate can feed the parser.
-const MAX_NODES: u32 = 200_000;
-
 /// A cluster option the harness set because the candidate did not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HarnessSetting {
@@ -38,8 +35,7 @@ const EMPTY_CIB: &str = r#"<cib crm_feature_set="3.0.0" validate-with="pacemaker
 "#;
 
 pub fn parse<'a>(text: &'a str, file: &Path) -> Result<roxmltree::Document<'a>, InputError> {
-    let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: MAX_NODES };
-    let doc = roxmltree::Document::parse_with_options(text, options).map_err(|e| {
+    let doc = pcmk_model::text::parse_xml(text).map_err(|e| {
         let pos = e.pos();
         InputError::new(file, Some(pos.row as usize), format!("not a valid CIB: {e}"))
     })?;

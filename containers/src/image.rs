@@ -211,14 +211,7 @@ fn build_lock(distro: Distro) -> &'static tokio::sync::Mutex<()> {
 
 fn build_context(dockerfile: &str) -> anyhow::Result<Vec<u8>> {
     let mut archive = tar::Builder::new(Vec::new());
-    for (name, content, mode) in [("Dockerfile", dockerfile, 0o644)] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(content.len() as u64);
-        header.set_mode(mode);
-        header.set_mtime(0);
-        header.set_cksum();
-        archive.append_data(&mut header, name, content.as_bytes())?;
-    }
+    crate::tree::append(&mut archive, "Dockerfile", 0o644, dockerfile.as_bytes())?;
     Ok(archive.into_inner()?)
 }
 

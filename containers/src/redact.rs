@@ -12,7 +12,7 @@ pub fn is_secret_name(name: &str) -> bool {
 
 /// Values of credential parameters (`nvpair`s with a secret name) in a CIB.
 pub fn cib_secret_values(cib: &str) -> Vec<String> {
-    let Ok(doc) = roxmltree::Document::parse(cib) else { return Vec::new() };
+    let Ok(doc) = pcmk_model::text::parse_xml(cib) else { return Vec::new() };
     doc.descendants()
         .filter(|n| n.has_tag_name("nvpair"))
         .filter(|n| n.attribute("name").is_some_and(is_secret_name))

@@ -284,6 +284,22 @@ pub async fn runs_with_origin(docker: &Docker, origin: &str) -> anyhow::Result<V
     Ok(runs.into_iter().collect())
 }
 
+/// Removes a run's objects when dropped, unless disarmed: the one clean-up
+/// path for errors, panics and cancelled futures.
+pub(crate) struct RunGuard {
+    pub(crate) run: RunId,
+    pub(crate) armed: bool,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            remove_run_blocking(&self.run);
+        }
+        unregister(&self.run);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

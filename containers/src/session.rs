@@ -14,7 +14,30 @@ use futures_util::{Stream, StreamExt};
 use rand::RngCore;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use crate::cluster::{append_bounded, ExecOutput};
+/// Output of a command run in a node.
+#[derive(Debug, Clone)]
+pub struct ExecOutput {
+    pub code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+}
+
+/// Output kept from one command run in a node; more is cut, so a hostile
+/// candidate cannot fill the harness's memory through a node's output.
+pub(crate) const MAX_EXEC_OUTPUT: usize = 8 * 1024 * 1024;
+
+pub(crate) fn append_bounded(buffer: &mut Vec<u8>, bytes: &[u8]) {
+    let room = MAX_EXEC_OUTPUT.saturating_sub(buffer.len());
+    buffer.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+
 
 type Output = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
 
@@ -267,6 +290,6 @@ mod tests {
         }
         frames.push(b"\nM 0\n\nM\n");
         let out = frames.take().unwrap().unwrap();
-        assert_eq!(out.stdout.len(), crate::cluster::MAX_EXEC_OUTPUT);
+        assert_eq!(out.stdout.len(), MAX_EXEC_OUTPUT);
     }
 }

@@ -23,6 +23,9 @@ const RUNNABLE: &[&str] = &[
     "ocf:heartbeat:symlink",
 ];
 
+/// Classes whose resources get a stand-in when the lab cannot run them.
+const STANDS_IN_FOR: &[&str] = &["ocf", "systemd", "lsb", "service"];
+
 /// Where the agent of `class:provider:type` lives, for those a candidate may place itself.
 fn agent_path(class: &str, provider: Option<&str>, kind: &str) -> Option<String> {
     match class {
@@ -40,7 +43,9 @@ pub fn stand_ins(doc: &roxmltree::Document, placed: &[String]) -> (Vec<(std::ops
     let resources = doc.descendants().filter(|n| n.has_tag_name("resources"));
     for element in resources.flat_map(|r| r.descendants()).filter(|n| n.has_tag_name("primitive") || n.has_tag_name("template")) {
         let (Some(class), Some(kind)) = (element.attribute_node("class"), element.attribute_node("type")) else { continue };
-        if class.value() == "stonith" {
+        // Only where the application is what the lab lacks: a class the Pacemaker
+        // under test dropped (nagios and upstart in 3.0) must fail as it would.
+        if !STANDS_IN_FOR.contains(&class.value()) {
             continue;
         }
         let provider = element.attribute_node("provider");
@@ -118,12 +123,14 @@ mod tests {
 <primitive id="mine" class="ocf" provider="acme" type="app"/>
 <master id="ms"><primitive id="db" class="ocf" provider="heartbeat" type="pgsql"/></master>
 <primitive id="f" class="stonith" type="fence_ipmilan"/>
+<primitive id="health" class="nagios" type="check_web"/>
 </resources></configuration></cib>"#;
         let (out, settings) = apply(cib, &["/usr/lib/ocf/resource.d/acme/app".to_string()]);
         assert!(out.contains(r#"<primitive id="web" class="ocf" provider="pacemaker" type="Dummy"><operations>"#), "{out}");
         assert!(out.contains(r#"<primitive id="fs" class="ocf" provider="pacemaker" type="Dummy"/>"#), "{out}");
         assert!(out.contains(r#"<primitive id="db" class="ocf" provider="pacemaker" type="Stateful"/>"#), "{out}");
         assert!(out.contains(r#"type="IPaddr2""#) && out.contains(r#"provider="acme" type="app""#) && out.contains("fence_ipmilan"));
+        assert!(out.contains(r#"class="nagios" type="check_web""#), "a class Pacemaker 3 dropped stays, to fail as it would: {out}");
         assert_eq!(settings.len(), 3);
         assert!(settings[0].why.contains("systemd:nginx"));
         roxmltree::Document::parse(&out).unwrap();

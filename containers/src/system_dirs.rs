@@ -11,7 +11,7 @@ use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, MountVo
 use bollard::query_parameters::RemoveContainerOptionsBuilder;
 use bollard::Docker;
 
-use crate::cluster::RunGuard;
+use crate::run::RunGuard;
 use crate::image::Distro;
 use crate::run::{self, RunId};
 

@@ -86,6 +86,17 @@ impl Tree {
     }
 }
 
+/// Adds a file to a tar being built, at `path` below its root, with a fixed
+/// mtime so that the same content makes the same archive.
+pub fn append(archive: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, content: &[u8]) -> std::io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(mode);
+    header.set_mtime(0);
+    header.set_cksum();
+    archive.append_data(&mut header, path.trim_start_matches('/'), content)
+}
+
 /// How an archive is compressed, from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Packing {

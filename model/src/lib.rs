@@ -5,4 +5,5 @@
 pub mod error;
 pub mod guidance;
 pub mod report;
+pub mod text;
 pub mod verdict;

@@ -85,7 +85,7 @@ pub fn removed_in_pacemaker3(files: &[(String, String)]) -> Vec<Finding> {
     let mut add = |place: String, message: String, breaks: bool| findings.push(Finding { place, message, breaks });
     for (name, text) in files {
         if name.ends_with("cib.xml") {
-            if let Ok(doc) = roxmltree::Document::parse(text) {
+            if let Ok(doc) = pcmk_model::text::parse_xml(text) {
                 for node in doc.descendants().filter(|n| n.is_element()) {
                     let line = doc.text_pos_at(node.range().start).row;
                     let place = format!("{name} line {line}");

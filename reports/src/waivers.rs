@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use pcmk_model::error::line_of;
 use pcmk_model::error::InputError;
 use pcmk_model::report::Report;
 use pcmk_model::verdict::{Outcome, Verdict};
@@ -55,9 +56,6 @@ impl std::fmt::Display for Target {
     }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
 
 /// Reads a waivers file; every mistake names the file and line.
 pub fn load(path: &Path) -> Result<Vec<Waiver>, InputError> {

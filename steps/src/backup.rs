@@ -43,7 +43,7 @@ fn restore_command(name: &str, file: &str) -> String {
 /// The configuration section, canonical: attributes sorted; whitespace, volatile
 /// values (versions the cluster writes itself) and ids nothing refers to left out.
 pub fn normalise_configuration(cib: &str) -> anyhow::Result<String> {
-    let doc = roxmltree::Document::parse(cib)?;
+    let doc = pcmk_model::text::parse_xml(cib)?;
     let configuration = doc
         .descendants()
         .find(|n| n.has_tag_name("configuration"))

@@ -90,8 +90,7 @@ async fn option_is_not_with_nodes(world: &mut PolicyWorld, min_nodes: usize, nam
     let nodes = if world.ctx.is_live() {
         world.facts().await?.nodes.len()
     } else {
-        let candidate = &world.ctx.candidate;
-        candidate.nodes.unwrap_or_else(|| candidate.corosync_conf().nodes().len())
+        world.ctx.candidate.planned_nodes(None)
     };
     if nodes < min_nodes {
         return Err(world.not_applicable(format!("the cluster has {nodes} nodes; the scenario judges clusters of {min_nodes} or more")));

@@ -367,7 +367,7 @@ async fn stops_without_quorum(world: &mut PolicyWorld, resource: String, seconds
 
 /// Every primitive of the candidate's CIB, including those in groups and clones.
 fn configured_primitives(cib: &str) -> Vec<String> {
-    roxmltree::Document::parse(cib)
+    pcmk_model::text::parse_xml(cib)
         .map(|doc| doc.descendants().filter(|n| n.has_tag_name("primitive")).filter_map(|n| n.attribute("id").map(str::to_string)).collect())
         .unwrap_or_default()
 }

@@ -5,7 +5,7 @@
 /// An ACL target (`acl_target`, or `acl_user` in pacemaker-1.x schemas) whose
 /// every permission, through its roles or its own, is `read` or `deny`.
 pub fn read_only_acl_users(cib: &str) -> Vec<String> {
-    let Ok(doc) = roxmltree::Document::parse(cib) else { return Vec::new() };
+    let Ok(doc) = pcmk_model::text::parse_xml(cib) else { return Vec::new() };
     let roles: std::collections::BTreeMap<&str, roxmltree::Node> = doc.descendants().filter(|n| n.has_tag_name("acl_role")).filter_map(|r| Some((r.attribute("id")?, r))).collect();
     let kinds = |node: roxmltree::Node| -> Vec<String> {
         node.children()

@@ -42,7 +42,7 @@ impl Violations {
 }
 
 pub fn parse_mode(text: &str) -> anyhow::Result<u32> {
-    u32::from_str_radix(text.trim_start_matches("0o"), 8).map_err(|_| anyhow::anyhow!("`{text}` is not an octal mode"))
+    pcmk_model::text::parse_mode(text).map_err(anyhow::Error::msg)
 }
 
 /// Where a fact came from, for messages: a node name, or the candidate.

@@ -1,0 +1,418 @@
+//! The throwaway cluster: a private network per link, one container per node,
+//! the candidate applied, corosync and pacemaker started under `pcmk-node`,
+//! and a wait until `crm_mon` shows quorum, a DC and every node online.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, Mount, MountType,
+    MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::{future, StreamExt};
+use rand::{Rng, RngCore};
+
+use crate::candidate::{Candidate, Placement, Service, CIB_XML, COROSYNC_CONF};
+use crate::addresses::AddressMap;
+use crate::cib::{self, HarnessSetting};
+use crate::corosync_conf::{with_nodelist, PlacedNode};
+use crate::error::InputError;
+use crate::fence::{self, FenceAction, FenceWatcher};
+use crate::image::NodeImage;
+use crate::redact::Redactor;
+use crate::run::{self, RunId, LABEL_NODE};
+use crate::session::{Session, ShellError};
+use crate::status::ClusterStatus;
+use crate::system_dirs::{self, SystemDir};
+
+/// The central log server's name on every node (an /etc/hosts entry), and its host part on link 0.
+pub const LOG_COLLECTOR: &str = "loghost";
+const LOG_COLLECTOR_HOST: u8 = 250;
+
+/// The tracing target of commands run in nodes; `--verbose` turns it on.
+pub const EXEC_LOG: &str = "pcmk_comply::exec";
+pub const EXEC_LOG_DIRECTIVE: &str = "pcmk_comply::exec=info";
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// The supervisor travels with every run, so changing it needs no image rebuild.
+const SUPERVISOR: &str = include_str!("../../image/pcmk-node");
+const POLL: Duration = Duration::from_millis(250);
+/// The longest a wait follows a node's log before asking `crm_mon` again.
+const JOIN_WAIT: Duration = Duration::from_secs(1);
+/// How often a wait checks that every node's container still runs.
+const LIVENESS_CHECK: Duration = Duration::from_secs(1);
+/// How long a node may be down while waiting before it counts as dead.
+const NODE_DOWN_GRACE: Duration = Duration::from_secs(5);
+const EXEC_TIMEOUT: Duration = Duration::from_secs(120);
+/// Every IPC connection of Pacemaker and corosync keeps its rings in
+/// /dev/shm (2–3 MB each): an idle node held 33–48 MB of Docker's default
+/// 64 MB, and a node that ran out had daemons that could not connect to each
+/// other (the reset flake). A host's is half its RAM; the memory limit still
+/// bounds it.
+const NODE_SHM_BYTES: i64 = 256 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Overrides the candidate's node count.
+    pub nodes: Option<usize>,
+    pub ready_timeout: Duration,
+    /// Which command made the cluster (a label; `cluster down` looks for `cluster-up`).
+    pub origin: String,
+    pub run_id: Option<RunId>,
+    /// Keep the containers when start-up fails, for debugging.
+    pub keep_on_failure: bool,
+    pub memory_bytes: i64,
+    pub pids_limit: i64,
+    /// Nodes also sit on a public network, apart from the cluster's links
+    /// (for the isolation probes).
+    pub public_network: bool,
+    /// Host names the nodes resolve to the log collector, besides `loghost`
+    /// (the log servers the candidate forwards to).
+    pub log_host_aliases: Vec<String>,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            nodes: None,
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+            origin: "library".into(),
+            run_id: None,
+            keep_on_failure: false,
+            memory_bytes: 1024 * 1024 * 1024,
+            pids_limit: 1024,
+            public_network: false,
+            log_host_aliases: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub nodeid: u32,
+    /// Address per link, link 0 first.
+    pub addrs: Vec<Ipv4Addr>,
+    /// Address on the public network, when the candidate asks for one.
+    pub public_addr: Option<Ipv4Addr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub name: String,
+    pub subnet: String,
+}
+
+pub struct Cluster {
+    docker: Docker,
+    pub run: RunId,
+    pub image: String,
+    system_dirs: Vec<SystemDir>,
+    pub nodes: Vec<Node>,
+    pub networks: Vec<Network>,
+    /// Options the harness set that the candidate did not.
+    pub harness_settings: Vec<HarnessSetting>,
+    /// Candidate files in which node addresses were mapped onto the run's network.
+    pub mapped_files: Vec<String>,
+    labels: HashMap<String, String>,
+    /// Index in `networks` of the public network, if any.
+    pub public_link: Option<usize>,
+    /// What every node receives at creation, kept to recreate a node.
+    archive: Vec<u8>,
+    /// Memory bytes and pids per container.
+    limits: (i64, i64),
+    /// Names the nodes resolve to the log collector besides `loghost`.
+    log_host_aliases: Vec<String>,
+    fence: Option<FenceWatcher>,
+    redactor: Redactor,
+    /// Idle open shells per container, for root commands; one is opened
+    /// whenever none is idle, so commands on a node never wait for each other.
+    shells: std::sync::Mutex<HashMap<String, Vec<Session>>>,
+    guard: RunGuard,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").field("run", &self.run).field("nodes", &self.nodes).finish_non_exhaustive()
+    }
+}
+
+
+mod deployment;
+mod exec;
+mod faults;
+mod readiness;
+
+pub use crate::session::ExecOutput;
+pub(crate) use crate::run::RunGuard;
+pub use exec::{exec_in, run_tool};
+pub use faults::ServiceAction;
+pub use readiness::{NodeStopped, NotReadyInTime};
+use deployment::{append, archive_paths, create_network, deployment, host_address, Layout};
+
+impl Cluster {
+    /// Builds the cluster and waits until it is ready.
+    pub async fn up(docker: &Docker, candidate: &Candidate, image: &NodeImage, options: &ClusterOptions) -> anyhow::Result<Cluster> {
+        let mut cluster = Self::start(docker, candidate, image, options).await?;
+        if let Err(e) = cluster.wait_ready(options.ready_timeout).await {
+            if options.keep_on_failure {
+                cluster.keep();
+                return Err(e.context(format!("kept run {} for debugging; remove it with `pcmk-comply cluster down --run {}`", cluster.run, cluster.run)));
+            }
+            return Err(e);
+        }
+        Ok(cluster)
+    }
+
+    /// Creates networks and nodes and starts them, without waiting for readiness.
+    pub async fn start(docker: &Docker, candidate: &Candidate, image: &NodeImage, options: &ClusterOptions) -> anyhow::Result<Cluster> {
+        let layout = Layout::plan(candidate, options.nodes)?;
+        let (deployment, mut harness_settings) = deployment(candidate)?;
+        let run = options.run_id.clone().unwrap_or_else(RunId::generate);
+        run::register(&run);
+        let guard = RunGuard { run: run.clone(), armed: true };
+        let labels = run::labels(&run, &options.origin);
+
+        let mut networks = Vec::new();
+        for link in 0..layout.links {
+            networks.push(create_network(docker, &run, &format!("link{link}"), &labels).await?);
+        }
+        // The public network comes after the links: no corosync link uses it.
+        let public_link = if options.public_network || candidate.public_network {
+            networks.push(create_network(docker, &run, "public", &labels).await?);
+            Some(networks.len() - 1)
+        } else {
+            None
+        };
+        let nodes: Vec<Node> = layout
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(index, placed)| Node {
+                name: placed.name.clone(),
+                nodeid: placed.nodeid,
+                addrs: networks[..layout.links].iter().map(|n| host_address(&n.subnet, index)).collect(),
+                public_addr: public_link.map(|l| host_address(&networks[l].subnet, index)),
+            })
+            .collect();
+        let conf_text = std::str::from_utf8(&candidate.corosync_file().content).expect("checked at load");
+        let placed: Vec<PlacedNode> = nodes
+            .iter()
+            .map(|n| PlacedNode { name: n.name.clone(), nodeid: n.nodeid, addrs: n.addrs.iter().map(Ipv4Addr::to_string).collect() })
+            .collect();
+        let corosync_conf = with_nodelist(conf_text, candidate.corosync_conf(), &placed);
+        let mut addresses = AddressMap::default();
+        for (entry, node) in candidate.corosync_conf().nodes().iter().zip(&nodes) {
+            for (link, addr) in &entry.addrs {
+                if let (Ok(from), Some(to)) = (addr.parse::<Ipv4Addr>(), node.addrs.get(*link as usize)) {
+                    addresses.insert(from, *to);
+                }
+            }
+        }
+        harness_settings.extend(deployment.move_virtual_ips(&mut addresses, &networks[0].subnet));
+        let (archive, mapped_files) = deployment.archive(&corosync_conf, &addresses)?;
+        let cluster = Cluster {
+            docker: docker.clone(),
+            run,
+            image: image.tag.clone(),
+            system_dirs: image.system_dirs.clone(),
+            nodes,
+            networks,
+            harness_settings,
+            mapped_files,
+            labels,
+            public_link,
+            archive: archive.clone(),
+            limits: (options.memory_bytes, options.pids_limit),
+            log_host_aliases: options.log_host_aliases.clone(),
+            fence: None,
+            redactor: deployment.redactor.clone(),
+            shells: Default::default(),
+            guard,
+        };
+        let node_addrs: Vec<Vec<Option<Ipv4Addr>>> = cluster.nodes.iter().map(|n| n.addrs.iter().copied().chain(n.public_addr).map(Some).collect()).collect();
+        let containers: Vec<String> = cluster.nodes.iter().map(|n| cluster.container_of(&n.name)).collect();
+        let starts = cluster
+            .nodes
+            .iter()
+            .zip(&node_addrs)
+            .zip(&containers)
+            .map(|((node, addrs), container)| cluster.create_container(container, &node.name, addrs, &node.name, &archive));
+        for result in future::join_all(starts).await {
+            result?;
+        }
+        let mut cluster = cluster;
+        let containers = cluster.nodes.iter().map(|n| (n.name.clone(), cluster.container_of(&n.name))).collect();
+        cluster.fence = Some(FenceWatcher::start(docker, containers));
+        Ok(cluster)
+    }
+
+    /// Creates, fills and starts one container on the run's networks.
+    async fn create_container(&self, container: &str, hostname: &str, addrs: &[Option<Ipv4Addr>], role: &str, archive: &[u8]) -> anyhow::Result<()> {
+        self.create_container_from((&self.image, &self.system_dirs), container, hostname, addrs, role, archive).await
+    }
+
+    async fn create_container_from(
+        &self,
+        (image, system_dirs): (&str, &[SystemDir]),
+        container: &str,
+        hostname: &str,
+        addrs: &[Option<Ipv4Addr>],
+        role: &str,
+        archive: &[u8],
+    ) -> anyhow::Result<()> {
+        let mut labels = self.labels.clone();
+        labels.insert(LABEL_NODE.into(), role.to_string());
+        let endpoint = |addr: &Ipv4Addr| EndpointSettings {
+            ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(addr.to_string()), ..Default::default() }),
+            ..Default::default()
+        };
+        // Through /etc/hosts, not Docker's DNS: a candidate's `flush ruleset` also flushes the DNS redirect.
+        let log_collector = self.log_collector_address()?;
+        let mut attachments = self.networks.iter().zip(addrs).filter_map(|(n, a)| Some((n, a.as_ref()?)));
+        let (first, first_addr) = attachments.next().context("a container needs at least one network")?;
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            hostname: Some(hostname.to_string()),
+            labels: Some(labels),
+            host_config: Some(HostConfig {
+                network_mode: Some(first.name.clone()),
+                cap_add: Some(vec!["NET_ADMIN".into()]),
+                cap_drop: Some(vec!["MKNOD".into(), "SYS_CHROOT".into(), "SETFCAP".into()]),
+                privileged: Some(false),
+                memory: Some(self.limits.0),
+                memory_swap: Some(self.limits.0),
+                pids_limit: Some(self.limits.1),
+                shm_size: Some(NODE_SHM_BYTES),
+                // A reboot (fencing) clears /run as on a real host: no stale pid or resource state.
+                tmpfs: Some(HashMap::from([("/run".to_string(), "rw,nosuid,nodev,mode=0755,size=64m".to_string())])),
+                mounts: Some(system_dirs::mounts(system_dirs, &archive_paths(archive)?).into_iter().chain(self.state_volumes()).collect()),
+                init: Some(false),
+                extra_hosts: Some(std::iter::once(LOG_COLLECTOR).chain(self.log_host_aliases.iter().map(String::as_str)).map(|name| format!("{name}:{log_collector}")).collect()),
+                ..Default::default()
+            }),
+            networking_config: Some(NetworkingConfig { endpoints_config: Some(HashMap::from([(first.name.clone(), endpoint(first_addr))])) }),
+            ..Default::default()
+        };
+        let create = CreateContainerOptionsBuilder::default().name(container).build();
+        self.docker.create_container(Some(create), body).await.with_context(|| format!("creating {hostname}"))?;
+        for (network, addr) in attachments {
+            let request = NetworkConnectRequest { container: container.to_string(), endpoint_config: Some(endpoint(addr)) };
+            self.docker.connect_network(&network.name, request).await.with_context(|| format!("attaching {hostname} to {}", network.name))?;
+        }
+        self.docker.start_container(container, None).await.with_context(|| format!("starting {hostname}"))?;
+        // Through a shell the node needs anyway, not the engine's upload, which
+        // here starts a helper process and mounts the container's filesystem
+        // once more (about 0.15 s of CPU per container); the node's boot waits.
+        let delivery = tokio::time::timeout(EXEC_TIMEOUT, Session::open_delivering(&self.docker, container, archive));
+        let shell = delivery
+            .await
+            .map_err(|_| anyhow::anyhow!("not done within {EXEC_TIMEOUT:?}"))
+            .and_then(|done| done)
+            .with_context(|| format!("copying files into {hostname}"))?;
+        self.shells.lock().unwrap_or_else(|e| e.into_inner()).entry(container.to_string()).or_default().push(shell);
+        Ok(())
+    }
+
+    /// Anonymous volumes for the directories a node writes all the time (its
+    /// logs, the CIB and the scheduler's inputs), so those writes bypass the
+    /// storage driver; like a disk they outlive a reboot (fencing), and they go
+    /// with the container. Labelled with the run, so its removal finds them.
+    fn state_volumes(&self) -> impl Iterator<Item = Mount> + '_ {
+        ["/var/log", "/var/lib/pacemaker"].into_iter().map(|target| Mount {
+            target: Some(target.into()),
+            typ: Some(MountType::VOLUME),
+            volume_options: Some(MountVolumeOptions { labels: Some(self.labels.clone()), ..Default::default() }),
+            ..Default::default()
+        })
+    }
+
+    /// Adds a container that is not a cluster member (a rogue host, a collector)
+    /// to the run's networks; it goes with the run. Exec into it by `spec.name`.
+    pub async fn add_guest(&self, spec: GuestSpec) -> anyhow::Result<()> {
+        let mut plan = String::new();
+        let mut archive = tar::Builder::new(Vec::new());
+        for (placement, content) in &spec.files {
+            append(&mut archive, &placement.path, placement.mode, content)?;
+            plan.push_str(&format!("file\t{}\t{}\t{}\t{:o}\n", placement.path, placement.owner, placement.group, placement.mode));
+        }
+        for service in &spec.services {
+            plan.push_str(&format!("autostart\t{}\n", service.as_str()));
+        }
+        append(&mut archive, "/etc/pcmk-comply/plan", 0o600, plan.as_bytes())?;
+        append(&mut archive, "/usr/local/sbin/pcmk-node", 0o755, SUPERVISOR.as_bytes())?;
+        let archive = archive.into_inner()?;
+        self.create_container(&self.container_of(&spec.name), &spec.hostname, &spec.addrs, &spec.name, &archive).await
+    }
+
+    /// Removes a node's or guest's container outright (its addresses become free).
+    pub async fn remove_container(&self, name: &str) -> anyhow::Result<()> {
+        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        self.docker.remove_container(&self.container_of(name), Some(options)).await.with_context(|| format!("removing {name}"))
+    }
+
+    /// The container of a node of this cluster; an error for an unknown node.
+    fn node_container(&self, node: &str) -> anyhow::Result<String> {
+        Ok(self.container_of(&self.node(node)?.name))
+    }
+
+    /// The container of a node or guest of this run.
+    pub fn container_of(&self, name: &str) -> String {
+        format!("pcmk-{}-{name}", self.run)
+    }
+
+    /// An address on link `link` for a guest: host part 200 and up, clear of the nodes'.
+    /// Where a log collector guest sits, if a test starts one: known to every node as `loghost`.
+    pub fn log_collector_address(&self) -> anyhow::Result<Ipv4Addr> {
+        self.guest_address(0, LOG_COLLECTOR_HOST)
+    }
+
+    pub fn guest_address(&self, link: usize, host: u8) -> anyhow::Result<Ipv4Addr> {
+        let network = self.networks.get(link).with_context(|| format!("run {} has no link {link}", self.run))?;
+        let [a, b, c, _] = host_address(&network.subnet, 0).octets();
+        Ok(Ipv4Addr::new(a, b, c, host))
+    }
+
+    /// Fencing the cluster asked for and the harness carried out, oldest first.
+    pub fn fence_actions(&self) -> Vec<FenceAction> {
+        self.fence.as_ref().map(FenceWatcher::actions).unwrap_or_default()
+    }
+
+    /// Keeps the cluster after this process ends (`cluster up`, `--keep`).
+    pub fn keep(&mut self) {
+        self.guard.armed = false;
+        run::unregister(&self.run);
+    }
+
+    /// Removes every container and network of this cluster.
+    pub async fn down(mut self) -> anyhow::Result<()> {
+        self.guard.armed = false;
+        run::remove_run(&self.docker, &self.run).await
+    }
+
+    pub fn node(&self, name: &str) -> anyhow::Result<&Node> {
+        self.nodes.iter().find(|n| n.name == name).with_context(|| format!("no node named {name} in run {}", self.run))
+    }
+
+    pub fn node_names(&self) -> Vec<&str> {
+        self.nodes.iter().map(|n| n.name.as_str()).collect()
+    }
+}
+
+/// A container on the run's networks that is not a cluster member.
+#[derive(Debug, Clone)]
+pub struct GuestSpec {
+    /// Unique in the run; `exec` takes it.
+    pub name: String,
+    pub hostname: String,
+    /// Address per link network (index = link); `None` leaves it off that link.
+    pub addrs: Vec<Option<Ipv4Addr>>,
+    pub files: Vec<(Placement, Vec<u8>)>,
+    pub services: Vec<Service>,
+}
