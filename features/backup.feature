@@ -3,7 +3,7 @@ Feature: Backup and disaster recovery
   Practice 8 of the seed: back up the cluster configuration, keep backups
   private, and prove they restore, on a cluster built from nothing.
 
-  @live @destructive @critical
+  @live @destructive @critical @CP-9 @CP-10 @CIS-11.3 @CIS-11.5
   Scenario: A cibadmin backup is private and restores the whole configuration
     The backup holds fence credentials and ACLs; a backup nobody restored is a hope, not a plan.
     Remediation: run backups with `umask 077` (e.g. /etc/profile.d or the cron job) and test the restore.
@@ -14,7 +14,7 @@ Feature: Backup and disaster recovery
     Then the restored configuration equals the original
     And restoring a truncated copy of the backup fails and changes nothing
 
-  @live @destructive @high
+  @live @destructive @high @CP-9 @CP-10 @CIS-11.3 @CIS-11.5
   Scenario: A crmsh backup is private and restores the whole configuration
     crmsh regenerates the ids of nvpairs and ACL permissions on load; the comparison ignores ids nothing refers to.
     Measured on crmsh 4.4.1: `crm configure load replace` accepts a truncated file (exit 0), so a damaged

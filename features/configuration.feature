@@ -3,7 +3,7 @@ Feature: Secure cluster configuration
   Practice 4 of the seed: proper permissions, audited resource agents, and no
   insecure defaults left in place.
 
-  @static @live @critical
+  @static @live @critical @AC-3 @CM-5 @CIS-3.3
   Scenario: Cluster configuration files and keys are protected
     Whoever can write corosync.conf or the CIB, or read a key, can join or rewrite the cluster.
     Remediation: chown and chmod the listed files as shown; re-run `pcs cluster sync` if pcs manages them.
@@ -12,38 +12,38 @@ Feature: Secure cluster configuration
     And the file "/etc/pacemaker/authkey" is owned by "hacluster:haclient" with mode at most "0440"
     And the file "/var/lib/pacemaker/cib/cib.xml" is owned by "hacluster:haclient" with mode at most "0600"
 
-  @live @high
+  @live @high @AC-3 @CIS-3.3
   Scenario: The CIB directory is private to the cluster
     The CIB holds resource parameters, sometimes credentials, and its history; other users must not read or change it.
     Remediation: `chown hacluster:haclient /var/lib/pacemaker/cib && chmod 0750 /var/lib/pacemaker/cib`.
     Then the file "/var/lib/pacemaker/cib" is owned by "hacluster:haclient" with mode at most "0750"
     And every file in "/var/lib/pcsd" is owned by "root:root" with mode at most "0600"
 
-  @live @critical
+  @live @critical @CM-5 @SI-7 @CIS-2.7
   Scenario: Resource agents cannot be replaced by unprivileged users
     An agent writable by others runs their code as root on every failover.
     Remediation: `chown root:root <agent> && chmod 0755 <agent>`; review custom agents before deploying them.
     Then every resource agent the CIB uses exists, is owned by root and is not writable by group or others
 
-  @static @live @critical
+  @static @live @critical @SC-24 @CM-6 @CIS-4.1
   Scenario: Fencing is enabled
     Without fencing a hung node can keep writing to shared data while another takes over.
     Remediation: configure a fence device and set stonith-enabled=true.
     Then the cluster option "stonith-enabled" is "true"
 
-  @static @live @critical
+  @static @live @critical @SC-24 @CM-6 @CIS-4.1
   Scenario: A cluster that loses quorum stops its resources
     no-quorum-policy=ignore lets both halves of a split cluster run the same resources.
     Remediation: set no-quorum-policy to stop (or freeze, or demote).
     Then with at least 3 nodes the cluster option "no-quorum-policy" is not "ignore"
 
-  @static @live @critical
+  @static @live @critical @IA-5 @CIS-4.7
   Scenario: The hacluster account has no default password
     `crm cluster init` sets `linux`; guides use `hacluster` and `password`.
     Remediation: `passwd hacluster` with a strong password on every node, or lock the account.
     Then the password of "hacluster", if set, is neither empty nor one of "linux, hacluster, password"
 
-  @static @live @high
+  @static @live @high @SC-7 @SC-8 @CM-7 @CIS-3.10 @CIS-4.4
   Scenario: pcsd listens on cluster addresses only and refuses old TLS
     pcsd can add nodes and change everything; on a public address or with TLS 1.0/1.1 it is an open door.
     Remediation: set PCSD_BIND_ADDR to the node's cluster address and PCSD_SSL_OPTIONS to disable TLS 1.0/1.1 in /etc/default/pcsd.

@@ -6,13 +6,13 @@ Feature: Failover and fencing
   Parameter: failover_resource = auto — the resource the faults aim at; auto takes the first the candidate runs that can move
   Parameter: failover_seconds = 30 — how long recovery may take (the service level)
 
-  @live @high
+  @live @high @CM-6 @CP-10 @CIS-4.1
   Scenario: Every configured resource runs
     A resource the cluster silently dropped or cannot start protects nothing, and fails over nowhere.
     Remediation: use resource classes and agents the installed Pacemaker supports (`crm_resource --list-standards`), and fix what `crm_mon --one-shot` shows as stopped or failed.
     Then every resource in the candidate's configuration is active within 60 seconds
 
-  @live @destructive @critical
+  @live @destructive @critical @CP-10 @SC-24 @CIS-4.1
   Scenario: A killed node's resource moves and the node is fenced
     A dead node's resources must run elsewhere within the service level, and only after it is fenced.
     Remediation: configure a working fence device for every node and keep stonith-enabled=true.
@@ -22,21 +22,21 @@ Feature: Failover and fencing
     When the killed node is started again
     Then the cluster is quorate with every node online within 90 seconds
 
-  @live @destructive @high
+  @live @destructive @high @CP-10 @CIS-4.1
   Scenario: A resource that fails its monitor is recovered
     A failed service that nobody restarts is an outage the cluster was built to prevent.
     Remediation: give the resource a monitor operation and a migration-threshold that fits the service.
     When "${failover_resource}" fails its monitor
     Then "${failover_resource}" is running again within ${failover_seconds} seconds
 
-  @live @destructive @critical @slow
+  @live @destructive @critical @slow @SC-24 @CP-10 @CIS-4.1
   Scenario: A node cut off from the others never runs the resource beside them
     no-quorum-policy=ignore without fencing runs the same resource on both sides of a partition.
     Remediation: keep no-quorum-policy=stop and stonith-enabled=true with a working fence device.
     When the node running "${failover_resource}" is cut off from the others
     Then "${failover_resource}" runs on at most one side of the partition for 40 seconds
 
-  @live @destructive @high
+  @live @destructive @high @SC-24 @CP-10 @CIS-4.1
   Scenario: Corosync crashing on a node does not take the service down
     A crashed membership layer must end in fencing or recovery, never in a service that silently stops.
     Remediation: keep fencing working, so that a node whose corosync died is powered off before its resources move.
@@ -44,7 +44,7 @@ Feature: Failover and fencing
     Then "${failover_resource}" runs on some node within ${failover_seconds} seconds
     And the node where it was killed is fenced or back in the cluster within 60 seconds
 
-  @live @destructive @high
+  @live @destructive @high @SC-24 @CP-10 @CIS-4.1
   Scenario: Pacemakerd crashing on a node does not take the service down
     A crashed Pacemaker must be noticed and the node fenced or recovered, while the service keeps running elsewhere.
     Remediation: run pacemaker under a supervisor that restarts it (systemd Restart=on-failure) and keep fencing working.
@@ -52,7 +52,7 @@ Feature: Failover and fencing
     Then "${failover_resource}" runs on some node within ${failover_seconds} seconds
     And the node where it was killed is fenced or back in the cluster within 60 seconds
 
-  @live @destructive @critical
+  @live @destructive @critical @SC-24 @CIS-4.1
   Scenario: A node that loses quorum stops its resources
     Two of three nodes gone: the last one must not carry on alone.
     Remediation: set no-quorum-policy=stop (never ignore on three or more nodes).

@@ -4,7 +4,7 @@ Feature: Intrusion detection
   change behind the administrators' backs. The candidate's AIDE
   configuration is checked for coverage, then run for real on the nodes.
 
-  @static @live @high
+  @static @live @high @SI-7 @SI-4 @CIS-13.2
   Scenario: File integrity monitoring covers the cluster's configuration and keys
     An attacker who changes corosync.conf or copies in a new key changes the cluster; only a content hash notices.
     Remediation: in /etc/aide/aide.conf define `ClusterFiles = p+u+g+s+m+c+sha256` and select `/etc/corosync ClusterFiles`, `/etc/pacemaker ClusterFiles` and `/etc/default/pcsd ClusterFiles`; run `aide --init`.
@@ -15,7 +15,7 @@ Feature: Intrusion detection
       | /etc/pacemaker/authkey      |
       | /etc/default/pcsd           |
 
-  @live @high @destructive
+  @live @high @destructive @SI-7 @SI-4 @CIS-13.2
   Scenario: Tampering with the configuration and the key is detected
     A file-integrity tool that is configured but does not find a changed key is worse than none: it reassures.
     Remediation: select the files with a rule that includes a content hash (sha256) and size, and keep the baseline database current after every intended change.

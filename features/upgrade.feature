@@ -6,7 +6,7 @@ Feature: Rolling upgrade
   nodes replaced in turn by nodes of the next Debian release.
   Parameter: upgrade_resource = auto — the resource that must keep running; auto takes the first the candidate runs that can move
 
-  @live @destructive @high @slow
+  @live @destructive @high @slow @SI-2 @CP-10 @CIS-7.4
   Scenario: A rolling upgrade to the next release keeps the service running
     A mixed-version cluster that loses quorum or its resources turns a planned upgrade into an outage.
     Remediation: upgrade one node at a time with the cluster stopped on that node only, keep the CIB free of what the new version removed (see `pcmk-comply compare`), and upgrade within the versions Pacemaker supports for rolling upgrades.

@@ -97,6 +97,10 @@ pub enum Command {
         #[command(flatten)]
         outputs: OutputArgs,
     },
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), e.g. `pcmk-comply man > pcmk-comply.1`.
+    Man,
     /// Remove containers and networks that dead runs left behind.
     Gc {
         /// Also remove runs whose owning process is still alive.

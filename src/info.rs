@@ -13,6 +13,19 @@ use pcmk_steps::runner;
 use crate::args::{FeatureArgs, OutputArgs};
 use crate::policy_run::finish;
 
+/// Completions and the man page come from the same definitions as `--help`.
+pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    let mut command = <crate::args::Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "pcmk-comply", &mut std::io::stdout());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn man() -> anyhow::Result<ExitCode> {
+    let command = <crate::args::Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn merge(inputs: Vec<PathBuf>, outputs: OutputArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let waivers = outputs.load_waivers()?;

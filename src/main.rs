@@ -24,6 +24,16 @@ pub const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if prints_only(&cli.command) {
+        // A closed pipe (`pcmk-comply steps | head`) ends the process quietly with
+        // SIGPIPE's status, as for any Unix filter. Commands that drive the engine
+        // keep Rust's default (the signal ignored), so a broken engine connection is
+        // an error they clean up after, never a silent death.
+        // SAFETY: resetting a signal's disposition at start-up, before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let mut filter = tracing_subscriber::EnvFilter::from_env("PCMK_COMPLY_LOG").add_directive(format!("{}=info", pcmk_steps::world::PROGRESS_LOG).parse().expect("a valid directive"));
     if cli.verbose {
         filter = filter.add_directive(pcmk_containers::cluster::EXEC_LOG_DIRECTIVE.parse().expect("a valid directive"));
@@ -88,6 +98,11 @@ fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
     }
 }
 
+/// Commands that only read and print: no engine, nothing to clean up.
+fn prints_only(command: &Command) -> bool {
+    matches!(command, Command::Steps | Command::Explain { .. } | Command::Policy { .. } | Command::Completions { .. } | Command::Man | Command::Merge { .. })
+}
+
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run { policy, distro, nodes, concurrency, own_clusters } => policy_run::prove(policy, How::Run { distro, nodes, concurrency, own_clusters }).await,
@@ -104,5 +119,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Cluster { command: ClusterCommand::Down { run } } => engine_commands::cluster_down(run).await,
         Command::Gc { all } => engine_commands::gc(all).await,
+        Command::Completions { shell } => info::completions(shell),
+        Command::Man => info::man(),
     }
 }

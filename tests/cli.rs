@@ -284,3 +284,21 @@ mod libc_signal {
         assert!(status.success());
     }
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly_and_completions_and_the_man_page_come_from_the_cli() {
+    let mut child = binary().arg("steps").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    // The reader is gone before the first line is written, as `| head -0` would leave it.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+    use std::os::unix::process::ExitStatusExt as _;
+    assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "{:?}", output.status);
+    for shell in ["bash", "zsh", "fish"] {
+        let out = binary().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("lint"), "{shell}");
+    }
+    let man = binary().arg("man").output().unwrap();
+    assert!(String::from_utf8_lossy(&man.stdout).contains(".TH pcmk-comply 1"));
+}

@@ -25,6 +25,8 @@ const SUITE: &[&str] = &[
     "crmsh-legacy/cib.xml",
     "pcs-knet/corosync.conf",
     "pcs-2node/corosync.conf",
+    "pcs012-trixie",
+    "cibsecret/backup.tar.bz2",
 ];
 
 /// Names that only the bundled candidates define.

@@ -100,9 +100,10 @@ impl Candidate {
         generated.extend(keys);
         inventory.extend(said);
         inventory.push(format!("services: {}", services.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+        let distro = distro_for(&files, &mut inventory);
         let mut candidate = Candidate {
             origin: origin.to_path_buf(),
-            distro: None,
+            distro,
             nodes: None,
             services,
             files,
@@ -117,6 +118,20 @@ impl Candidate {
         candidate.parse_configuration()?;
         Ok(candidate)
     }
+}
+
+/// The release a CIB needs: a `pacemaker-4` schema is Pacemaker 3's (its
+/// schema list, xml/pacemaker-4.0.rng), which only trixie's nodes run.
+fn distro_for(files: &[CandidateFile], inventory: &mut Vec<String>) -> Option<crate::image::Distro> {
+    let cib = files.iter().find(|f| f.placement.path == CIB_XML)?;
+    let text = std::str::from_utf8(&cib.content).ok()?;
+    let doc = pcmk_model::text::parse_xml(text).ok()?;
+    let schema = doc.root_element().attribute("validate-with")?;
+    let major: u32 = schema.strip_prefix("pacemaker-")?.split('.').next()?.parse().ok()?;
+    (major >= 4).then(|| {
+        inventory.push(format!("the CIB validates with {schema}, which needs Pacemaker 3: judged and run as trixie (Pacemaker 3.0)"));
+        crate::image::Distro::Trixie
+    })
 }
 
 /// A knet corosync.conf with crypto for the nodes a CIB names (as `pcs

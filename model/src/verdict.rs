@@ -106,6 +106,12 @@ impl Verdict {
         self.tags.iter().any(|t| t == tag)
     }
 
+    /// The controls the scenario evidences, from its tags: NIST SP 800-53
+    /// rev. 5 (`SC-8`) and CIS Controls v8 safeguards (`CIS-3.10`).
+    pub fn controls(&self) -> Controls<'_> {
+        controls(&self.tags)
+    }
+
     /// The severity tag (`critical`, `high`, `medium`, `low`), if any.
     pub fn severity(&self) -> Option<&'static str> {
         ["critical", "high", "medium", "low"].into_iter().find(|s| self.has_tag(s))
@@ -153,3 +159,29 @@ pub fn summary(verdicts: &[Verdict]) -> String {
 #[derive(Debug, Clone)]
 pub struct PolicyError(pub String);
 
+
+/// Control identifiers a scenario's tags name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Controls<'a> {
+    /// NIST SP 800-53 rev. 5 controls, e.g. `SC-8`.
+    pub nist: Vec<&'a str>,
+    /// CIS Controls v8 safeguards, e.g. `3.10` (tagged `@CIS-3.10`).
+    pub cis: Vec<&'a str>,
+}
+
+/// Sorts tags (without `@`) into NIST SP 800-53 controls and CIS safeguards.
+pub fn controls(tags: &[String]) -> Controls<'_> {
+    let mut found = Controls::default();
+    for tag in tags {
+        if let Some(safeguard) = tag.strip_prefix("CIS-") {
+            if safeguard.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) {
+                found.cis.push(safeguard);
+            }
+        } else if let Some((family, number)) = tag.split_once('-') {
+            if family.len() == 2 && family.chars().all(|c| c.is_ascii_uppercase()) && number.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+                found.nist.push(tag);
+            }
+        }
+    }
+    found
+}

@@ -21,8 +21,33 @@ fn level(v: &Verdict) -> (&'static str, &'static str) {
     }
 }
 
+/// The control catalogues results are evidence for (SARIF 2.1.0 §3.19.3, taxonomies).
+const NIST: &str = "NIST SP 800-53";
+const CIS: &str = "CIS Controls";
+
+fn taxonomies(report: &Report) -> Value {
+    let mut nist: Vec<&str> = report.verdicts.iter().flat_map(|v| v.controls().nist).collect();
+    let mut cis: Vec<&str> = report.verdicts.iter().flat_map(|v| v.controls().cis).collect();
+    nist.sort();
+    nist.dedup();
+    cis.sort();
+    cis.dedup();
+    json!([
+        { "name": NIST, "version": "Rev. 5", "organization": "NIST", "taxa": nist.iter().map(|id| json!({ "id": id })).collect::<Vec<_>>() },
+        { "name": CIS, "version": "8", "organization": "Center for Internet Security", "taxa": cis.iter().map(|id| json!({ "id": id })).collect::<Vec<_>>() },
+    ])
+}
+
 fn rule(v: &Verdict) -> Value {
     let guidance = Guidance::from_description(v.description.as_deref());
+    let controls = v.controls();
+    let relationships: Vec<Value> = controls
+        .nist
+        .iter()
+        .map(|id| (id, NIST))
+        .chain(controls.cis.iter().map(|id| (id, CIS)))
+        .map(|(id, catalogue)| json!({ "target": { "id": id, "toolComponent": { "name": catalogue } }, "kinds": ["relevant"] }))
+        .collect();
     let (level, severity) = level(v);
     let mut help = guidance.remediation.clone().unwrap_or_else(|| "The scenario gives no remediation.".into());
     help = format!("Remediation: {help}");
@@ -33,6 +58,7 @@ fn rule(v: &Verdict) -> Value {
         "fullDescription": { "text": if guidance.rationale.is_empty() { v.scenario.clone() } else { guidance.rationale.clone() } },
         "help": { "text": help },
         "defaultConfiguration": { "level": level },
+        "relationships": relationships,
         "properties": {
             "tags": v.tags,
             "security-severity": severity,
@@ -98,6 +124,7 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
                 "candidateFiles": report.info.candidate_inventory,
                 "versions": report.info.versions,
             },
+            "taxonomies": taxonomies(report),
             "results": results,
         }]
     });
@@ -123,6 +150,15 @@ mod tests {
         assert_eq!(results[0]["locations"][0]["physicalLocation"]["region"]["startLine"], 4);
         assert!(results[0]["message"]["text"].as_str().unwrap().contains("Remediation: set `x: y`."));
         assert!(results[0].get("suppressions").is_none());
+        report.verdicts[0].tags.extend(["SC-8".to_string(), "CIS-3.10".to_string()]);
+        let log: Value = serde_json::from_str(&render(&report).unwrap()).unwrap();
+        let run = &log["runs"][0];
+        assert_eq!(run["taxonomies"][0]["name"], "NIST SP 800-53");
+        assert_eq!(run["taxonomies"][0]["taxa"][0]["id"], "SC-8");
+        assert_eq!(run["taxonomies"][1]["taxa"][0]["id"], "3.10");
+        let relationships = &run["tool"]["driver"]["rules"][0]["relationships"];
+        assert_eq!(relationships[0]["target"]["id"], "SC-8");
+        assert_eq!(relationships[1]["target"]["toolComponent"]["name"], "CIS Controls");
         report.verdicts[0].waived_by = Some("accepted by ops".into());
         let log: Value = serde_json::from_str(&render(&report).unwrap()).unwrap();
         assert_eq!(log["runs"][0]["results"][0]["suppressions"][0]["justification"], "accepted by ops");

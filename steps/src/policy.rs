@@ -78,4 +78,15 @@ mod tests {
         assert_eq!(built_in, on_disk, "add the new feature file to policy::BUILTIN");
         assert!(builtin_features().iter().all(Result::is_ok));
     }
+
+    #[test]
+    fn every_scenario_names_the_controls_it_evidences() {
+        for feature in builtin_features().into_iter().map(Result::unwrap) {
+            for scenario in feature.scenarios.iter().chain(feature.rules.iter().flat_map(|r| &r.scenarios)) {
+                let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
+                let controls = pcmk_model::verdict::controls(&tags);
+                assert!(!controls.nist.is_empty() && !controls.cis.is_empty(), "`{}` maps to no NIST SP 800-53 control or no CIS safeguard: {tags:?}", scenario.name);
+            }
+        }
+    }
 }
