@@ -1,4 +1,4 @@
-//! The figures the README quotes, measured on the local engine. Prints each
+//! The figures docs/performance.md keeps, measured on the local engine. Prints each
 //! figure as a median with its spread; asserts nothing about time.
 //!
 //! `cargo bench --bench harness` runs everything but the cold builds;
@@ -254,7 +254,7 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
     }
 
     if wants("failover") {
-        // One failover at a time, nothing else running, as the README quotes it.
+        // One failover at a time, nothing else running, as docs/performance.md gives it.
         let feature = std::env::temp_dir().join(format!("pcmk-bench-failover-{}.feature", std::process::id()));
         std::fs::write(&feature, FAILOVER_FEATURE)?;
         let (mut failover, mut above_floor) = (Vec::new(), Vec::new());

@@ -240,3 +240,22 @@ fn a_one_node_cluster_is_a_clear_error_not_a_panic() {
     assert!(stderr.contains("a 1-node cluster: `run` proves failover, fencing and membership, which need 2 or more nodes"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_manifest_overrides_what_the_files_cannot_say() {
+    let dir = std::env::temp_dir().join(format!("pcmk-inputs-override-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixture("pcs-knet/corosync.conf"), dir.join("corosync.conf")).unwrap();
+    std::fs::copy(fixture("pcs-cib/cib.xml"), dir.join("cib.xml")).unwrap();
+    std::fs::write(dir.join("nftables.conf"), "table inet filter {\n}\n").unwrap();
+    // Only what the files cannot say: a mode that differs, a user, a parameter. No [[secret]].
+    std::fs::write(dir.join("candidate.toml"), "[[file]]\nsource = \"cib.xml\"\npath = \"/var/lib/pacemaker/cib/cib.xml\"\nowner = \"hacluster\"\ngroup = \"haclient\"\nmode = \"0640\"\n\n[[user]]\nname = \"ops\"\n\n[policy]\nfailover_seconds = 45\n").unwrap();
+    let (code, stdout, stderr) = pcmk(&["lint", "--candidate", dir.to_str().unwrap()], &dir);
+    assert_ne!(code, 2, "{stdout}{stderr}");
+    assert!(stdout.contains("cib.xml at /var/lib/pacemaker/cib/cib.xml (hacluster:haclient 0640) as candidate.toml says"), "{stdout}");
+    assert!(stdout.contains("corosync.conf at /etc/corosync/corosync.conf (root:root 0644)"), "the files the manifest leaves out are laid out: {stdout}");
+    assert!(stdout.contains("no /etc/corosync/authkey: the harness generates one"), "a key the manifest lacks is made, not missing: {stdout}");
+    assert!(stdout.contains("services: nftables, corosync, pacemaker"), "services follow from the files: {stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -242,7 +242,8 @@ impl Candidate {
             content,
             secret: false,
         }];
-        let (secrets, generated, said) = crate::inferred::missing_keys(&files);
+        let placed: Vec<String> = files.iter().map(|f| f.placement.path.clone()).collect();
+        let (secrets, generated, said) = crate::inferred::missing_keys(&placed);
         let mut candidate = Candidate {
             origin: file.to_path_buf(),
             distro: None,
@@ -321,22 +322,45 @@ impl Candidate {
                 return Err(bad(path.span(), format!("{} is placed twice", path.get_ref())));
             }
         }
+        // The manifest overrides what the files say; the directory's other files
+        // are laid out as they would be without it, and keys it lacks are made.
+        let passwords: Vec<PathBuf> = manifest.users.iter().filter_map(|u| u.password_file.as_ref()).map(|f| dir.join(f)).collect();
+        let mut inventory = vec![format!("{} is a candidate directory with {MANIFEST}", dir.display())];
+        for file in &files {
+            let p = &file.placement;
+            inventory.push(format!("placed {} at {} ({}:{} {:04o}) as {MANIFEST} says", file.source.display(), p.path, p.owner, p.group, p.mode));
+        }
+        for secret in &secrets {
+            let p = &secret.placement;
+            inventory.push(format!("generated {} ({} bytes, {}:{} {:04o}) as {MANIFEST} declares", p.path, secret.bytes, p.owner, p.group, p.mode));
+        }
+        let mut tree = crate::tree::read_dir(dir)?;
+        let used: Vec<PathBuf> = files.iter().map(|f| f.source.clone()).chain(passwords).chain([dir.join(MANIFEST)]).collect();
+        tree.files.retain(|f| !used.contains(&dir.join(&f.path)));
+        let declared: Vec<String> = files.iter().map(|f| f.placement.path.clone()).chain(secrets.iter().map(|s| s.placement.path.clone())).collect();
+        let (found, found_inventory) = crate::inferred::placed_from(&tree, &declared)?;
+        files.extend(found);
+        inventory.extend(found_inventory);
+        let placed: Vec<String> = files.iter().map(|f| f.placement.path.clone()).chain(secrets.iter().map(|s| s.placement.path.clone())).collect();
+        let (keys, generated, said) = crate::inferred::missing_keys(&placed);
+        secrets.extend(keys);
+        inventory.extend(said);
+        let services = manifest.services.unwrap_or_else(|| crate::layout::services_for(placed.iter().map(String::as_str)));
+        inventory.push(format!("services: {}", services.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
         let mut candidate = Candidate {
             origin: dir.to_path_buf(),
             distro: manifest.distro,
             nodes: manifest.nodes.map(|n| *n.get_ref()),
-            services: manifest.services.unwrap_or_else(|| vec![Service::Corosync, Service::Pacemaker]),
+            services,
             files,
             secrets,
             users,
             public_network: manifest.public_network,
             corosync: None,
-            inventory: Vec::new(),
-            generated: Vec::new(),
+            inventory,
+            generated,
             policy: policy_values(manifest_path, text, &manifest.policy)?,
         };
-        let passwords: Vec<PathBuf> = manifest.users.iter().filter_map(|u| u.password_file.as_ref()).map(|f| dir.join(f)).collect();
-        candidate.inventory = manifest_inventory(dir, &candidate, &passwords)?;
         candidate.parse_configuration()?;
         Ok(candidate)
     }
@@ -400,29 +424,6 @@ fn policy_values(manifest_path: &Path, text: &str, table: &std::collections::BTr
         out.push((name.get_ref().clone(), rendered, format!("{}:{line}", manifest_path.display())));
     }
     Ok(out)
-}
-
-/// What a manifest places, and the directory's files it leaves out.
-fn manifest_inventory(dir: &Path, candidate: &Candidate, passwords: &[PathBuf]) -> Result<Vec<String>, InputError> {
-    let mut inventory = vec![format!("{} is a candidate directory with {MANIFEST}", dir.display())];
-    for file in &candidate.files {
-        let p = &file.placement;
-        inventory.push(format!("placed {} at {} ({}:{} {:04o})", file.source.display(), p.path, p.owner, p.group, p.mode));
-    }
-    for secret in &candidate.secrets {
-        let p = &secret.placement;
-        inventory.push(format!("generated {} ({} bytes, {}:{} {:04o}) as {MANIFEST} declares", p.path, secret.bytes, p.owner, p.group, p.mode));
-    }
-    let tree = crate::tree::read_dir(dir)?;
-    let used: Vec<PathBuf> = candidate.files.iter().map(|f| f.source.clone()).collect();
-    for file in &tree.files {
-        let path = dir.join(&file.path);
-        if file.path != MANIFEST && !used.contains(&path) && !passwords.contains(&path) {
-            inventory.push(format!("ignored {}: {MANIFEST} places no file from it", path.display()));
-        }
-    }
-    inventory.push(format!("services: {}", candidate.services.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
-    Ok(inventory)
 }
 
 /// Reads `relative` below `dir`, refusing anything that resolves outside it

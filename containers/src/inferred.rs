@@ -13,13 +13,49 @@ use crate::tree::{Skipped, Tree, TreeFile};
 pub const COROSYNC_AUTHKEY: &str = "/etc/corosync/authkey";
 pub const PACEMAKER_AUTHKEY: &str = "/etc/pacemaker/authkey";
 
+/// The files of a tree its layout places, but none at a node path already
+/// `declared` (a manifest's own placements), and what became of each file.
+pub(crate) fn placed_from(tree: &Tree, declared: &[String]) -> Result<(Vec<CandidateFile>, Vec<String>), InputError> {
+    placed_files(tree, &lay_out(tree), declared)
+}
+
+fn placed_files(tree: &Tree, laid: &crate::layout::Laid, declared: &[String]) -> Result<(Vec<CandidateFile>, Vec<String>), InputError> {
+    let mut inventory = Vec::new();
+    let mut files: Vec<CandidateFile> = Vec::new();
+    for (path, disposition) in &laid.files {
+        let source = tree.source_of(path);
+        match disposition {
+            Disposition::Placed { placement, secret, note } => {
+                if declared.contains(&placement.path) {
+                    inventory.push(format!("ignored {}: {} is placed by candidate.toml", source.display(), placement.path));
+                    continue;
+                }
+                if let Some(twin) = files.iter().find(|f| f.placement.path == placement.path) {
+                    inventory.push(format!("ignored {}: {} is already placed from {}", source.display(), placement.path, twin.source.display()));
+                    continue;
+                }
+                check_destination(&placement.path).map_err(|m| InputError::new(&source, None, m))?;
+                let content = tree.get(path).map(|f| f.content.clone()).unwrap_or_default();
+                let note = note.as_deref().map(|n| format!("; {n}")).unwrap_or_default();
+                inventory.push(format!("placed {} at {} ({}:{} {:04o}{note})", source.display(), placement.path, placement.owner, placement.group, placement.mode));
+                files.push(CandidateFile { source, placement: placement.clone(), content, secret: *secret });
+            }
+            Disposition::Ignored { reason } => inventory.push(format!("ignored {}: {reason}", source.display())),
+        }
+    }
+    for Skipped { path, reason } in &tree.skipped {
+        inventory.push(format!("ignored {}: {reason}", tree.source_of(path).display()));
+    }
+    Ok((files, inventory))
+}
+
 /// The keys every pcs-made cluster has, with the owner and mode pcs gives
 /// them: generated fresh for a run where the candidate brings none.
-pub fn missing_keys(files: &[CandidateFile]) -> (Vec<SecretSpec>, Vec<String>, Vec<String>) {
+pub fn missing_keys(placed: &[String]) -> (Vec<SecretSpec>, Vec<String>, Vec<String>) {
     let keys = [(COROSYNC_AUTHKEY, "root", "root", 256), (PACEMAKER_AUTHKEY, "hacluster", "haclient", 256)];
     let (mut secrets, mut generated, mut said) = (Vec::new(), Vec::new(), Vec::new());
     for (path, owner, group, bytes) in keys {
-        if files.iter().any(|f| f.placement.path == path) {
+        if placed.iter().any(|p| p == path) {
             continue;
         }
         said.push(format!("no {path}: the harness generates one for the run ({bytes} bytes, {owner}:{group} 0400); scenarios about it have nothing of the candidate's to judge"));
@@ -35,27 +71,8 @@ impl Candidate {
         let laid = lay_out(&tree);
         let mut inventory = vec![format!("{} is {}", origin.display(), laid.kind)];
         inventory.extend(laid.notes.iter().cloned());
-        let mut files: Vec<CandidateFile> = Vec::new();
-        for (path, disposition) in &laid.files {
-            let source = tree.source_of(path);
-            match disposition {
-                Disposition::Placed { placement, secret, note } => {
-                    if let Some(twin) = files.iter().find(|f| f.placement.path == placement.path) {
-                        inventory.push(format!("ignored {}: {} is already placed from {}", source.display(), placement.path, twin.source.display()));
-                        continue;
-                    }
-                    check_destination(&placement.path).map_err(|m| InputError::new(&source, None, m))?;
-                    let content = tree.get(path).map(|f| f.content.clone()).unwrap_or_default();
-                    let note = note.as_deref().map(|n| format!("; {n}")).unwrap_or_default();
-                    inventory.push(format!("placed {} at {} ({}:{} {:04o}{note})", source.display(), placement.path, placement.owner, placement.group, placement.mode));
-                    files.push(CandidateFile { source, placement: placement.clone(), content, secret: *secret });
-                }
-                Disposition::Ignored { reason } => inventory.push(format!("ignored {}: {reason}", source.display())),
-            }
-        }
-        for Skipped { path, reason } in &tree.skipped {
-            inventory.push(format!("ignored {}: {reason}", tree.source_of(path).display()));
-        }
+        let (files, placed_inventory) = placed_files(&tree, &laid, &[])?;
+        inventory.extend(placed_inventory);
         Self::completed(origin, files, laid.services, inventory)
     }
 
@@ -96,7 +113,8 @@ impl Candidate {
             });
             generated.push(COROSYNC_CONF.to_string());
         }
-        let (secrets, keys, said) = missing_keys(&files);
+        let placed: Vec<String> = files.iter().map(|f| f.placement.path.clone()).collect();
+        let (secrets, keys, said) = missing_keys(&placed);
         generated.extend(keys);
         inventory.extend(said);
         inventory.push(format!("services: {}", services.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));

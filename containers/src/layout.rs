@@ -92,19 +92,32 @@ pub fn lay_out(tree: &Tree) -> Laid {
 impl Laid {
     fn add(&mut self, path: String, disposition: Disposition) {
         if let Disposition::Placed { placement, .. } = &disposition {
-            let service = KNOWN.iter().find(|k| k.node_path == placement.path).and_then(|k| k.service).or_else(|| {
-                KNOWN_DIRS.iter().find(|(dir, suffix, ..)| placement.path.starts_with(dir) && placement.path.ends_with(suffix)).and_then(|d| d.5)
-            });
-            if let Some(service) = service.filter(|s| !self.services.contains(s)) {
-                // Firewall first: it must be loaded before the cluster starts.
-                if service == Service::Nftables {
-                    self.services.insert(0, service);
-                } else {
-                    self.services.push(service);
-                }
-            }
+            add_service_for(&mut self.services, &placement.path);
         }
         self.files.push((path, disposition));
+    }
+}
+
+/// The services the files at these node paths imply, beside corosync and pacemaker.
+pub fn services_for<'a>(node_paths: impl Iterator<Item = &'a str>) -> Vec<Service> {
+    let mut services = vec![Service::Corosync, Service::Pacemaker];
+    for path in node_paths {
+        add_service_for(&mut services, path);
+    }
+    services
+}
+
+fn add_service_for(services: &mut Vec<Service>, node_path: &str) {
+    let service = KNOWN.iter().find(|k| k.node_path == node_path).and_then(|k| k.service).or_else(|| {
+        KNOWN_DIRS.iter().find(|(dir, suffix, ..)| node_path.starts_with(dir) && node_path.ends_with(suffix)).and_then(|d| d.5)
+    });
+    if let Some(service) = service.filter(|s| !services.contains(s)) {
+        // Firewall first: it must be loaded before the cluster starts.
+        if service == Service::Nftables {
+            services.insert(0, service);
+        } else {
+            services.push(service);
+        }
     }
 }
 
