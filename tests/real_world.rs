@@ -27,6 +27,7 @@ const SUITE: &[&str] = &[
     "pcs-2node/corosync.conf",
     "pcs012-trixie",
     "cibsecret/backup.tar.bz2",
+    "sosreport/sosreport-alpha-2026-12-01-ltjpogb.tar.xz",
 ];
 
 /// Names that only the bundled candidates define.

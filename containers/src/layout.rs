@@ -82,8 +82,14 @@ pub fn lay_out(tree: &Tree) -> Laid {
         "files under their well-known names"
     };
     let mut laid = Laid { kind: kind.into(), files: Vec::new(), services: vec![Service::Corosync, Service::Pacemaker], notes: Vec::new() };
+    // sos does not copy the CIB file; its pacemaker plugin keeps the one crm_report saved.
+    let has_cib = tree.get("var/lib/pacemaker/cib/cib.xml").is_some();
     for file in &tree.files {
-        let disposition = if root_layout { place_rooted(file) } else { place_flat(file) };
+        let disposition = match sos_cib_host(&file.path).filter(|_| root_layout && !has_cib) {
+            Some(host) => placed(&KNOWN[3], Some(format!("the CIB sos collected with crm_report on {host}"))),
+            None if root_layout => place_rooted(file),
+            None => place_flat(file),
+        };
         laid.add(file.path.clone(), disposition);
     }
     laid
@@ -127,6 +133,13 @@ fn placed(known: &Known, note: Option<String>) -> Disposition {
         secret: known.secret,
         note,
     }
+}
+
+/// `sos_commands/pacemaker/crm_report/<host>/cib.xml` (sos/report/plugins/pacemaker.py
+/// runs `crm_report --sos-mode` into that directory): the host.
+fn sos_cib_host(path: &str) -> Option<&str> {
+    let host = path.strip_prefix("sos_commands/pacemaker/crm_report/")?.strip_suffix("/cib.xml")?;
+    (!host.contains('/')).then_some(host)
 }
 
 fn place_flat(file: &TreeFile) -> Disposition {
@@ -261,6 +274,9 @@ mod tests {
         assert_eq!(placed_at(&laid, "etc/sudoers.d/ops.bak"), None);
         assert_eq!(placed_at(&laid, "etc/hosts"), None);
         assert_eq!(laid.services, vec![Service::Nftables, Service::Corosync, Service::Pacemaker, Service::Pcsd]);
+        let sos = lay_out(&tree(&["etc/corosync/corosync.conf", "sos_commands/pacemaker/crm_report/n1/cib.xml", "sos_commands/pacemaker/crm_report/n1/cib.xml.live"]));
+        assert_eq!(placed_at(&sos, "sos_commands/pacemaker/crm_report/n1/cib.xml"), Some(("/var/lib/pacemaker/cib/cib.xml".into(), 0o600)));
+        assert_eq!(placed_at(&sos, "sos_commands/pacemaker/crm_report/n1/cib.xml.live"), None);
     }
 
     #[test]

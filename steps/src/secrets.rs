@@ -22,13 +22,13 @@ const REFERENCE_SUFFIXES: &[&str] = &["_script", "_file", "_path", "_dir", "_dev
 const RESERVATION_KEY_AGENTS: &[&str] = &["stonith:fence_mpath", "stonith:fence_scsi"];
 
 /// Why an instance attribute is a plaintext credential, or None.
-pub fn plaintext_credential(attribute: &InstanceAttribute) -> Option<&'static str> {
+pub fn plaintext_credential(attribute: &InstanceAttribute) -> Option<String> {
     let value = attribute.value.as_str();
     if value.is_empty() || value == "lrm://" {
         return None;
     }
     if uri_with_password(value) {
-        return Some("a URI with a password in it");
+        return Some("a URI with a password in it".into());
     }
     let name = attribute.name.to_ascii_lowercase();
     if REFERENCE_SUFFIXES.iter().any(|s| name.ends_with(s)) {
@@ -46,11 +46,11 @@ pub fn plaintext_credential(attribute: &InstanceAttribute) -> Option<&'static st
     if name.contains("key") && value.starts_with('/') && !value.contains(char::is_whitespace) {
         return None;
     }
-    // `crm configure show` and `crm report` print such values as `******`.
+    // `crm configure show`, `crm report` and sos print such values as `******` or `****`.
     if value.chars().all(|c| c == '*') {
-        return Some("masked as `******` in this copy, so the CIB itself holds it in plain text");
+        return Some(format!("masked as `{value}` in this copy, so the CIB itself holds it in plain text"));
     }
-    Some("a credential parameter")
+    Some("a credential parameter".into())
 }
 
 /// `scheme://user:password@host…`
