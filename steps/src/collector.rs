@@ -15,6 +15,8 @@ use crate::world::PolicyWorld;
 #[derive(Default)]
 pub struct Collected {
     pub verdicts: BTreeMap<(String, usize, String), Verdict>,
+    /// Infrastructure errors already printed in full: each is said once.
+    said_errors: std::collections::BTreeSet<String>,
     pub policy_errors: Vec<PolicyError>,
     /// When each scenario and its current step started.
     started: BTreeMap<(String, usize, String), (Instant, Option<Instant>)>,
@@ -98,7 +100,13 @@ impl VerdictWriter {
                 verdict.duration = now - clock.0;
                 verdict.waived_by = self.waiver.as_ref().and_then(|lookup| lookup(verdict));
                 if !self.quiet {
-                    print_verdict(verdict);
+                    // The same harness fault stops many scenarios: its diagnosis once, then a line each.
+                    let said_before = verdict.reason.clone().filter(|_| verdict.outcome == Outcome::InfraError).is_some_and(|r| !collected.said_errors.insert(r));
+                    if said_before {
+                        println!("{:<9} {} » {} (not run: the infrastructure error above)", verdict.status().mark(), verdict.feature, verdict.scenario);
+                    } else {
+                        print_verdict(verdict);
+                    }
                 }
             }
             _ => {}
