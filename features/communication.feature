@@ -55,9 +55,10 @@ Feature: Secure communication
     Remediation: place a ruleset in /etc/nftables.conf and enable nftables.service (candidate: add "nftables" to services).
     Then the nftables ruleset is loaded on every node
 
-  @live @critical @slow @SC-7 @CIS-4.4
+  @live @destructive @critical @slow @SC-7 @CIS-4.4
   Scenario: Cluster ports answer the cluster's own nodes only
     corosync (5405/udp and the next link's port), pcsd (2224/tcp) and pacemaker_remote (3121/tcp) must not answer other hosts, even on the same network.
+    The probe floods corosync's port, which can break a cluster with no firewall: it runs on a cluster of its own.
     Remediation: accept these ports only from the cluster nodes' addresses in the input chain, drop the rest.
     Then from a host outside the cluster no node answers on TCP ports "2224, 3121"
     And from a host outside the cluster no node receives UDP on ports "5405, 5406"

@@ -101,7 +101,7 @@ async fn a_pcs_made_cluster_is_proven_live_on_its_own_resources() {
     let candidate = load("pcs-backup/lab-backup.tar.bz2");
     let cluster = pcmk_containers::cluster::ClusterOptions { origin: "test".into(), ..Default::default() };
     let report = runner::run(RunContext::new(candidate.clone(), Mode::Live { docker, image, options: cluster }), options(false)).await.unwrap();
-    assert!(report.infra_errors.is_empty(), "{:?}", report.infra_errors);
+    assert!(report.infra_errors.is_empty(), "{:?}\n{}\n{:?}", report.infra_errors, outcomes(&report), report.harness_notes);
     names_only_what_the_candidate_defines(&report, &candidate);
     let status = |scenario: &str| report.verdicts.iter().find(|v| v.scenario == scenario).map(|v| v.status()).unwrap_or_else(|| panic!("no `{scenario}`"));
     // The faults aim at the candidate's own resources, and the cluster it configured survives them.
