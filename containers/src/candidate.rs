@@ -334,9 +334,8 @@ impl Candidate {
             let p = &secret.placement;
             inventory.push(format!("generated {} ({} bytes, {}:{} {:04o}) as {MANIFEST} declares", p.path, secret.bytes, p.owner, p.group, p.mode));
         }
-        let mut tree = crate::tree::read_dir(dir)?;
         let used: Vec<PathBuf> = files.iter().map(|f| f.source.clone()).chain(passwords).chain([dir.join(MANIFEST)]).collect();
-        tree.files.retain(|f| !used.contains(&dir.join(&f.path)));
+        let tree = crate::tree::read_dir_but(dir, &|path| used.contains(&dir.join(path)))?;
         let declared: Vec<String> = files.iter().map(|f| f.placement.path.clone()).chain(secrets.iter().map(|s| s.placement.path.clone())).collect();
         let (found, found_inventory) = crate::inferred::placed_from(&tree, &declared)?;
         files.extend(found);

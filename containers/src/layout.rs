@@ -6,7 +6,7 @@
 //! with the owner and mode a stock node gives it, or listed as ignored with
 //! the reason: nothing is dropped silently.
 
-use crate::candidate::{Placement, Service};
+use crate::candidate::{Placement, Service, CIB_XML, COROSYNC_CONF};
 use crate::tree::{Tree, TreeFile};
 
 /// A file the policy or the cluster reads, with what a stock node gives it.
@@ -86,7 +86,7 @@ pub fn lay_out(tree: &Tree) -> Laid {
     let has_cib = tree.get("var/lib/pacemaker/cib/cib.xml").is_some();
     for file in &tree.files {
         let disposition = match sos_cib_host(&file.path).filter(|_| root_layout && !has_cib) {
-            Some(host) => placed(&KNOWN[3], Some(format!("the CIB sos collected with crm_report on {host}"))),
+            Some(host) => placed(known(CIB_XML), Some(format!("the CIB sos collected with crm_report on {host}"))),
             None if root_layout => place_rooted(file),
             None => place_flat(file),
         };
@@ -127,6 +127,11 @@ fn add_service_for(services: &mut Vec<Service>, node_path: &str) {
     }
 }
 
+/// The entry for a node path the table holds.
+fn known(node_path: &str) -> &'static Known {
+    KNOWN.iter().find(|k| k.node_path == node_path).expect("the table holds the cluster's own files")
+}
+
 fn placed(known: &Known, note: Option<String>) -> Disposition {
     Disposition::Placed {
         placement: Placement { path: known.node_path.into(), owner: known.owner.into(), group: known.group.into(), mode: known.mode },
@@ -163,11 +168,10 @@ fn ignored_flat(name: &str) -> Disposition {
 fn place_rooted(file: &TreeFile) -> Disposition {
     let node_path = format!("/{}", file.path);
     if let Some((_, debian)) = ALIASES.iter().find(|(other, _)| *other == node_path) {
-        let known = KNOWN.iter().find(|k| k.node_path == *debian).expect("aliases name known paths");
-        return placed(known, Some(format!("placed at {debian}, where the Debian node reads it")));
+        return placed(known(debian), Some(format!("placed at {debian}, where the Debian node reads it")));
     }
-    if let Some(known) = KNOWN.iter().find(|k| k.node_path == node_path) {
-        return placed(known, None);
+    if let Some(entry) = KNOWN.iter().find(|k| k.node_path == node_path) {
+        return placed(entry, None);
     }
     if let Some(disposition) = place_in_dir(&node_path) {
         return disposition;
@@ -223,8 +227,8 @@ fn crm_report(tree: &Tree, dc: &str) -> Laid {
     });
     for file in &tree.files {
         let disposition = match file.path.strip_prefix(&format!("{dc}/")) {
-            Some("cib.xml") => placed(&KNOWN[3], None),
-            Some("corosync.conf") => placed(&KNOWN[0], None),
+            Some("cib.xml") => placed(known(CIB_XML), None),
+            Some("corosync.conf") => placed(known(COROSYNC_CONF), None),
             Some(_) => Disposition::Ignored { reason: "report output, not configuration".into() },
             None if file.path.ends_with("/cib.xml") || file.path.ends_with("/corosync.conf") => {
                 Disposition::Ignored { reason: format!("another node's copy; {dc}'s is used") }

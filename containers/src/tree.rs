@@ -318,6 +318,11 @@ fn resolve_link(link: &str, target: &str) -> Option<String> {
 /// Reads a directory into a tree: regular files only, nothing through a
 /// symlink that leaves it, bounded in count and size.
 pub fn read_dir(dir: &Path) -> Result<Tree, InputError> {
+    read_dir_but(dir, &|_| false)
+}
+
+/// As `read_dir`, leaving out (unread) the files `skip` names by their path in the tree.
+pub fn read_dir_but(dir: &Path, skip: &dyn Fn(&str) -> bool) -> Result<Tree, InputError> {
     let base = dir.canonicalize().map_err(|e| InputError::new(dir, None, format!("cannot read candidate: {e}")))?;
     let mut tree = Tree { origin: dir.to_path_buf(), is_archive: false, single_file: false, files: Vec::new(), skipped: Vec::new() };
     let mut total = 0u64;
@@ -334,6 +339,9 @@ pub fn read_dir(dir: &Path) -> Result<Tree, InputError> {
             let path = if relative.is_empty() { name.clone() } else { format!("{relative}/{name}") };
             if name.starts_with('.') {
                 tree.skipped.push(Skipped { path, reason: "a hidden file".into() });
+                continue;
+            }
+            if skip(&path) {
                 continue;
             }
             let shown = dir.join(&path);

@@ -91,7 +91,7 @@ async fn alert_arrives(world: &mut PolicyWorld, tag: String, resource: String, s
     let mut new_node = None;
     loop {
         if new_node.is_none() {
-            new_node = crate::failover::wait_running(world, &resource).await.ok().filter(|n| *n != fault.node);
+            new_node = crate::failover::running_now(world, &resource).await.filter(|n| *n != fault.node);
         }
         let mut seen = Vec::new();
         for node in &others {

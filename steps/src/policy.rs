@@ -40,16 +40,22 @@ impl FeatureSource {
 }
 
 /// The built-in features, parsed; each keeps its repository path for reports.
-pub fn builtin_features() -> Vec<Result<gherkin::Feature, gherkin::ParseFileError>> {
-    BUILTIN
-        .iter()
-        .map(|(path, text)| {
-            let mut feature = gherkin::Feature::parse(text, GherkinEnv::default())
-                .map_err(|source| gherkin::ParseFileError::Parsing { path: PathBuf::from(path), error: None, source })?;
-            feature.path = Some(PathBuf::from(path));
-            Ok(feature)
+/// Parsed once per process: a run asks for them per candidate, and for the parameters they declare.
+pub fn builtin_features() -> Vec<Result<gherkin::Feature, std::sync::Arc<gherkin::ParseFileError>>> {
+    static PARSED: std::sync::OnceLock<Vec<Result<gherkin::Feature, std::sync::Arc<gherkin::ParseFileError>>>> = std::sync::OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            BUILTIN
+                .iter()
+                .map(|(path, text)| {
+                    let mut feature = gherkin::Feature::parse(text, GherkinEnv::default())
+                        .map_err(|source| std::sync::Arc::new(gherkin::ParseFileError::Parsing { path: PathBuf::from(path), error: None, source }))?;
+                    feature.path = Some(PathBuf::from(path));
+                    Ok(feature)
+                })
+                .collect()
         })
-        .collect()
+        .clone()
 }
 
 /// Writes the built-in features into `dir` for editing (`policy export`).

@@ -110,7 +110,7 @@ async fn parse_source(source: &FeatureSource) -> Vec<cucumber::parser::Result<gh
     use futures_util::StreamExt as _;
     match source {
         FeatureSource::Path(path) => cucumber::Parser::parse(cucumber::parser::Basic::new(), path, Default::default()).collect().await,
-        FeatureSource::Builtin => crate::policy::builtin_features().into_iter().map(|f| f.map_err(|e| cucumber::parser::Error::Parsing(Arc::new(e)))).collect(),
+        FeatureSource::Builtin => crate::policy::builtin_features().into_iter().map(|f| f.map_err(cucumber::parser::Error::Parsing)).collect(),
     }
 }
 
@@ -201,7 +201,10 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     }
     // A parameter is known when the run's features or the built-in policy declare it
     // (a candidate's [policy] may serve runs of other selections too).
-    let known: Vec<FeatureSource> = options.features.iter().cloned().chain(std::iter::once(FeatureSource::Builtin)).collect();
+    let mut known: Vec<FeatureSource> = options.features.clone();
+    if !known.contains(&FeatureSource::Builtin) {
+        known.push(FeatureSource::Builtin);
+    }
     // The candidate's [policy] first, then the run's own values (`--param`): later ones win.
     let manifest = ctx.candidate.policy.iter().map(|(name, value, origin)| crate::parameters::Given { name: name.clone(), value: value.clone(), origin: origin.clone() });
     let params: Vec<crate::parameters::Given> = manifest.chain(options.params.iter().cloned()).collect();
