@@ -13,7 +13,8 @@ use pcmk_containers::error::InputError;
 use pcmk_containers::image::{self, Distro, Mirrors};
 use pcmk_containers::engine;
 use pcmk_steps::durations;
-use pcmk_steps::runner::{self, Report, RunOptions};
+use pcmk_model::report::Report;
+use pcmk_steps::runner::{self, RunOptions};
 use pcmk_steps::world::{Mode, RunContext};
 
 use crate::args::FeatureArgs;

@@ -11,7 +11,8 @@ use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::ClusterOptions;
 use pcmk_containers::image::Distro;
 use pcmk_steps::policy::FeatureSource;
-use pcmk_steps::runner::{self, Report, RunOptions};
+use pcmk_model::report::Report;
+use pcmk_steps::runner::{self, RunOptions};
 use pcmk_model::verdict::Outcome;
 use pcmk_steps::world::{Mode, RunContext};
 

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use common::repo_path;
 use pcmk_containers::candidate::Candidate;
 use pcmk_steps::policy::FeatureSource;
-use pcmk_steps::runner::{self, Report, RunOptions};
+use pcmk_model::report::Report;
+use pcmk_steps::runner::{self, RunOptions};
 use pcmk_model::verdict::Status;
 use pcmk_steps::world::{Mode, RunContext};
 

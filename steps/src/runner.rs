@@ -10,8 +10,8 @@ use cucumber::{gherkin, World as _};
 
 use crate::durations::Durations;
 use crate::policy::FeatureSource;
+use pcmk_model::report::{Report, RunInfo};
 use pcmk_model::verdict::Verdict;
-pub use pcmk_model::report::{Report, RunInfo};
 
 use crate::collector::VerdictWriter;
 use crate::world::{PolicyWorld, RunContext, RUN};
