@@ -70,7 +70,7 @@ fn lint_throughput(count: usize) -> anyhow::Result<(usize, Duration)> {
     let started = Instant::now();
     for path in &paths {
         let candidate = std::sync::Arc::new(Candidate::load(path)?);
-        let ctx = pcmk_steps::world::RunContext::new(candidate, pcmk_steps::world::Mode::Static);
+        let ctx = pcmk_steps::run_context::RunContext::new(candidate, pcmk_steps::run_context::Mode::Static);
         let options = pcmk_steps::runner::RunOptions { features: features.clone(), params: Vec::new(), strict: false, tags: None, static_only: true, concurrency: 1, own_clusters: 1, quiet: true, shard: None, waiver: None, durations: None };
         let report = runtime.block_on(pcmk_steps::runner::run(ctx, options))?;
         anyhow::ensure!(!report.verdicts.is_empty(), "{} gave no verdicts", path.display());

@@ -15,7 +15,7 @@ use pcmk_containers::engine;
 use pcmk_steps::durations;
 use pcmk_model::report::Report;
 use pcmk_steps::runner::{self, RunOptions};
-use pcmk_steps::world::{Mode, RunContext};
+use pcmk_steps::run_context::{Mode, RunContext};
 
 use crate::args::FeatureArgs;
 use crate::progress::Progress;

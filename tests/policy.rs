@@ -14,7 +14,7 @@ use pcmk_steps::policy::FeatureSource;
 use pcmk_model::report::Report;
 use pcmk_steps::runner::{self, RunOptions};
 use pcmk_model::verdict::Outcome;
-use pcmk_steps::world::{Mode, RunContext};
+use pcmk_steps::run_context::{Mode, RunContext};
 
 fn options(features: &[&str], static_only: bool) -> RunOptions {
     let features = features.iter().map(|f| if *f == "features" { FeatureSource::Builtin } else { FeatureSource::Path(repo_path(f)) }).collect();

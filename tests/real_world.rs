@@ -14,7 +14,7 @@ use pcmk_steps::policy::FeatureSource;
 use pcmk_model::report::Report;
 use pcmk_steps::runner::{self, RunOptions};
 use pcmk_model::verdict::Status;
-use pcmk_steps::world::{Mode, RunContext};
+use pcmk_steps::run_context::{Mode, RunContext};
 
 /// Every candidate of the suite that needs no engine to load.
 const SUITE: &[&str] = &[

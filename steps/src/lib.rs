@@ -9,6 +9,7 @@ pub mod explain;
 pub mod facts;
 pub mod parameters;
 pub mod policy;
+pub mod run_context;
 pub mod runner;
 pub mod world;
 

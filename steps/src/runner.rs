@@ -14,13 +14,14 @@ use pcmk_model::report::{Report, RunInfo};
 use pcmk_model::verdict::Verdict;
 
 use crate::collector::VerdictWriter;
-use crate::world::{PolicyWorld, RunContext, RUN};
+use crate::run_context::RunContext;
+use crate::world::{PolicyWorld, RUN};
 
 /// Scenarios on the shared cluster at once: they only read, so the engine bounds this, not correctness.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// `@destructive` scenarios at once, each on a 3-node cluster of its own. Most of
 /// such a scenario is waiting (token timeouts, a 40 s partition); cluster starts,
-/// the costly part, are limited on their own (`world::CLUSTER_STARTS_AT_ONCE`).
+/// the costly part, are limited on their own (`run_context::CLUSTER_STARTS_AT_ONCE`).
 pub const DEFAULT_OWN_CLUSTERS: usize = 6;
 
 pub struct RunOptions {

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use cucumber::then;
 use pcmk_containers::image::{self, Distro, Mirrors};
 
-use crate::world::{Mode, PolicyWorld};
+use crate::run_context::Mode;
+use crate::world::PolicyWorld;
 
 #[then(expr = "replacing each node in turn by a {word} node keeps the cluster quorate and {string} running")]
 async fn rolling_upgrade(world: &mut PolicyWorld, distro: String, resource: String) -> anyhow::Result<()> {
