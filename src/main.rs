@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    let mut filter = tracing_subscriber::EnvFilter::from_env("PCMK_COMPLY_LOG").add_directive(format!("{}=info", pcmk_steps::world::PROGRESS_LOG).parse().expect("a valid directive"));
+    let mut filter = tracing_subscriber::EnvFilter::from_env("PCMK_COMPLY_LOG").add_directive(format!("{}=info", pcmk_steps::run_context::PROGRESS_LOG).parse().expect("a valid directive"));
     if cli.verbose {
         filter = filter.add_directive(pcmk_containers::cluster::EXEC_LOG_DIRECTIVE.parse().expect("a valid directive"));
     }

@@ -11,7 +11,9 @@ use pcmk_containers::image::NodeImage;
 use pcmk_containers::Docker;
 
 use crate::facts::FactCache;
-use crate::world::PROGRESS_LOG;
+
+/// The tracing target of progress lines (cluster start); the CLI shows them.
+pub const PROGRESS_LOG: &str = "pcmk_comply::progress";
 
 /// Where facts come from for this run.
 pub enum Mode {

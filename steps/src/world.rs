@@ -11,8 +11,6 @@ use pcmk_containers::cluster::ExecOutput;
 use crate::facts::{CibFacts, Facts};
 use crate::run_context::{LiveCluster, RunContext};
 
-/// The tracing target of progress lines (cluster start); the CLI shows them.
-pub const PROGRESS_LOG: &str = "pcmk_comply::progress";
 
 tokio::task_local! {
     /// The run a World belongs to; cucumber builds Worlds without arguments.
