@@ -228,10 +228,10 @@ impl OutputArgs {
         Outputs { junit: self.junit.clone(), json: self.json.clone(), sarif: self.sarif.clone(), html: self.report.clone() }
     }
 
-    pub fn waiver_lookup(&self, waivers: &[waivers::Waiver]) -> Option<runner::WaiverLookup> {
+    pub fn waiver_lookup(&self, waivers: &[waivers::Waiver]) -> Option<pcmk_steps::collector::WaiverLookup> {
         let waivers = waivers.to_vec();
         let today = waivers::today();
-        (!waivers.is_empty()).then(|| Arc::new(move |v: &pcmk_model::verdict::Verdict| waivers::waiver_for(&waivers, today, v)) as runner::WaiverLookup)
+        (!waivers.is_empty()).then(|| Arc::new(move |v: &pcmk_model::verdict::Verdict| waivers::waiver_for(&waivers, today, v)) as pcmk_steps::collector::WaiverLookup)
     }
 
     /// Waivers are read before anything runs, so a mistake in them costs no cluster.

@@ -61,7 +61,7 @@ pub async fn compare(Compare { candidate, from, to, tags, features, json, report
         .filter_map(|f| std::str::from_utf8(&f.content).ok().map(|t| (f.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), t.to_string())))
         .collect();
     let mut findings = pcmk_reports::compare::removed_in_pacemaker3(&files);
-    if let Some(cib) = candidate.file_at(pcmk_containers::candidate::CIB_XML) {
+    if let Some(cib) = candidate.file_at(pcmk_model::node::CIB_XML) {
         let check = "crm_verify --xml-file /tmp/candidate-cib.xml 2>&1; echo '### upgrade'; cp /tmp/candidate-cib.xml /tmp/upgraded.xml && CIB_file=/tmp/upgraded.xml cibadmin --upgrade --force 2>&1";
         let out = pcmk_containers::cluster::run_tool(&docker, &images[1], &[("/tmp/candidate-cib.xml", &cib.content)], "root", &["sh", "-c", &format!("echo '### verify'; {check}")]).await?;
         findings.extend(pcmk_reports::compare::tool_findings(&to.to_string(), &out.stdout));

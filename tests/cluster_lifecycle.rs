@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use pcmk_containers::candidate::Service;
+use pcmk_model::node::Service;
 use pcmk_containers::cluster::ServiceAction;
 use pcmk_containers::image::Distro;
 use pcmk_containers::system_dirs::{self, LABEL_IMAGE};

@@ -68,9 +68,13 @@ pub fn seed(candidate_cib: Option<(&str, &Path)>, placed: &[String]) -> Result<(
             replacements.push((kind.range_value(), crate::fence::AGENT_TYPE.to_string()));
         }
     }
-    let (stand_ins, stand_in_settings) = crate::stand_in::stand_ins(&doc, placed);
+    let (stand_ins, stood_in) = crate::stand_in::stand_ins(&doc, placed);
     replacements.extend(stand_ins);
-    fence_settings.extend(stand_in_settings);
+    fence_settings.extend(stood_in.into_iter().map(|s| HarnessSetting {
+        name: format!("agent of {}", s.id),
+        value: s.stand_in,
+        why: format!("the node image cannot run {}; a stand-in with the same id, operations and meta attributes keeps constraints, groups and failover provable", s.agent),
+    }));
     let configured: Vec<&str> = doc
         .descendants()
         .filter(|n| n.has_tag_name("nvpair"))

@@ -103,7 +103,7 @@ async fn carry_out(docker: &Docker, nodes: &HashMap<String, String>, requester: 
     // The requester may be the target of its own reboot; then nobody waits for the answer.
     if target != requester || action != "off" {
         let write = format!("mkdir -p /run/pcmk-comply-fence && echo '{answer}' > /run/pcmk-comply-fence/{id}.done");
-        let _ = crate::cluster::exec_in(docker, &nodes[requester], "root", &["sh", "-c", &write]).await;
+        let _ = crate::session::exec_in(docker, &nodes[requester], "root", &["sh", "-c", &write]).await;
     }
     Some(FenceAction {
         requester: requester.to_string(),

@@ -6,17 +6,16 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
-use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder};
 use bollard::Docker;
 use futures_util::StreamExt;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::system_dirs::{self, SystemDir};
+pub use pcmk_model::node::Distro;
 
 const DOCKERFILE: &str = include_str!("../image/Dockerfile.in");
 const PACKAGES: &[&str] = &[
@@ -38,48 +37,6 @@ pub const BASE_REPO: &str = "pcmk-comply/base";
 const LABEL_RECIPE: &str = "io.pcmk-comply.recipe";
 const LABEL_DISTRO: &str = "io.pcmk-comply.distro";
 const PULL_TIMEOUT: Duration = Duration::from_secs(30);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Distro {
-    Bookworm,
-    Trixie,
-}
-
-impl Distro {
-    pub const ALL: [Distro; 2] = [Distro::Bookworm, Distro::Trixie];
-
-    pub fn suite(self) -> &'static str {
-        match self {
-            Distro::Bookworm => "bookworm",
-            Distro::Trixie => "trixie",
-        }
-    }
-
-    /// Where its Python keeps the standard library.
-    pub fn python_stdlib(self) -> &'static str {
-        match self {
-            Distro::Bookworm => "/usr/lib/python3.11",
-            Distro::Trixie => "/usr/lib/python3.13",
-        }
-    }
-}
-
-impl std::fmt::Display for Distro {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.suite())
-    }
-}
-
-impl FromStr for Distro {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Distro::ALL
-            .into_iter()
-            .find(|d| d.suite() == s)
-            .ok_or_else(|| format!("unknown distro `{s}` (known: bookworm, trixie)"))
-    }
-}
 
 /// Where packages come from; part of every recipe hash.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 //! with the owner and mode a stock node gives it, or listed as ignored with
 //! the reason: nothing is dropped silently.
 
-use crate::candidate::{Placement, Service, CIB_XML, COROSYNC_CONF};
+use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 use crate::tree::{Tree, TreeFile};
 
 /// A file the policy or the cluster reads, with what a stock node gives it.

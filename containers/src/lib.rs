@@ -12,7 +12,6 @@ pub mod engine;
 pub mod error;
 pub mod fence;
 pub mod image;
-mod inferred;
 pub mod layout;
 pub mod run;
 pub mod redact;

@@ -5,7 +5,6 @@
 //! groups, clones, fencing and failover are then still proven on the
 //! candidate's own configuration; every stand-in is reported.
 
-use crate::cib::HarnessSetting;
 
 /// Agents that run in the lab as they would on a real node.
 const RUNNABLE: &[&str] = &[
@@ -35,9 +34,17 @@ fn agent_path(class: &str, provider: Option<&str>, kind: &str) -> Option<String>
     }
 }
 
+/// A resource given a stand-in: its id, the agent it names, the stand-in's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandIn {
+    pub id: String,
+    pub agent: String,
+    pub stand_in: String,
+}
+
 /// Text replacements (byte range, new text) that put stand-ins in the CIB,
-/// and a setting reported for each.
-pub fn stand_ins(doc: &roxmltree::Document, placed: &[String]) -> (Vec<(std::ops::Range<usize>, String)>, Vec<HarnessSetting>) {
+/// and each stand-in.
+pub fn stand_ins(doc: &roxmltree::Document, placed: &[String]) -> (Vec<(std::ops::Range<usize>, String)>, Vec<StandIn>) {
     let mut replacements = Vec::new();
     let mut settings = Vec::new();
     let resources = doc.descendants().filter(|n| n.has_tag_name("resources"));
@@ -67,11 +74,7 @@ pub fn stand_ins(doc: &roxmltree::Document, placed: &[String]) -> (Vec<(std::ops
             None => replacements.push((class.range_value(), "ocf\" provider=\"pacemaker".to_string())),
         }
         replacements.push((kind.range_value(), stand_in.to_string()));
-        settings.push(HarnessSetting {
-            name: format!("agent of {}", element.attribute("id").unwrap_or("?")),
-            value: format!("ocf:pacemaker:{stand_in}"),
-            why: format!("the node image cannot run {agent}; a stand-in with the same id, operations and meta attributes keeps constraints, groups and failover provable"),
-        });
+        settings.push(StandIn { id: element.attribute("id").unwrap_or("?").to_string(), agent, stand_in: format!("ocf:pacemaker:{stand_in}") });
     }
     (replacements, settings)
 }
@@ -103,7 +106,7 @@ pub fn virtual_ips(doc: &roxmltree::Document) -> Vec<(String, std::net::Ipv4Addr
 mod tests {
     use super::*;
 
-    fn apply(cib: &str, placed: &[String]) -> (String, Vec<HarnessSetting>) {
+    fn apply(cib: &str, placed: &[String]) -> (String, Vec<StandIn>) {
         let doc = roxmltree::Document::parse(cib).unwrap();
         let (mut replacements, settings) = stand_ins(&doc, placed);
         replacements.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
@@ -132,7 +135,7 @@ mod tests {
         assert!(out.contains(r#"type="IPaddr2""#) && out.contains(r#"provider="acme" type="app""#) && out.contains("fence_ipmilan"));
         assert!(out.contains(r#"class="nagios" type="check_web""#), "a class Pacemaker 3 dropped stays, to fail as it would: {out}");
         assert_eq!(settings.len(), 3);
-        assert!(settings[0].why.contains("systemd:nginx"));
+        assert_eq!(settings[0].agent, "systemd:nginx");
         roxmltree::Document::parse(&out).unwrap();
     }
 }

@@ -12,7 +12,7 @@ use bollard::query_parameters::RemoveContainerOptionsBuilder;
 use bollard::Docker;
 
 use crate::run::RunGuard;
-use crate::image::Distro;
+use pcmk_model::node::Distro;
 use crate::run::{self, RunId};
 
 /// The image id a volume copies from; on every volume of this module.

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod guidance;
+pub mod node;
 pub mod report;
 pub mod text;
 pub mod verdict;

@@ -15,6 +15,30 @@ pub fn parse_xml(text: &str) -> Result<roxmltree::Document<'_>, roxmltree::Error
     roxmltree::Document::parse_with_options(text, roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: MAX_XML_NODES })
 }
 
+/// Pacemaker's reading of a boolean, or None where it is invalid.
+pub fn parse_bool(value: &str) -> Option<bool> {
+    const TRUE: [&str; 5] = ["true", "on", "yes", "y", "1"];
+    const FALSE: [&str; 5] = ["false", "off", "no", "n", "0"];
+    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(value)) {
+        Some(true)
+    } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(value)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Pacemaker's score words: INFINITY and its signs (1,000,000), else an integer.
+pub fn parse_score(score: Option<&str>) -> i64 {
+    const INFINITY: i64 = 1_000_000;
+    match score.map(str::trim) {
+        None | Some("") => 0,
+        Some(s) if s.eq_ignore_ascii_case("INFINITY") || s.eq_ignore_ascii_case("+INFINITY") => INFINITY,
+        Some(s) if s.eq_ignore_ascii_case("-INFINITY") => -INFINITY,
+        Some(s) => s.parse::<i64>().unwrap_or(0).clamp(-INFINITY, INFINITY),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,18 +95,7 @@ fn spec(name: &str, version: Pacemaker) -> Option<Spec> {
     Some(found)
 }
 
-/// Pacemaker's reading of a boolean, or None where it is invalid.
-pub fn parse_bool(value: &str) -> Option<bool> {
-    const TRUE: [&str; 5] = ["true", "on", "yes", "y", "1"];
-    const FALSE: [&str; 5] = ["false", "off", "no", "n", "0"];
-    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(value)) {
-        Some(true)
-    } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(value)) {
-        Some(false)
-    } else {
-        None
-    }
-}
+use pcmk_model::text::parse_bool;
 
 /// What one Pacemaker makes of an option: the value in canonical form and
 /// how it got there, in words that point at the CIB line.
@@ -191,17 +180,6 @@ fn ordered_sets(cib: &CibFacts, version: Pacemaker, with_rules: bool) -> Vec<&Pr
     // Bootstrap first; then score, highest first; equal scores, later in the document first.
     sets.sort_by(|(ia, a), (ib, b)| bootstrap(b).cmp(&bootstrap(a)).then(b.score.cmp(&a.score)).then(ib.cmp(ia)));
     sets.into_iter().map(|(_, s)| s).collect()
-}
-
-/// Pacemaker's score words: INFINITY and its signs (1,000,000), else an integer.
-pub fn parse_score(score: Option<&str>) -> i64 {
-    const INFINITY: i64 = 1_000_000;
-    match score.map(str::trim) {
-        None | Some("") => 0,
-        Some(s) if s.eq_ignore_ascii_case("INFINITY") || s.eq_ignore_ascii_case("+INFINITY") => INFINITY,
-        Some(s) if s.eq_ignore_ascii_case("-INFINITY") => -INFINITY,
-        Some(s) => s.parse::<i64>().unwrap_or(0).clamp(-INFINITY, INFINITY),
-    }
 }
 
 #[cfg(test)]

@@ -22,12 +22,15 @@ pub struct Collected {
     started: BTreeMap<(String, usize, String), (Instant, Option<Instant>)>,
 }
 
+/// Says which waiver, if any, covers a failing scenario (shown as it finishes).
+pub type WaiverLookup = Arc<dyn Fn(&Verdict) -> Option<String> + Send + Sync>;
+
 /// A cucumber writer that keeps verdicts and prints a line per finished scenario.
 #[derive(Clone, Default)]
 pub struct VerdictWriter {
     pub collected: Arc<Mutex<Collected>>,
     pub quiet: bool,
-    pub waiver: Option<crate::runner::WaiverLookup>,
+    pub waiver: Option<WaiverLookup>,
 }
 
 const PANIC_PREFIX: &str = "Step panicked. Captured output: ";

@@ -465,19 +465,19 @@ async fn rogue_node_cannot_join(world: &mut PolicyWorld) -> anyhow::Result<()> {
     world.infra(cluster.kill_node(&victim.name).await)?;
     world.infra(cluster.remove_container(&victim.name).await)?;
     world.changed_cluster().await;
-    let placement = |path: &str, mode: u32| pcmk_containers::candidate::Placement { path: path.into(), owner: "root".into(), group: "root".into(), mode };
+    let placement = |path: &str, mode: u32| pcmk_model::node::Placement { path: path.into(), owner: "root".into(), group: "root".into(), mode };
     let spec = pcmk_containers::cluster::GuestSpec {
         name: "rogue".into(),
         hostname: victim.name.clone(),
         addrs: victim.addrs.iter().copied().map(Some).collect(),
         files: vec![(placement("/etc/corosync/corosync.conf", 0o644), conf.into_bytes()), (placement(&keyfile, 0o400), key)],
-        services: vec![pcmk_containers::candidate::Service::Corosync],
+        services: vec![pcmk_model::node::Service::Corosync],
     };
     world.infra(cluster.add_guest(spec).await)?;
     // Long enough for several token rounds and a join attempt.
     tokio::time::sleep(std::time::Duration::from_secs(10)).await;
     let rogue_runs = cluster.running_services("rogue").await;
-    if !world.infra(rogue_runs)?.contains(&pcmk_containers::candidate::Service::Corosync) {
+    if !world.infra(rogue_runs)?.contains(&pcmk_model::node::Service::Corosync) {
         let logs = world.exec("rogue", &["pcmk-node", "logs", "10"]).await?;
         return world.infra(Err(anyhow::anyhow!("the rogue's corosync is not running, so the check proves nothing:\n{}", logs.stdout)));
     }

@@ -3,7 +3,8 @@
 
 use cucumber::then;
 
-use crate::cluster_options::{parse_bool, readings, Pacemaker, Reading};
+use crate::cluster_options::{readings, Pacemaker, Reading};
+use pcmk_model::text::parse_bool;
 use crate::support::{check_file, list, parse_mode, place, shell_assignments, Violations};
 use crate::world::PolicyWorld;
 

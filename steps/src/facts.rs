@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use base64::Engine;
-use pcmk_containers::candidate::{Candidate, Service, CIB_XML, COROSYNC_CONF};
+use pcmk_containers::candidate::Candidate;
+use pcmk_model::node::{Service, CIB_XML, COROSYNC_CONF};
 
 pub const NFTABLES_CONF: &str = "/etc/nftables.conf";
 use pcmk_containers::cluster::Cluster;
@@ -362,7 +363,7 @@ impl CibFacts {
         for set in crm_config.flat_map(|c| c.children().filter(|n| n.has_tag_name("cluster_property_set"))) {
             facts.property_sets.push(PropertySet {
                 id: set.attribute("id").unwrap_or_default().to_string(),
-                score: crate::cluster_options::parse_score(set.attribute("score")),
+                score: pcmk_model::text::parse_score(set.attribute("score")),
                 has_rule: set.children().any(|c| c.has_tag_name("rule")),
                 pairs: set
                     .children()
@@ -393,7 +394,7 @@ impl CibFacts {
                     let value = nv.attribute("value").unwrap_or_default();
                     match nv.attribute("name") {
                         Some("target-role") => value.eq_ignore_ascii_case("stopped"),
-                        Some("is-managed") => crate::cluster_options::parse_bool(value) == Some(false),
+                        Some("is-managed") => pcmk_model::text::parse_bool(value) == Some(false),
                         _ => false,
                     }
                 })

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use cucumber::{then, when};
-use pcmk_containers::candidate::Service;
+use pcmk_model::node::Service;
 use pcmk_containers::status::ClusterStatus;
 
 use crate::world::{Fault, PolicyWorld};
@@ -411,7 +411,7 @@ fn configured_primitives(cib: &str) -> Vec<String> {
 #[then(expr = "every resource in the candidate's configuration is active within {int} seconds")]
 async fn all_resources_active(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()> {
     world.require_live("checking resources")?;
-    let Some(cib) = world.ctx.candidate.file_at(pcmk_containers::candidate::CIB_XML) else {
+    let Some(cib) = world.ctx.candidate.file_at(pcmk_model::node::CIB_XML) else {
         anyhow::bail!("the candidate has no cib.xml, so it configures no resources to check");
     };
     let wanted = configured_primitives(&String::from_utf8_lossy(&cib.content));

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use cucumber::{given, then};
-use pcmk_containers::candidate::{Placement, Service};
+use pcmk_model::node::{Placement, Service};
 
 use crate::world::PolicyWorld;
 

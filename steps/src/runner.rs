@@ -11,9 +11,8 @@ use cucumber::{gherkin, World as _};
 use crate::durations::Durations;
 use crate::policy::FeatureSource;
 use pcmk_model::report::{Report, RunInfo};
-use pcmk_model::verdict::Verdict;
 
-use crate::collector::VerdictWriter;
+use crate::collector::{VerdictWriter, WaiverLookup};
 use crate::run_context::RunContext;
 use crate::world::{PolicyWorld, RUN};
 
@@ -48,7 +47,6 @@ pub struct RunOptions {
     pub durations: Option<PathBuf>,
 }
 
-pub type WaiverLookup = Arc<dyn Fn(&Verdict) -> Option<String> + Send + Sync>;
 
 /// Slice `index` (1-based) of `count`: a CI matrix spreads one policy run over
 /// `count` runners. A scenario's slice depends only on its feature and name,

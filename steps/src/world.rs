@@ -197,7 +197,7 @@ impl PolicyWorld {
     /// The candidate's own CIB, as it ships: in a live run the running CIB
     /// also holds what the harness changed to run it (fence agents, stand-ins).
     pub fn candidate_cib(&self) -> anyhow::Result<(CibFacts, String)> {
-        let Some(file) = self.ctx.candidate.file_at(pcmk_containers::candidate::CIB_XML) else {
+        let Some(file) = self.ctx.candidate.file_at(pcmk_model::node::CIB_XML) else {
             return Err(self.not_applicable("the candidate has no CIB, so there is no cluster configuration to check"));
         };
         let origin = file.source.display().to_string();

@@ -3,7 +3,6 @@
 
 use super::*;
 use super::deployment::append;
-use crate::session::append_bounded;
 
 impl Cluster {
     /// Runs `cmd` in `node` as root and collects its output.
@@ -81,35 +80,6 @@ impl Cluster {
             .map(|(p, v)| (p.to_string(), v.to_string()))
             .collect())
     }
-}
-
-/// Runs `cmd` by `docker exec` (as the harness does for users other than root).
-pub async fn exec_in(docker: &Docker, container: &str, user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
-    let config = CreateExecOptions {
-        cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        user: Some(user.to_string()),
-        ..Default::default()
-    };
-    let exec = docker.create_exec(container, config).await?;
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    if let StartExecResults::Attached { mut output, .. } = docker.start_exec(&exec.id, None).await? {
-        while let Some(chunk) = output.next().await {
-            match chunk? {
-                bollard::container::LogOutput::StdOut { message } => append_bounded(&mut stdout, &message),
-                bollard::container::LogOutput::StdErr { message } => append_bounded(&mut stderr, &message),
-                _ => {}
-            }
-        }
-    }
-    let code = docker.inspect_exec(&exec.id).await?.exit_code.unwrap_or(-1);
-    Ok(ExecOutput {
-        code,
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    })
 }
 
 /// Runs one command in a throwaway container of `image`, off every network,

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use bollard::exec::{CreateExecOptions, StartExecResults};
+
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, Mount, MountType,
     MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
@@ -19,7 +19,8 @@ use bollard::Docker;
 use futures_util::{future, StreamExt};
 use rand::{Rng, RngCore};
 
-use crate::candidate::{Candidate, Placement, Service, CIB_XML, COROSYNC_CONF};
+use crate::candidate::Candidate;
+use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 use crate::addresses::AddressMap;
 use crate::cib::{self, HarnessSetting};
 use crate::corosync_conf::{with_nodelist, PlacedNode};
@@ -151,7 +152,8 @@ mod readiness;
 
 pub use crate::session::ExecOutput;
 pub(crate) use crate::run::RunGuard;
-pub use exec::{exec_in, run_tool};
+pub use crate::session::exec_in;
+pub use exec::run_tool;
 pub use faults::ServiceAction;
 pub use readiness::{NodeStopped, NotReadyInTime};
 use deployment::{append, archive_paths, create_network, deployment, host_address, Layout};

@@ -8,41 +8,18 @@ use std::path::{Component, Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod inferred;
+
 use crate::corosync_conf::CorosyncConf;
+use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 use crate::error::{line_of, InputError};
 use pcmk_model::text::parse_mode;
 use crate::image::Distro;
 
 pub const MANIFEST: &str = "candidate.toml";
-pub const COROSYNC_CONF: &str = "/etc/corosync/corosync.conf";
-pub const CIB_XML: &str = "/var/lib/pacemaker/cib/cib.xml";
 /// Largest single candidate file; real cluster configuration is far smaller.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 pub const MAX_NODES: usize = 16;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Service {
-    /// Loads /etc/nftables.conf (one-shot), before the cluster starts.
-    Nftables,
-    Corosync,
-    Pacemaker,
-    Pcsd,
-    /// rsyslogd: local syslog, and forwarding if the candidate configures it.
-    Rsyslog,
-}
-
-impl Service {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::Nftables => "nftables",
-            Service::Corosync => "corosync",
-            Service::Pacemaker => "pacemaker",
-            Service::Pcsd => "pcsd",
-            Service::Rsyslog => "rsyslog",
-        }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,15 +87,6 @@ fn mode_0644() -> Spanned<String> {
 }
 fn mode_0400() -> Spanned<String> {
     unspanned("0400")
-}
-
-/// Ownership and mode of a file placed on a node.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Placement {
-    pub path: String,
-    pub owner: String,
-    pub group: String,
-    pub mode: u32,
 }
 
 #[derive(Clone)]
@@ -243,7 +211,7 @@ impl Candidate {
             secret: false,
         }];
         let placed: Vec<String> = files.iter().map(|f| f.placement.path.clone()).collect();
-        let (secrets, generated, said) = crate::inferred::missing_keys(&placed);
+        let (secrets, generated, said) = inferred::missing_keys(&placed);
         let mut candidate = Candidate {
             origin: file.to_path_buf(),
             distro: None,
@@ -337,11 +305,11 @@ impl Candidate {
         let used: Vec<PathBuf> = files.iter().map(|f| f.source.clone()).chain(passwords).chain([dir.join(MANIFEST)]).collect();
         let tree = crate::tree::read_dir_but(dir, &|path| used.contains(&dir.join(path)))?;
         let declared: Vec<String> = files.iter().map(|f| f.placement.path.clone()).chain(secrets.iter().map(|s| s.placement.path.clone())).collect();
-        let (found, found_inventory) = crate::inferred::placed_from(&tree, &declared)?;
+        let (found, found_inventory) = inferred::placed_from(&tree, &declared)?;
         files.extend(found);
         inventory.extend(found_inventory);
         let placed: Vec<String> = files.iter().map(|f| f.placement.path.clone()).chain(secrets.iter().map(|s| s.placement.path.clone())).collect();
-        let (keys, generated, said) = crate::inferred::missing_keys(&placed);
+        let (keys, generated, said) = inferred::missing_keys(&placed);
         secrets.extend(keys);
         inventory.extend(said);
         let services = manifest.services.unwrap_or_else(|| crate::layout::services_for(placed.iter().map(String::as_str)));

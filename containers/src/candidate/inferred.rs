@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use crate::candidate::{check_destination, Candidate, CandidateFile, Placement, SecretSpec, Service, CIB_XML, COROSYNC_CONF};
+use super::{check_destination, Candidate, CandidateFile, SecretSpec};
+use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 use crate::error::InputError;
 use crate::layout::{lay_out, Disposition};
 use crate::tree::{Skipped, Tree, TreeFile};
