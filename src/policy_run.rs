@@ -31,11 +31,14 @@ pub async fn prove(policy: PolicyArgs, how: How) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     check_policy_args(&policy)?;
     let waivers = policy.outputs.load_waivers()?;
-    let paths = candidate_paths(&policy.candidates)?;
+    let named = candidate_paths(&policy.candidates)?;
     let mut reports = Vec::new();
     let mut what = String::from("lint");
-    for path in paths {
-        let candidate = load_candidate(&path).await?;
+    for (path, loaded) in named {
+        let candidate = match loaded {
+            Some(candidate) => said(candidate),
+            None => load_candidate(&path).await?,
+        };
         let options = RunOptions {
             features: policy.features(),
             params: policy.params.clone(),
@@ -78,12 +81,14 @@ pub async fn prove(policy: PolicyArgs, how: How) -> anyhow::Result<ExitCode> {
     finish(Report::combine(reports), &waivers, &policy.outputs, &what, started)
 }
 
-/// The candidates named: each path as it is, except a directory that is no
-/// candidate itself but holds candidate directories, which stands for them.
-fn candidate_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+/// The candidates named: each path as it is (loaded, where it loads as it
+/// is), except a directory that is no candidate itself but holds candidate
+/// directories, which stands for them.
+fn candidate_paths(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Option<Candidate>)>, InputError> {
     let mut out = Vec::new();
     for path in paths {
         match Candidate::load(path) {
+            Ok(candidate) => out.push((path.clone(), Some(candidate))),
             Err(e) if path.is_dir() && e.message.starts_with("not a candidate") => {
                 let mut inner: Vec<PathBuf> = std::fs::read_dir(path)
                     .map_err(|err| InputError::new(path, None, format!("cannot read: {err}")))?
@@ -95,9 +100,10 @@ fn candidate_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
                 if inner.is_empty() {
                     return Err(e);
                 }
-                out.extend(inner);
+                out.extend(inner.into_iter().map(|p| (p, None)));
             }
-            _ => out.push(path.clone()),
+            // Loaded again on its turn, after any conversion (crmsh text), to say why not.
+            Err(_) => out.push((path.clone(), None)),
         }
     }
     Ok(out)
@@ -106,11 +112,15 @@ fn candidate_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
 /// Loads a candidate and says what it was found to be and hold.
 async fn load_candidate(path: &Path) -> anyhow::Result<Arc<Candidate>> {
     convert_crm_text(path).await?;
-    let candidate = Candidate::load(path)?;
+    Ok(said(Candidate::load(path)?))
+}
+
+/// Says what the candidate was found to be and hold.
+fn said(candidate: Candidate) -> Arc<Candidate> {
     for line in &candidate.inventory {
         println!("candidate: {line}");
     }
-    Ok(Arc::new(candidate))
+    Arc::new(candidate)
 }
 
 /// `crm configure show` text is turned into a CIB by the real crmsh once
