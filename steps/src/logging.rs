@@ -57,6 +57,12 @@ async fn logs_arrive(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()
     for node in &nodes {
         world.exec(node, &["logger", "-p", "daemon.notice", "-t", "pcmk-comply", &marker]).await?;
     }
+    // Where no node forwards syslog anywhere, no line can arrive: say so now rather than after the window.
+    let facts = world.facts().await?;
+    let forwarding = facts.nodes.iter().any(|n| n.texts.iter().any(|(p, t)| p.starts_with("/etc/rsyslog") && !forward_targets(t).is_empty()));
+    if !forwarding {
+        anyhow::bail!("no node's rsyslog forwards anywhere (/etc/rsyslog.conf, /etc/rsyslog.d), so no line can reach the collector; forward the cluster's logs (e.g. /etc/rsyslog.d: `*.* action(type=\"omfwd\" target=\"{COLLECTOR}\" protocol=\"tcp\" port=\"514\")`)");
+    }
     let deadline = Instant::now() + Duration::from_secs(seconds);
     loop {
         let mut missing = Vec::new();
@@ -83,6 +89,10 @@ async fn logs_arrive(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()
 async fn alert_arrives(world: &mut PolicyWorld, tag: String, resource: String, seconds: u64) -> anyhow::Result<()> {
     let resource = world.subject_resource(&resource).await?;
     let fault = world.fault.clone().ok_or_else(|| anyhow::anyhow!("no fault was injected in this scenario"))?;
+    // Pacemaker runs alert agents only as the CIB's <alerts> name them: with none, nothing can arrive.
+    if !configures_alerts(world) {
+        anyhow::bail!("`{resource}` failed over, but the CIB configures no alert agent (<alerts>), so no alert tagged `{tag}` can reach the collector");
+    }
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let live = world.live().await?;
     let others: Vec<String> = live.cluster.node_names().iter().filter(|n| **n != fault.node).map(|n| n.to_string()).collect();
@@ -117,6 +127,13 @@ async fn alert_arrives(world: &mut PolicyWorld, tag: String, resource: String, s
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// Whether the candidate's CIB names an alert agent.
+fn configures_alerts(world: &PolicyWorld) -> bool {
+    let Some(file) = world.ctx.candidate.file_at(pcmk_model::node::CIB_XML) else { return false };
+    let text = String::from_utf8_lossy(&file.content);
+    pcmk_model::text::parse_xml(&text).is_ok_and(|doc| doc.descendants().any(|n| n.has_tag_name("alert") && n.parent().is_some_and(|p| p.has_tag_name("alerts"))))
 }
 
 /// Where rsyslog forwards to: `action(type="omfwd" target="X" …)` or the legacy `*.* @@X:514`.
