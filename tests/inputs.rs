@@ -177,21 +177,20 @@ fn crm_configure_show_text_is_converted_by_crmsh_and_cached() {
     // The legacy text's `property $id="cib-bootstrap-options"` block is read by crmsh itself.
     let (_, stdout, _) = pcmk(&["lint", "--candidate", &fixture("crmsh-legacy/configure-show.txt")], &std::env::temp_dir());
     assert_eq!(mark(&stdout, "Fencing is enabled"), "PASS", "{stdout}");
+    // With no engine reachable: the same lint of the same text.
+    let lint_without_engine = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply"))
+            .args(["lint", "--candidate", &fixture("crmsh/configure-show.txt")])
+            .env("PCMK_COMPLY_CACHE_DIR", cache_dir())
+            .env("DOCKER_HOST", "unix:///nonexistent.sock")
+            .output()
+            .unwrap()
+    };
     // Cached: a second lint needs no engine.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply"))
-        .args(["lint", "--candidate", &fixture("crmsh/configure-show.txt")])
-        .env("PCMK_COMPLY_CACHE_DIR", cache_dir())
-        .env("DOCKER_HOST", "unix:///nonexistent.sock")
-        .output()
-        .unwrap();
+    let output = lint_without_engine();
     assert_ne!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
     let _ = std::fs::remove_dir_all(cache_dir());
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply"))
-        .args(["lint", "--candidate", &fixture("crmsh/configure-show.txt")])
-        .env("PCMK_COMPLY_CACHE_DIR", cache_dir())
-        .env("DOCKER_HOST", "unix:///nonexistent.sock")
-        .output()
-        .unwrap();
+    let output = lint_without_engine();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "no engine and no cache: says so, never guesses: {stderr}");
     assert!(stderr.contains("crm configure show text needs crmsh"), "{stderr}");
