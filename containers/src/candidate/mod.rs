@@ -11,14 +11,13 @@ use toml::Spanned;
 mod inferred;
 
 use crate::corosync_conf::CorosyncConf;
+use crate::tree::MAX_FILE_BYTES;
 use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 use crate::error::{line_of, InputError};
 use pcmk_model::text::parse_mode;
 use crate::image::Distro;
 
 pub const MANIFEST: &str = "candidate.toml";
-/// Largest single candidate file; real cluster configuration is far smaller.
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 pub const MAX_NODES: usize = 16;
 
 #[derive(Debug, Deserialize)]
