@@ -3,14 +3,19 @@
 //!
 //! `cargo bench --bench harness` runs everything but the cold builds;
 //! `-- --cold` adds 5 cold image builds per distro (offline base included, ~20 min);
-//! `-- --only lint,cold` runs just those sections (lookup, cluster, lint, failover, policy, real, cold);
+//! `-- --only lint,cold` runs just those sections (lookup, cluster, lint, failover, policy, real, cold, fresh);
+//! `fresh` (fresh clone to first verdict, ~6 min a sample, `--fresh-runs N` of them) runs only when named;
 //! `-- --policy-runs N` repeats the whole policy N times (5 by default).
 
 use std::time::{Duration, Instant};
 
+#[path = "harness/fresh_clone.rs"]
+mod fresh_clone;
+
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::{exec_in, Cluster, ClusterOptions};
-use pcmk_containers::image::{self, Distro, Mirrors};
+use pcmk_containers::image::{self, Mirrors};
+use pcmk_model::node::Distro;
 
 const RUNS: usize = 5;
 
@@ -165,7 +170,7 @@ fn arg_value(name: &str) -> Option<usize> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
 }
 
-const SECTIONS: [&str; 7] = ["lookup", "cluster", "lint", "failover", "policy", "real", "cold"];
+const SECTIONS: [&str; 8] = ["lookup", "cluster", "lint", "failover", "policy", "real", "cold", "fresh"];
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -363,6 +368,22 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             let name = format!("cold image build incl. debootstrap ({distro})");
             record(&mut figures, Figure { name, samples: builds, target: "<= 240 s" });
         }
+    }
+
+    if wants("fresh") {
+        let mut firsts = Vec::new();
+        for _ in 0..arg_value("--fresh-runs").unwrap_or(1).max(1) {
+            let fresh = fresh_clone::measure(&docker, &mirrors).await?;
+            println!(
+                "fresh clone: compiled at {:.1}s, images ready at {:.1}s, first verdict at {:.1}s: {}",
+                fresh.compiled.as_secs_f64(),
+                fresh.images_ready.as_secs_f64(),
+                fresh.first_verdict.as_secs_f64(),
+                fresh.first_line
+            );
+            firsts.push(fresh.first_verdict);
+        }
+        record(&mut figures, Figure { name: "fresh clone to first verdict (no images, own crates unbuilt)".into(), samples: firsts, target: "<= 300 s" });
     }
 
     println!("\npcmk-comply benchmark ({} cores, engine {})", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), docker.version().await?.version.unwrap_or_default());

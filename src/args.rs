@@ -4,12 +4,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use pcmk_containers::image::Distro;
+use pcmk_model::node::Distro;
 use pcmk_containers::error::InputError;
 use pcmk_containers::run::RunId;
 use pcmk_reports::{waivers, Outputs};
 use pcmk_steps::policy::FeatureSource;
-use pcmk_steps::runner::{self, Shard};
+use pcmk_steps::runner;
+use pcmk_steps::console::ColorChoice;
+use pcmk_steps::selection::Shard;
 
 #[derive(Parser)]
 #[command(name = "pcmk-comply", version, about = "Compliance-as-code for Pacemaker/Corosync clusters")]
@@ -17,6 +19,9 @@ pub struct Cli {
     /// Show every command run in a node and its output (secrets redacted).
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// Colour the console: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = color_parser())]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -258,3 +263,25 @@ pub fn parse_run_id(s: &str) -> Result<RunId, String> {
     RunId::parse(s).ok_or_else(|| "a run id is 1 to 24 characters of a-z, 0-9 and -".to_string())
 }
 
+
+/// Its values listed for help and completions.
+fn color_parser() -> impl clap::builder::TypedValueParser<Value = ColorChoice> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["auto", "always", "never"]).map(|v| v.parse().expect("one of the possible values"))
+}
+
+/// `--color`'s value as given, read before clap parses, so clap's own help
+/// and errors follow it too.
+pub fn color_given(args: impl Iterator<Item = std::ffi::OsString>) -> ColorChoice {
+    let mut args = args.map(|a| a.to_string_lossy().into_owned());
+    let mut choice = ColorChoice::Auto;
+    while let Some(arg) = args.next() {
+        let value = match arg.strip_prefix("--color") {
+            Some("") => args.next(),
+            Some(rest) => rest.strip_prefix('=').map(str::to_string),
+            None => continue,
+        };
+        choice = value.and_then(|v| v.parse().ok()).unwrap_or(choice);
+    }
+    choice
+}

@@ -10,7 +10,7 @@ use anyhow::Context;
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::ClusterOptions;
 use pcmk_containers::error::InputError;
-use pcmk_containers::image::{self, Distro, Mirrors};
+use pcmk_model::node::Distro;
 use pcmk_containers::engine;
 use pcmk_steps::durations;
 use pcmk_model::report::Report;
@@ -18,7 +18,6 @@ use pcmk_steps::runner::{self, RunOptions};
 use pcmk_steps::run_context::{Mode, RunContext};
 
 use crate::args::FeatureArgs;
-use crate::progress::Progress;
 use crate::EXIT_ERROR;
 
 pub struct Compare {
@@ -35,16 +34,15 @@ pub async fn compare(Compare { candidate, from, to, tags, features, json, report
     let started = Instant::now();
     let candidate = Arc::new(Candidate::load(&candidate)?);
     if let Some(tags) = &tags {
-        runner::parse_tags(tags).map_err(|e| InputError::new("--tags", None, e))?;
+        pcmk_steps::selection::parse_tags(tags).map_err(|e| InputError::new("--tags", None, e))?;
     }
     let features = features.sources();
     let docker = engine::connect().await?;
     let mut reports = Vec::new();
+    let prepared = crate::images::prepare(&docker, &[from, to]).await?;
     let mut images = Vec::new();
     for distro in [from, to] {
-        let progress = Progress::new(&format!("image {distro}"));
-        let image = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|e| progress.event(e)).await?;
-        progress.finish(&image.tag);
+        let image = prepared.image(distro);
         images.push(image.clone());
         eprintln!("compare: running the policy on {distro}");
         let options = ClusterOptions { origin: "compare".into(), ..ClusterOptions::default() };

@@ -6,26 +6,19 @@ use std::time::{Duration, Instant};
 
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::{Cluster, ClusterOptions};
-use pcmk_containers::image::{self, Distro, Mirrors};
+use pcmk_containers::image;
+use pcmk_model::node::Distro;
 use pcmk_containers::run::{self, RunId};
 use pcmk_containers::{engine, system_dirs};
 
+use crate::images;
 use crate::progress::Progress;
 
 pub async fn image_build(distro: String) -> anyhow::Result<ExitCode> {
     let distros = if distro == "all" { Distro::ALL.to_vec() } else { vec![distro.parse().map_err(anyhow::Error::msg)?] };
     let docker = engine::connect().await?;
-    for distro in distros {
-        let progress = Progress::new(&format!("image {distro}"));
-        let started = Instant::now();
-        let image = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|e| progress.event(e)).await?;
-        progress.finish(&format!(
-            "{} {} in {:.1}s",
-            image.tag,
-            if image.built { "built" } else { "up to date" },
-            started.elapsed().as_secs_f64()
-        ));
-    }
+    let prepared = images::prepare(&docker, &distros).await?;
+    eprintln!("images: {} ready in {:.1}s, {} built", prepared.images.len(), prepared.took.as_secs_f64(), prepared.built.len());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -50,9 +43,7 @@ pub async fn cluster_up(ClusterUp { candidate, nodes, distro, ready_timeout, kee
     let candidate = Candidate::load(&candidate)?;
     let distro = distro.or(candidate.distro).unwrap_or(Distro::Bookworm);
     let docker = engine::connect().await?;
-    let progress = Progress::new(&format!("image {distro}"));
-    let image = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|e| progress.event(e)).await?;
-    progress.finish(&image.tag);
+    let image = images::prepare(&docker, &[distro]).await?.image(distro);
     let options = ClusterOptions {
         nodes,
         ready_timeout: Duration::from_secs(ready_timeout),

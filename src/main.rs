@@ -5,6 +5,7 @@
 mod args;
 mod compare;
 mod engine_commands;
+mod images;
 mod info;
 mod policy_run;
 mod progress;
@@ -12,7 +13,10 @@ mod progress;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use std::io::IsTerminal;
+
+use clap::{CommandFactory, FromArgMatches};
+use pcmk_steps::console::{self, ColorChoice};
 use pcmk_containers::error::InputError;
 use pcmk_containers::{engine, run};
 
@@ -23,7 +27,18 @@ use crate::policy_run::How;
 pub const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let color = args::color_given(std::env::args_os());
+    let clap_color = match color {
+        ColorChoice::Auto => clap::ColorChoice::Auto,
+        ColorChoice::Always => clap::ColorChoice::Always,
+        ColorChoice::Never => clap::ColorChoice::Never,
+    };
+    let cli = match Cli::command().color(clap_color).try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let colored = console::wanted(cli.color, std::env::var_os("NO_COLOR").as_deref(), std::io::stdout().is_terminal());
+    console::set_color(colored);
     if prints_only(&cli.command) {
         // A closed pipe (`pcmk-comply steps | head`) ends the process quietly with
         // SIGPIPE's status, as for any Unix filter. Commands that drive the engine
@@ -44,6 +59,7 @@ fn main() -> ExitCode {
         .without_time()
         .with_level(false)
         .with_writer(std::io::stderr)
+        .with_ansi(colored)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,

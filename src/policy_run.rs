@@ -9,16 +9,16 @@ use std::time::{Duration, Instant};
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::ClusterOptions;
 use pcmk_containers::error::InputError;
-use pcmk_containers::image::{self, Distro, Mirrors};
+use pcmk_model::node::Distro;
 use pcmk_containers::engine;
 use pcmk_reports::waivers;
 use pcmk_steps::durations;
 use pcmk_model::report::Report;
 use pcmk_steps::runner::{self, RunOptions};
+use pcmk_steps::selection::{self, Selection};
 use pcmk_steps::run_context::{Mode, RunContext};
 
 use crate::args::{OutputArgs, PolicyArgs};
-use crate::progress::Progress;
 use crate::EXIT_ERROR;
 
 /// How the policy is proven: from the files alone, or on clusters.
@@ -62,16 +62,13 @@ pub async fn prove(policy: PolicyArgs, how: How) -> anyhow::Result<ExitCode> {
                 }
                 let distro = distro.or(candidate.distro).unwrap_or(Distro::Bookworm);
                 let docker = engine::connect().await?;
-                let image_started = Instant::now();
-                let progress = Progress::new(&format!("image {distro}"));
-                let image = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|e| progress.event(e)).await?;
-                progress.finish(&image.tag);
-                let image_phase = image_started.elapsed();
+                let prepared = crate::images::prepare(&docker, &images_needed(&policy, &candidate, distro).await?).await?;
+                let image = prepared.image(distro);
                 let cluster = ClusterOptions { nodes: *nodes, origin: "run".into(), ..ClusterOptions::default() };
                 let options = RunOptions { concurrency: *concurrency, own_clusters: *own_clusters, ..options };
                 let mut report = runner::run(RunContext::new(candidate, Mode::Live { docker, image, options: cluster }), options).await?;
                 report.info.distro = Some(distro.to_string());
-                report.info.phases.insert(0, ("image".into(), image_phase));
+                report.info.phases.splice(0..0, prepared.phases());
                 what = format!("run on {distro}");
                 report
             }
@@ -79,6 +76,15 @@ pub async fn prove(policy: PolicyArgs, how: How) -> anyhow::Result<ExitCode> {
         reports.push(report);
     }
     finish(Report::combine(reports), &waivers, &policy.outputs, &what, started)
+}
+
+/// The candidate's own image, and those the selected scenarios name (the
+/// rolling upgrade's newer release), prepared together before any scenario starts.
+async fn images_needed(policy: &PolicyArgs, candidate: &Candidate, own: Distro) -> anyhow::Result<Vec<Distro>> {
+    let selection = Selection::new(policy.tags.as_deref(), false, policy.shard, &candidate.origin.display().to_string()).map_err(anyhow::Error::msg)?;
+    let mut distros = selection::distros_named(&policy.features(), &selection).await;
+    distros.insert(own);
+    Ok(distros.into_iter().collect())
 }
 
 /// The candidates named: each path as it is (loaded, where it loads as it
@@ -135,9 +141,7 @@ async fn convert_crm_text(path: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     let docker = engine::connect().await.map_err(|e| InputError::new(path, None, format!("crm configure show text needs crmsh, run in a node container, to become a CIB: {e:#}")))?;
-    let progress = Progress::new("image bookworm");
-    let image = image::ensure_node_image(&docker, Distro::Bookworm, &Mirrors::default(), &|e| progress.event(e)).await?;
-    progress.finish(&image.tag);
+    let image = crate::images::prepare(&docker, &[Distro::Bookworm]).await?.image(Distro::Bookworm);
     eprintln!("candidate: converting {} to a CIB with crmsh", path.display());
     pcmk_containers::crmsh::convert(&docker, &image, &text, path).await?;
     Ok(())
@@ -145,7 +149,7 @@ async fn convert_crm_text(path: &Path) -> anyhow::Result<()> {
 
 fn check_policy_args(policy: &PolicyArgs) -> Result<(), InputError> {
     if let Some(tags) = &policy.tags {
-        runner::parse_tags(tags).map_err(|e| InputError::new("--tags", None, e))?;
+        pcmk_steps::selection::parse_tags(tags).map_err(|e| InputError::new("--tags", None, e))?;
     }
     Ok(())
 }
@@ -155,11 +159,22 @@ fn check_policy_args(policy: &PolicyArgs) -> Result<(), InputError> {
 pub fn finish(mut report: Report, waivers: &[waivers::Waiver], outputs: &OutputArgs, what: &str, started: Instant) -> anyhow::Result<ExitCode> {
     waivers::apply(&mut report, waivers, waivers::today());
     report.info.phases.push(("total".into(), started.elapsed()));
+    // The console said each scenario's diagnosis as it finished: the run's list points at it.
+    let mut said = std::collections::HashSet::new();
+    let errors: Vec<String> = report
+        .infra_errors
+        .iter()
+        .filter(|e| said.insert(*e))
+        .map(|e| match report.verdicts.iter().any(|v| v.reason.as_ref() == Some(e)) {
+            true => format!("{} (in full above)", e.lines().next().unwrap_or_default()),
+            false => e.clone(),
+        })
+        .collect();
     outputs.outputs().write(&report)?;
     for error in &report.policy_errors {
         eprintln!("pcmk-comply: error: {}", error.0);
     }
-    for error in &report.infra_errors {
+    for error in &errors {
         eprintln!("pcmk-comply: {error}");
     }
     for note in &report.harness_notes {

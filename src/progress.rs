@@ -1,31 +1,50 @@
-//! Progress for long work: a spinner on a terminal, plain lines in CI logs.
+//! Progress for long work: a spinner per task on a terminal, a plain line per
+//! step with its elapsed time in CI logs.
 
 use std::io::IsTerminal;
+use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use pcmk_containers::image::BuildEvent;
 
-pub struct Progress {
-    label: String,
-    bar: Option<ProgressBar>,
+/// Where the tasks of one command draw: spinners share one terminal area.
+pub struct Board {
+    multi: Option<MultiProgress>,
 }
 
-impl Progress {
-    pub fn new(label: &str) -> Progress {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new_spinner();
+impl Board {
+    pub fn new() -> Board {
+        Board { multi: std::io::stderr().is_terminal().then(MultiProgress::new) }
+    }
+
+    pub fn task(&self, label: &str) -> Progress {
+        let bar = self.multi.as_ref().map(|multi| {
+            let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(ProgressStyle::with_template("{spinner} {prefix}: {wide_msg} [{elapsed}]").expect("valid template"));
             bar.set_prefix(label.to_string());
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         });
-        Progress { label: label.to_string(), bar }
+        Progress { label: label.to_string(), bar, started: Instant::now() }
+    }
+}
+
+pub struct Progress {
+    label: String,
+    bar: Option<ProgressBar>,
+    started: Instant,
+}
+
+impl Progress {
+    /// A task of its own on the terminal.
+    pub fn new(label: &str) -> Progress {
+        Board::new().task(label)
     }
 
     pub fn phase(&self, message: &str) {
         match &self.bar {
             Some(bar) => bar.set_message(message.to_string()),
-            None => eprintln!("{}: {message}", self.label),
+            None => eprintln!("{}: [{:>6.1}s] {message}", self.label, self.started.elapsed().as_secs_f64()),
         }
     }
 
@@ -44,7 +63,7 @@ impl Progress {
     pub fn finish(&self, message: &str) {
         match &self.bar {
             Some(bar) => bar.finish_with_message(message.to_string()),
-            None => eprintln!("{}: {message}", self.label),
+            None => eprintln!("{}: [{:>6.1}s] {message}", self.label, self.started.elapsed().as_secs_f64()),
         }
     }
 }

@@ -162,6 +162,38 @@ fn signals_during_an_image_build_stop_debootstrap_and_leave_nothing() {
     }
 }
 
+/// `image build --distro all` prepares both images at once, each with its own
+/// progress lines (the elapsed time in brackets) in a log: both debootstraps
+/// are under way together before the run is stopped.
+#[test]
+fn both_images_are_prepared_at_once_each_with_its_progress_lines() {
+    let mut child = binary()
+        .args(["image", "build", "--distro", "all"])
+        .env("PCMK_COMPLY_MIRROR", "http://deb.debian.org/./debian")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok).collect::<Vec<String>>());
+    let pid = child.id();
+    let root_fs = |suite: &str| std::env::temp_dir().join(format!("pcmk-comply-rootfs-{suite}-{pid}"));
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !(root_fs("bookworm").exists() && root_fs("trixie").exists()) {
+        assert!(child.try_wait().unwrap().is_none(), "the build ended before both bootstraps were under way");
+        assert!(Instant::now() < deadline, "the two bootstraps were never under way together");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    libc_signal::send(child.id(), libc_signal::SIGINT);
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let lines = reader.join().unwrap();
+    for suite in ["bookworm", "trixie"] {
+        let said = |step: &str| lines.iter().any(|l| l.starts_with(&format!("image {suite}: [")) && l.contains(step));
+        assert!(said("bootstrapping"), "no bootstrap line for {suite}:\n{}", lines.join("\n"));
+        assert!(!root_fs(suite).exists(), "{} is left after the signal", root_fs(suite).display());
+    }
+}
+
 /// `cluster up` leaves a ready cluster behind; `gc` afterwards removes it.
 #[tokio::test(flavor = "multi_thread")]
 async fn cluster_up_leaves_a_ready_cluster_that_gc_removes() {
@@ -205,12 +237,63 @@ async fn a_killed_harness_leaves_only_what_gc_removes() {
     gc_removes(&docker, &run).await;
 }
 
+/// Helper containers are labelled and stamped as the nodes are: a harness
+/// killed with SIGKILL while a scenario's log collector (a testcontainers
+/// container) runs leaves it behind, and `gc` removes it with its run.
+#[tokio::test(flavor = "multi_thread")]
+async fn helper_containers_are_removed_after_sigkill_plus_gc() {
+    use pcmk_containers::run::{self, RunId};
+    let docker = docker().await;
+    node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    // Logs forwarded to an address no collector holds never arrive: the scenario waits, its collector up, until killed.
+    let candidate = hardened_variant("helper-kill", |dir| {
+        let conf = dir.join("rsyslog-central.conf");
+        let text = std::fs::read_to_string(&conf).unwrap();
+        assert!(text.contains("target=\"loghost\""), "{text}");
+        std::fs::write(&conf, text.replace("target=\"loghost\"", "target=\"198.51.100.7\"")).unwrap();
+    });
+    let feature = candidate.with_extension("feature");
+    std::fs::write(
+        &feature,
+        "Feature: A helper outlives a killed harness\n\n  @live @destructive\n  Scenario: The collector waits for logs sent elsewhere\n    \
+         Given a central log collector on the cluster network\n    Then every node's corosync and pacemaker logs arrive at the collector within 600 seconds\n",
+    )
+    .unwrap();
+    let mut child = binary().arg("run").arg("--candidate").arg(&candidate).arg(&feature).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let pid = child.id().to_string();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let collector = loop {
+        let containers = run::list_containers(&docker, None).await.unwrap();
+        let label = |c: &run::Labelled, key: &str| c.labels.get(key).cloned().unwrap_or_default();
+        if let Some(c) = containers.into_iter().find(|c| label(c, run::LABEL_OWNER_PID) == pid && label(c, run::LABEL_NODE) == pcmk_containers::cluster::LOG_COLLECTOR) {
+            break c;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before its log collector was made");
+        assert!(Instant::now() < deadline, "no log collector was made");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    libc_signal::send(child.id(), libc_signal::SIGKILL);
+    assert_eq!(child.wait().unwrap().code(), None, "killed by a signal");
+    assert_eq!(collector.labels.get("org.testcontainers.managed-by").map(String::as_str), Some("testcontainers"), "{:?}", collector.labels);
+    for stamp in [run::LABEL_OWNER_HOST, run::LABEL_OWNER_START] {
+        assert!(collector.labels.get(stamp).is_some_and(|v| !v.is_empty()), "{stamp} on {:?}", collector.labels);
+    }
+    let run = RunId::parse(&collector.labels[run::LABEL_RUN]).expect("the collector carries its run");
+    let left = run::list_containers(&docker, Some(&run)).await.unwrap();
+    assert!(left.iter().any(|c| c.id == collector.id), "SIGKILL leaves the collector behind: {left:?}");
+    gc_removes(&docker, &run).await;
+    assert_eq!(made_by(&docker, child.id()).await, (0, 0, 0), "gc leaves nothing the killed harness made");
+    let _ = std::fs::remove_dir_all(&candidate);
+    let _ = std::fs::remove_file(&feature);
+}
+
 /// `DOCKER_HOST` with TLS: the harness drives an engine it reaches only
-/// through a mutual-TLS front (stunnel with a test CA), as a remote engine in CI would.
+/// through a mutual-TLS front (a helper container with a test CA), as a
+/// remote engine in CI would.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_remote_engine_over_tls_runs_clusters() {
     let docker = docker().await;
-    node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    let image = node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
     let dir = std::env::temp_dir().join(format!("pcmk-tls-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -234,20 +317,9 @@ async fn a_remote_engine_over_tls_runs_clusters() {
     for (certs, trust, client) in [("good", "ca", "client"), ("wrong-server", "other-ca", "client"), ("wrong-client", "ca", "stranger")] {
         sh(&format!("mkdir {certs} && cp {trust}.pem {certs}/ca.pem && cp {client}.pem {certs}/cert.pem && cp {client}-key.pem {certs}/key.pem"));
     }
-    let port = 20_000 + (std::process::id() % 20_000) as u16;
-    std::fs::write(
-        dir.join("stunnel.conf"),
-        format!("foreground = yes\npid =\n[docker]\naccept = 127.0.0.1:{port}\nconnect = /var/run/docker.sock\ncert = server.pem\nkey = server-key.pem\nCAfile = ca.pem\nverifyChain = yes\nrequireCert = yes\n"),
-    )
-    .unwrap();
-    let mut front = std::process::Command::new("stunnel")
-        .arg("stunnel.conf")
-        .current_dir(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("stunnel (ci/setup-host installs stunnel4)");
-    std::thread::sleep(Duration::from_millis(800));
+    // A run of its own: `cluster down` over the front must not remove the front.
+    let front_run = test_run_id("tls-front");
+    let (front, port) = tls_front(&image, &dir, &front_run).await;
     let remote = |certs: &str, args: &[&str]| {
         binary()
             .args(args)
@@ -265,12 +337,16 @@ async fn a_remote_engine_over_tls_runs_clusters() {
     let run = test_run_id("tls");
     let up = remote("good", &["cluster", "up", "--run-id", run.as_str(), "--candidate", repo_path("candidates/hardened").to_str().unwrap()]);
     let down = remote("good", &["cluster", "down", "--run", run.as_str()]);
-    let _ = front.kill();
-    let _ = front.wait();
+    let front_id = front.id().to_string();
+    assert_eq!(leftovers(&docker, &front_run).await.0, 1, "the front carries its run's label");
+    drop(front);
     assert!(up.status.success(), "cluster up over TLS: {}", stderr_of(&up));
     assert!(String::from_utf8_lossy(&up.stdout).contains("node node3"));
     assert!(down.status.success(), "cluster down over TLS: {}", stderr_of(&down));
     assert_eq!(leftovers(&docker, &run).await, (0, 0, 0));
+    let gone = docker.inspect_container(&front_id, None::<bollard::query_parameters::InspectContainerOptions>).await;
+    assert!(matches!(gone, Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })), "a dropped helper removes its container: {gone:?}");
+    assert_eq!(leftovers(&docker, &front_run).await, (0, 0, 0));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -301,4 +377,82 @@ fn a_closed_pipe_ends_quietly_and_completions_and_the_man_page_come_from_the_cli
     }
     let man = binary().arg("man").output().unwrap();
     assert!(String::from_utf8_lossy(&man.stdout).contains(".TH pcmk-comply 1"));
+}
+
+/// `--color` and `NO_COLOR`: status words are coloured on a terminal (a pty
+/// from `script`), never in a pipe unless asked, never when told not to.
+#[test]
+fn colour_follows_the_command_line_then_no_color_then_the_terminal() {
+    let escape = "\x1b[32mPASS";
+    let in_a_pipe = |args: &[&str], no_color: bool| {
+        let mut command = binary();
+        command.args(args).current_dir(repo_path(""));
+        if no_color {
+            command.env("NO_COLOR", "1");
+        } else {
+            command.env_remove("NO_COLOR");
+        }
+        String::from_utf8_lossy(&command.output().unwrap().stdout).into_owned()
+    };
+    let on_a_terminal = |args: &str, no_color: bool| {
+        let command = format!("{} lint {args}", env!("CARGO_BIN_EXE_pcmk-comply"));
+        let mut script = std::process::Command::new("script");
+        script.args(["-qec", &command, "/dev/null"]).current_dir(repo_path("")).env("PCMK_COMPLY_CACHE_DIR", test_cache_dir());
+        if no_color {
+            script.env("NO_COLOR", "1");
+        } else {
+            script.env_remove("NO_COLOR");
+        }
+        String::from_utf8_lossy(&script.output().expect("script (util-linux)").stdout).into_owned()
+    };
+    assert!(in_a_pipe(&["lint", "--color", "always"], true).contains(escape), "--color always wins over NO_COLOR");
+    assert!(!in_a_pipe(&["lint"], false).contains('\x1b'), "a pipe gets no colour by default");
+    assert!(on_a_terminal("", false).contains(escape), "a terminal gets colour by default");
+    assert!(!on_a_terminal("", true).contains('\x1b'), "NO_COLOR turns it off");
+    assert!(!on_a_terminal("--color=never", false).contains('\x1b'), "--color=never turns it off");
+    let bad = binary().args(["lint", "--color", "sometimes"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// A corosync key shorter than corosync's 1024-bit minimum stops every node's
+/// corosync, so the shared cluster never starts: its diagnosis is said once,
+/// quoting the log lines around the failure and naming the file of the full
+/// logs; every other scenario is one "not run" line; every report format
+/// carries it once.
+#[test]
+fn an_infrastructure_error_is_said_once_with_the_node_logs_around_it() {
+    let candidate = hardened_variant("short-authkey", |dir| {
+        let manifest = dir.join("candidate.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let short = text.replacen("path = \"/etc/corosync/authkey\"\nbytes = 256", "path = \"/etc/corosync/authkey\"\nbytes = 64", 1);
+        assert_ne!(short, text, "the hardened candidate declares a 256-byte corosync key");
+        std::fs::write(manifest, short).unwrap();
+    });
+    let out = std::env::temp_dir().join(format!("pcmk-said-once-{}", std::process::id()));
+    let file = |name: &str| out.join(name).display().to_string();
+    let output = binary()
+        .args(["run", "--candidate", &candidate.display().to_string(), "--tags", "@communication and not @destructive"])
+        .args(["--junit", &file("r.xml"), "--json", &file("r.json"), "--sarif", &file("r.sarif"), "--report", &file("r.html")])
+        .output()
+        .unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), stderr_of(&output));
+    assert_eq!(output.status.code(), Some(2), "{all}");
+    let refusal = "Could only read 512 bits of minimum 1024 bits";
+    // Said once: under the first scenario, which the run's closing line points at.
+    assert_eq!(all.matches("the cluster cannot become ready").count(), 2, "{all}");
+    assert!(all.contains("(in full above)"), "{all}");
+    // Each node found failed says it in its console log and its own log, once each.
+    let nodes = all.matches("logs, the lines around the failure (full logs: ").count();
+    assert!((1..=3).contains(&nodes) && all.matches(refusal).count() == 2 * nodes, "{all}");
+    assert!(all.lines().count() < 150, "{} lines:\n{all}", all.lines().count());
+    assert!(all.matches("(not run: the infrastructure error above)").count() >= 5, "{all}");
+    let full = all.split("(full logs: ").nth(1).and_then(|rest| rest.split(')').next()).expect("the message names the file of the full logs");
+    assert!(std::fs::read_to_string(full).unwrap().contains("Corosync Cluster Engine exiting with status 8"), "{full}");
+    for name in ["r.xml", "r.json", "r.sarif", "r.html"] {
+        let text = std::fs::read_to_string(out.join(name)).unwrap();
+        // In the first scenario's reason and, where a format has them, its failed step.
+        let said = text.matches(refusal).count();
+        assert!(said == 2 * nodes || said == 4 * nodes, "{name} says the refusal {said} times for {nodes} nodes");
+    }
+    let _ = std::fs::remove_dir_all(&out);
 }

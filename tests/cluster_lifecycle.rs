@@ -21,7 +21,7 @@ async fn sizes_reach_quorum(distro: Distro) {
             let status = cluster.status(node).await.unwrap();
             assert!(status.has_members(&names), "{distro} {nodes} nodes, seen from {node}: {status:?}");
             // Waits follow this line of the node's log instead of asking crm_mon while no view can agree.
-            let joined = cluster.exec(node, &["pcmk-node", "await-join", "10"]).await.unwrap();
+            let joined = cluster.supervise(node, pcmk_containers::cluster::Verb::AwaitJoin { seconds: 10.0 }).await.unwrap();
             assert_eq!(joined.code, 0, "{distro}: {node}'s log does not show it joined a DC: {joined:?}");
             let cipher = cluster.exec(node, &["corosync-cmapctl", "-g", "totem.crypto_cipher"]).await.unwrap();
             assert!(cipher.stdout.contains("= aes256"), "knet runs encrypted: {cipher:?}");
@@ -165,7 +165,7 @@ async fn a_reset_cluster_keeps_its_nodes_and_files_and_starts_on_an_empty_config
     for node in &names {
         let status = match cluster.status(node).await {
             Ok(status) => status,
-            Err(e) => panic!("{node} after the reset: {e:#}\nfencing: {:?}\n{}", cluster.fence_actions(), cluster.recent_logs(&names, 40).await),
+            Err(e) => panic!("{node} after the reset: {e:#}\nfencing: {:?}\n{}", cluster.fence_actions(), cluster.recent_logs(&names).await),
         };
         assert!(status.has_members(&names), "{node} sees every node after the reset");
     }

@@ -136,8 +136,14 @@ async fn run_passes_the_hardened_candidate_on_a_live_cluster() {
     assert_eq!(report.exit_code(), 0, "{}", failures(&report));
     assert!(report.harness_notes.iter().any(|n| n.contains("dc-deadtime=2s")));
     assert!(report.harness_notes.iter().any(|n| n.contains("fence agent of fence-nodes=fence_pcmk_comply")));
-    assert!(report.measurements.iter().any(|m| m.starts_with("failover of service from")), "{:?}", report.measurements);
-    assert!(report.measurements.iter().any(|m| m.starts_with("fencing of")), "{:?}", report.measurements);
+    assert!(report.measurements.iter().any(|m| m.what.starts_with("failover of service from")), "{:?}", report.measurements);
+    assert!(report.measurements.iter().any(|m| m.what.starts_with("fencing of")), "{:?}", report.measurements);
+    // Typed for the HTML report's chart and timeline: bounds beside the time, each scenario on its cluster's lane.
+    let failover = report.measurements.iter().find(|m| m.kind == pcmk_model::measurement::Kind::Failover).expect("a failover measured");
+    assert!(failover.took.is_some() && failover.floor.is_some() && failover.slo.is_some() && failover.scenario.is_some(), "{failover:?}");
+    let killed = report.verdicts.iter().find(|v| v.scenario == "A killed node's resource moves and the node is fenced").expect("the failover scenario ran");
+    assert!(killed.started.is_some() && killed.cluster.as_deref().is_some_and(|c| c.starts_with("own cluster")), "{killed:?}");
+    assert!(report.info.cluster_starts.iter().any(|c| Some(&c.lane) == killed.cluster.as_ref()), "{:?}", report.info.cluster_starts);
     insta::assert_snapshot!("run_hardened", verdict_table(&report));
     // The next run starts the longest scenarios first.
     let durations = pcmk_steps::durations::Durations::load_from(Some(test_cache_dir().join("durations.json")));

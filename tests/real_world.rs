@@ -122,6 +122,6 @@ async fn a_pcs_made_cluster_is_proven_live_on_its_own_resources() {
     assert_eq!(status("A firewall is loaded on every node"), Status::Failed);
     assert_eq!(status("No credentials are hard-coded in the cluster configuration"), Status::Failed);
     assert_eq!(status("Operators may run only the cluster commands they need through sudo"), Status::NotApplicable);
-    assert!(report.measurements.iter().any(|m| m.contains("failover of vip")), "{:?}", report.measurements);
+    assert!(report.measurements.iter().any(|m| m.what.contains("failover of vip")), "{:?}", report.measurements);
     assert!(report.harness_notes.iter().any(|n| n.contains("fence agent of fence-alpha")), "{:?}", report.harness_notes);
 }

@@ -5,8 +5,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
 
 use common::*;
+use pcmk_model::measurement::{Kind, Measurement};
+use pcmk_model::report::{ClusterStart, Report, RunInfo, SHARED_LANE};
+use pcmk_model::verdict::{Outcome, Verdict};
+use pcmk_reports::html::palette;
 
 fn out_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pcmk-reports-{name}-{}", std::process::id()));
@@ -68,6 +73,9 @@ fn golden_settings() -> insta::Settings {
     settings.add_filter(r#"time="[0-9.e-]*""#, r#"time="[secs]""#);
     settings.add_filter(r#""duration": \d+"#, r#""duration": "[ns]""#);
     settings.add_filter(r"<td>\d+\.\d</td></tr>", "<td>[secs]</td></tr>");
+    settings.add_filter(r#"<td class="secs">[0-9.]+</td>"#, r#"<td class="secs">[secs]</td>"#);
+    // The timeline is drawn from the run's times; unit tests check how.
+    settings.add_filter(r#"(?s)<svg id="timeline".*?</svg>"#, r#"<svg id="timeline">[drawn from the run's times]</svg>"#);
     settings
 }
 
@@ -112,6 +120,15 @@ fn pixels_of(png_file: &Path, rgb: [u8; 3]) -> usize {
     buf[..frame.buffer_size()].chunks(step).filter(|p| p[..3] == rgb).count()
 }
 
+/// Headless chromium on `url`, `height` pixels high, with `extra` arguments (a screenshot, the DOM).
+fn chromium(url: &str, height: u32, extra: &[&str]) -> Output {
+    let window = format!("--window-size=1280,{height}");
+    let mut args = vec!["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", &window];
+    args.extend_from_slice(extra);
+    args.push(url);
+    std::process::Command::new("chromium").args(&args).output().expect("chromium (ci/setup-host installs it)")
+}
+
 #[test]
 fn the_html_report_shows_its_summary_table_in_a_browser() {
     let dir = out_dir("html");
@@ -119,12 +136,7 @@ fn the_html_report_shows_its_summary_table_in_a_browser() {
     let output = comply(&["lint", "--candidate", "candidates/insecure", "--report", html.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let url = format!("file://{}", html.display());
-    let chromium = |extra: &[&str]| {
-        let mut args = vec!["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,1000"];
-        args.extend_from_slice(extra);
-        args.push(&url);
-        std::process::Command::new("chromium").args(&args).output().expect("chromium (ci/setup-host installs it)")
-    };
+    let chromium = |extra: &[&str]| chromium(&url, 1000, extra);
     let dom = String::from_utf8_lossy(&chromium(&["--dump-dom"]).stdout).into_owned();
     for practice in ["Role-based access control", "Secure cluster configuration", "Secure communication"] {
         assert!(dom.contains(&format!("<tr><td>{practice}</td>")), "{practice} missing from the rendered summary");
@@ -138,6 +150,105 @@ fn the_html_report_shows_its_summary_table_in_a_browser() {
     let failed = pixels_of(&shot, [0xc1, 0x12, 0x1f]);
     assert!(header > 5_000, "summary header not rendered ({header} px)");
     assert!(failed > 500, "failed status cells not rendered ({failed} px)");
+}
+
+/// A scenario of a live run, placed on the timeline.
+fn placed(feature: &str, scenario: &str, tags: &str, outcome: Outcome, lane: &str, start: u64, seconds: u64) -> Verdict {
+    let failed = outcome == Outcome::Failed;
+    Verdict {
+        tags: tags.split_whitespace().map(String::from).collect(),
+        failed_step: failed.then(|| "Then it holds (line 3)".into()),
+        reason: failed.then(|| "it did not hold".into()),
+        duration: Duration::from_secs(seconds),
+        started: Some(Duration::from_secs(start)),
+        cluster: Some(lane.into()),
+        ..Verdict::new(feature, scenario, outcome)
+    }
+}
+
+/// A live run's report as the runner fills it: scenarios on the shared
+/// cluster and on two of their own, and failover and fencing times with
+/// corosync's floor and the service level.
+fn live_report() -> Report {
+    let (failover, own1, own2) = ("Failover and fencing", "own cluster 1", "own cluster 2");
+    let verdicts = vec![
+        placed(failover, "A killed node's resource moves and the node is fenced", "failover destructive critical CP-10 SC-24 CIS-4.1", Outcome::Passed, own1, 20, 70),
+        placed(failover, "A node that loses quorum stops its resources", "failover destructive critical SC-24", Outcome::Failed, own2, 25, 60),
+        placed("Secure communication", "Cluster traffic is encrypted", "communication high SC-8 CIS-3.10", Outcome::Passed, SHARED_LANE, 15, 10),
+        placed("Secure communication", "No inline key", "communication high SC-8", Outcome::Failed, SHARED_LANE, 16, 8),
+        placed("Auditing", "Logs carry timestamps", "auditing medium AU-8", Outcome::Passed, SHARED_LANE, 26, 30),
+    ];
+    let starts = [(SHARED_LANE, 0, 14), (own1, 2, 16), (own2, 5, 18)];
+    let info = RunInfo {
+        command: "run".into(),
+        candidate: "candidates/hardened".into(),
+        cluster_starts: starts.iter().map(|(lane, at, took)| ClusterStart { lane: lane.to_string(), at: Duration::from_secs(*at), took: Duration::from_secs(*took) }).collect(),
+        ..RunInfo::default()
+    };
+    let mut report = Report::new(verdicts, info);
+    let ms = Duration::from_millis;
+    let figures = [(Kind::Failover, 9_700), (Kind::Fencing, 5_200), (Kind::Availability, 8_100), (Kind::Fencing, 4_900), (Kind::QuorumLoss, 6_100), (Kind::Recovery, 2_300)];
+    for (kind, took) in figures {
+        let what = format!("{} took {:.2}s", kind.word(), took as f64 / 1000.0);
+        report.measurements.push(Measurement::new(kind, what).took(ms(took)).floor(ms(3_000)).slo(ms(30_000)).scenario(Some("A killed node's resource moves and the node is fenced".into())));
+    }
+    report
+}
+
+fn rgb(hex: &str) -> [u8; 3] {
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap();
+    [byte(1), byte(3), byte(5)]
+}
+
+#[test]
+fn the_html_report_draws_its_timeline_and_failover_chart_and_filters_them_in_a_browser() {
+    let dir = out_dir("drawn");
+    let html = dir.join("live.html");
+    std::fs::write(&html, pcmk_reports::html::render(&live_report()).unwrap()).unwrap();
+    let url = format!("file://{}", html.display());
+    let shot = |name: &str, url: &str| {
+        let png = dir.join(name);
+        let out = chromium(url, 2400, &[&format!("--screenshot={}", png.display())]);
+        assert!(png.exists(), "no screenshot: {}", text(&out));
+        png
+    };
+    let all = shot("all.png", &url);
+    // Each colour is drawn only by the timeline or the chart; a legend swatch alone is about 200 px.
+    let expected = [
+        ("passed bars on the timeline", palette::LANE_PASSED, 3_000),
+        ("failed bars on the timeline", palette::LANE_FAILED, 3_000),
+        ("cluster starts on the timeline", palette::CLUSTER_START, 1_000),
+        ("failover bars of the chart", palette::CHART_FAILOVER, 5_000),
+        ("fencing bars of the chart", palette::CHART_FENCING, 2_000),
+        ("corosync's floor on the chart", palette::CHART_FLOOR, 350),
+        ("the service level on the chart", palette::CHART_SLO, 350),
+    ];
+    for (what, colour, at_least) in expected {
+        let seen = pixels_of(&all, rgb(colour));
+        assert!(seen >= at_least, "{what} not drawn: {seen} px of {colour}, expected {at_least} or more");
+    }
+
+    // Filters work in the file itself, on the drawing and on the table: a link can carry one.
+    let failed_only = format!("{url}#outcome=failed");
+    let dom = String::from_utf8_lossy(&chromium(&failed_only, 2400, &["--dump-dom"]).stdout).into_owned();
+    assert!(dom.contains("<form id=\"filters\">"), "the script shows the form");
+    assert!(dom.contains("2 of 5 scenarios shown."), "{dom}");
+    let row = |scenario: &str| dom.lines().find(|l| l.starts_with("<tr data-outcome") && l.contains(&format!("<td>{scenario}</td>"))).unwrap_or_else(|| panic!("no row for {scenario}")).to_string();
+    assert!(row("Cluster traffic is encrypted").contains("style=\"display: none;\""), "{}", row("Cluster traffic is encrypted"));
+    assert!(!row("No inline key").contains("display: none"), "{}", row("No inline key"));
+    let filtered = shot("failed.png", &failed_only);
+    let passed_left = pixels_of(&filtered, rgb(palette::LANE_PASSED));
+    assert!(passed_left < 1_000, "passed bars still drawn after filtering them out: {passed_left} px");
+    assert!(pixels_of(&filtered, rgb(palette::LANE_FAILED)) >= 3_000, "failed bars stay");
+
+    // Without JavaScript the file is what a browser shows (headless chromium cannot dump or
+    // shoot a page with scripts off): the form hidden, every row and failure there, nothing hidden.
+    let plain = read(&html);
+    assert!(plain.contains("<form id=\"filters\" hidden>"));
+    assert!(!plain.contains("style=\"display") && plain.matches(" hidden").count() == 1);
+    let scenarios = plain.split("<table id=\"scenarios\">").nth(1).and_then(|t| t.split("</table>").next()).expect("the scenario table");
+    assert_eq!(scenarios.matches("<tr data-outcome").count(), 5);
+    assert_eq!(plain.matches("<div class=\"failure\"").count(), 2);
 }
 
 #[test]

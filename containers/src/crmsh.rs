@@ -32,14 +32,8 @@ pub fn is_crm_text(text: &str) -> bool {
     statements > 0
 }
 
-/// The cache directory of pcmk-comply (`$PCMK_COMPLY_CACHE_DIR`, else the XDG cache).
-pub fn cache_dir() -> Option<PathBuf> {
-    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var("PCMK_COMPLY_CACHE_DIR").or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("pcmk-comply"))).or_else(|| var("HOME").map(|d| d.join(".cache/pcmk-comply")))
-}
-
 fn cached_file(text: &str) -> Option<PathBuf> {
-    Some(cache_dir()?.join("crmsh").join(format!("{}.xml", hex::encode(sha2::Sha256::digest(text.as_bytes())))))
+    Some(crate::cache::dir()?.join("crmsh").join(format!("{}.xml", hex::encode(sha2::Sha256::digest(text.as_bytes())))))
 }
 
 /// The CIB crmsh made of this text before, if any.

@@ -2,6 +2,7 @@
 //! This crate knows how to build and run clusters; it knows nothing of policy.
 
 pub mod addresses;
+pub mod cache;
 pub mod candidate;
 pub mod cib;
 pub mod cluster;

@@ -315,6 +315,29 @@ fn resolve_link(link: &str, target: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
+/// What `shown` (a path below the candidate directory `base`, canonical)
+/// resolves to, refused when a symlink leads out of the directory.
+pub(crate) fn resolve_confined(base: &Path, shown: &Path) -> Result<(PathBuf, std::fs::Metadata), InputError> {
+    let cannot = |e: std::io::Error| InputError::new(shown, None, format!("cannot read: {e}"));
+    let resolved = shown.canonicalize().map_err(cannot)?;
+    if !resolved.starts_with(base) {
+        return Err(InputError::new(shown, None, "path leaves the candidate directory (through a symlink)"));
+    }
+    let meta = std::fs::metadata(&resolved).map_err(cannot)?;
+    Ok((resolved, meta))
+}
+
+/// A candidate file is a regular file within the size bound.
+pub(crate) fn check_regular(shown: &Path, meta: &std::fs::Metadata) -> Result<(), InputError> {
+    if !meta.is_file() {
+        return Err(InputError::new(shown, None, "not a regular file"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(InputError::new(shown, None, format!("{} bytes is larger than the {MAX_FILE_BYTES} byte limit for a candidate file", meta.len())));
+    }
+    Ok(())
+}
+
 /// Reads a directory into a tree: regular files only, nothing through a
 /// symlink that leaves it, bounded in count and size.
 pub fn read_dir(dir: &Path) -> Result<Tree, InputError> {
@@ -345,11 +368,7 @@ pub fn read_dir_but(dir: &Path, skip: &dyn Fn(&str) -> bool) -> Result<Tree, Inp
                 continue;
             }
             let shown = dir.join(&path);
-            let resolved = shown.canonicalize().map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
-            if !resolved.starts_with(&base) {
-                return Err(InputError::new(&shown, None, "path leaves the candidate directory (through a symlink)"));
-            }
-            let meta = std::fs::metadata(&resolved).map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
+            let (resolved, meta) = resolve_confined(&base, &shown)?;
             if meta.is_dir() {
                 if entry.file_type().is_ok_and(|t| t.is_symlink()) {
                     tree.skipped.push(Skipped { path, reason: "a link to a directory; links are not followed".into() });
@@ -358,14 +377,9 @@ pub fn read_dir_but(dir: &Path, skip: &dyn Fn(&str) -> bool) -> Result<Tree, Inp
                 }
                 continue;
             }
-            if !meta.is_file() {
-                return Err(InputError::new(&shown, None, "not a regular file"));
-            }
+            check_regular(&shown, &meta)?;
             if tree.files.len() >= MAX_FILES {
                 return Err(InputError::new(dir, None, format!("holds more than {MAX_FILES} files; a cluster's configuration is far smaller")));
-            }
-            if meta.len() > MAX_FILE_BYTES {
-                return Err(InputError::new(&shown, None, format!("{} bytes is larger than the {MAX_FILE_BYTES} byte limit for a candidate file", meta.len())));
             }
             total += meta.len();
             if total > MAX_TOTAL_BYTES {

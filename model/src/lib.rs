@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod guidance;
+pub mod measurement;
 pub mod node;
 pub mod report;
 pub mod text;

@@ -1,6 +1,9 @@
 //! A run's report: its verdicts, what was tested, and the one function that
 //! maps a report to an exit code.
 
+use std::time::Duration;
+
+use crate::measurement::Measurement;
 use crate::verdict::{Outcome, PolicyError, Verdict};
 
 /// What was tested, where and how long it took: for reports.
@@ -21,15 +24,29 @@ pub struct RunInfo {
     pub candidate_inventory: Vec<String>,
     /// `--strict`: a scenario with nothing to judge fails the run.
     pub strict: bool,
+    /// Every cluster brought up, in the order they started: the timeline's lanes begin with them.
+    pub cluster_starts: Vec<ClusterStart>,
 }
 
-#[derive(Debug)]
+/// The lane of a run's shared cluster; a scenario's own cluster has a lane of its own.
+pub const SHARED_LANE: &str = "shared cluster";
+
+/// A cluster's bring-up, on the lane its scenarios name (`Verdict::cluster`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterStart {
+    pub lane: String,
+    /// From the start of the run.
+    pub at: Duration,
+    pub took: Duration,
+}
+
+#[derive(Debug, Clone)]
 pub struct Report {
     pub verdicts: Vec<Verdict>,
     pub policy_errors: Vec<PolicyError>,
     pub infra_errors: Vec<String>,
     pub harness_notes: Vec<String>,
-    pub measurements: Vec<String>,
+    pub measurements: Vec<Measurement>,
     pub artifacts: std::collections::BTreeMap<String, String>,
     pub info: RunInfo,
     /// Waivers that expired: each fails the run.
@@ -88,13 +105,20 @@ impl Report {
             ..RunInfo::default()
         };
         let mut combined = Report::new(Vec::new(), info);
+        // The candidates ran one after another: each part's times follow the last one's end.
+        let mut offset = Duration::ZERO;
         for part in parts {
             let label = part.info.candidate.clone();
             let labelled = |text: String| format!("{label}: {text}");
+            let end = part.end();
             combined.verdicts.extend(part.verdicts.into_iter().map(|mut v| {
                 v.feature = format!("{label} » {}", v.feature);
+                v.started = v.started.map(|s| s + offset);
+                v.cluster = v.cluster.map(labelled);
                 v
             }));
+            combined.info.cluster_starts.extend(part.info.cluster_starts.into_iter().map(|c| ClusterStart { lane: labelled(c.lane), at: c.at + offset, ..c }));
+            offset += end;
             for error in part.policy_errors {
                 if !combined.policy_errors.iter().any(|e| e.0 == error.0) {
                     combined.policy_errors.push(error);
@@ -102,7 +126,7 @@ impl Report {
             }
             combined.infra_errors.extend(part.infra_errors.into_iter().map(labelled));
             combined.harness_notes.extend(part.harness_notes.into_iter().map(labelled));
-            combined.measurements.extend(part.measurements.into_iter().map(labelled));
+            combined.measurements.extend(part.measurements.into_iter().map(|m| Measurement { what: labelled(m.what), ..m }));
             combined.artifacts.extend(part.artifacts.into_iter().map(|(name, text)| (labelled(name), text)));
             combined.expired_waivers.extend(part.expired_waivers);
             combined.unused_waivers.extend(part.unused_waivers);
@@ -111,5 +135,37 @@ impl Report {
             combined.info.candidate_inventory.extend(part.info.candidate_inventory);
         }
         combined
+    }
+
+    /// When the last scenario or cluster start ended, from the start of the run.
+    pub fn end(&self) -> Duration {
+        let scenarios = self.verdicts.iter().filter_map(|v| Some(v.started? + v.duration));
+        let starts = self.info.cluster_starts.iter().map(|c| c.at + c.took);
+        scenarios.chain(starts).max().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measurement::Kind;
+
+    fn part(candidate: &str, started: u64, seconds: u64) -> Report {
+        let verdict = Verdict { duration: Duration::from_secs(seconds), started: Some(Duration::from_secs(started)), cluster: Some(SHARED_LANE.into()), ..Verdict::new("F", "S", Outcome::Passed) };
+        let info = RunInfo { candidate: candidate.into(), cluster_starts: vec![ClusterStart { lane: SHARED_LANE.into(), at: Duration::ZERO, took: Duration::from_secs(5) }], ..RunInfo::default() };
+        let mut report = Report::new(vec![verdict], info);
+        report.measurements.push(Measurement::new(Kind::Failover, "failover of web"));
+        report
+    }
+
+    #[test]
+    fn combined_candidates_follow_one_another_on_lanes_of_their_own() {
+        let combined = Report::combine(vec![part("a", 5, 10), part("b", 6, 1)]);
+        let placed: Vec<_> = combined.verdicts.iter().map(|v| (v.cluster.as_deref().unwrap(), v.started.unwrap().as_secs())).collect();
+        assert_eq!(placed, [("a: shared cluster", 5), ("b: shared cluster", 21)]);
+        let starts: Vec<_> = combined.info.cluster_starts.iter().map(|c| (c.lane.as_str(), c.at.as_secs())).collect();
+        assert_eq!(starts, [("a: shared cluster", 0), ("b: shared cluster", 15)]);
+        assert_eq!(combined.measurements[1].to_string(), "b: failover of web");
+        assert_eq!(combined.end(), Duration::from_secs(22));
     }
 }

@@ -98,9 +98,36 @@ pub struct Verdict {
     pub duration: Duration,
     /// Set when a waiver covers this failure: who accepted it, why, until when.
     pub waived_by: Option<String>,
+    /// When the scenario's own time began (after any wait for its slot),
+    /// from the start of the run; None where no one recorded it (results
+    /// read back from Cucumber JSON).
+    pub started: Option<Duration>,
+    /// The cluster it ran on, as the timeline's lane (`shared cluster`,
+    /// `own cluster 3`); None when it used no cluster.
+    pub cluster: Option<String>,
 }
 
 impl Verdict {
+    /// A verdict of which nothing is known yet but its scenario and outcome.
+    pub fn new(feature: &str, scenario: &str, outcome: Outcome) -> Verdict {
+        Verdict {
+            feature: feature.into(),
+            feature_file: None,
+            scenario: scenario.into(),
+            line: 1,
+            tags: Vec::new(),
+            outcome,
+            failed_step: None,
+            reason: None,
+            description: None,
+            steps: Vec::new(),
+            duration: Duration::ZERO,
+            waived_by: None,
+            started: None,
+            cluster: None,
+        }
+    }
+
     /// The scenario's tags without their `@`, e.g. `critical`.
     pub fn has_tag(&self, tag: &str) -> bool {
         self.tags.iter().any(|t| t == tag)

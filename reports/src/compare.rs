@@ -170,29 +170,41 @@ pub fn render_json(from: &str, before: &Report, to: &str, after: &Report, findin
     Ok(serde_json::to_string_pretty(&serde_json::json!({"from": side(from, before), "to": side(to, after), "changes": changes, "findings": findings}))? + "\n")
 }
 
-/// A self-contained HTML page: versions and verdicts of both runs side by side.
+/// A self-contained HTML page: the versions and each scenario's outcome on
+/// both side by side, coloured by outcome, a change marked on its row.
 pub fn render_html(from: &str, before: &Report, to: &str, after: &Report, findings: &[Finding]) -> String {
-    use crate::html::escape;
+    use crate::html::{css_class, escape, STATUS_STYLE};
+    let (from, to) = (escape(from), escape(to));
+    let style = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}th,td{border:1px solid #999;padding:.3em .6em;text-align:left}th{background:#1d3557;color:#fff}\
+                 tr.changed td:first-child{border-left:6px solid #1d3557;font-weight:bold}td.REGRESSED,td.NEW{background:#c1121f;color:#fff;font-weight:bold}td.FIXED{background:#2a9d4b;color:#fff;font-weight:bold}td.MISSING{background:#e9a23b}";
     let mut h = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pcmk-comply compare {from} → {to}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}th,td{{border:1px solid #999;padding:.3em .6em;text-align:left}}th{{background:#1d3557;color:#fff}}.REGRESSED,.NEW{{background:#c1121f;color:#fff}}.FIXED{{background:#2a9d4b;color:#fff}}</style></head><body><h1>{} on {from} and {to}</h1>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pcmk-comply compare {from} → {to}</title><style>{style}\n{STATUS_STYLE}</style></head><body><h1>{} on {from} and {to}</h1>\n",
         escape(&before.info.candidate)
     );
-    h.push_str("<table id=\"versions\"><tr><th>package</th><th>");
-    h.push_str(&format!("{from}</th><th>{to}</th></tr>\n"));
+    h.push_str(&format!("<table id=\"versions\"><tr><th>package</th><th>{from}</th><th>{to}</th></tr>\n"));
     let packages: std::collections::BTreeSet<&String> = before.info.versions.keys().chain(after.info.versions.keys()).collect();
     for p in packages {
         let v = |r: &Report| r.info.versions.get(p).cloned().unwrap_or_else(|| "-".into());
         h.push_str(&format!("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", escape(p), escape(&v(before)), escape(&v(after))));
     }
-    h.push_str(&format!("</table>\n<h2>Scenarios</h2><table id=\"compare\"><tr><th>practice » scenario</th><th>{from}</th><th>{to}</th><th>change</th><th>reason on {to}</th></tr>\n"));
-    for r in rows(before, after) {
+    let rows = rows(before, after);
+    let changed = rows.iter().filter(|r| r.change != Change::Same).count();
+    h.push_str(&format!("</table>\n<h2>Scenarios</h2><p>{} scenarios, {changed} changed between {from} and {to}.</p>\n", rows.len()));
+    h.push_str(&format!("<table id=\"compare\"><tr><th>practice » scenario</th><th>{from}</th><th>{to}</th><th>change</th><th>reason on {to}</th></tr>\n"));
+    // A scenario missing from one run has no outcome there.
+    let outcome = |v: Option<&Verdict>| match v {
+        Some(v) => format!("<td class=\"{}\">{}</td>", css_class(v.status()), crate::status_word(v)),
+        None => "<td>-</td>".to_string(),
+    };
+    for r in &rows {
         let class = r.change.word().split_whitespace().next().unwrap_or_default();
+        let row_class = if r.change == Change::Same { "" } else { " class=\"changed\"" };
         h.push_str(&format!(
-            "<tr><td>{} » {}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td><td>{}</td></tr>\n",
+            "<tr{row_class}><td>{} » {}</td>{}{}<td class=\"{class}\">{}</td><td>{}</td></tr>\n",
             escape(r.feature),
             escape(r.scenario),
-            status(r.before),
-            status(r.after),
+            outcome(r.before),
+            outcome(r.after),
             r.change.word(),
             escape(r.after.and_then(|v| v.reason.as_deref()).filter(|_| r.change != Change::Same).unwrap_or(""))
         ));
@@ -222,6 +234,18 @@ mod tests {
         assert_eq!(change("No inline key"), Change::Regressed);
         assert_eq!(change("Corosync runs on the knet transport"), Change::NewError);
         assert_eq!(rows(&after, &before).iter().find(|r| r.scenario == "No inline key").unwrap().change, Change::Fixed);
+    }
+
+    #[test]
+    fn the_page_shows_both_outcomes_side_by_side_and_marks_the_change() {
+        let before = fixture::report();
+        let mut after = fixture::report();
+        after.verdicts[1] = fixture::verdict("Secure communication", "No inline key", 20, &["high"], Some(("x", "inline <key>")));
+        let html = render_html("bookworm", &before, "trixie", &after, &[]);
+        assert!(html.contains("<table id=\"compare\">") && html.contains("<th>bookworm</th><th>trixie</th>"));
+        assert!(html.contains("<tr class=\"changed\"><td>Secure communication » No inline key</td><td class=\"passed\">passed</td><td class=\"failed\">failed</td><td class=\"REGRESSED\">REGRESSED</td><td>inline &lt;key&gt;</td></tr>"), "{html}");
+        assert!(html.contains("<tr><td>Secure communication » Corosync runs on the knet transport</td><td class=\"failed\">failed</td><td class=\"failed\">failed</td><td class=\"same\">same</td>"), "{html}");
+        assert!(html.contains("2 scenarios, 1 changed between bookworm and trixie."));
     }
 
     #[test]

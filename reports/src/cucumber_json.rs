@@ -185,6 +185,9 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Verdict>> {
                 duration: steps.iter().map(|s| s.duration).sum(),
                 steps,
                 waived_by: None,
+                // Cucumber JSON keeps no start times or clusters: merged results have no timeline.
+                started: None,
+                cluster: None,
             });
         }
     }

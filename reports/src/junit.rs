@@ -50,7 +50,9 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
         features.entry(&v.feature).or_default().push(v);
     }
     let mut builder = ReportBuilder::new();
+    let mut properties = Vec::new();
     for (feature, verdicts) in features {
+        properties.push(control_properties(&verdicts));
         let mut suite = TestSuite::new(feature);
         // Whole seconds: the common JUnit schema's timestamp has no fraction.
         suite.set_timestamp(suite.timestamp.replace_nanosecond(0).unwrap_or(suite.timestamp));
@@ -63,5 +65,41 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
     }
     let mut out = Vec::new();
     builder.build().write_xml(&mut out)?;
-    Ok(String::from_utf8(out)?)
+    Ok(with_properties(&String::from_utf8(out)?, &properties))
+}
+
+/// The controls a suite's scenarios evidence, as `<property>` elements: one
+/// per scenario and framework (`<scenario> » NIST SP 800-53 rev. 5` = `AC-3 AC-6`).
+/// The common JUnit schema allows properties on a suite only, not on a case.
+fn control_properties(verdicts: &[&Verdict]) -> String {
+    let mut xml = String::new();
+    for v in verdicts {
+        let controls = v.controls();
+        for (framework, ids) in [("NIST SP 800-53 rev. 5", controls.nist.join(" ")), ("CIS Controls v8", controls.cis.join(" "))] {
+            if !ids.is_empty() {
+                let name = quick_xml::escape::escape(&format!("{} » {framework}", v.scenario)).into_owned();
+                xml.push_str(&format!("<property name=\"{name}\" value=\"{}\"/>", quick_xml::escape::escape(&ids)));
+            }
+        }
+    }
+    if xml.is_empty() { xml } else { format!("<properties>{xml}</properties>") }
+}
+
+/// junit-report writes no properties: they go in after each suite's opening tag,
+/// in the order the suites were added. Attribute values are escaped, so the
+/// first `>` after `<testsuite ` closes the tag.
+fn with_properties(xml: &str, properties: &[String]) -> String {
+    let mut out = String::with_capacity(xml.len() + properties.iter().map(String::len).sum::<usize>());
+    let mut rest = xml;
+    for suite in properties {
+        let Some(start) = rest.find("<testsuite ") else { break };
+        let Some(end) = rest[start..].find('>').map(|e| start + e + 1) else { break };
+        out.push_str(&rest[..end]);
+        if !rest[..end].ends_with("/>") {
+            out.push_str(suite);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }

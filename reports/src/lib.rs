@@ -7,6 +7,7 @@ pub mod cucumber_json;
 pub mod html;
 pub mod junit;
 pub mod location;
+pub mod said_once;
 pub mod sarif;
 pub mod waivers;
 
@@ -27,6 +28,7 @@ pub struct Outputs {
 
 impl Outputs {
     pub fn write(&self, report: &Report) -> anyhow::Result<()> {
+        let report = &said_once::errors_said_once(report);
         let files: [(&Option<PathBuf>, fn(&Report) -> anyhow::Result<String>); 4] = [
             (&self.junit, junit::render),
             (&self.json, cucumber_json::render),
@@ -116,6 +118,8 @@ pub(crate) mod fixture {
             steps,
             duration: Duration::from_millis(12),
             waived_by: None,
+            started: None,
+            cluster: None,
         }
     }
 

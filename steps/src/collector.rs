@@ -12,14 +12,32 @@ use pcmk_model::guidance::Guidance;
 pub use pcmk_model::verdict::{Outcome, PolicyError, StepRecord, StepStatus, Verdict};
 use crate::world::PolicyWorld;
 
+/// A scenario as the runner and the verdict writer both name it: feature, line, scenario.
+pub type ScenarioKey = (String, usize, String);
+
 #[derive(Default)]
 pub struct Collected {
-    pub verdicts: BTreeMap<(String, usize, String), Verdict>,
+    pub verdicts: BTreeMap<ScenarioKey, Verdict>,
     /// Infrastructure errors already printed in full: each is said once.
     said_errors: std::collections::BTreeSet<String>,
     pub policy_errors: Vec<PolicyError>,
     /// When each scenario and its current step started.
-    started: BTreeMap<(String, usize, String), (Instant, Option<Instant>)>,
+    started: BTreeMap<ScenarioKey, (Instant, Option<Instant>)>,
+}
+
+impl Collected {
+    /// The verdicts placed on the run's timeline: each one's start from
+    /// `epoch`, and the lane of the cluster it ran on.
+    pub fn placed_verdicts(&mut self, epoch: Instant, lanes: &BTreeMap<ScenarioKey, String>) -> Vec<Verdict> {
+        std::mem::take(&mut self.verdicts)
+            .into_iter()
+            .map(|(key, mut verdict)| {
+                verdict.started = self.started.get(&key).map(|(at, _)| at.saturating_duration_since(epoch));
+                verdict.cluster = lanes.get(&key).cloned();
+                verdict
+            })
+            .collect()
+    }
 }
 
 /// Says which waiver, if any, covers a failing scenario (shown as it finishes).
@@ -68,6 +86,8 @@ impl VerdictWriter {
                 .collect(),
             duration: Duration::ZERO,
             waived_by: None,
+            started: None,
+            cluster: None,
         });
         let failed = |verdict: &mut Verdict, outcome: Outcome, step: Option<&gherkin::Step>, reason: String| {
             if verdict.outcome == Outcome::Passed {
@@ -106,7 +126,7 @@ impl VerdictWriter {
                     // The same harness fault stops many scenarios: its diagnosis once, then a line each.
                     let said_before = verdict.reason.clone().filter(|_| verdict.outcome == Outcome::InfraError).is_some_and(|r| !collected.said_errors.insert(r));
                     if said_before {
-                        println!("{:<9} {} » {} (not run: the infrastructure error above)", verdict.status().mark(), verdict.feature, verdict.scenario);
+                        println!("{} {} » {} (not run: the infrastructure error above)", crate::console::paint(verdict.status(), &format!("{:<9}", verdict.status().mark())), verdict.feature, verdict.scenario);
                     } else {
                         print_verdict(verdict);
                     }
@@ -129,8 +149,10 @@ fn record(verdict: &mut Verdict, clock: &mut (Instant, Option<Instant>), now: In
 
 /// The console line of a finished scenario, with the failing step, reason and remediation.
 pub fn print_verdict(verdict: &Verdict) {
-    let mark = verdict.status().mark();
-    println!("{mark:<9} {} » {}", verdict.feature, verdict.scenario);
+    let status = verdict.status();
+    // Padded before painting, so the escape codes do not count towards the width.
+    let mark = crate::console::paint(status, &format!("{:<9}", status.mark()));
+    println!("{mark} {} » {}", verdict.feature, verdict.scenario);
     if let (Some(step), Some(reason)) = (&verdict.failed_step, &verdict.reason) {
         println!("          step: {step}");
         for line in reason.lines() {

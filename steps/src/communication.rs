@@ -478,7 +478,7 @@ async fn rogue_node_cannot_join(world: &mut PolicyWorld) -> anyhow::Result<()> {
     tokio::time::sleep(std::time::Duration::from_secs(10)).await;
     let rogue_runs = cluster.running_services("rogue").await;
     if !world.infra(rogue_runs)?.contains(&pcmk_model::node::Service::Corosync) {
-        let logs = world.exec("rogue", &["pcmk-node", "logs", "10"]).await?;
+        let logs = world.infra(cluster.supervise("rogue", pcmk_containers::cluster::Verb::Logs { lines: 10 }).await)?;
         return world.infra(Err(anyhow::anyhow!("the rogue's corosync is not running, so the check proves nothing:\n{}", logs.stdout)));
     }
     let key = format!("runtime.members.{}.status", victim.nodeid);

@@ -20,11 +20,7 @@ pub struct Durations {
 
 /// This machine's record: in `$PCMK_COMPLY_CACHE_DIR`, else `$XDG_CACHE_HOME/pcmk-comply`, else `~/.cache/pcmk-comply`.
 pub fn default_file() -> Option<PathBuf> {
-    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let dir = var("PCMK_COMPLY_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("pcmk-comply")))
-        .or_else(|| var("HOME").map(|d| d.join(".cache/pcmk-comply")))?;
-    Some(dir.join(FILE))
+    Some(pcmk_containers::cache::dir()?.join(FILE))
 }
 
 fn key(feature: &str, scenario: &str) -> String {
@@ -74,20 +70,7 @@ mod tests {
     use super::*;
 
     fn verdict(scenario: &str, outcome: Outcome, seconds: u64) -> Verdict {
-        Verdict {
-            feature: "F".into(),
-            feature_file: None,
-            scenario: scenario.into(),
-            line: 1,
-            tags: Vec::new(),
-            outcome,
-            failed_step: None,
-            reason: None,
-            description: None,
-            steps: Vec::new(),
-            duration: Duration::from_secs(seconds),
-            waived_by: None,
-        }
+        Verdict { duration: Duration::from_secs(seconds), ..Verdict::new("F", scenario, outcome) }
     }
 
     #[test]

@@ -2,79 +2,27 @@
 //! node cut off. Timing is polled at 250 ms from the floor corosync itself
 //! imposes (token + consensus after the fault) to the resource running again.
 
+mod placement;
+mod timing;
+
 use std::time::{Duration, Instant};
 
 use cucumber::{then, when};
+use pcmk_model::measurement::{Kind, Measurement};
 use pcmk_model::node::Service;
-use pcmk_containers::status::ClusterStatus;
 
 use crate::world::{Fault, PolicyWorld};
+use placement::location;
+pub(crate) use placement::{running_now, wait_running};
+pub(crate) use timing::{record, until_corosync_can_notice};
+use timing::{fenced_after, record_since};
 
 const POLL: Duration = Duration::from_millis(250);
-
-/// Where `resource` is active, as seen from `from`. A view that fails is the
-/// caller's to judge (a node a fault took down answers nothing): only a caller
-/// that gives up on it makes it an infrastructure error.
-async fn location(world: &mut PolicyWorld, from: &str, resource: &str) -> anyhow::Result<(ClusterStatus, Vec<String>)> {
-    let live = world.live().await?;
-    let status = live.cluster.status(from).await?;
-    let nodes = status.resources.iter().filter(|r| r.id == resource && r.active).flat_map(|r| r.nodes.clone()).collect();
-    Ok((status, nodes))
-}
 
 async fn running_on(world: &mut PolicyWorld, resource: &str) -> anyhow::Result<String> {
     world.require_live("failover")?;
     anyhow::ensure!(world.destructive, "this step breaks the cluster: tag the scenario @destructive");
     wait_running(world, resource).await
-}
-
-/// Where `resource` runs now, as the first node that answers sees it (never
-/// the one a fault in this scenario took down); None while no node says.
-pub(crate) async fn running_now(world: &mut PolicyWorld, resource: &str) -> Option<String> {
-    let faulted = world.fault.as_ref().map(|f| f.node.clone());
-    let askable: Vec<String> = world.live().await.ok()?.cluster.node_names().into_iter().filter(|n| faulted.as_deref() != Some(*n)).map(str::to_string).collect();
-    for node in &askable {
-        if let Ok((_, nodes)) = location(world, node, resource).await {
-            return nodes.into_iter().next();
-        }
-    }
-    None
-}
-
-/// The node `resource` runs on, waiting up to a minute for it to start, as
-/// seen by the first node that answers (never the one a fault in this
-/// scenario took down).
-pub(crate) async fn wait_running(world: &mut PolicyWorld, resource: &str) -> anyhow::Result<String> {
-    let faulted = world.fault.as_ref().map(|f| f.node.clone());
-    let askable: Vec<String> = world.live().await?.cluster.node_names().into_iter().filter(|n| faulted.as_deref() != Some(*n)).map(str::to_string).collect();
-    // A fresh cluster starts its resources a few seconds after it is ready.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut view = None;
-        let mut silent = None;
-        for node in &askable {
-            match location(world, node, resource).await {
-                Ok(answer) => {
-                    view = Some(answer);
-                    break;
-                }
-                Err(e) => silent = Some(e.context(format!("asking {node} where `{resource}` runs"))),
-            }
-        }
-        match view {
-            Some((status, nodes)) => {
-                anyhow::ensure!(status.resources.iter().any(|r| r.id == resource), "the CIB has no resource `{resource}`");
-                if let Some(node) = nodes.into_iter().next() {
-                    return Ok(node);
-                }
-                anyhow::ensure!(Instant::now() < deadline, "`{resource}` did not start anywhere within 60s, so there is nothing to fail over");
-            }
-            // No node answers for a minute: the harness cannot see the cluster.
-            None if Instant::now() >= deadline => return world.infra(Err(silent.unwrap_or_else(|| anyhow::anyhow!("no node to ask where `{resource}` runs")))),
-            None => {}
-        }
-        tokio::time::sleep(POLL).await;
-    }
 }
 
 fn fault(world: &PolicyWorld) -> anyhow::Result<Fault> {
@@ -115,26 +63,6 @@ async fn cut_off(world: &mut PolicyWorld, resource: String) -> anyhow::Result<()
     Ok(())
 }
 
-/// token + consensus as the running corosync has them, in ms.
-async fn corosync_floor(world: &mut PolicyWorld, node: &str) -> anyhow::Result<u64> {
-    let mut total = 0;
-    for key in ["runtime.config.totem.token", "runtime.config.totem.consensus"] {
-        let out = world.exec(node, &["corosync-cmapctl", "-g", key]).await?;
-        let value = out.stdout.rsplit(" = ").next().and_then(|v| v.trim().parse::<u64>().ok());
-        total += world.infra(value.ok_or_else(|| anyhow::anyhow!("{key} unreadable on {node}: {}", out.stdout.trim())))?;
-    }
-    Ok(total)
-}
-
-/// Waits until `observer`'s corosync can have noticed the fault: token +
-/// consensus after it. Until then no node's view can differ from the one
-/// before the fault, so none is asked (each view costs about 45 ms of CPU).
-pub(crate) async fn until_corosync_can_notice(world: &mut PolicyWorld, fault: &Fault, observer: &str) -> anyhow::Result<Duration> {
-    let floor = Duration::from_millis(corosync_floor(world, observer).await?);
-    tokio::time::sleep((fault.at + floor).saturating_duration_since(Instant::now())).await;
-    Ok(floor)
-}
-
 #[then(expr = "{string} runs on another node within {int} seconds")]
 async fn moved_within(world: &mut PolicyWorld, resource: String, seconds: u64) -> anyhow::Result<()> {
     let resource = world.subject_resource(&resource).await?;
@@ -147,14 +75,9 @@ async fn moved_within(world: &mut PolicyWorld, resource: String, seconds: u64) -
         // A survivor's view may fail while it re-forms membership; that is not the answer yet.
         if let Ok((_, nodes)) = location(world, &survivor, &resource).await {
             if let Some(node) = nodes.iter().find(|n| **n != fault.node) {
-                let took = fault.at.elapsed();
-                world.ctx.record_measurement(format!(
-                    "failover of {resource} from {} to {node}: {:.2}s (corosync token + consensus: {:.2}s; above it: {:.2}s)",
-                    fault.node,
-                    took.as_secs_f64(),
-                    floor.as_secs_f64(),
-                    took.as_secs_f64() - floor.as_secs_f64()
-                ));
+                record_since(world, &fault, Kind::Failover, Some(floor), seconds, |took| {
+                    format!("failover of {resource} from {} to {node}: {took:.2}s (corosync token + consensus: {:.2}s; above it: {:.2}s)", fault.node, floor.as_secs_f64(), took - floor.as_secs_f64())
+                });
                 return Ok(());
             }
         }
@@ -177,7 +100,8 @@ async fn recovered_within(world: &mut PolicyWorld, resource: String, seconds: u6
         let counted = failcount.stdout.split("value=").nth(1).and_then(|v| v.trim().parse::<u32>().ok()).unwrap_or(0) > 0;
         if let Ok((_, nodes)) = location(world, &observer, &resource).await {
             if counted && !nodes.is_empty() {
-                world.ctx.record_measurement(format!("{resource} recovered on {} {:.2}s after its monitor failed on {}", nodes.join(", "), fault.at.elapsed().as_secs_f64(), fault.node));
+                // A monitor failure is local: corosync's floor does not apply.
+                record_since(world, &fault, Kind::Recovery, None, seconds, |took| format!("{resource} recovered on {} {took:.2}s after its monitor failed on {}", nodes.join(", "), fault.node));
                 return Ok(());
             }
         }
@@ -203,7 +127,10 @@ async fn victim_fenced(world: &mut PolicyWorld) -> anyhow::Result<()> {
         fault.node,
         history.stdout.trim()
     );
-    world.ctx.record_measurement(format!("fencing of {}: {}", fault.node, history.stdout.lines().next().unwrap_or("").trim()));
+    let what = format!("fencing of {}: {}", fault.node, history.stdout.lines().next().unwrap_or("").trim());
+    // Pacemaker moves a lost node's resources only once it is fenced, so the failover's bound holds the fencing too.
+    let slo = world.ctx.measurements().into_iter().rev().find(|m| m.kind == Kind::Failover && m.scenario == world.scenario).and_then(|m| m.slo);
+    record(world, Measurement::new(Kind::Fencing, what).took(fenced_after(&live, &fault)).floor(live.corosync_floor.get().copied()).slo(slo));
     Ok(())
 }
 
@@ -309,13 +236,13 @@ async fn available_within(world: &mut PolicyWorld, resource: String, seconds: u6
     let observers = others(world, &fault).await?;
     let deadline = fault.at + Duration::from_secs(seconds);
     // Judged only once corosync can have noticed the fault, not on the view from before it.
-    until_corosync_can_notice(world, &fault, &observers[0]).await?;
+    let floor = until_corosync_can_notice(world, &fault, &observers[0]).await?;
     loop {
         for observer in &observers {
             if let Ok((status, nodes)) = location(world, observer, &resource).await {
                 let members = status.members();
                 if status.quorate && nodes.iter().any(|n| members.contains(&n.as_str())) {
-                    world.ctx.record_measurement(format!("{resource} available on {} {:.2}s after the fault on {}", nodes.join(", "), fault.at.elapsed().as_secs_f64(), fault.node));
+                    record_since(world, &fault, Kind::Availability, Some(floor), seconds, |took| format!("{resource} available on {} {took:.2}s after the fault on {}", nodes.join(", "), fault.node));
                     return Ok(());
                 }
             }
@@ -332,7 +259,9 @@ async fn fenced_or_back(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result
     let deadline = fault.at + Duration::from_secs(seconds);
     loop {
         let live = world.live().await?;
-        if live.cluster.fence_actions().iter().any(|a| a.target == fault.node && a.succeeded) {
+        if let Some(took) = fenced_after(&live, &fault) {
+            let what = format!("fencing of {}: {:.2}s after the fault", fault.node, took.as_secs_f64());
+            record(world, Measurement::new(Kind::Fencing, what).took(took).floor(live.corosync_floor.get().copied()).slo(Duration::from_secs(seconds)));
             return Ok(());
         }
         let why_not = match back_in_cluster(&live.cluster, &fault.node, &observers[0]).await {
@@ -383,12 +312,12 @@ async fn stops_without_quorum(world: &mut PolicyWorld, resource: String, seconds
     let resource = world.subject_resource(&resource).await?;
     let fault = fault(world)?;
     let deadline = fault.at + Duration::from_secs(seconds);
-    until_corosync_can_notice(world, &fault, &fault.node).await?;
+    let floor = until_corosync_can_notice(world, &fault, &fault.node).await?;
     loop {
         let view = location(world, &fault.node, &resource).await;
         let (status, nodes) = world.infra(view)?;
         if !nodes.contains(&fault.node) {
-            world.ctx.record_measurement(format!("{resource} stopped on {} {:.2}s after quorum was lost", fault.node, fault.at.elapsed().as_secs_f64()));
+            record_since(world, &fault, Kind::QuorumLoss, Some(floor), seconds, |took| format!("{resource} stopped on {} {took:.2}s after quorum was lost", fault.node));
             return Ok(());
         }
         anyhow::ensure!(

@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod cluster_options;
 pub mod collector;
+pub mod console;
 pub mod durations;
 pub mod explain;
 pub mod facts;
@@ -11,6 +12,7 @@ pub mod parameters;
 pub mod policy;
 pub mod run_context;
 pub mod runner;
+pub mod selection;
 pub mod world;
 
 mod access_control;

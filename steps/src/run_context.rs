@@ -2,14 +2,20 @@
 //! from, the shared cluster, the slots that bound scenarios and cluster
 //! starts, and what the run records for its report.
 
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::{Cluster, ClusterOptions};
 use pcmk_containers::image::NodeImage;
 use pcmk_containers::Docker;
+use pcmk_model::measurement::Measurement;
+use pcmk_model::report::{ClusterStart, SHARED_LANE};
 
+use crate::collector::ScenarioKey;
 use crate::facts::FactCache;
 
 /// The tracing target of progress lines (cluster start); the CLI shows them.
@@ -30,6 +36,10 @@ pub struct LiveCluster {
     /// Held by a probe from outside the cluster: its listeners and the nodes'
     /// UDP counters are shared by every scenario on this cluster.
     pub probe_turn: Arc<tokio::sync::Mutex<()>>,
+    /// The timeline's lane for this cluster and the scenarios on it.
+    pub lane: String,
+    /// Corosync's token + consensus once a step has read it, for the figures of later steps.
+    pub corosync_floor: OnceLock<Duration>,
 }
 
 /// What every scenario of one run shares.
@@ -42,7 +52,15 @@ pub struct RunContext {
     /// Harness settings of every cluster made (reported once).
     pub harness_notes: Mutex<Vec<String>>,
     /// Figures measured on the way (failover times, fencing).
-    measurements: Mutex<Vec<String>>,
+    measurements: Mutex<Vec<Measurement>>,
+    /// When the run started: the timeline's zero.
+    epoch: Instant,
+    /// Every cluster brought up, on its lane.
+    cluster_starts: Mutex<Vec<ClusterStart>>,
+    /// The lane of the cluster each scenario ran on, if it used one.
+    lanes: Mutex<BTreeMap<ScenarioKey, String>>,
+    /// Clusters of scenarios' own made so far: they name their lanes.
+    own_clusters_made: AtomicUsize,
     /// Named texts a run produced (e.g. a restored configuration), for reports and snapshots.
     artifacts: Mutex<std::collections::BTreeMap<String, String>>,
     /// Cluster package versions, from the first cluster built.
@@ -85,6 +103,10 @@ impl RunContext {
             infra_errors: Mutex::new(Vec::new()),
             harness_notes: Mutex::new(Vec::new()),
             measurements: Mutex::new(Vec::new()),
+            epoch: Instant::now(),
+            cluster_starts: Mutex::new(Vec::new()),
+            lanes: Mutex::new(BTreeMap::new()),
+            own_clusters_made: AtomicUsize::new(0),
             artifacts: Mutex::new(Default::default()),
             versions: Mutex::new(Default::default()),
             phases: Mutex::new(Vec::new()),
@@ -117,12 +139,35 @@ impl RunContext {
         self.infra_errors.lock().unwrap_or_else(|e| e.into_inner()).push(message);
     }
 
-    pub fn record_measurement(&self, message: String) {
-        self.measurements.lock().unwrap_or_else(|e| e.into_inner()).push(message);
+    pub fn record_measurement(&self, measurement: Measurement) {
+        self.measurements.lock().unwrap_or_else(|e| e.into_inner()).push(measurement);
     }
 
-    pub fn measurements(&self) -> Vec<String> {
+    pub fn measurements(&self) -> Vec<Measurement> {
         self.measurements.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// When the run started: the timeline's zero.
+    pub fn epoch(&self) -> Instant {
+        self.epoch
+    }
+
+    /// The time from the start of the run to `at`.
+    pub fn since_start(&self, at: Instant) -> Duration {
+        at.saturating_duration_since(self.epoch)
+    }
+
+    pub fn cluster_starts(&self) -> Vec<ClusterStart> {
+        self.cluster_starts.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Notes the lane of the cluster a scenario ran on.
+    pub fn record_lane(&self, scenario: ScenarioKey, lane: String) {
+        self.lanes.lock().unwrap_or_else(|e| e.into_inner()).insert(scenario, lane);
+    }
+
+    pub fn lanes(&self) -> BTreeMap<ScenarioKey, String> {
+        self.lanes.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn record_artifact(&self, name: String, text: String) {
@@ -165,7 +210,8 @@ impl RunContext {
         };
         // The shared cluster carries the isolation probes: it always gets a public network.
         let options = &pcmk_containers::cluster::ClusterOptions { public_network: shared, log_host_aliases: self.log_hosts(), ..options.clone() };
-        let started = std::time::Instant::now();
+        let lane = if shared { SHARED_LANE.to_string() } else { format!("own cluster {}", self.own_clusters_made.fetch_add(1, Ordering::Relaxed) + 1) };
+        let started = Instant::now();
         tracing::info!(target: PROGRESS_LOG, "cluster: starting nodes from {}", self.candidate.origin.display());
         let cluster = match Cluster::up(docker, &self.candidate, image, options).await {
             // Seen about once in 80 starts with 4 clusters starting at once on 2 cores:
@@ -180,6 +226,8 @@ impl RunContext {
             other => other?,
         };
         self.record_phase("cluster start", started.elapsed());
+        let start = ClusterStart { lane: lane.clone(), at: self.since_start(started), took: started.elapsed() };
+        self.cluster_starts.lock().unwrap_or_else(|e| e.into_inner()).push(start);
         tracing::info!(target: PROGRESS_LOG, "cluster: run {} ready in {:.1}s", cluster.run, started.elapsed().as_secs_f64());
         if self.versions.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
             let versions = cluster.package_versions(&cluster.nodes[0].name, &["pacemaker", "corosync", "pcs", "crmsh"]).await?;
@@ -190,7 +238,7 @@ impl RunContext {
         for note in settings.chain(mapped) {
             self.add_harness_note(note);
         }
-        Ok(Arc::new(LiveCluster { cluster, facts: FactCache::default(), probe_turn: Default::default() }))
+        Ok(Arc::new(LiveCluster { cluster, facts: FactCache::default(), probe_turn: Default::default(), lane, corosync_floor: OnceLock::new() }))
     }
 
     /// The host names the candidate's rsyslog forwards to: the nodes resolve

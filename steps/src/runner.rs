@@ -4,12 +4,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cucumber::gherkin::tagexpr::TagOperation;
-use cucumber::tag::Ext as _;
 use cucumber::{gherkin, World as _};
 
 use crate::durations::Durations;
 use crate::policy::FeatureSource;
+use crate::selection::{has_tag, parse_source, ScenarioFilter, Selection, Shard};
 use pcmk_model::report::{Report, RunInfo};
 
 use crate::collector::{VerdictWriter, WaiverLookup};
@@ -48,50 +47,6 @@ pub struct RunOptions {
 }
 
 
-/// Slice `index` (1-based) of `count`: a CI matrix spreads one policy run over
-/// `count` runners. A scenario's slice depends only on its feature and name,
-/// so slices are disjoint, complete, and stable when other scenarios change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl std::str::FromStr for Shard {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Shard, String> {
-        let bad = || format!("a shard is I/N with 1 <= I <= N, e.g. 2/4; got `{s}`");
-        let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count) = (i.trim().parse::<u32>().map_err(|_| bad())?, n.trim().parse::<u32>().map_err(|_| bad())?);
-        if index == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl Shard {
-    pub fn contains(&self, feature: &str, scenario: &str) -> bool {
-        // FNV-1a: stable across platforms and compiler versions, unlike std's hasher.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in feature.bytes().chain([0]).chain(scenario.bytes()) {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-        hash % u64::from(self.count) == u64::from(self.index - 1)
-    }
-}
-
-pub fn parse_tags(expr: &str) -> Result<TagOperation, String> {
-    expr.parse::<TagOperation>().map_err(|e| format!("bad tag expression `{expr}`: {e}"))
-}
-
-fn has_tag(feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario, tag: &str) -> bool {
-    feature.tags.iter().chain(rule.iter().flat_map(|r| &r.tags)).chain(&scenario.tags).any(|t| t == tag)
-}
-
-/// Which scenarios a run takes.
-type ScenarioFilter = dyn Fn(&gherkin::Feature, Option<&gherkin::Rule>, &gherkin::Scenario) -> bool;
-
 /// The scenarios of one feature path in the order they should start, as
 /// cucumber starts them in the order they arrive: those with a cluster of
 /// their own first (they take longest); within each group those never timed on
@@ -102,15 +57,6 @@ type ScenarioFilter = dyn Fn(&gherkin::Feature, Option<&gherkin::Rule>, &gherkin
 struct StartOrder {
     errors: Vec<cucumber::parser::Error>,
     parts: Vec<(StartKey, gherkin::Feature)>,
-}
-
-/// The features of a source, parsed (a parse error stays an error to report).
-async fn parse_source(source: &FeatureSource) -> Vec<cucumber::parser::Result<gherkin::Feature>> {
-    use futures_util::StreamExt as _;
-    match source {
-        FeatureSource::Path(path) => cucumber::Parser::parse(cucumber::parser::Basic::new(), path, Default::default()).collect().await,
-        FeatureSource::Builtin => crate::policy::builtin_features().into_iter().map(|f| f.map_err(cucumber::parser::Error::Parsing)).collect(),
-    }
 }
 
 /// Every parameter the features of `sources` declare.
@@ -190,7 +136,7 @@ fn one_feature_per_scenario(mut feature: gherkin::Feature, selected: &ScenarioFi
 }
 
 pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Report> {
-    let tags = options.tags.as_deref().map(parse_tags).transpose().map_err(anyhow::Error::msg)?;
+    let selection = Arc::new(Selection::new(options.tags.as_deref(), options.static_only, options.shard, &ctx.candidate.origin.display().to_string()).map_err(anyhow::Error::msg)?);
     for source in &options.features {
         if let FeatureSource::Path(path) = source {
             if !path.exists() {
@@ -210,10 +156,6 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     crate::parameters::check(&declared_parameters(&known).await, &params).map_err(anyhow::Error::msg)?;
     let writer = VerdictWriter { quiet: options.quiet, waiver: options.waiver.clone(), ..VerdictWriter::default() };
     let collected = writer.collected.clone();
-    let static_only = options.static_only;
-    let shard = options.shard;
-    // Shards spread candidates × scenarios: the candidate is part of every scenario's key.
-    let candidate = ctx.candidate.origin.display().to_string();
     ctx.set_limits(options.concurrency, options.own_clusters);
     let durations = if ctx.is_live() { Durations::load_from(options.durations.clone()) } else { Durations::default() };
     for source in &options.features {
@@ -221,14 +163,8 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
         // Every scenario starts at once and waits in the before-hook for its slot,
         // so one waiting for a cluster of its own never holds up one on the shared cluster.
         cli.runner.concurrency = Some(usize::MAX);
-        let tags = tags.clone();
-        let candidate = candidate.clone();
-        let filter = move |feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario| {
-            let all_tags = feature.tags.iter().chain(rule.iter().flat_map(|r| &r.tags)).chain(&scenario.tags);
-            (!static_only || has_tag(feature, rule, scenario, "static"))
-                && tags.as_ref().is_none_or(|t| t.eval(all_tags))
-                && shard.is_none_or(|s| s.contains(&format!("{candidate}\u{0}{}", feature.name), &scenario.name))
-        };
+        let selection = selection.clone();
+        let filter = move |feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario| selection.takes(feature, rule, scenario);
         let scenarios = StartOrder::parse(source, &filter, &durations, &params).await?;
         let warm_up_shared = ctx.is_live() && scenarios.needs_shared_cluster();
         let cucumber = PolicyWorld::cucumber::<PathBuf>()
@@ -237,6 +173,7 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
             .with_cli(cli)
             .before(|feature, rule, scenario, world| {
                 world.destructive = has_tag(feature, rule, scenario, "destructive");
+                world.scenario = Some(scenario.name.clone());
                 Box::pin(async move {
                     if world.ctx.is_live() {
                         // A failure is recorded as an infrastructure error; the first step meets it again.
@@ -244,9 +181,14 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
                     }
                 })
             })
-            .after(|_, _, _, _, world| {
+            .after(|feature, _, scenario, _, world| {
+                let key = (feature.name.clone(), scenario.position.line, scenario.name.clone());
                 Box::pin(async move {
                     if let Some(world) = world {
+                        // Before `finish`, which lets go of a cluster of the scenario's own.
+                        if let Some(lane) = world.cluster_lane() {
+                            world.ctx.record_lane(key, lane);
+                        }
                         world.finish().await;
                     }
                 })
@@ -273,14 +215,15 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
         candidate_files: ctx.candidate.files.iter().map(|f| (f.placement.path.clone(), f.source.display().to_string())).collect(),
         candidate_inventory: ctx.candidate.inventory.clone(),
         strict: options.strict,
+        cluster_starts: ctx.cluster_starts(),
         ..RunInfo::default()
     };
     let mut report = Report::new(Vec::new(), info);
     if ctx.is_live() {
         report.info.phases.push(("shared cluster teardown".into(), scenarios_done.elapsed()));
     }
-    let collected = std::mem::take(&mut *collected.lock().unwrap_or_else(|e| e.into_inner()));
-    report.verdicts = collected.verdicts.into_values().collect();
+    let mut collected = std::mem::take(&mut *collected.lock().unwrap_or_else(|e| e.into_inner()));
+    report.verdicts = collected.placed_verdicts(ctx.epoch(), &ctx.lanes());
     report.policy_errors = collected.policy_errors;
     report.infra_errors = ctx.infra_errors();
     if let Err(e) = shutdown {

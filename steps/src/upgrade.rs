@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use cucumber::then;
+use pcmk_model::measurement::{Kind, Measurement};
 use pcmk_containers::image::{self, Distro, Mirrors};
 
 use crate::run_context::Mode;
@@ -34,12 +35,32 @@ async fn rolling_upgrade(world: &mut PolicyWorld, distro: String, resource: Stri
         }
         let running = crate::failover::wait_running(world, &resource).await.map_err(|e| anyhow::anyhow!(at(e.to_string())))?;
         let version = world.infra(live.cluster.package_versions(node, &["pacemaker"]).await)?;
-        world.ctx.record_measurement(format!(
+        let took = started.elapsed();
+        let what = format!(
             "rolling upgrade step {}: {node} back with pacemaker {} in {:.1}s, `{resource}` on {running}",
             step + 1,
             version.get("pacemaker").map(String::as_str).unwrap_or("?"),
-            started.elapsed().as_secs_f64()
-        ));
+            took.as_secs_f64()
+        );
+        crate::failover::record(world, Measurement::new(Kind::UpgradeStep, what).took(took));
     }
     Ok(())
+}
+
+/// The release the rolling-upgrade step above names (`… by a trixie node …`), if `step` is that step.
+pub(crate) fn distro_named(step: &str) -> Option<Distro> {
+    let rest = step.strip_prefix("replacing each node in turn by a ")?;
+    let (word, _) = rest.split_once(" node keeps the cluster quorate and ")?;
+    word.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_upgrade_step_names_its_release_and_no_other_step_does() {
+        use super::{distro_named, Distro};
+        assert_eq!(distro_named("replacing each node in turn by a trixie node keeps the cluster quorate and \"web\" running"), Some(Distro::Trixie));
+        assert_eq!(distro_named("replacing each node in turn by a ${newer} node keeps the cluster quorate and \"web\" running"), None);
+        assert_eq!(distro_named("the cluster is quorate"), None);
+    }
 }

@@ -23,6 +23,8 @@ pub struct PolicyWorld {
     pub ctx: Arc<RunContext>,
     /// Set by the before-hook from the scenario's tags.
     pub destructive: bool,
+    /// The scenario's name, set by the before-hook: figures measured in it name it.
+    pub scenario: Option<String>,
     live: Option<Arc<LiveCluster>>,
     /// Held while this scenario runs: a slot on the shared cluster, or for a cluster of its own.
     slot: Option<tokio::sync::OwnedSemaphorePermit>,
@@ -86,6 +88,7 @@ impl PolicyWorld {
         PolicyWorld {
             ctx: RUN.with(Arc::clone),
             destructive: false,
+            scenario: None,
             live: None,
             slot: None,
             start_turn: None,
@@ -144,6 +147,11 @@ impl PolicyWorld {
         let live = self.infra(live)?;
         self.live = Some(live.clone());
         Ok(live)
+    }
+
+    /// The timeline's lane of the cluster this scenario used, if it used one.
+    pub fn cluster_lane(&self) -> Option<String> {
+        self.live.as_ref().map(|live| live.lane.clone())
     }
 
     /// Waits for this scenario's slot (the runner's before-hook calls it, so a

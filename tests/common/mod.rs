@@ -82,3 +82,65 @@ pub fn hardened_variant(name: &str, edit: impl FnOnce(&Path)) -> PathBuf {
     edit(&dir);
     dir
 }
+
+/// A mutual-TLS front to the local engine's socket, as a remote engine in
+/// CI would have: Python's TLS server (asyncio keeps each connection full
+/// duplex for exec streams and ends it with close_notify).
+const TLS_FRONT: &str = r#"
+import asyncio, ssl
+
+context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile="/tls/ca.pem")
+context.load_cert_chain("/tls/server.pem", "/tls/server-key.pem")
+context.verify_mode = ssl.CERT_REQUIRED
+
+async def pipe(reader, writer, end):
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+        end(writer)
+    except (OSError, RuntimeError):
+        pass
+
+async def serve(client_in, client_out):
+    engine_in, engine_out = await asyncio.open_unix_connection("/var/run/docker.sock")
+    # The client's end of input is the engine's (a shell's stdin); the engine's ends the connection.
+    upstream = asyncio.ensure_future(pipe(client_in, engine_out, lambda w: w.write_eof()))
+    await pipe(engine_in, client_out, lambda w: w.close())
+    client_out.close()
+    engine_out.close()
+    upstream.cancel()
+
+async def main():
+    server = await asyncio.start_server(serve, "0.0.0.0", 2376, ssl=context)
+    print("listening", flush=True)
+    await server.serve_forever()
+
+asyncio.run(main())
+"#;
+
+/// The TLS front as a helper container of the node image, labelled with
+/// `run` (so `gc` removes it after a killed test, and dropping it removes it
+/// at once), with `server.pem`, `server-key.pem` and `ca.pem` from `certs`,
+/// and its port published on 127.0.0.1 only; returns it and that port.
+pub async fn tls_front(image: &NodeImage, certs: &Path, run: &RunId) -> (pcmk_containers::cluster::Helper, u16) {
+    use testcontainers::core::{IntoContainerPort, Mount, WaitFor};
+    use testcontainers::ImageExt;
+    let request = pcmk_containers::cluster::local_image(&image.tag)
+        .with_entrypoint("python3")
+        .with_exposed_port(2376.tcp())
+        .with_wait_for(WaitFor::message_on_stdout("listening"))
+        .with_cmd(["-c", TLS_FRONT])
+        .with_mount(Mount::bind_mount("/var/run/docker.sock", "/var/run/docker.sock"))
+        .with_copy_to("/tls/ca.pem", certs.join("ca.pem"))
+        .with_copy_to("/tls/server.pem", certs.join("server.pem"))
+        .with_copy_to("/tls/server-key.pem", certs.join("server-key.pem"))
+        .with_host_config_modifier(|config| {
+            let loopback = bollard::models::PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(String::new()) };
+            config.publish_all_ports = Some(false);
+            config.port_bindings = Some(std::collections::HashMap::from([("2376/tcp".to_string(), Some(vec![loopback]))]));
+        });
+    let front = pcmk_containers::cluster::Helper::start(request, run::labels(run, "test"), "tls-front").await.expect("the TLS front starts");
+    let port = front.container().get_host_port_ipv4(2376).await.expect("the TLS front's port is published");
+    (front, port)
+}

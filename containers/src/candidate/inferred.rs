@@ -141,7 +141,7 @@ impl Candidate {
 
 /// The release a CIB needs: a `pacemaker-4` schema is Pacemaker 3's (its
 /// schema list, xml/pacemaker-4.0.rng), which only trixie's nodes run.
-fn distro_for(files: &[CandidateFile], inventory: &mut Vec<String>) -> Option<crate::image::Distro> {
+fn distro_for(files: &[CandidateFile], inventory: &mut Vec<String>) -> Option<pcmk_model::node::Distro> {
     let cib = files.iter().find(|f| f.placement.path == CIB_XML)?;
     let text = std::str::from_utf8(&cib.content).ok()?;
     let doc = pcmk_model::text::parse_xml(text).ok()?;
@@ -149,7 +149,7 @@ fn distro_for(files: &[CandidateFile], inventory: &mut Vec<String>) -> Option<cr
     let major: u32 = schema.strip_prefix("pacemaker-")?.split('.').next()?.parse().ok()?;
     (major >= 4).then(|| {
         inventory.push(format!("the CIB validates with {schema}, which needs Pacemaker 3: judged and run as trixie (Pacemaker 3.0)"));
-        crate::image::Distro::Trixie
+        pcmk_model::node::Distro::Trixie
     })
 }
 

@@ -2,28 +2,7 @@
 //! stopped, replaced or cut off, daemons killed, Pacemaker reset.
 
 use super::*;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServiceAction {
-    Start,
-    Stop,
-    Restart,
-    Kill,
-    /// A stop that ends in SIGKILL after 20 s, as `pcs cluster destroy`.
-    ForceStop,
-}
-
-impl ServiceAction {
-    fn as_str(self) -> &'static str {
-        match self {
-            ServiceAction::Start => "start",
-            ServiceAction::Stop => "stop",
-            ServiceAction::Restart => "restart",
-            ServiceAction::Kill => "kill",
-            ServiceAction::ForceStop => "force-stop",
-        }
-    }
-}
+use super::supervisor::{ServiceAction, Verb};
 
 impl Cluster {
     /// Hard power-off of a node (SIGKILL to every process in it).
@@ -86,14 +65,14 @@ impl Cluster {
 
     /// The daemons the supervisor of a node or guest runs (`pcmk-node status`), in one look.
     pub async fn running_services(&self, node: &str) -> anyhow::Result<Vec<Service>> {
-        let out = self.exec(node, &["pcmk-node", "status"]).await?;
+        let out = self.supervise(node, Verb::Status).await?;
         let running = |service: &Service| out.stdout.lines().any(|l| l.trim() == format!("{} running", service.as_str()));
         Ok([Service::Corosync, Service::Pacemaker, Service::Pcsd].into_iter().filter(running).collect())
     }
 
     /// Starts, stops, restarts or kills one daemon on one node.
     pub async fn service(&self, node: &str, action: ServiceAction, service: Service) -> anyhow::Result<()> {
-        let out = self.exec(node, &["pcmk-node", action.as_str(), service.as_str()]).await?;
+        let out = self.supervise(node, Verb::Service(action, service)).await?;
         if !out.success() {
             bail!("{} {} on {node} failed: {}", action.as_str(), service.as_str(), out.stderr.trim());
         }

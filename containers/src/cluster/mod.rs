@@ -135,6 +135,9 @@ pub struct Cluster {
     /// Idle open shells per container, for root commands; one is opened
     /// whenever none is idle, so commands on a node never wait for each other.
     shells: std::sync::Mutex<HashMap<String, Vec<Session>>>,
+    /// Containers on the run's networks that are not members; dropped before
+    /// `guard`, and each removes its container as it goes.
+    guests: Guests,
     guard: RunGuard,
 }
 
@@ -148,13 +151,17 @@ impl std::fmt::Debug for Cluster {
 mod deployment;
 mod exec;
 mod faults;
+mod guests;
 mod readiness;
+mod supervisor;
 
 pub use crate::session::ExecOutput;
 pub(crate) use crate::run::RunGuard;
 pub use crate::session::exec_in;
 pub use exec::run_tool;
-pub use faults::ServiceAction;
+pub use guests::{local_image, GuestSpec, Helper};
+use guests::Guests;
+pub use supervisor::{ServiceAction, Verb};
 pub use readiness::{NodeStopped, NotReadyInTime};
 use deployment::{append, archive_paths, create_network, deployment, host_address, Layout};
 
@@ -236,6 +243,7 @@ impl Cluster {
             fence: None,
             redactor: deployment.redactor.clone(),
             shells: Default::default(),
+            guests: Guests::default(),
             guard,
         };
         let node_addrs: Vec<Vec<Option<Ipv4Addr>>> = cluster.nodes.iter().map(|n| n.addrs.iter().copied().chain(n.public_addr).map(Some).collect()).collect();
@@ -269,46 +277,70 @@ impl Cluster {
         role: &str,
         archive: &[u8],
     ) -> anyhow::Result<()> {
-        let mut labels = self.labels.clone();
-        labels.insert(LABEL_NODE.into(), role.to_string());
-        let endpoint = |addr: &Ipv4Addr| EndpointSettings {
-            ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(addr.to_string()), ..Default::default() }),
-            ..Default::default()
-        };
-        // Through /etc/hosts, not Docker's DNS: a candidate's `flush ruleset` also flushes the DNS redirect.
-        let log_collector = self.log_collector_address()?;
-        let mut attachments = self.networks.iter().zip(addrs).filter_map(|(n, a)| Some((n, a.as_ref()?)));
+        let mut attachments = self.attachments(addrs);
         let (first, first_addr) = attachments.next().context("a container needs at least one network")?;
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
             hostname: Some(hostname.to_string()),
-            labels: Some(labels),
-            host_config: Some(HostConfig {
-                network_mode: Some(first.name.clone()),
-                cap_add: Some(vec!["NET_ADMIN".into()]),
-                cap_drop: Some(vec!["MKNOD".into(), "SYS_CHROOT".into(), "SETFCAP".into()]),
-                privileged: Some(false),
-                memory: Some(self.limits.0),
-                memory_swap: Some(self.limits.0),
-                pids_limit: Some(self.limits.1),
-                shm_size: Some(NODE_SHM_BYTES),
-                // A reboot (fencing) clears /run as on a real host: no stale pid or resource state.
-                tmpfs: Some(HashMap::from([("/run".to_string(), "rw,nosuid,nodev,mode=0755,size=64m".to_string())])),
-                mounts: Some(system_dirs::mounts(system_dirs, &archive_paths(archive)?).into_iter().chain(self.state_volumes()).collect()),
-                init: Some(false),
-                extra_hosts: Some(std::iter::once(LOG_COLLECTOR).chain(self.log_host_aliases.iter().map(String::as_str)).map(|name| format!("{name}:{log_collector}")).collect()),
-                ..Default::default()
-            }),
+            labels: Some(self.labels_of(role)),
+            host_config: Some(self.host_config(system_dirs, archive, &first.name)?),
             networking_config: Some(NetworkingConfig { endpoints_config: Some(HashMap::from([(first.name.clone(), endpoint(first_addr))])) }),
             ..Default::default()
         };
         let create = CreateContainerOptionsBuilder::default().name(container).build();
         self.docker.create_container(Some(create), body).await.with_context(|| format!("creating {hostname}"))?;
+        self.attach(container, hostname, attachments).await?;
+        self.docker.start_container(container, None).await.with_context(|| format!("starting {hostname}"))?;
+        self.deliver(container, hostname, archive).await
+    }
+
+    /// The run's labels and the container's role (node or guest name).
+    fn labels_of(&self, role: &str) -> HashMap<String, String> {
+        let mut labels = self.labels.clone();
+        labels.insert(LABEL_NODE.into(), role.to_string());
+        labels
+    }
+
+    /// The run's networks a container joins, with its address on each, link order.
+    fn attachments<'a>(&'a self, addrs: &'a [Option<Ipv4Addr>]) -> impl Iterator<Item = (&'a Network, &'a Ipv4Addr)> + 'a {
+        self.networks.iter().zip(addrs).filter_map(|(n, a)| Some((n, a.as_ref()?)))
+    }
+
+    /// What every container of a run gets from the engine, nodes and guests
+    /// alike: capabilities, limits, `/run`, the system directories, its own
+    /// state volumes, the log collector's name; on `network_mode`.
+    fn host_config(&self, system_dirs: &[SystemDir], archive: &[u8], network_mode: &str) -> anyhow::Result<HostConfig> {
+        // Through /etc/hosts, not Docker's DNS: a candidate's `flush ruleset` also flushes the DNS redirect.
+        let log_collector = self.log_collector_address()?;
+        Ok(HostConfig {
+            network_mode: Some(network_mode.to_string()),
+            cap_add: Some(vec!["NET_ADMIN".into()]),
+            cap_drop: Some(vec!["MKNOD".into(), "SYS_CHROOT".into(), "SETFCAP".into()]),
+            privileged: Some(false),
+            memory: Some(self.limits.0),
+            memory_swap: Some(self.limits.0),
+            pids_limit: Some(self.limits.1),
+            shm_size: Some(NODE_SHM_BYTES),
+            // A reboot (fencing) clears /run as on a real host: no stale pid or resource state.
+            tmpfs: Some(HashMap::from([("/run".to_string(), "rw,nosuid,nodev,mode=0755,size=64m".to_string())])),
+            mounts: Some(system_dirs::mounts(system_dirs, &archive_paths(archive)?).into_iter().chain(self.state_volumes()).collect()),
+            init: Some(false),
+            extra_hosts: Some(std::iter::once(LOG_COLLECTOR).chain(self.log_host_aliases.iter().map(String::as_str)).map(|name| format!("{name}:{log_collector}")).collect()),
+            ..Default::default()
+        })
+    }
+
+    /// Joins a container to further networks, each at its fixed address.
+    async fn attach<'a>(&self, container: &str, hostname: &str, attachments: impl Iterator<Item = (&'a Network, &'a Ipv4Addr)>) -> anyhow::Result<()> {
         for (network, addr) in attachments {
             let request = NetworkConnectRequest { container: container.to_string(), endpoint_config: Some(endpoint(addr)) };
             self.docker.connect_network(&network.name, request).await.with_context(|| format!("attaching {hostname} to {}", network.name))?;
         }
-        self.docker.start_container(container, None).await.with_context(|| format!("starting {hostname}"))?;
+        Ok(())
+    }
+
+    /// Hands a started container its files; its boot waits for them.
+    async fn deliver(&self, container: &str, hostname: &str, archive: &[u8]) -> anyhow::Result<()> {
         // Through a shell the node needs anyway, not the engine's upload, which
         // here starts a helper process and mounts the container's filesystem
         // once more (about 0.15 s of CPU per container); the node's boot waits.
@@ -333,30 +365,6 @@ impl Cluster {
             volume_options: Some(MountVolumeOptions { labels: Some(self.labels.clone()), ..Default::default() }),
             ..Default::default()
         })
-    }
-
-    /// Adds a container that is not a cluster member (a rogue host, a collector)
-    /// to the run's networks; it goes with the run. Exec into it by `spec.name`.
-    pub async fn add_guest(&self, spec: GuestSpec) -> anyhow::Result<()> {
-        let mut plan = String::new();
-        let mut archive = tar::Builder::new(Vec::new());
-        for (placement, content) in &spec.files {
-            append(&mut archive, &placement.path, placement.mode, content)?;
-            plan.push_str(&format!("file\t{}\t{}\t{}\t{:o}\n", placement.path, placement.owner, placement.group, placement.mode));
-        }
-        for service in &spec.services {
-            plan.push_str(&format!("autostart\t{}\n", service.as_str()));
-        }
-        append(&mut archive, "/etc/pcmk-comply/plan", 0o600, plan.as_bytes())?;
-        append(&mut archive, "/usr/local/sbin/pcmk-node", 0o755, SUPERVISOR.as_bytes())?;
-        let archive = archive.into_inner()?;
-        self.create_container(&self.container_of(&spec.name), &spec.hostname, &spec.addrs, &spec.name, &archive).await
-    }
-
-    /// Removes a node's or guest's container outright (its addresses become free).
-    pub async fn remove_container(&self, name: &str) -> anyhow::Result<()> {
-        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default().force(true).v(true).build();
-        self.docker.remove_container(&self.container_of(name), Some(options)).await.with_context(|| format!("removing {name}"))
     }
 
     /// The container of a node of this cluster; an error for an unknown node.
@@ -389,12 +397,16 @@ impl Cluster {
     /// Keeps the cluster after this process ends (`cluster up`, `--keep`).
     pub fn keep(&mut self) {
         self.guard.armed = false;
+        self.guests.keep();
         run::unregister(&self.run);
     }
 
     /// Removes every container and network of this cluster.
     pub async fn down(mut self) -> anyhow::Result<()> {
         self.guard.armed = false;
+        // The guests first, by their handles: removed by label first, a handle
+        // would find its container gone, and testcontainers logs that as an error.
+        self.guests.remove_all().await;
         run::remove_run(&self.docker, &self.run).await
     }
 
@@ -407,14 +419,10 @@ impl Cluster {
     }
 }
 
-/// A container on the run's networks that is not a cluster member.
-#[derive(Debug, Clone)]
-pub struct GuestSpec {
-    /// Unique in the run; `exec` takes it.
-    pub name: String,
-    pub hostname: String,
-    /// Address per link network (index = link); `None` leaves it off that link.
-    pub addrs: Vec<Option<Ipv4Addr>>,
-    pub files: Vec<(Placement, Vec<u8>)>,
-    pub services: Vec<Service>,
+/// An endpoint at a fixed address: nodes and guests never take one the engine picks.
+fn endpoint(addr: &Ipv4Addr) -> EndpointSettings {
+    EndpointSettings {
+        ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(addr.to_string()), ..Default::default() }),
+        ..Default::default()
+    }
 }

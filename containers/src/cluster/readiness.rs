@@ -2,6 +2,7 @@
 //! stay down, and the diagnosis when it does not come.
 
 use super::*;
+use super::supervisor::Verb;
 
 /// Nodes that kept running but never formed the expected cluster in time, or
 /// whose daemons ended and will not restart (as opposed to a daemon that
@@ -59,7 +60,7 @@ impl Cluster {
                     if self.running(node).await? {
                         down_since.remove(node);
                     } else if down_since.entry(node).or_insert_with(Instant::now).elapsed() > NODE_DOWN_GRACE {
-                        let logs = self.recent_logs(ask, 15).await;
+                        let logs = self.recent_logs(ask).await;
                         return Err(NodeStopped(format!("run {}: node {node} stopped running while the cluster was awaited\n{logs}", self.run)).into());
                     }
                 }
@@ -74,7 +75,7 @@ impl Cluster {
                         Err(e) => format!("{node}: {e:#}"),
                     })
                     .collect();
-                let logs = self.recent_logs(ask, 15).await;
+                let logs = self.recent_logs(ask).await;
                 // Corosync's own view (links, membership) tells a network miss from a daemon's.
                 let mut corosync = String::new();
                 for node in ask {
@@ -100,7 +101,7 @@ impl Cluster {
                     // It will not join by waiting (the start-up miss: a pacemakerd
                     // staying down after a fatal error, its cause not yet proven).
                     Join::StaysDown(why) => {
-                        let logs = self.recent_logs(ask, 15).await;
+                        let logs = self.recent_logs(ask).await;
                         return Err(NotReadyInTime(format!("run {}: {node} stays down ({why}) while the cluster was awaited\n{logs}", self.run)).into());
                     }
                 },
@@ -113,7 +114,7 @@ impl Cluster {
     /// `JOIN_WAIT` for it. Joined is not an answer on its own (a log may be
     /// elsewhere): it only saves views that could not agree yet.
     async fn await_join(&self, node: &str) -> Join {
-        match self.exec(node, &["pcmk-node", "await-join", &JOIN_WAIT.as_secs_f64().to_string()]).await {
+        match self.supervise(node, Verb::AwaitJoin { seconds: JOIN_WAIT.as_secs_f64() }).await {
             Ok(out) if out.success() => Join::Joined,
             Ok(out) if out.code == 3 => Join::StaysDown(out.stderr.trim().to_string()),
             Ok(_) => Join::NotYet,
@@ -150,13 +151,12 @@ impl Cluster {
 
     /// Waits until each node's boot has started (or failed to start) its services.
     async fn wait_booted(&self, nodes: &[&str], timeout: Duration) -> anyhow::Result<()> {
-        let seconds = timeout.as_secs().clamp(1, EXEC_TIMEOUT.as_secs() - 10).to_string();
-        let await_boot = ["pcmk-node", "await-boot", seconds.as_str()];
-        let waits = future::join_all(nodes.iter().map(|n| self.exec(n, &await_boot))).await;
+        let seconds = timeout.as_secs().clamp(1, EXEC_TIMEOUT.as_secs() - 10);
+        let waits = future::join_all(nodes.iter().map(|n| self.supervise(n, Verb::AwaitBoot { seconds }))).await;
         for (node, out) in nodes.iter().zip(waits) {
             let out = out?;
             if !out.success() {
-                let logs = self.recent_logs(&[node], 15).await;
+                let logs = self.recent_logs(&[node]).await;
                 return Err(NotReadyInTime(format!("run {}: {node}: {}\n{logs}", self.run, out.stderr.trim())).into());
             }
         }
@@ -175,27 +175,41 @@ impl Cluster {
             return Ok(());
         }
         let failed_nodes: Vec<&str> = failed.iter().map(|(n, _)| *n).collect();
-        let logs = self.recent_logs(&failed_nodes, 15).await;
+        let logs = self.recent_logs(&failed_nodes).await;
         let what: Vec<String> = failed.iter().map(|(n, why)| format!("{n}: {why}")).collect();
         bail!("run {}: the cluster cannot become ready ({})\n{logs}", self.run, what.join("; "))
     }
 
-    /// The last corosync and pacemaker log lines of each node, for error messages;
-    /// for a node that is no longer running, its console output instead.
-    pub async fn recent_logs(&self, nodes: &[&str], lines: usize) -> String {
+    /// The corosync and pacemaker log lines of each node around what went
+    /// wrong, for error messages, with the full logs kept in a file the
+    /// message names; for a node that is no longer running, its console output.
+    pub async fn recent_logs(&self, nodes: &[&str]) -> String {
         let mut out = String::new();
         for node in nodes {
             let text = match self.running(node).await {
-                Ok(true) => match self.exec(node, &["pcmk-node", "logs", &lines.to_string()]).await {
+                Ok(true) => match self.supervise(node, Verb::Logs { lines: KEPT_LOG_LINES }).await {
                     Ok(o) => format!("{}{}", o.stdout, o.stderr),
                     Err(e) => format!("no logs: {e:#}\n"),
                 },
-                Ok(false) => format!("(node is not running)\n{}", self.console(node, lines).await),
+                Ok(false) => format!("(node is not running)\n{}", self.console(node, KEPT_LOG_LINES).await),
                 Err(e) => format!("no logs: {e:#}\n"),
             };
-            out.push_str(&format!("--- {node} logs ---\n{text}"));
+            let kept = match self.keep_log(node, &text) {
+                Ok(path) => format!(" (full logs: {})", path.display()),
+                Err(e) => format!(" (full logs not kept: {e:#})"),
+            };
+            out.push_str(&format!("--- {node} logs, the lines around the failure{kept} ---\n{}", log_excerpt(&text)));
         }
         out
+    }
+
+    /// Writes a node's logs under the cache directory, named by run and container.
+    fn keep_log(&self, node: &str, text: &str) -> anyhow::Result<std::path::PathBuf> {
+        let dir = crate::cache::node_logs(&self.run.to_string()).context("no cache directory (set PCMK_COMPLY_CACHE_DIR)")?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(format!("{}.log", self.container_of(node)));
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
     }
 
     /// Whether the node's container is running.
@@ -215,5 +229,83 @@ impl Cluster {
             text.push_str(&chunk.to_string());
         }
         text
+    }
+}
+
+/// Lines of each log a diagnosis keeps in full in its file.
+const KEPT_LOG_LINES: usize = 2000;
+/// Lines a message quotes of each log file that says something failed.
+const QUOTED_PER_FILE: usize = 5;
+/// Lines quoted of each file when none says anything failed (a timeout).
+const QUOTED_WHEN_QUIET: usize = 3;
+
+/// What an error message quotes of a node's logs (`pcmk-node logs`: `== FILE`
+/// headers, each followed by that file's last lines): of each file that says
+/// something failed, its latest such lines with one line either side; the
+/// files that say nothing of the kind are named on one line. When no file
+/// says anything failed, the last lines of each.
+pub fn log_excerpt(text: &str) -> String {
+    let failing = |line: &str| {
+        let line = line.to_ascii_lowercase();
+        [" error", "crit", "emerg", "fatal", "exited with", "exiting", "failed to", "not restarting", "refus", "denied"].iter().any(|w| line.contains(w))
+    };
+    let mut sections: Vec<(&str, Vec<&str>)> = vec![("", Vec::new())];
+    for line in text.lines() {
+        match line.strip_prefix("== ") {
+            Some(_) => sections.push((line, Vec::new())),
+            None => sections.last_mut().expect("one section at least").1.push(line),
+        }
+    }
+    sections.retain(|(header, lines)| !header.is_empty() || !lines.is_empty());
+    let around = |lines: &[&str]| -> std::collections::BTreeSet<usize> {
+        let last = lines.len().saturating_sub(1);
+        (0..lines.len()).filter(|i| failing(lines[*i])).flat_map(|i| i.saturating_sub(1)..=(i + 1).min(last)).collect()
+    };
+    let any_failing = sections.iter().any(|(_, lines)| !around(lines).is_empty());
+    let (mut out, mut quiet) = (String::new(), Vec::new());
+    for (header, lines) in &sections {
+        let keep: Vec<usize> = match around(lines) {
+            hits if !hits.is_empty() => hits.into_iter().rev().take(QUOTED_PER_FILE).rev().collect(),
+            _ if any_failing => {
+                quiet.push(header.trim_start_matches("== "));
+                continue;
+            }
+            _ => (lines.len().saturating_sub(QUOTED_WHEN_QUIET)..lines.len()).collect(),
+        };
+        for line in std::iter::once(*header).filter(|h| !h.is_empty()).chain(keep.into_iter().map(|i| lines[i])) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !quiet.is_empty() {
+        out.push_str(&format!("(nothing failing in {})\n", quiet.join(", ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_excerpt;
+
+    #[test]
+    fn an_excerpt_keeps_the_failing_lines_with_their_neighbours_and_stays_short() {
+        let mut log = String::from("== /var/log/cluster/rsyslog.out\nrsyslogd: imklog: cannot open kernel log\n== /var/log/corosync/corosync.log\n");
+        for i in 0..500 {
+            log.push_str(&format!("line {i} all is well\n"));
+        }
+        log.push_str("just before\ncorosync error   [MAIN  ] Could only read 512 bits of minimum 1024 bits from /etc/corosync/authkey.\n");
+        log.push_str("corosync error   [MAIN  ] Corosync Cluster Engine exiting with status 8 at main.c:1417.\n");
+        let excerpt = log_excerpt(&log);
+        assert_eq!(
+            excerpt,
+            "== /var/log/corosync/corosync.log\njust before\ncorosync error   [MAIN  ] Could only read 512 bits of minimum 1024 bits from /etc/corosync/authkey.\n\
+             corosync error   [MAIN  ] Corosync Cluster Engine exiting with status 8 at main.c:1417.\n(nothing failing in /var/log/cluster/rsyslog.out)\n"
+        );
+    }
+
+    #[test]
+    fn with_nothing_failing_each_file_shows_its_last_lines() {
+        let excerpt = log_excerpt("== a.log\n1\n2\n3\n4\n== b.log\nx\n");
+        assert_eq!(excerpt, "== a.log\n2\n3\n4\n== b.log\nx\n");
     }
 }

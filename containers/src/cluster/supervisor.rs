@@ -1,0 +1,83 @@
+//! The node supervisor (`containers/image/pcmk-node`, PID 1's helper in every
+//! node and guest) and its verbs as typed calls, so no caller spells its
+//! command line.
+
+use super::*;
+
+/// What a call does to one daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceAction {
+    Start,
+    Stop,
+    Restart,
+    Kill,
+    /// A stop that ends in SIGKILL after 20 s, as `pcs cluster destroy`.
+    ForceStop,
+}
+
+impl ServiceAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceAction::Start => "start",
+            ServiceAction::Stop => "stop",
+            ServiceAction::Restart => "restart",
+            ServiceAction::Kill => "kill",
+            ServiceAction::ForceStop => "force-stop",
+        }
+    }
+}
+
+/// A supervisor verb with its arguments.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verb {
+    Service(ServiceAction, Service),
+    /// `corosync running` / `… stopped` per daemon.
+    Status,
+    /// The last `lines` lines of each daemon's log, under `== FILE` headers.
+    Logs { lines: usize },
+    /// Exit 0 once the controller has joined a DC, 3 if it stays down, else 1 after `seconds`.
+    AwaitJoin { seconds: f64 },
+    /// Exit 0 once the boot's services have started, within whole `seconds`.
+    AwaitBoot { seconds: u64 },
+}
+
+impl Verb {
+    pub fn argv(&self) -> Vec<String> {
+        let words: Vec<String> = match *self {
+            Verb::Service(action, service) => vec![action.as_str().into(), service.as_str().into()],
+            Verb::Status => vec!["status".into()],
+            Verb::Logs { lines } => vec!["logs".into(), lines.to_string()],
+            Verb::AwaitJoin { seconds } => vec!["await-join".into(), seconds.to_string()],
+            Verb::AwaitBoot { seconds } => vec!["await-boot".into(), seconds.to_string()],
+        };
+        std::iter::once("pcmk-node".to_string()).chain(words).collect()
+    }
+}
+
+impl Cluster {
+    /// Runs a supervisor verb in a node or guest.
+    pub async fn supervise(&self, node: &str, verb: Verb) -> anyhow::Result<ExecOutput> {
+        let argv = verb.argv();
+        self.exec(node, &argv.iter().map(String::as_str).collect::<Vec<_>>()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every verb names a command the supervisor script's dispatch knows.
+    #[test]
+    fn every_verb_is_one_the_supervisor_dispatches() {
+        let script = SUPERVISOR;
+        let dispatch = &script[script.rfind("case \"$cmd\" in").expect("the supervisor dispatches on $cmd")..];
+        let known: Vec<&str> = dispatch.lines().filter_map(|l| l.trim().split_once(')')).flat_map(|(names, _)| names.split('|')).map(str::trim).collect();
+        let actions = [ServiceAction::Start, ServiceAction::Stop, ServiceAction::Restart, ServiceAction::Kill, ServiceAction::ForceStop];
+        let verbs = actions.map(|a| Verb::Service(a, Service::Corosync)).into_iter().chain([Verb::Status, Verb::Logs { lines: 5 }, Verb::AwaitJoin { seconds: 1.5 }, Verb::AwaitBoot { seconds: 3 }]);
+        for verb in verbs {
+            let argv = verb.argv();
+            assert_eq!(argv[0], "pcmk-node");
+            assert!(known.contains(&argv[1].as_str()), "{verb:?}: `{}` is not among {known:?}", argv[1]);
+        }
+    }
+}
