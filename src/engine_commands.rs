@@ -18,7 +18,7 @@ pub async fn image_build(distro: String) -> anyhow::Result<ExitCode> {
     let distros = if distro == "all" { Distro::ALL.to_vec() } else { vec![distro.parse().map_err(anyhow::Error::msg)?] };
     let docker = engine::connect().await?;
     let prepared = images::prepare(&docker, &distros).await?;
-    eprintln!("images: {} ready in {:.1}s, {} built", prepared.images.len(), prepared.took.as_secs_f64(), prepared.built.len());
+    eprintln!("images: {} prepared in {:.1}s, {} built", prepared.images.len(), prepared.took.as_secs_f64(), prepared.built.len());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -42,7 +42,8 @@ pub async fn prepare(docker: &Docker, distros: &[Distro]) -> anyhow::Result<Prep
             let began = Instant::now();
             let image = image::ensure_node_image(docker, distro, mirrors, &|e| progress.event(e)).await?;
             let took = began.elapsed();
-            progress.finish(&format!("{} {} in {:.1}s", image.tag, if image.built { "built" } else { "ready" }, took.as_secs_f64()));
+            let how = if image.built { format!("built in {:.1}s", took.as_secs_f64()) } else { "already built".to_string() };
+            progress.finish(&format!("{} {how}", image.tag));
             anyhow::Ok((image, took))
         }
     };

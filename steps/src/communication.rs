@@ -7,6 +7,7 @@ use cucumber::then;
 use pcmk_containers::corosync_semantics::{self, Resolved};
 
 use crate::facts::NFTABLES_CONF;
+use crate::probes::{self, Protocol};
 use crate::support::{list, place, Violations};
 use crate::world::PolicyWorld;
 
@@ -181,13 +182,7 @@ async fn nothing_in_clear_on_the_wire(world: &mut PolicyWorld) -> anyhow::Result
     let nodes = live.cluster.node_names().iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let observer = nodes[0].clone();
     let marker = format!("pcmkcomplyprobe{:016x}", rand::random::<u64>());
-    let capture = format!(
-        "timeout 8 tcpdump -U -n -i any -s 0 -w /tmp/pcmk-comply.pcap 'udp and not port 53' 2>/dev/null & \
-         sleep 1.5; crm_attribute --type crm_config --name pcmk-comply-probe --update {marker} >/dev/null; sleep 2; \
-         crm_attribute --type crm_config --name pcmk-comply-probe --delete >/dev/null; sleep 1; kill %1 2>/dev/null; wait; \
-         base64 -w0 /tmp/pcmk-comply.pcap; rm -f /tmp/pcmk-comply.pcap"
-    );
-    let out = world.exec(&observer, &["bash", "-c", &capture]).await?;
+    let out = world.exec(&observer, &["bash", "-c", &probes::capture_around_cib_change(&marker)]).await?;
     world.changed_cluster().await;
     let pcap = world.infra(base64::engine::general_purpose::STANDARD.decode(out.stdout.trim()).map_err(anyhow::Error::from))?;
     if pcap.len() < 200 {
@@ -307,10 +302,8 @@ pub(crate) fn parse_ports(ports: &str) -> anyhow::Result<Vec<u16>> {
 
 /// Starts a listener on each port nothing listens on yet, so that only the
 /// firewall can keep an outsider out; `kill_canaries` stops them.
-async fn start_canaries(world: &mut PolicyWorld, protocol: &str, ports: &[u16]) -> anyhow::Result<()> {
-    let (ss, nc) = if protocol == "udp" { ("-Hlun", "nc -lku") } else { ("-Hltn", "nc -lk") };
-    let ports_text = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(" ");
-    let canary = format!("for p in {ports_text}; do ss {ss} \"sport = :$p\" | grep -q . || setsid {nc} $p </dev/null >/dev/null 2>&1 & done; sleep 0.3");
+async fn start_canaries(world: &mut PolicyWorld, protocol: Protocol, ports: &[u16]) -> anyhow::Result<()> {
+    let canary = probes::start_canaries(protocol, ports);
     let live = world.live().await?;
     for node in live.cluster.node_names() {
         world.exec(node, &["bash", "-c", &canary]).await?;
@@ -328,7 +321,7 @@ async fn kill_canaries(world: &mut PolicyWorld, outsider: &str) {
     if let Ok(live) = world.live().await {
         let _ = live.cluster.remove_container(outsider).await;
         for node in live.cluster.node_names() {
-            let _ = live.cluster.exec(node, &["pkill", "-f", "^nc -lk"]).await;
+            let _ = live.cluster.exec(node, &probes::STOP_CANARIES).await;
         }
     }
 }
@@ -349,25 +342,20 @@ pub(crate) async fn tcp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
     world.require_live("probing from outside the cluster")?;
     let ports = parse_ports(ports)?;
     let _turn = probe_turn(world).await?;
-    start_canaries(world, "tcp", &ports).await?;
+    start_canaries(world, Protocol::Tcp, &ports).await?;
     let (outsider, addr) = add_outsider(world, vantage).await?;
     let live = world.live().await?;
-    let targets: Vec<String> = live.cluster.nodes.iter().flat_map(|n| ports.iter().map(move |p| format!("{},{},{p}", n.name, vantage.target(n)))).collect();
-    let probe = format!(
-        "for t in {}; do set -- $(echo $t | tr , ' '); (nc -z -w 2 $2 $3 && echo \"$1 $3 open\" || echo \"$1 $3 closed\") & done; wait",
-        targets.join(" ")
-    );
-    let out = world.exec(&outsider, &["bash", "-c", &probe]).await;
+    let targets: Vec<(String, std::net::Ipv4Addr, u16)> = live.cluster.nodes.iter().flat_map(|n| ports.iter().map(move |p| (n.name.clone(), vantage.target(n), *p))).collect();
+    let out = world.exec(&outsider, &["bash", "-c", &probes::tcp_connect_probe(&targets)]).await;
     kill_canaries(world, &outsider).await;
     let out = out?;
     let mut violations = Violations::default();
-    for line in out.stdout.lines().filter(|l| l.ends_with(" open")) {
-        let mut words = line.split_whitespace();
-        let (node, port) = (words.next().unwrap_or("?"), words.next().unwrap_or("?"));
+    let (open, answers) = probes::open_ports(&out.stdout);
+    for (node, port) in open {
         violations.add(format!("{node}: TCP port {port} answers {} ({addr}); allow it from the cluster nodes only", vantage.who()));
     }
-    if out.stdout.lines().count() != targets.len() {
-        return world.infra(Err(anyhow::anyhow!("the probe from {outsider} answered for {} of {} ports: {}", out.stdout.lines().count(), targets.len(), out.stderr.trim())));
+    if answers != targets.len() {
+        return world.infra(Err(anyhow::anyhow!("the probe from {outsider} answered for {answers} of {} ports: {}", targets.len(), out.stderr.trim())));
     }
     still_whole(world, &mut violations).await?;
     violations.into_result()
@@ -376,15 +364,10 @@ pub(crate) async fn tcp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
 /// UDP datagrams the kernel delivered to sockets (or dropped at a full one).
 async fn udp_delivered(world: &mut PolicyWorld, node: &str) -> anyhow::Result<u64> {
     let out = world.exec(node, &["cat", "/proc/net/snmp"]).await?;
-    let lines: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("Udp: ")).collect();
-    let (Some(names), Some(values)) = (lines.first(), lines.get(1)) else {
-        return world.infra(Err(anyhow::anyhow!("no Udp counters in /proc/net/snmp on {node}")));
-    };
-    let field = |name: &str| -> u64 {
-        let index = names.split_whitespace().position(|n| n == name);
-        index.and_then(|i| values.split_whitespace().nth(i)).and_then(|v| v.parse().ok()).unwrap_or(0)
-    };
-    Ok(field("InDatagrams") + field("RcvbufErrors"))
+    match probes::udp_delivered(&out.stdout) {
+        Some(count) => Ok(count),
+        None => world.infra(Err(anyhow::anyhow!("no Udp counters in /proc/net/snmp on {node}"))),
+    }
 }
 
 const UDP_BURST: u64 = 1500;
@@ -401,7 +384,7 @@ pub(crate) async fn udp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
     // unless the firewall drops it first. Canaries bind ports nothing listens on.
     let ports = parse_ports(ports)?;
     let _turn = probe_turn(world).await?;
-    start_canaries(world, "udp", &ports).await?;
+    start_canaries(world, Protocol::Udp, &ports).await?;
     let (outsider, addr) = add_outsider(world, vantage).await?;
     let live = world.live().await?;
     let nodes: Vec<(String, std::net::Ipv4Addr)> = live.cluster.nodes.iter().map(|n| (n.name.clone(), vantage.target(n))).collect();
@@ -420,11 +403,8 @@ pub(crate) async fn udp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
         for (node, _) in &nodes {
             before.push(udp_delivered(world, node).await?);
         }
-        let bursts: Vec<String> = nodes
-            .iter()
-            .map(|(_, a)| format!("(for i in $(seq {UDP_BURST}); do echo pcmk-comply-probe > /dev/udp/{a}/{port}; done 2>/dev/null) &"))
-            .collect();
-        let sent = world.exec(&outsider, &["bash", "-c", &format!("{} wait; sleep 0.5", bursts.join(" "))]).await;
+        let addrs: Vec<std::net::Ipv4Addr> = nodes.iter().map(|(_, a)| *a).collect();
+        let sent = world.exec(&outsider, &["bash", "-c", &probes::udp_burst(&addrs, *port, UDP_BURST)]).await;
         if let Err(e) = sent {
             kill_canaries(world, &outsider).await;
             return Err(e);

@@ -28,4 +28,5 @@ mod intrusion;
 mod isolation;
 mod logging;
 mod patching;
+mod probes;
 mod upgrade;
