@@ -68,7 +68,7 @@ async fn cluster_up_until(docker: &pcmk_containers::Docker, run: &pcmk_container
 #[tokio::test(flavor = "multi_thread")]
 async fn signals_during_start_up_leave_nothing() {
     let docker = docker().await;
-    node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    node_image(&docker, pcmk_model::node::Distro::Bookworm).await;
     for (signal, code) in [(libc_signal::SIGINT, 130), (libc_signal::SIGTERM, 143)] {
         let run = test_run_id("sig");
         let mut child = cluster_up_until(&docker, &run, 1).await;
@@ -85,7 +85,7 @@ async fn signals_during_start_up_leave_nothing() {
 async fn signals_during_a_policy_run_leave_nothing() {
     use std::io::BufRead as _;
     let docker = docker().await;
-    node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    node_image(&docker, pcmk_model::node::Distro::Bookworm).await;
     for (signal, code, moment) in [(libc_signal::SIGINT, 130, "ready in"), (libc_signal::SIGTERM, 143, " » ")] {
         let mut child = binary()
             .args(["run", "--tags", "@failover", "--candidate"])
@@ -227,7 +227,7 @@ async fn gc_removes(docker: &pcmk_containers::Docker, run: &pcmk_containers::run
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_harness_leaves_only_what_gc_removes() {
     let docker = docker().await;
-    node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    node_image(&docker, pcmk_model::node::Distro::Bookworm).await;
     let run = test_run_id("kill");
     let mut child = cluster_up_until(&docker, &run, 3).await;
     libc_signal::send(child.id(), libc_signal::SIGKILL);
@@ -244,7 +244,7 @@ async fn a_killed_harness_leaves_only_what_gc_removes() {
 async fn helper_containers_are_removed_after_sigkill_plus_gc() {
     use pcmk_containers::run::{self, RunId};
     let docker = docker().await;
-    node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    node_image(&docker, pcmk_model::node::Distro::Bookworm).await;
     // Logs forwarded to an address no collector holds never arrive: the scenario waits, its collector up, until killed.
     let candidate = hardened_variant("helper-kill", |dir| {
         let conf = dir.join("rsyslog-central.conf");
@@ -293,7 +293,7 @@ async fn helper_containers_are_removed_after_sigkill_plus_gc() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_remote_engine_over_tls_runs_clusters() {
     let docker = docker().await;
-    let image = node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    let image = node_image(&docker, pcmk_model::node::Distro::Bookworm).await;
     let dir = std::env::temp_dir().join(format!("pcmk-tls-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::*;
 use pcmk_model::node::Service;
 use pcmk_containers::cluster::ServiceAction;
-use pcmk_containers::image::Distro;
+use pcmk_model::node::Distro;
 use pcmk_containers::system_dirs::{self, LABEL_IMAGE};
 
 async fn sizes_reach_quorum(distro: Distro) {
@@ -208,7 +208,7 @@ async fn a_cluster_that_never_gets_ready_fails_with_each_nodes_logs_and_is_remov
     let text = format!("{error:#}");
     // Found at once (the timeout is 8 s), with the logs of each node that failed.
     assert!(text.contains("the cluster cannot become ready") && text.contains("corosync failed to start"), "{text}");
-    assert!(text.contains("--- node1 logs ---") || text.contains("--- node2 logs ---"), "{text}");
+    assert!(text.contains("--- node1 logs, the lines around the failure (full logs: ") || text.contains("--- node2 logs, the lines around the failure (full logs: "), "{text}");
     assert!(text.contains("authkey"), "corosync's own complaint is shown: {text}");
     assert_eq!(leftovers(&docker, &run).await, (0, 0, 0));
     std::fs::remove_dir_all(&dir).unwrap();

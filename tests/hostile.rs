@@ -90,7 +90,7 @@ fn configurations_corosync_refuses_stop_the_run_in_its_words() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_removed_mid_run_is_an_infrastructure_error() {
     let docker = docker().await;
-    node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    node_image(&docker, pcmk_model::node::Distro::Bookworm).await;
     let child = binary()
         .current_dir(repo_path(""))
         .args(["run", "--tags", "@isolation or @auditing and @live"])
@@ -127,7 +127,7 @@ async fn a_node_removed_mid_run_is_an_infrastructure_error() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fork_and_memory_bomb_in_a_candidate_is_contained() {
     let docker = docker().await;
-    node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    node_image(&docker, pcmk_model::node::Distro::Bookworm).await;
     let dir = hardened_variant("hostile-bomb", |d| {
         std::fs::write(
             d.join("bomb-agent"),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::*;
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::ClusterOptions;
-use pcmk_containers::image::Distro;
+use pcmk_model::node::Distro;
 use pcmk_steps::policy::FeatureSource;
 use pcmk_model::report::Report;
 use pcmk_steps::runner::{self, RunOptions};

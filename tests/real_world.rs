@@ -98,7 +98,7 @@ async fn every_real_configuration_gets_the_verdicts_it_earns() {
 async fn a_pcs_made_cluster_is_proven_live_on_its_own_resources() {
     std::env::set_current_dir(repo_path("")).unwrap();
     let docker = common::docker().await;
-    let image = common::node_image(&docker, pcmk_containers::image::Distro::Bookworm).await;
+    let image = common::node_image(&docker, pcmk_model::node::Distro::Bookworm).await;
     let candidate = load("pcs-backup/lab-backup.tar.bz2");
     let cluster = pcmk_containers::cluster::ClusterOptions { origin: "test".into(), ..Default::default() };
     let report = runner::run(RunContext::new(candidate.clone(), Mode::Live { docker, image, options: cluster }), options(false)).await.unwrap();

@@ -4,7 +4,7 @@
 
 use cucumber::then;
 
-use crate::communication::{tcp_ports_closed, udp_ports_closed, Vantage};
+use crate::communication::outsiders::{add_outsider, tcp_ports_closed, udp_ports_closed, Vantage};
 use crate::support::Violations;
 use crate::world::PolicyWorld;
 
@@ -28,7 +28,7 @@ async fn public_service_answers(world: &mut PolicyWorld, resource: String, port:
     let node = crate::failover::wait_running(world, &resource).await?;
     let live = world.live().await?;
     let target = live.cluster.nodes.iter().find(|n| n.name == node).map(|n| Vantage::PublicNetwork.target(n)).expect("a node of this cluster");
-    let (outsider, _) = crate::communication::add_outsider(world, Vantage::PublicNetwork).await?;
+    let (outsider, _) = add_outsider(world, Vantage::PublicNetwork).await?;
     // The resource may have just started: give it a few seconds to listen.
     let probe = format!("for i in $(seq 20); do nc -z -w 2 {target} {port} && exit 0; sleep 0.5; done; exit 1");
     let out = world.exec(&outsider, &["bash", "-c", &probe]).await;

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use cucumber::then;
 use pcmk_model::measurement::{Kind, Measurement};
-use pcmk_containers::image::{self, Distro, Mirrors};
+use pcmk_containers::image::{self, Mirrors};
+use pcmk_model::node::Distro;
 
 use crate::run_context::Mode;
 use crate::world::PolicyWorld;

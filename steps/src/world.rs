@@ -287,9 +287,9 @@ impl PolicyWorld {
         if let Some(version) = self.ctx.versions().get("pacemaker") {
             return Pacemaker::of_version(version);
         }
-        match self.ctx.candidate.distro.unwrap_or(pcmk_containers::image::Distro::Bookworm) {
-            pcmk_containers::image::Distro::Bookworm => Pacemaker::V2_1,
-            pcmk_containers::image::Distro::Trixie => Pacemaker::V3_0,
+        match self.ctx.candidate.distro.unwrap_or(pcmk_model::node::Distro::Bookworm) {
+            pcmk_model::node::Distro::Bookworm => Pacemaker::V2_1,
+            pcmk_model::node::Distro::Trixie => Pacemaker::V3_0,
         }
     }
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 use pcmk_containers::Docker;
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::{Cluster, ClusterOptions};
-use pcmk_containers::image::{self, Distro, Mirrors, NodeImage};
+use pcmk_containers::image::{self, Mirrors, NodeImage};
+use pcmk_model::node::Distro;
 use pcmk_containers::run::{self, RunId};
 
 pub fn repo_path(relative: &str) -> PathBuf {

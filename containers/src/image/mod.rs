@@ -16,7 +16,7 @@ use crate::system_dirs::{self, SystemDir};
 
 mod base;
 use base::ensure_base;
-pub use pcmk_model::node::Distro;
+use pcmk_model::node::Distro;
 
 const DOCKERFILE: &str = include_str!("../../image/Dockerfile.in");
 const PACKAGES: &[&str] = &[
