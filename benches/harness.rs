@@ -16,6 +16,8 @@ use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::{exec_in, Cluster, ClusterOptions};
 use pcmk_containers::image::{self, Mirrors};
 use pcmk_model::node::Distro;
+use pcmk_model::measurement::Kind;
+use pcmk_model::report::Report;
 
 const RUNS: usize = 5;
 
@@ -76,7 +78,7 @@ fn lint_throughput(count: usize) -> anyhow::Result<(usize, Duration)> {
     for path in &paths {
         let candidate = std::sync::Arc::new(Candidate::load(path)?);
         let ctx = pcmk_steps::run_context::RunContext::new(candidate, pcmk_steps::run_context::Mode::Static);
-        let options = pcmk_steps::runner::RunOptions { features: features.clone(), params: Vec::new(), strict: false, tags: None, static_only: true, concurrency: 1, own_clusters: 1, quiet: true, shard: None, waiver: None, durations: None };
+        let options = pcmk_steps::runner::RunOptions { features: features.clone(), params: Vec::new(), strict: false, tags: None, static_only: true, concurrency: 1, own_clusters: 1, on_verdict: None, shard: None, waiver: None, durations: None };
         let report = runtime.block_on(pcmk_steps::runner::run(ctx, options))?;
         anyhow::ensure!(!report.verdicts.is_empty(), "{} gave no verdicts", path.display());
     }
@@ -117,24 +119,36 @@ fn run_cli(args: &[&str]) -> anyhow::Result<ProcessRun> {
     Ok(ProcessRun { took, code, stdout, max_rss_bytes: usage.ru_maxrss as u64 * 1024 })
 }
 
-/// The CLI's `phases:` line as (name, total): `cluster start 16× 105.3s; facts 8.0s`.
-fn parse_phases(stdout: &str) -> Vec<(String, Duration)> {
-    let Some(line) = stdout.lines().find_map(|l| l.strip_prefix("phases: ")) else { return Vec::new() };
-    line.split("; ")
-        .filter_map(|part| {
-            let (name, secs) = part.rsplit_once(' ')?;
-            let name = name.split_once(char::is_numeric).map_or(name, |(n, _)| n).trim().to_string();
-            Some((name, Duration::from_secs_f64(secs.trim_end_matches('s').parse().ok()?)))
-        })
-        .collect()
+/// A `run` with `--report-json`: the process's figures and the typed report
+/// it wrote, from which every figure below is read (never the console's text).
+fn run_with_report(args: &[&str]) -> anyhow::Result<(ProcessRun, Report)> {
+    let json = std::env::temp_dir().join(format!("pcmk-bench-report-{}.json", std::process::id()));
+    let mut args = args.to_vec();
+    let json_arg = json.to_str().unwrap_or_default().to_string();
+    args.extend(["--report-json", &json_arg]);
+    let run = run_cli(&args)?;
+    let report = pcmk_reports::report_json::read(&json).map_err(|e| anyhow::anyhow!("{e:#}; the run said:\n{}", run.stdout))?;
+    std::fs::remove_file(&json)?;
+    Ok((run, report))
 }
 
-/// The seconds a `measured: failover …: 9.70s (…)` line reports, and the part above Corosync's floor.
-fn parse_failover(stdout: &str) -> Option<(Duration, Duration)> {
-    let line = stdout.lines().find(|l| l.starts_with("measured: failover"))?;
-    let took = line.split(": ").nth(2)?.split('s').next()?.parse().ok()?;
-    let above = line.split("above it: ").nth(1)?.split('s').next()?.parse().ok()?;
-    Some((Duration::from_secs_f64(took), Duration::from_secs_f64(above)))
+/// The report's phases summed by name, in first-seen order (`cluster start` once per cluster).
+fn phase_totals(report: &Report) -> Vec<(String, Duration)> {
+    let mut totals: Vec<(String, Duration)> = Vec::new();
+    for (name, took) in &report.info.phases {
+        match totals.iter_mut().find(|(n, _)| n == name) {
+            Some((_, total)) => *total += *took,
+            None => totals.push((name.clone(), *took)),
+        }
+    }
+    totals
+}
+
+/// The failover the report measured, and the part above corosync's floor (token + consensus).
+fn failover_measured(report: &Report) -> Option<(Duration, Duration)> {
+    let measured = report.measurements.iter().find(|m| m.kind == Kind::Failover)?;
+    let took = measured.took?;
+    Some((took, took.saturating_sub(measured.floor?)))
 }
 
 /// One scenario only: a killed node's resource moves. Its own feature file, so nothing else runs beside it.
@@ -264,9 +278,9 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
         std::fs::write(&feature, FAILOVER_FEATURE)?;
         let (mut failover, mut above_floor) = (Vec::new(), Vec::new());
         for _ in 0..RUNS {
-            let run = run_cli(&["run", feature.to_str().unwrap_or_default()])?;
+            let (run, report) = run_with_report(&["run", feature.to_str().unwrap_or_default()])?;
             anyhow::ensure!(run.code == 0, "the failover scenario failed on candidates/hardened:\n{}", run.stdout);
-            let (took, above) = parse_failover(&run.stdout).ok_or_else(|| anyhow::anyhow!("no failover measured:\n{}", run.stdout))?;
+            let (took, above) = failover_measured(&report).ok_or_else(|| anyhow::anyhow!("no failover measured:\n{}", run.stdout))?;
             failover.push(took);
             above_floor.push(above);
         }
@@ -278,21 +292,21 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
     if wants("policy") {
         // The whole policy, as the README's main job runs it, repeated: every run
         // must give the same verdicts (the flakiness series).
-        let json = std::env::temp_dir().join(format!("pcmk-bench-{}.json", std::process::id()));
-        let json_arg = json.to_str().unwrap_or_default().to_string();
         let (mut whole, mut memory, mut destructive, mut machine_cpu) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut phases: Vec<(String, Vec<Duration>)> = Vec::new();
         let mut first_outcomes = None;
         for i in 0..policy_runs {
             // The machine's CPU over the run tells a slower machine from a costlier run.
             let cpu_before = busy_cpu()?;
-            let run = run_cli(&["run", "--json", &json_arg])?;
+            let (run, report) = run_with_report(&["run"])?;
             machine_cpu.push(busy_cpu()? - cpu_before);
-            let verdicts = pcmk_reports::cucumber_json::read(&json)?;
+            let verdicts = &report.verdicts;
             let outcomes: std::collections::BTreeMap<String, pcmk_model::verdict::Outcome> = verdicts.iter().map(|v| (format!("{} » {}", v.feature, v.scenario), v.outcome)).collect();
             let passed = verdicts.iter().filter(|v| v.outcome == pcmk_model::verdict::Outcome::Passed).count();
-            let second_starts = run.stdout.matches("harness started a cluster a second time").count();
-            println!("whole policy run {}/{policy_runs}: exit {}, {:.1}s, {passed}/{} scenarios passed, {second_starts} second cluster start(s), {}", i + 1, run.code, run.took.as_secs_f64(), outcomes.len(), run.stdout.lines().find(|l| l.starts_with("phases: ")).unwrap_or("no phases line"));
+            let second_starts = report.harness_notes.iter().filter(|n| n.starts_with("harness started a cluster a second time")).count();
+            let totals = phase_totals(&report);
+            let phase_line = totals.iter().map(|(name, took)| format!("{name} {:.1}s", took.as_secs_f64())).collect::<Vec<_>>().join("; ");
+            println!("whole policy run {}/{policy_runs}: exit {}, {:.1}s, {passed}/{} scenarios passed, {second_starts} second cluster start(s), phases: {phase_line}", i + 1, run.code, run.took.as_secs_f64(), outcomes.len());
             if second_starts > 0 {
                 // Its note holds the whole diagnosis of the start-up miss, whose cause is not known yet.
                 let kept = std::env::temp_dir().join(format!("pcmk-bench-second-start-{}-{}.log", std::process::id(), i + 1));
@@ -307,14 +321,13 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             whole.push(run.took);
             memory.push(run.max_rss_bytes);
             destructive.push(verdicts.iter().filter(|v| v.has_tag("failover") || v.has_tag("backup")).map(|v| v.duration).sum());
-            for (name, took) in parse_phases(&run.stdout) {
+            for (name, took) in totals {
                 match phases.iter_mut().find(|(n, _)| *n == name) {
                     Some((_, samples)) => samples.push(took),
                     None => phases.push((name, vec![took])),
                 }
             }
         }
-        std::fs::remove_file(&json)?;
         println!("flakiness: {policy_runs} whole-policy runs in a row, identical verdicts in all of them");
         record(&mut figures, Figure { name: "pcmk-comply run, whole policy, hardened".into(), samples: whole, target: "<= 90 s" });
         for (name, samples) in phases {
@@ -336,11 +349,10 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
         let mut whole = Vec::new();
         let mut first = None;
         for i in 0..policy_runs {
-            let run = run_cli(&["run", "--candidate", candidate])?;
-            let summary = run.stdout.lines().find(|l| l.starts_with("run on ")).unwrap_or("no summary line").to_string();
-            println!("real-world run {}/{policy_runs}: exit {}, {:.1}s, {summary}", i + 1, run.code, run.took.as_secs_f64());
+            let (run, report) = run_with_report(&["run", "--candidate", candidate])?;
+            let verdicts = pcmk_model::verdict::summary(&report.verdicts);
+            println!("real-world run {}/{policy_runs}: exit {}, {:.1}s, {verdicts}", i + 1, run.code, run.took.as_secs_f64());
             anyhow::ensure!(run.code == 1, "the pcs-made cluster should fail the policy on what it lacks (exit 1):\n{}", run.stdout);
-            let verdicts = summary.split(" in ").next().unwrap_or_default().to_string();
             match &first {
                 None => first = Some(verdicts),
                 Some(first) => anyhow::ensure!(*first == verdicts, "run {} gave other counts than run 1: {verdicts}", i + 1),

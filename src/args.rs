@@ -10,7 +10,7 @@ use pcmk_containers::run::RunId;
 use pcmk_reports::{waivers, Outputs};
 use pcmk_steps::policy::FeatureSource;
 use pcmk_steps::runner;
-use pcmk_steps::console::ColorChoice;
+use pcmk_reports::console::ColorChoice;
 use pcmk_steps::selection::Shard;
 
 #[derive(Parser)]
@@ -94,9 +94,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE.html")]
         report: Option<PathBuf>,
     },
-    /// Combine the `--json` results of sharded runs into one report.
+    /// Combine the results of sharded runs into one report.
     Merge {
-        /// Cucumber JSON files written by `run --shard I/N --json FILE`.
+        /// Each slice's `--report-json FILE` (keeps the timeline) or `--json FILE` (Cucumber JSON), from `run --shard I/N`.
         #[arg(required = true, value_name = "JSON_FILES")]
         inputs: Vec<PathBuf>,
         #[command(flatten)]
@@ -214,7 +214,7 @@ pub struct OutputArgs {
     /// Write JUnit XML (GitLab, Jenkins).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write Cucumber JSON (also the input of `merge`).
+    /// Write Cucumber JSON (`merge` reads it too).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Write SARIF 2.1.0 (code scanning).
@@ -223,6 +223,9 @@ pub struct OutputArgs {
     /// Write a self-contained HTML compliance report.
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+    /// Write the whole report as pcmk-comply's own JSON: verdicts with their findings, measurements, phases, exit code.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
     /// Accepted failures: scenario or tag, justification, owner, expiry date.
     #[arg(long, value_name = "waivers.toml")]
     pub waivers: Option<PathBuf>,
@@ -230,7 +233,7 @@ pub struct OutputArgs {
 
 impl OutputArgs {
     pub fn outputs(&self) -> Outputs {
-        Outputs { junit: self.junit.clone(), json: self.json.clone(), sarif: self.sarif.clone(), html: self.report.clone() }
+        Outputs { junit: self.junit.clone(), json: self.json.clone(), sarif: self.sarif.clone(), html: self.report.clone(), report_json: self.report_json.clone() }
     }
 
     pub fn waiver_lookup(&self, waivers: &[waivers::Waiver]) -> Option<pcmk_steps::collector::WaiverLookup> {

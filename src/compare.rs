@@ -47,7 +47,7 @@ pub async fn compare(Compare { candidate, from, to, tags, features, json, report
         eprintln!("compare: running the policy on {distro}");
         let options = ClusterOptions { origin: "compare".into(), ..ClusterOptions::default() };
         let ctx = RunContext::new(candidate.clone(), Mode::Live { docker: docker.clone(), image, options });
-        let run = RunOptions { features: features.clone(), params: Vec::new(), strict: false, tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: durations::default_file() };
+        let run = RunOptions { features: features.clone(), params: Vec::new(), strict: false, tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, on_verdict: None, shard: None, waiver: None, durations: durations::default_file() };
         let mut report = runner::run(ctx, run).await?;
         report.info.distro = Some(distro.to_string());
         reports.push(report);

@@ -29,10 +29,10 @@ pub fn man() -> anyhow::Result<ExitCode> {
 pub fn merge(inputs: Vec<PathBuf>, outputs: OutputArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let waivers = outputs.load_waivers()?;
-    let mut report = pcmk_reports::cucumber_json::merge(&inputs)?;
+    let mut report = pcmk_reports::merge::merge(&inputs)?;
     for verdict in &mut report.verdicts {
         verdict.waived_by = waivers::waiver_for(&waivers, waivers::today(), verdict);
-        pcmk_steps::collector::print_verdict(verdict);
+        print!("{}", pcmk_reports::console::verdict_block(verdict));
     }
     finish(report, &waivers, &outputs, &format!("merge of {} file(s)", inputs.len()), started)
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use std::io::IsTerminal;
 
 use clap::{CommandFactory, FromArgMatches};
-use pcmk_steps::console::{self, ColorChoice};
+use pcmk_reports::console::{self, ColorChoice};
 use pcmk_containers::error::InputError;
 use pcmk_containers::{engine, run};
 

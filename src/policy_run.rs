@@ -4,13 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::ClusterOptions;
 use pcmk_containers::error::InputError;
 use pcmk_model::node::Distro;
 use pcmk_containers::engine;
+use pcmk_reports::console::{self, Stream};
 use pcmk_reports::waivers;
 use pcmk_steps::durations;
 use pcmk_model::report::Report;
@@ -47,7 +48,7 @@ pub async fn prove(policy: PolicyArgs, how: How) -> anyhow::Result<ExitCode> {
             static_only: matches!(how, How::Lint),
             concurrency: 1,
             own_clusters: 1,
-            quiet: false,
+            on_verdict: Some(console::shown_as_they_end()),
             shard: policy.shard,
             waiver: policy.outputs.waiver_lookup(&waivers),
             durations: durations::default_file(),
@@ -159,38 +160,13 @@ fn check_policy_args(policy: &PolicyArgs) -> Result<(), InputError> {
 pub fn finish(mut report: Report, waivers: &[waivers::Waiver], outputs: &OutputArgs, what: &str, started: Instant) -> anyhow::Result<ExitCode> {
     waivers::apply(&mut report, waivers, waivers::today());
     report.info.phases.push(("total".into(), started.elapsed()));
-    // The console said each scenario's diagnosis as it finished: the run's list points at it.
-    let mut said = std::collections::HashSet::new();
-    let errors: Vec<String> = report
-        .infra_errors
-        .iter()
-        .filter(|e| said.insert(*e))
-        .map(|e| match report.verdicts.iter().any(|v| v.reason.as_ref() == Some(e)) {
-            true => format!("{} (in full above)", e.lines().next().unwrap_or_default()),
-            false => e.clone(),
-        })
-        .collect();
     outputs.outputs().write(&report)?;
-    for error in &report.policy_errors {
-        eprintln!("pcmk-comply: error: {}", error.0);
+    for (stream, line) in console::closing(&report, what, started.elapsed()) {
+        match stream {
+            Stream::Out => println!("{line}"),
+            Stream::Err => eprintln!("{line}"),
+        }
     }
-    for error in &errors {
-        eprintln!("pcmk-comply: {error}");
-    }
-    for note in &report.harness_notes {
-        println!("note: {note}");
-    }
-    for figure in &report.measurements {
-        println!("measured: {figure}");
-    }
-    for waiver in &report.expired_waivers {
-        eprintln!("pcmk-comply: {waiver}");
-    }
-    for waiver in &report.unused_waivers {
-        println!("note: {waiver}");
-    }
-    println!("phases: {}", phase_summary(&report.info.phases));
-    println!("{what}: {} scenarios: {} in {:.1}s", report.verdicts.len(), pcmk_model::verdict::summary(&report.verdicts), started.elapsed().as_secs_f64());
     if report.verdicts.is_empty() && report.policy_errors.is_empty() {
         if let Some(shard) = &report.info.shard {
             println!("note: shard {shard} holds no scenario of this selection");
@@ -202,22 +178,4 @@ pub fn finish(mut report: Report, waivers: &[waivers::Waiver], outputs: &OutputA
     Ok(ExitCode::from(report.exit_code()))
 }
 
-/// Phases with their total time, in first-seen order: `cluster start 9× 57.1s`.
-fn phase_summary(phases: &[(String, Duration)]) -> String {
-    let mut totals: Vec<(&str, usize, Duration)> = Vec::new();
-    for (name, took) in phases {
-        match totals.iter_mut().find(|(n, _, _)| n == name) {
-            Some(total) => {
-                total.1 += 1;
-                total.2 += *took;
-            }
-            None => totals.push((name, 1, *took)),
-        }
-    }
-    totals
-        .iter()
-        .map(|(name, n, took)| if *n > 1 { format!("{name} {n}× {:.1}s", took.as_secs_f64()) } else { format!("{name} {:.1}s", took.as_secs_f64()) })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
 

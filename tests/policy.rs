@@ -18,7 +18,7 @@ use pcmk_steps::run_context::{Mode, RunContext};
 
 fn options(features: &[&str], static_only: bool) -> RunOptions {
     let features = features.iter().map(|f| if *f == "features" { FeatureSource::Builtin } else { FeatureSource::Path(repo_path(f)) }).collect();
-    RunOptions { features, params: Vec::new(), strict: false, tags: None, static_only, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, quiet: true, shard: None, waiver: None, durations: None }
+    RunOptions { features, params: Vec::new(), strict: false, tags: None, static_only, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, on_verdict: None, shard: None, waiver: None, durations: None }
 }
 
 async fn lint(candidate: &str) -> Report {

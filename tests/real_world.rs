@@ -43,7 +43,7 @@ fn options(static_only: bool) -> RunOptions {
         static_only,
         concurrency: runner::DEFAULT_CONCURRENCY,
         own_clusters: runner::DEFAULT_OWN_CLUSTERS,
-        quiet: true,
+        on_verdict: None,
         shard: None,
         waiver: None,
         durations: None,

@@ -71,6 +71,8 @@ fn golden_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r#"timestamp="[^"]*""#, r#"timestamp="[when]""#);
     settings.add_filter(r#"time="[0-9.e-]*""#, r#"time="[secs]""#);
+    // Seconds as numbers in the typed report; nanoseconds as integers in Cucumber JSON.
+    settings.add_filter(r#""(duration|seconds|started|at|took)": \d+\.\d+(e-?\d+)?"#, r#""$1": "[secs]""#);
     settings.add_filter(r#""duration": \d+"#, r#""duration": "[ns]""#);
     settings.add_filter(r"<td>\d+\.\d</td></tr>", "<td>[secs]</td></tr>");
     settings.add_filter(r#"<td class="secs">[0-9.]+</td>"#, r#"<td class="secs">[secs]</td>"#);
@@ -82,11 +84,12 @@ fn golden_settings() -> insta::Settings {
 #[test]
 fn every_format_of_a_small_run_is_golden_and_valid() {
     let dir = out_dir("golden");
-    let (junit, json, sarif, html) = (dir.join("r.xml"), dir.join("r.json"), dir.join("r.sarif"), dir.join("r.html"));
+    let (junit, json, sarif, html, typed_json) = (dir.join("r.xml"), dir.join("r.json"), dir.join("r.sarif"), dir.join("r.html"), dir.join("r.report.json"));
     let output = binary()
         .current_dir(repo_path(""))
         .args(["lint", "--candidate", "candidates/insecure", "--tags", "@communication", "--junit"])
         .args([&junit, &PathBuf::from("--json"), &json, &PathBuf::from("--sarif"), &sarif, &PathBuf::from("--report"), &html])
+        .args([&PathBuf::from("--report-json"), &typed_json])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
@@ -95,7 +98,13 @@ fn every_format_of_a_small_run_is_golden_and_valid() {
         insta::assert_snapshot!("cucumber_json", read(&json));
         insta::assert_snapshot!("sarif", read(&sarif));
         insta::assert_snapshot!("html", read(&html));
+        insta::assert_snapshot!("report_json", read(&typed_json));
     });
+    // The typed report reads back as the run's report: same exit code, findings with their lines.
+    let report = pcmk_reports::report_json::read(&typed_json).unwrap();
+    assert_eq!(report.exit_code(), 1);
+    let placed: Vec<_> = report.verdicts.iter().flat_map(|v| &v.findings).filter_map(|f| f.place.as_ref()).map(|p| (p.file.as_str(), p.line)).collect();
+    assert!(placed.contains(&("/etc/corosync/corosync.conf", 5)), "{placed:?}");
     junit_valid(&junit).unwrap();
     sarif_valid(&sarif).unwrap();
     // The typed model generated from the same schema reads it back.
@@ -323,9 +332,12 @@ fn shards_are_disjoint_and_complete_and_merge_equals_the_unsharded_run() {
     assert!(everything.len() >= 12);
     let mut shards = Vec::new();
     let mut union = Vec::new();
+    let mut typed_shards = Vec::new();
     for index in 1..=3 {
         let file = dir.join(format!("shard-{index}.json"));
-        let output = comply(&["lint", "--candidate", "candidates/insecure", "--shard", &format!("{index}/3"), "--json", file.to_str().unwrap()]);
+        let typed = dir.join(format!("shard-{index}.report.json"));
+        let output = comply(&["lint", "--candidate", "candidates/insecure", "--shard", &format!("{index}/3"), "--json", file.to_str().unwrap(), "--report-json", typed.to_str().unwrap()]);
+        typed_shards.push(typed);
         assert!(matches!(output.status.code(), Some(0 | 1)), "{}", text(&output));
         let part = outcomes(&file);
         assert!(!part.is_empty() && part.len() < everything.len(), "shard {index} holds {} of {}", part.len(), everything.len());
@@ -343,6 +355,16 @@ fn shards_are_disjoint_and_complete_and_merge_equals_the_unsharded_run() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert_eq!(without_durations(&merged), without_durations(&whole));
     sarif_valid(&sarif).unwrap();
+
+    // Typed slices merge into the same verdicts and keep what Cucumber JSON cannot: start times, findings' lines.
+    let (typed_merged, typed_sarif, typed_html) = (dir.join("typed-merged.json"), dir.join("typed-merged.sarif"), dir.join("typed-merged.html"));
+    let mut args = vec!["merge".to_string(), "--json".into(), typed_merged.display().to_string(), "--sarif".into(), typed_sarif.display().to_string(), "--report".into(), typed_html.display().to_string()];
+    args.extend(typed_shards.iter().map(|s| s.display().to_string()));
+    let output = binary().current_dir(repo_path("")).args(&args).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(without_durations(&typed_merged), without_durations(&whole));
+    assert!(read(&typed_sarif).contains("\"uri\": \"candidates/insecure/corosync.conf\""), "results located at the candidate's lines");
+    assert!(read(&typed_html).contains("<svg id=\"timeline\""), "merged typed slices draw a timeline");
 
     let output = comply(&["lint", "--shard", "4/3"]);
     assert_eq!(output.status.code(), Some(2));

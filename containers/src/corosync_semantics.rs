@@ -16,6 +16,8 @@ pub const TRANSPORTS: &[&str] = &["udpu", "udp", "knet"];
 pub struct Resolved {
     pub value: String,
     pub how: String,
+    /// The corosync.conf line it came from; None for a default.
+    pub line: Option<usize>,
 }
 
 /// corosync 3's crypto: `secauth: on` (exactly) means aes256 + sha256 unless
@@ -24,25 +26,26 @@ pub struct Resolved {
 /// the other way round: on unless exactly `off`, meaning aes256 + sha1.)
 pub fn crypto(conf: &CorosyncConf, key: &str) -> Resolved {
     if let Some(pair) = conf.root.lookup(&format!("totem.{key}")) {
-        return Resolved { value: pair.value.clone(), how: format!("corosync.conf line {}", pair.line) };
+        return Resolved { value: pair.value.clone(), how: format!("corosync.conf line {}", pair.line), line: Some(pair.line) };
     }
     match conf.root.lookup("totem.secauth") {
         Some(secauth) if secauth.value == "on" => {
             let value = if key == "crypto_cipher" { "aes256" } else { "sha256" };
-            Resolved { value: value.into(), how: format!("implied by `secauth: on` at corosync.conf line {}, which corosync 3 reads as aes256 + sha256", secauth.line) }
+            Resolved { value: value.into(), how: format!("implied by `secauth: on` at corosync.conf line {}, which corosync 3 reads as aes256 + sha256", secauth.line), line: Some(secauth.line) }
         }
         Some(secauth) => Resolved {
             value: "none".into(),
             how: format!("corosync.conf line {} sets secauth `{}`, which corosync 3 reads as off (only the exact value `on` turns it on)", secauth.line, secauth.value),
+            line: Some(secauth.line),
         },
-        None => Resolved { value: "none".into(), how: "unset in corosync.conf; corosync 3's default".into() },
+        None => Resolved { value: "none".into(), how: "unset in corosync.conf; corosync 3's default".into(), line: None },
     }
 }
 
 pub fn transport(conf: &CorosyncConf) -> Resolved {
     match conf.root.lookup("totem.transport") {
-        Some(pair) => Resolved { value: pair.value.clone(), how: format!("corosync.conf line {}", pair.line) },
-        None => Resolved { value: "knet".into(), how: "unset in corosync.conf; corosync 3's default".into() },
+        Some(pair) => Resolved { value: pair.value.clone(), how: format!("corosync.conf line {}", pair.line), line: Some(pair.line) },
+        None => Resolved { value: "knet".into(), how: "unset in corosync.conf; corosync 3's default".into(), line: None },
     }
 }
 

@@ -3,9 +3,11 @@
 //! every writer and the CLI read these, and nothing reads them back from text.
 
 pub mod error;
+pub mod finding;
 pub mod guidance;
 pub mod measurement;
 pub mod node;
 pub mod report;
+pub mod seconds;
 pub mod text;
 pub mod verdict;

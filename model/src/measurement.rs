@@ -6,8 +6,11 @@
 use std::fmt;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 /// What a figure measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A killed node's resource running on another node.
     Failover,
@@ -43,16 +46,19 @@ impl Kind {
 }
 
 /// One figure: the line people read, and the numbers behind it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
     /// As the console prints it after `measured:`.
     pub what: String,
     pub kind: Kind,
     /// From the fault to what was measured; None when the figure is text only.
+    #[serde(with = "crate::seconds::option")]
     pub took: Option<Duration>,
     /// Corosync's token + consensus: no node can react to a fault sooner.
+    #[serde(with = "crate::seconds::option")]
     pub floor: Option<Duration>,
     /// The bound the scenario asserts (`within 30 seconds`).
+    #[serde(with = "crate::seconds::option")]
     pub slo: Option<Duration>,
     /// The scenario it was measured in.
     pub scenario: Option<String>,

@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::measurement::Measurement;
 use crate::verdict::{Outcome, PolicyError, Verdict};
 
 /// What was tested, where and how long it took: for reports.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunInfo {
     /// `run`, `lint` or `merge`.
     pub command: String,
@@ -16,6 +18,7 @@ pub struct RunInfo {
     /// Package versions on the nodes (pacemaker, corosync, pcs, crmsh).
     pub versions: std::collections::BTreeMap<String, String>,
     /// Wall time per phase, in order.
+    #[serde(with = "crate::seconds::named")]
     pub phases: Vec<(String, std::time::Duration)>,
     pub shard: Option<String>,
     /// (path on the node, file in the candidate), to point findings at the candidate's lines.
@@ -32,21 +35,26 @@ pub struct RunInfo {
 pub const SHARED_LANE: &str = "shared cluster";
 
 /// A cluster's bring-up, on the lane its scenarios name (`Verdict::cluster`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterStart {
     pub lane: String,
     /// From the start of the run.
+    #[serde(with = "crate::seconds")]
     pub at: Duration,
+    #[serde(with = "crate::seconds")]
     pub took: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub verdicts: Vec<Verdict>,
     pub policy_errors: Vec<PolicyError>,
     pub infra_errors: Vec<String>,
     pub harness_notes: Vec<String>,
     pub measurements: Vec<Measurement>,
+    /// What a scenario left for the tests to read (the restored configuration):
+    /// the candidate's own values, so never written to a report file.
+    #[serde(skip)]
     pub artifacts: std::collections::BTreeMap<String, String>,
     pub info: RunInfo,
     /// Waivers that expired: each fails the run.
@@ -111,30 +119,73 @@ impl Report {
             let label = part.info.candidate.clone();
             let labelled = |text: String| format!("{label}: {text}");
             let end = part.end();
-            combined.verdicts.extend(part.verdicts.into_iter().map(|mut v| {
+            let (verdicts, info) = combined.absorb(part, &label, offset);
+            combined.verdicts.extend(verdicts.into_iter().map(|mut v| {
                 v.feature = format!("{label} » {}", v.feature);
                 v.started = v.started.map(|s| s + offset);
                 v.cluster = v.cluster.map(labelled);
                 v
             }));
-            combined.info.cluster_starts.extend(part.info.cluster_starts.into_iter().map(|c| ClusterStart { lane: labelled(c.lane), at: c.at + offset, ..c }));
+            combined.info.candidate_files.extend(info.candidate_files);
+            combined.info.candidate_inventory.extend(info.candidate_inventory);
             offset += end;
-            for error in part.policy_errors {
-                if !combined.policy_errors.iter().any(|e| e.0 == error.0) {
-                    combined.policy_errors.push(error);
-                }
-            }
-            combined.infra_errors.extend(part.infra_errors.into_iter().map(labelled));
-            combined.harness_notes.extend(part.harness_notes.into_iter().map(labelled));
-            combined.measurements.extend(part.measurements.into_iter().map(|m| Measurement { what: labelled(m.what), ..m }));
-            combined.artifacts.extend(part.artifacts.into_iter().map(|(name, text)| (labelled(name), text)));
-            combined.expired_waivers.extend(part.expired_waivers);
-            combined.unused_waivers.extend(part.unused_waivers);
-            combined.info.phases.extend(part.info.phases.into_iter().map(|(name, took)| (labelled(name), took)));
-            combined.info.candidate_files.extend(part.info.candidate_files);
-            combined.info.candidate_inventory.extend(part.info.candidate_inventory);
         }
         combined
+    }
+
+    /// One report of a sharded run's slices, each labelled (`shard 1/2`).
+    /// The slices ran side by side from time zero, so their times are kept
+    /// as they are and each shard's clusters get lanes of their own; a
+    /// scenario in two slices is bad input, since shards are disjoint.
+    pub fn merge_shards(parts: Vec<(String, Report)>) -> Result<Report, String> {
+        let first = parts.first().map(|(_, p)| p.info.clone()).unwrap_or_default();
+        let info = RunInfo {
+            command: "merge".into(),
+            candidate: first.candidate,
+            distro: first.distro,
+            versions: first.versions,
+            candidate_inventory: first.candidate_inventory,
+            strict: parts.iter().any(|(_, p)| p.info.strict),
+            ..RunInfo::default()
+        };
+        let mut merged = Report::new(Vec::new(), info);
+        for (label, part) in parts {
+            let (verdicts, info) = merged.absorb(part, &label, Duration::ZERO);
+            for verdict in verdicts {
+                if merged.verdicts.iter().any(|v| v.feature == verdict.feature && v.scenario == verdict.scenario && v.line == verdict.line) {
+                    return Err(format!("{label}: scenario \"{} » {}\" is also in another input; merge takes disjoint shards", verdict.feature, verdict.scenario));
+                }
+                merged.verdicts.push(Verdict { cluster: verdict.cluster.clone().map(|lane| format!("{label}: {lane}")), ..verdict });
+            }
+            for file in info.candidate_files {
+                if !merged.info.candidate_files.contains(&file) {
+                    merged.info.candidate_files.push(file);
+                }
+            }
+        }
+        Ok(merged)
+    }
+
+    /// Moves a part's run-level data into this report, each item labelled
+    /// with the part and its cluster starts `offset` later, and hands back
+    /// its verdicts and the rest of its info for the caller to place.
+    fn absorb(&mut self, part: Report, label: &str, offset: Duration) -> (Vec<Verdict>, RunInfo) {
+        let labelled = |text: String| format!("{label}: {text}");
+        let mut info = part.info;
+        self.info.cluster_starts.extend(std::mem::take(&mut info.cluster_starts).into_iter().map(|c| ClusterStart { lane: labelled(c.lane), at: c.at + offset, ..c }));
+        self.info.phases.extend(std::mem::take(&mut info.phases).into_iter().map(|(name, took)| (labelled(name), took)));
+        for error in part.policy_errors {
+            if !self.policy_errors.iter().any(|e| e.0 == error.0) {
+                self.policy_errors.push(error);
+            }
+        }
+        self.infra_errors.extend(part.infra_errors.into_iter().map(labelled));
+        self.harness_notes.extend(part.harness_notes.into_iter().map(labelled));
+        self.measurements.extend(part.measurements.into_iter().map(|m| Measurement { what: labelled(m.what), ..m }));
+        self.artifacts.extend(part.artifacts.into_iter().map(|(name, text)| (labelled(name), text)));
+        self.expired_waivers.extend(part.expired_waivers);
+        self.unused_waivers.extend(part.unused_waivers);
+        (part.verdicts, info)
     }
 
     /// When the last scenario or cluster start ended, from the start of the run.
@@ -167,5 +218,19 @@ mod tests {
         assert_eq!(starts, [("a: shared cluster", 0), ("b: shared cluster", 15)]);
         assert_eq!(combined.measurements[1].to_string(), "b: failover of web");
         assert_eq!(combined.end(), Duration::from_secs(22));
+    }
+
+    #[test]
+    fn merged_shards_keep_their_times_on_lanes_of_their_own() {
+        let mut second = part("a", 6, 1);
+        second.verdicts[0].scenario = "T".into();
+        let merged = Report::merge_shards(vec![("shard 1/2".into(), part("a", 5, 10)), ("shard 2/2".into(), second)]).unwrap();
+        let placed: Vec<_> = merged.verdicts.iter().map(|v| (v.cluster.as_deref().unwrap(), v.started.unwrap().as_secs())).collect();
+        assert_eq!(placed, [("shard 1/2: shared cluster", 5), ("shard 2/2: shared cluster", 6)]);
+        assert_eq!(merged.info.cluster_starts.len(), 2);
+        assert_eq!(merged.measurements[1].to_string(), "shard 2/2: failover of web");
+        assert_eq!(merged.end(), Duration::from_secs(15));
+        let twice = Report::merge_shards(vec![("shard 1/2".into(), part("a", 5, 10)), ("shard 2/2".into(), part("a", 5, 10))]).unwrap_err();
+        assert!(twice.contains("disjoint"), "{twice}");
     }
 }

@@ -5,9 +5,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
+use crate::finding::Finding;
+
 /// How a scenario ended, as the steps decided it. A waiver is applied on top
 /// (see [`Status`]); nothing downstream reads an outcome back from text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Passed,
     Failed,
@@ -60,7 +65,8 @@ impl Status {
 }
 
 /// How one step ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     Passed,
     Failed,
@@ -71,17 +77,18 @@ pub enum StepStatus {
     Skipped,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepRecord {
     pub keyword: String,
     pub text: String,
     pub line: usize,
     pub status: StepStatus,
+    #[serde(with = "crate::seconds")]
     pub duration: Duration,
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Verdict {
     pub feature: String,
     pub feature_file: Option<PathBuf>,
@@ -95,12 +102,17 @@ pub struct Verdict {
     pub description: Option<String>,
     /// Background steps first, then the scenario's, as written.
     pub steps: Vec<StepRecord>,
+    /// What the failing step found, each with its subject and, where known, file and line.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    #[serde(with = "crate::seconds")]
     pub duration: Duration,
     /// Set when a waiver covers this failure: who accepted it, why, until when.
     pub waived_by: Option<String>,
     /// When the scenario's own time began (after any wait for its slot),
     /// from the start of the run; None where no one recorded it (results
     /// read back from Cucumber JSON).
+    #[serde(with = "crate::seconds::option")]
     pub started: Option<Duration>,
     /// The cluster it ran on, as the timeline's lane (`shared cluster`,
     /// `own cluster 3`); None when it used no cluster.
@@ -121,6 +133,7 @@ impl Verdict {
             reason: None,
             description: None,
             steps: Vec::new(),
+            findings: Vec::new(),
             duration: Duration::ZERO,
             waived_by: None,
             started: None,
@@ -183,7 +196,7 @@ pub fn summary(verdicts: &[Verdict]) -> String {
 }
 
 /// A parse error in a feature file, or another problem with the policy itself.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PolicyError(pub String);
 
 

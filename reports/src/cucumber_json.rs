@@ -1,13 +1,14 @@
 //! Cucumber JSON (the format cucumber's JSON formatter writes and CI plugins
 //! read): features, their scenarios as elements, each step with its result.
 //! `merge` reads these files back into verdicts, so a sharded run can be
-//! reported as one. Results are as run: waivers are applied by whoever reads.
+//! reported as one (without a timeline: the format keeps no start times). Results are as run: waivers are applied by whoever reads.
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use pcmk_model::report::{Report, RunInfo};
+use pcmk_model::finding::Finding;
+use pcmk_model::report::Report;
 use pcmk_model::verdict::{Outcome, StepRecord, StepStatus, Verdict};
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,10 @@ pub struct Element {
     /// error, not applicable); other readers ignore it, `merge` reads it.
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "pcmk_outcome")]
     pub outcome: Option<String>,
+    /// What the failing step found, typed (subject, file and line), so that
+    /// a merged report points at the same lines; other readers ignore it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", rename = "pcmk_findings")]
+    pub findings: Vec<Finding>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -121,6 +126,7 @@ pub fn features(verdicts: &[Verdict]) -> Vec<Feature> {
                 })
                 .collect(),
             outcome: typed_outcome(v.outcome),
+            findings: v.findings.clone(),
         });
     }
     out
@@ -184,6 +190,7 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Verdict>> {
                 description: (!element.description.is_empty()).then_some(element.description),
                 duration: steps.iter().map(|s| s.duration).sum(),
                 steps,
+                findings: element.findings,
                 waived_by: None,
                 // Cucumber JSON keeps no start times or clusters: merged results have no timeline.
                 started: None,
@@ -192,27 +199,6 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Verdict>> {
         }
     }
     Ok(verdicts)
-}
-
-/// One report from the JSON results of several shards.
-pub fn merge(paths: &[std::path::PathBuf]) -> anyhow::Result<Report> {
-    let mut verdicts: Vec<Verdict> = Vec::new();
-    for path in paths {
-        for verdict in read(path)? {
-            if let Some(twin) = verdicts.iter().find(|v| v.feature == verdict.feature && v.scenario == verdict.scenario && v.line == verdict.line) {
-                anyhow::bail!("{}: scenario \"{} » {}\" is also in another input; merge takes disjoint shards", path.display(), twin.feature, twin.scenario);
-            }
-            verdicts.push(verdict);
-        }
-    }
-    let mut report = Report::new(verdicts, RunInfo { command: "merge".into(), ..RunInfo::default() });
-    // An infrastructure error in any shard is still one after merging.
-    for v in &report.verdicts {
-        if v.outcome == Outcome::InfraError {
-            report.infra_errors.push(format!("{} » {}: {}", v.feature, v.scenario, v.reason.as_deref().unwrap_or_default()));
-        }
-    }
-    Ok(report)
 }
 
 #[cfg(test)]
@@ -235,8 +221,7 @@ mod tests {
         assert_eq!(back[0].tags, report.verdicts[0].tags);
         assert_eq!(back[1].outcome, Outcome::Passed);
         assert_eq!(features(&back), features(&report.verdicts));
-        let twice = merge(&[file.clone(), file]).unwrap_err().to_string();
-        assert!(twice.contains("also in another input"), "{twice}");
+        assert_eq!(back[0].findings, report.verdicts[0].findings);
     }
 
     #[test]

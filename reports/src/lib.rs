@@ -1,12 +1,16 @@
 //! Writers for a run's verdicts: JUnit XML, Cucumber JSON (also read back by
-//! `merge`), SARIF 2.1.0 and a self-contained HTML report; and waivers.
+//! `merge`), SARIF 2.1.0, a self-contained HTML report and the report as
+//! pcmk-comply's own JSON; and waivers.
 //! Every writer works from the same `Report`, so the formats cannot disagree.
 
 pub mod compare;
+pub mod console;
 pub mod cucumber_json;
 pub mod html;
 pub mod junit;
 pub mod location;
+pub mod merge;
+pub mod report_json;
 pub mod said_once;
 pub mod sarif;
 pub mod waivers;
@@ -24,16 +28,19 @@ pub struct Outputs {
     pub json: Option<PathBuf>,
     pub sarif: Option<PathBuf>,
     pub html: Option<PathBuf>,
+    /// The whole report as pcmk-comply's own JSON (`report_json`).
+    pub report_json: Option<PathBuf>,
 }
 
 impl Outputs {
     pub fn write(&self, report: &Report) -> anyhow::Result<()> {
         let report = &said_once::errors_said_once(report);
-        let files: [(&Option<PathBuf>, fn(&Report) -> anyhow::Result<String>); 4] = [
+        let files: [(&Option<PathBuf>, fn(&Report) -> anyhow::Result<String>); 5] = [
             (&self.junit, junit::render),
             (&self.json, cucumber_json::render),
             (&self.sarif, sarif::render),
             (&self.html, html::render),
+            (&self.report_json, report_json::render),
         ];
         for (path, render) in files {
             if let Some(path) = path {
@@ -84,6 +91,7 @@ pub fn feature_uri(verdict: &Verdict) -> String {
 pub(crate) mod fixture {
     use std::time::Duration;
 
+    use pcmk_model::finding::{Finding, Place, Subject};
     use pcmk_model::report::{Report, RunInfo};
     use pcmk_model::verdict::{Outcome, StepRecord, StepStatus, Verdict};
 
@@ -117,6 +125,7 @@ pub(crate) mod fixture {
             description: Some("Why it matters.\nRemediation: set `x: y`.".into()),
             steps,
             duration: Duration::from_millis(12),
+            findings: Vec::new(),
             waived_by: None,
             started: None,
             cluster: None,
@@ -130,13 +139,15 @@ pub(crate) mod fixture {
             candidate_files: vec![("/etc/corosync/corosync.conf".into(), "candidates/insecure/corosync.conf".into())],
             ..RunInfo::default()
         };
-        Report::new(
+        let mut report = Report::new(
             vec![
                 verdict("Secure communication", "Corosync runs on the knet transport", 6, &["communication", "static", "critical"], Some(("corosync uses the \"knet\" transport", "corosync.conf line 4 sets transport udpu, expected knet"))),
                 verdict("Secure communication", "No inline key", 20, &["communication", "static", "high"], None),
             ],
             info,
-        )
+        );
+        report.verdicts[0].findings = vec![Finding::new(Subject::Candidate, "corosync.conf line 4 sets transport udpu, expected knet").at(Place::new("/etc/corosync/corosync.conf", 4))];
+        report
     }
 
     /// One scenario per status, the failure's reason quoting the words
@@ -214,6 +225,15 @@ mod every_writer {
         let outcomes: Vec<Outcome> = back.iter().map(|v| v.outcome).collect();
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(outcomes, report.verdicts.iter().map(|v| v.outcome).collect::<Vec<_>>(), "outcomes survive the JSON round trip");
+
+        let typed: serde_json::Value = serde_json::from_str(&crate::report_json::render(&report).unwrap()).unwrap();
+        let words: Vec<&str> = typed["report"]["verdicts"].as_array().unwrap().iter().map(|v| v["outcome"].as_str().unwrap()).collect();
+        assert_eq!(words, ["passed", "failed", "failed", "not_applicable", "infra_error", "undefined"]);
+        assert_eq!(typed["exit_code"], 2);
+        assert!(typed["report"]["verdicts"][2]["waived_by"].is_string(), "a waived failure stays a failure underneath");
+
+        let marks: Vec<String> = report.verdicts.iter().map(|v| crate::console::verdict_block(v).split_whitespace().next().unwrap().to_string()).collect();
+        assert_eq!(marks, ["PASS", "FAIL", "WAIVED", "N/A", "ERROR", "UNDEFINED"], "the quoted words leave a failure a failure on the console too");
     }
 
     #[test]

@@ -38,6 +38,22 @@ pub fn errors_said_once(report: &Report) -> Report {
     report
 }
 
+/// The run's infrastructure errors for the console, each once: the console
+/// printed a scenario's diagnosis in full as it ended, so an error some
+/// scenario carries is its headline pointing there.
+pub fn errors_for_console(report: &Report) -> Vec<String> {
+    let mut said = std::collections::HashSet::new();
+    report
+        .infra_errors
+        .iter()
+        .filter(|e| said.insert(*e))
+        .map(|e| match report.verdicts.iter().any(|v| v.reason.as_ref() == Some(e)) {
+            true => format!("{} (in full above)", e.lines().next().unwrap_or_default()),
+            false => e.clone(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,9 +74,9 @@ mod tests {
         let mut report = Report::new(verdicts, RunInfo::default());
         report.infra_errors = vec![diagnosis.clone(); 40];
         let dir = std::env::temp_dir().join(format!("pcmk-said-once-{}", std::process::id()));
-        let outputs = Outputs { junit: Some(dir.join("r.xml")), json: Some(dir.join("r.json")), sarif: Some(dir.join("r.sarif")), html: Some(dir.join("r.html")) };
+        let outputs = Outputs { junit: Some(dir.join("r.xml")), json: Some(dir.join("r.json")), sarif: Some(dir.join("r.sarif")), html: Some(dir.join("r.html")), report_json: Some(dir.join("r.report.json")) };
         outputs.write(&report).unwrap();
-        for file in ["r.xml", "r.json", "r.sarif", "r.html"] {
+        for file in ["r.xml", "r.json", "r.sarif", "r.html", "r.report.json"] {
             let text = std::fs::read_to_string(dir.join(file)).unwrap();
             // Its 40 log lines once: in the first scenario's reason and, where a format has them, its failed step.
             let said = text.matches("Could only read 64 bits").count();

@@ -6,8 +6,9 @@ use cucumber::then;
 
 use pcmk_containers::cluster::ExecOutput;
 
-use crate::support::Violations;
+use crate::support::{node_named, Violations};
 use crate::world::PolicyWorld;
+use pcmk_model::finding::{Finding, Subject};
 
 /// A missing account is the candidate's fault, not the harness's: say so plainly.
 pub(crate) async fn require_user(world: &mut PolicyWorld, node: &str, user: &str) -> anyhow::Result<()> {
@@ -87,7 +88,7 @@ async fn sudo_only(world: &mut PolicyWorld, user: String, step: &Step) -> anyhow
         require_user(world, node, &user).await?;
         sudo_violations(world, node, &user, &allowed, &mut violations).await?;
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "sudo lets each user the candidate's sudoers rules name run only these commands:")]
@@ -108,14 +109,14 @@ async fn sudo_users_only(world: &mut PolicyWorld, step: &Step) -> anyhow::Result
             sudo_violations(world, node, user, &allowed, &mut violations).await?;
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 async fn sudo_violations(world: &mut PolicyWorld, node: &str, user: &str, allowed: &[String], violations: &mut Violations) -> anyhow::Result<()> {
     let out = world.exec(node, &["sudo", "-l", "-U", user]).await?;
     for command in sudo_commands(&out.stdout) {
         if !allowed.contains(&command) {
-            violations.add(format!("{node}: sudo lets `{user}` run `{command}`, which the policy does not list"));
+            violations.add(Finding::new(node_named(&node), format!("{node}: sudo lets `{user}` run `{command}`, which the policy does not list")));
         }
     }
     Ok(())
@@ -164,13 +165,13 @@ async fn read_only_acl_users(world: &mut PolicyWorld) -> anyhow::Result<()> {
         ensure_account(world, &node, user, &["haclient"]).await?;
         let read = world.exec_as(&node, user, READ_CIB).await?;
         if !(read.success() && read.stdout.contains("<configuration")) {
-            violations.add(format!("`{user}` cannot read the CIB on {node}: {}", read.stderr.trim()));
+            violations.add(Finding::new(node_named(&node), format!("`{user}` cannot read the CIB on {node}: {}", read.stderr.trim())));
         }
         if let Err(e) = cannot_write(world, user.clone()).await {
-            violations.add(e.to_string());
+            violations.add(Finding::new(Subject::Cluster, e.to_string()));
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "an account outside haclient cannot read the CIB")]

@@ -6,8 +6,9 @@ use cucumber::gherkin::Step;
 use cucumber::{then, when};
 
 use crate::facts::NodeFacts;
-use crate::support::{place, Violations};
+use crate::support::{node_named, place, subject, Violations};
 use crate::world::PolicyWorld;
+use pcmk_model::finding::{Finding, Place};
 
 /// One audit rule that watches a path: `-w PATH -p PERMS` or
 /// `-a always,exit -F dir=PATH|path=PATH -F perm=PERMS`.
@@ -19,25 +20,27 @@ pub struct AuditWatch {
     pub perms: String,
     /// `file line N`, for messages.
     pub place: String,
+    pub at: Place,
 }
 
-/// Watches in a rules file, and lines that switch auditing off.
-pub fn parse_audit_rules(file: &str, text: &str) -> (Vec<AuditWatch>, Vec<String>) {
+/// Watches in a rules file, and lines that switch auditing off (what, where).
+pub fn parse_audit_rules(file: &str, text: &str) -> (Vec<AuditWatch>, Vec<(String, Place)>) {
     let mut watches = Vec::new();
     let mut disabling = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let place = format!("{file} line {}", index + 1);
+        let at = Place::new(file, index + 1);
         let line = raw.split('#').next().unwrap_or_default().trim();
         let words: Vec<&str> = line.split_whitespace().collect();
         let value_of = |flag: &str| words.windows(2).find(|w| w[0] == flag).map(|w| w[1]);
         let fields: Vec<(&str, &str)> = words.windows(2).filter(|w| w[0] == "-F").filter_map(|w| w[1].split_once('=')).collect();
         let field = |name: &str| fields.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
         match words.first() {
-            Some(&"-e") if value_of("-e") == Some("0") => disabling.push(format!("{place}: `-e 0` disables auditing")),
+            Some(&"-e") if value_of("-e") == Some("0") => disabling.push((format!("{place}: `-e 0` disables auditing"), at)),
             Some(&"-w") => {
                 if let Some(path) = value_of("-w") {
                     let perms = value_of("-p").unwrap_or("rwxa").to_string();
-                    watches.push(AuditWatch { path: path.trim_end_matches('/').to_string(), recursive: true, perms, place });
+                    watches.push(AuditWatch { path: path.trim_end_matches('/').to_string(), recursive: true, perms, place, at });
                 }
             }
             Some(&"-a") | Some(&"-A") => {
@@ -48,7 +51,7 @@ pub fn parse_audit_rules(file: &str, text: &str) -> (Vec<AuditWatch>, Vec<String
                 let target = field("dir").map(|d| (d, true)).or_else(|| field("path").map(|p| (p, false)));
                 if let Some((path, recursive)) = target {
                     let perms = field("perm").unwrap_or("rwxa").to_string();
-                    watches.push(AuditWatch { path: path.trim_end_matches('/').to_string(), recursive, perms, place });
+                    watches.push(AuditWatch { path: path.trim_end_matches('/').to_string(), recursive, perms, place, at });
                 }
             }
             _ => {}
@@ -69,30 +72,30 @@ async fn audit_rules_watch(world: &mut PolicyWorld, step: &Step) -> anyhow::Resu
     for node in &facts.nodes {
         let files = audit_rules(node);
         if files.is_empty() {
-            violations.add(format!("{}: no audit rules in /etc/audit/rules.d/*.rules", place(node)));
+            violations.add(Finding::new(subject(node), format!("{}: no audit rules in /etc/audit/rules.d/*.rules", place(node))));
             continue;
         }
         let mut watches = Vec::new();
         for (path, text) in files {
             let (found, disabling) = parse_audit_rules(path, text);
             watches.extend(found);
-            for problem in disabling {
-                violations.add(format!("{}: {problem}", place(node)));
+            for (problem, at) in disabling {
+                violations.add(Finding::new(subject(node), format!("{}: {problem}", place(node))).at(at));
             }
         }
         for path in &required {
             let path = path.trim_end_matches('/');
             let covering: Vec<&AuditWatch> = watches.iter().filter(|w| w.path == path || (w.recursive && path.starts_with(&format!("{}/", w.path)))).collect();
             if !covering.iter().any(|w| w.perms.contains('w') && w.perms.contains('a')) {
-                let what = match covering.first() {
-                    Some(w) => format!("is watched only for `{}` ({})", w.perms, w.place),
-                    None => "is not watched".to_string(),
+                let (what, at) = match covering.first() {
+                    Some(w) => (format!("is watched only for `{}` ({})", w.perms, w.place), Some(w.at.clone())),
+                    None => ("is not watched".to_string(), None),
                 };
-                violations.add(format!("{}: {path} {what}; writes (w) and attribute changes (a) must be audited", place(node)));
+                violations.add(Finding::new(subject(node), format!("{}: {path} {what}; writes (w) and attribute changes (a) must be audited", place(node))).at(at));
             }
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "corosync logs to a file and to syslog, with timestamps")]
@@ -102,21 +105,21 @@ async fn corosync_logging(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let mut violations = Violations::default();
     for node in &facts.nodes {
         let Some(conf) = &node.corosync_conf else {
-            violations.add(format!("{}: no corosync.conf", place(node)));
+            violations.add(Finding::new(subject(node), format!("{}: no corosync.conf", place(node))));
             continue;
         };
         // corosync's defaults: to_syslog yes, to_logfile no, timestamp off.
         for (key, default, wanted) in [("to_logfile", "no", &["yes", "on"][..]), ("to_syslog", "yes", &["yes", "on"][..]), ("timestamp", "off", &["on", "hires"][..])] {
-            let (value, at) = crate::support::conf_value(conf, &format!("logging.{key}"), default);
+            let (value, at, line) = crate::support::conf_value(conf, &format!("logging.{key}"), default);
             if !wanted.contains(&value.as_str()) {
-                violations.add(format!("{}: logging.{key} is `{value}` ({at}); want {}", place(node), wanted.join(" or ")));
+                violations.add(Finding::new(subject(node), format!("{}: logging.{key} is `{value}` ({at}); want {}", place(node), wanted.join(" or "))).at(line));
             }
         }
         if conf.root.lookup("logging.to_logfile").is_some_and(|p| p.value == "yes" || p.value == "on") && conf.root.lookup("logging.logfile").is_none() {
-            violations.add(format!("{}: logging.to_logfile is on but logging.logfile names no file", place(node)));
+            violations.add(Finding::new(subject(node), format!("{}: logging.to_logfile is on but logging.logfile names no file", place(node))));
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 /// Whether a log line starts with a syslog-style or ISO timestamp.
@@ -138,13 +141,13 @@ async fn logs_timestamped(world: &mut PolicyWorld, files: String) -> anyhow::Res
             let out = world.exec(node, &["tail", "-n", "20", &file]).await?;
             let lines: Vec<&str> = out.stdout.lines().filter(|l| !l.trim().is_empty()).collect();
             if !out.success() || lines.is_empty() {
-                violations.add(format!("{node}: {file} is missing or empty"));
+                violations.add(Finding::new(node_named(&node), format!("{node}: {file} is missing or empty")));
             } else if let Some(bad) = lines.iter().find(|l| !timestamped(l)) {
-                violations.add(format!("{node}: {file} has a line without a timestamp: `{}`", bad.chars().take(100).collect::<String>()));
+                violations.add(Finding::new(node_named(&node), format!("{node}: {file} has a line without a timestamp: `{}`", bad.chars().take(100).collect::<String>())));
             }
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[when(expr = "{string} sets the meta attribute {string} of {string} through sudo")]
@@ -210,10 +213,10 @@ mod tests {
         let rules = "# cluster\n-w /etc/corosync/ -p wa -k cluster\n-a always,exit -F dir=/var/lib/pacemaker/cib -F perm=wa -k cib\n-a never,exit -F path=/etc/pacemaker\n-a exit,always -F path=/var/lib/pcsd/known-hosts -F perm=w\n-e 0\n";
         let (watches, disabling) = parse_audit_rules("cluster.rules", rules);
         assert_eq!(watches.len(), 3);
-        assert_eq!(watches[0], AuditWatch { path: "/etc/corosync".into(), recursive: true, perms: "wa".into(), place: "cluster.rules line 2".into() });
+        assert_eq!(watches[0], AuditWatch { path: "/etc/corosync".into(), recursive: true, perms: "wa".into(), place: "cluster.rules line 2".into(), at: Place::new("cluster.rules", 2) });
         assert!(watches[1].recursive && watches[1].path == "/var/lib/pacemaker/cib");
         assert!(!watches[2].recursive && watches[2].perms == "w");
-        assert_eq!(disabling, vec!["cluster.rules line 6: `-e 0` disables auditing".to_string()]);
+        assert_eq!(disabling, vec![("cluster.rules line 6: `-e 0` disables auditing".to_string(), Place::new("cluster.rules", 6))]);
     }
 
     #[test]

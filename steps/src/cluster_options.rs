@@ -27,6 +27,7 @@
 //!   static reading cannot know the time the cluster will run at, so both
 //!   readings are judged.
 
+use pcmk_model::finding::Place;
 use crate::facts::{CibFacts, PropertySet};
 
 /// A Pacemaker release line whose option semantics differ.
@@ -105,6 +106,8 @@ pub struct Reading {
     /// Canonical: `true`/`false` for booleans, lower case for choices.
     pub value: String,
     pub how: String,
+    /// The CIB line that set it; None for a default.
+    pub place: Option<pcmk_model::finding::Place>,
     /// Whether sets with rules were taken as applying.
     pub with_rules: bool,
 }
@@ -129,11 +132,11 @@ fn read(cib: &CibFacts, origin: &str, name: &str, version: Pacemaker, with_rules
     let Some(spec) = spec(name, version) else {
         // Not an option this module knows: the first value as written, else unset.
         let found = ordered_sets(cib, version, with_rules).into_iter().find_map(|s| s.pairs.iter().find(|p| p.0 == name));
-        let (value, how) = match found {
-            Some((_, value, line)) => (value.clone(), format!("{origin} line {line}")),
-            None => (String::new(), format!("unset in {origin}")),
+        let (value, how, place) = match found {
+            Some((_, value, line)) => (value.clone(), format!("{origin} line {line}"), Some(Place::new(origin, *line))),
+            None => (String::new(), format!("unset in {origin}"), None),
         };
-        return Reading { version, value, how, with_rules };
+        return Reading { version, value, how, place, with_rules };
     };
     let legacy_ok = cib.validate_with_before_3_0();
     let sets = ordered_sets(cib, version, with_rules && spec.name != "enable-acl");
@@ -152,19 +155,21 @@ fn read(cib: &CibFacts, origin: &str, name: &str, version: Pacemaker, with_rules
     };
     let rule_note = if with_rules { " (taking the sets with rules as in force)" } else { "" };
     let Some((spelled, raw, line)) = found else {
-        return Reading { version, value: spec.default.into(), how: format!("unset in {origin}{rule_note}; {}'s default", version.name()), with_rules };
+        return Reading { version, value: spec.default.into(), how: format!("unset in {origin}{rule_note}; {}'s default", version.name()), place: None, with_rules };
     };
     let canonical = match spec.kind {
         Kind::Boolean => parse_bool(&raw).map(|b| b.to_string()),
         Kind::Choice(values) => values.iter().find(|v| v.eq_ignore_ascii_case(&raw)).map(|v| v.to_string()),
     };
     let at = format!("{origin} line {line} sets {spelled}=`{raw}`{rule_note}");
+    let place = Some(Place::new(origin, line));
     match canonical {
-        Some(value) => Reading { version, value, how: at, with_rules },
+        Some(value) => Reading { version, value, how: at, place, with_rules },
         None => Reading {
             version,
             value: spec.default.into(),
             how: format!("{at}, which {} finds invalid and replaces with its default `{}`", version.name(), spec.default),
+            place,
             with_rules,
         },
     }

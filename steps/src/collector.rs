@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use cucumber::event::{self, Cucumber, Feature, Rule, Scenario, Step};
 use cucumber::{gherkin, parser, Event};
 
-use pcmk_model::guidance::Guidance;
 pub use pcmk_model::verdict::{Outcome, PolicyError, StepRecord, StepStatus, Verdict};
 use crate::world::PolicyWorld;
 
@@ -18,8 +17,6 @@ pub type ScenarioKey = (String, usize, String);
 #[derive(Default)]
 pub struct Collected {
     pub verdicts: BTreeMap<ScenarioKey, Verdict>,
-    /// Infrastructure errors already printed in full: each is said once.
-    said_errors: std::collections::BTreeSet<String>,
     pub policy_errors: Vec<PolicyError>,
     /// When each scenario and its current step started.
     started: BTreeMap<ScenarioKey, (Instant, Option<Instant>)>,
@@ -43,11 +40,14 @@ impl Collected {
 /// Says which waiver, if any, covers a failing scenario (shown as it finishes).
 pub type WaiverLookup = Arc<dyn Fn(&Verdict) -> Option<String> + Send + Sync>;
 
-/// A cucumber writer that keeps verdicts and prints a line per finished scenario.
+/// Shown each verdict as its scenario ends (the CLI's console); the runner itself prints nothing.
+pub type VerdictSink = Arc<dyn Fn(&Verdict) + Send + Sync>;
+
+/// A cucumber writer that turns events into verdicts and hands each finished one to its sink.
 #[derive(Clone, Default)]
 pub struct VerdictWriter {
     pub collected: Arc<Mutex<Collected>>,
-    pub quiet: bool,
+    pub on_verdict: Option<VerdictSink>,
     pub waiver: Option<WaiverLookup>,
 }
 
@@ -70,6 +70,7 @@ impl VerdictWriter {
             failed_step: None,
             reason: None,
             description: scenario.description.clone(),
+            findings: Vec::new(),
             steps: feature
                 .background
                 .iter()
@@ -108,6 +109,9 @@ impl VerdictWriter {
                 let outcome = world.as_ref().and_then(|w| w.failure_kind()).unwrap_or(Outcome::Failed);
                 let status = if outcome == Outcome::NotApplicable { StepStatus::NotApplicable } else { StepStatus::Failed };
                 record(verdict, clock, now, &step, status, Some(reason.clone()));
+                if verdict.outcome == Outcome::Passed {
+                    verdict.findings = world.as_ref().map(|w| w.findings()).unwrap_or_default();
+                }
                 failed(verdict, outcome, Some(&step), reason);
             }
             Scenario::Step(step, Step::Skipped) | Scenario::Background(step, Step::Skipped) => {
@@ -122,14 +126,8 @@ impl VerdictWriter {
             Scenario::Finished => {
                 verdict.duration = now - clock.0;
                 verdict.waived_by = self.waiver.as_ref().and_then(|lookup| lookup(verdict));
-                if !self.quiet {
-                    // The same harness fault stops many scenarios: its diagnosis once, then a line each.
-                    let said_before = verdict.reason.clone().filter(|_| verdict.outcome == Outcome::InfraError).is_some_and(|r| !collected.said_errors.insert(r));
-                    if said_before {
-                        println!("{} {} » {} (not run: the infrastructure error above)", crate::console::paint(verdict.status(), &format!("{:<9}", verdict.status().mark())), verdict.feature, verdict.scenario);
-                    } else {
-                        print_verdict(verdict);
-                    }
+                if let Some(show) = &self.on_verdict {
+                    show(verdict);
                 }
             }
             _ => {}
@@ -147,25 +145,7 @@ fn record(verdict: &mut Verdict, clock: &mut (Instant, Option<Instant>), now: In
     }
 }
 
-/// The console line of a finished scenario, with the failing step, reason and remediation.
-pub fn print_verdict(verdict: &Verdict) {
-    let status = verdict.status();
-    // Padded before painting, so the escape codes do not count towards the width.
-    let mark = crate::console::paint(status, &format!("{:<9}", status.mark()));
-    println!("{mark} {} » {}", verdict.feature, verdict.scenario);
-    if let (Some(step), Some(reason)) = (&verdict.failed_step, &verdict.reason) {
-        println!("          step: {step}");
-        for line in reason.lines() {
-            println!("          {line}");
-        }
-        if let (Outcome::Failed, Some(fix)) = (verdict.outcome, Guidance::from_description(verdict.description.as_deref()).remediation) {
-            println!("          remediation: {fix}");
-        }
-    }
-    if let Some(waiver) = &verdict.waived_by {
-        println!("          waived: {waiver}");
-    }
-}
+
 /// Verdicts are keyed by scenario, so event order does not matter here.
 impl cucumber::writer::Normalized for VerdictWriter {}
 

@@ -5,8 +5,9 @@ use cucumber::then;
 
 use crate::cluster_options::{readings, Pacemaker, Reading};
 use pcmk_model::text::parse_bool;
-use crate::support::{check_file, list, parse_mode, place, shell_assignments, Violations};
+use crate::support::{check_file, list, node_named, parse_mode, place, shell_assignments, subject, Violations};
 use crate::world::PolicyWorld;
+use pcmk_model::finding::{Finding, Place, Subject};
 
 async fn file_mode(world: &mut PolicyWorld, path: &str, owner: &str, max_mode: &str, required: bool) -> anyhow::Result<()> {
     let (user, group) = owner.split_once(':').ok_or_else(|| anyhow::anyhow!("owner `{owner}` must be user:group"))?;
@@ -20,11 +21,11 @@ async fn file_mode(world: &mut PolicyWorld, path: &str, owner: &str, max_mode: &
     for node in &facts.nodes {
         match node.files.get(path) {
             Some(file) => check_file(node, path, file, user, group, max_mode, &mut violations),
-            None if required => violations.add(format!("{}: {path} does not exist", place(node))),
+            None if required => violations.add(Finding::new(subject(node), format!("{}: {path} does not exist", place(node)))),
             None => {}
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "the file {string} is owned by {string} with mode at most {string}")]
@@ -51,7 +52,7 @@ async fn files_in_dir_owned(world: &mut PolicyWorld, dir: String, owner: String,
             }
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 /// Every reading of a cluster option that matters: by the Pacemaker the
@@ -80,10 +81,10 @@ async fn option_is(world: &mut PolicyWorld, name: String, expected: String) -> a
     let mut violations = Violations::default();
     for reading in option_readings(world, &name).await? {
         if !same_value(&reading.value, &expected) {
-            violations.add(format!("{}: cluster option {name} is `{}` ({}); the policy requires `{expected}`", reading.version.name(), reading.value, reading.how));
+            violations.add(Finding::new(Subject::Cluster, format!("{}: cluster option {name} is `{}` ({}); the policy requires `{expected}`", reading.version.name(), reading.value, reading.how)).at(reading.place.clone()));
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "with at least {int} nodes the cluster option {string} is not {string}")]
@@ -99,10 +100,10 @@ async fn option_is_not_with_nodes(world: &mut PolicyWorld, min_nodes: usize, nam
     let mut violations = Violations::default();
     for reading in option_readings(world, &name).await? {
         if same_value(&reading.value, &forbidden) {
-            violations.add(format!("{}: cluster option {name} is `{}` ({}) on a {nodes}-node cluster; the policy forbids `{forbidden}`", reading.version.name(), reading.value, reading.how));
+            violations.add(Finding::new(Subject::Cluster, format!("{}: cluster option {name} is `{}` ({}) on a {nodes}-node cluster; the policy forbids `{forbidden}`", reading.version.name(), reading.value, reading.how)).at(reading.place.clone()));
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "every resource agent the CIB uses exists, is owned by root and is not writable by group or others")]
@@ -122,18 +123,18 @@ async fn agents_are_safe(world: &mut PolicyWorld) -> anyhow::Result<()> {
             let Some(line) = out.stdout.lines().find(|l| l.split('\t').next() == Some(path.as_str())) else {
                 // An agent the lab's nodes lack says nothing of the real nodes' copy; one the candidate places must be there.
                 if placed.contains(path) {
-                    violations.add(format!("{node}: resource `{id}` uses {path}, which the candidate places but the node does not have"));
+                    violations.add(Finding::new(node_named(&node), format!("{node}: resource `{id}` uses {path}, which the candidate places but the node does not have")));
                 }
                 continue;
             };
             let fields: Vec<&str> = line.split('\t').collect();
             let mode = u32::from_str_radix(fields.get(2).unwrap_or(&"0"), 8).unwrap_or(0o7777);
             if fields.get(1) != Some(&"root") || mode & 0o022 != 0 {
-                violations.add(format!("{node}: resource `{id}` uses {path}, owned by {} with mode {mode:04o}: anyone who can write it runs code as root", fields.get(1).unwrap_or(&"?")));
+                violations.add(Finding::new(node_named(&node), format!("{node}: resource `{id}` uses {path}, owned by {} with mode {mode:04o}: anyone who can write it runs code as root", fields.get(1).unwrap_or(&"?"))));
             }
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 const PASSWORD_CHECK: &str = r#"
@@ -169,15 +170,19 @@ async fn password_not_default(world: &mut PolicyWorld, user: String, defaults: S
         let out = world.exec(node, &cmd).await?;
         match out.stdout.trim() {
             "ok" | "locked" | "nouser" => {}
-            "empty" => violations.add(format!("{node}: `{user}` has an empty password")),
-            "default" => violations.add(format!("{node}: `{user}` has a well-known default password; set a strong one (passwd {user})")),
+            "empty" => violations.add(Finding::new(node_named(&node), format!("{node}: `{user}` has an empty password"))),
+            "default" => violations.add(Finding::new(node_named(&node), format!("{node}: `{user}` has a well-known default password; set a strong one (passwd {user})"))),
             other => return world.infra(Err(anyhow::anyhow!("password check on {node} answered `{other}`: {}", out.stderr.trim()))),
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
-async fn pcsd_option(world: &mut PolicyWorld, key: &str) -> anyhow::Result<Vec<(String, Option<(String, usize)>)>> {
+/// Where pcsd's settings sit on a Debian node (`/etc/sysconfig/pcsd` elsewhere is placed here).
+const PCSD_SETTINGS: &str = "/etc/default/pcsd";
+
+/// Each node (its subject and place for messages) with the key's last assignment and line.
+async fn pcsd_option(world: &mut PolicyWorld, key: &str) -> anyhow::Result<Vec<(Subject, String, Option<(String, usize)>)>> {
     let facts = world.facts().await?;
     Ok(facts
         .nodes
@@ -185,10 +190,10 @@ async fn pcsd_option(world: &mut PolicyWorld, key: &str) -> anyhow::Result<Vec<(
         .map(|node| {
             let value = node
                 .texts
-                .get("/etc/default/pcsd")
+                .get(PCSD_SETTINGS)
                 .and_then(|text| shell_assignments(text).into_iter().filter(|(k, _, _)| k == key).last())
                 .map(|(_, v, line)| (v, line));
-            (place(node), value)
+            (subject(node), place(node), value)
         })
         .collect())
 }
@@ -197,33 +202,34 @@ async fn pcsd_option(world: &mut PolicyWorld, key: &str) -> anyhow::Result<Vec<(
 async fn pcsd_option_none_of(world: &mut PolicyWorld, key: String, forbidden: String) -> anyhow::Result<()> {
     let forbidden = list(&forbidden);
     let mut violations = Violations::default();
-    for (place, value) in pcsd_option(world, &key).await? {
+    for (subject, place, value) in pcsd_option(world, &key).await? {
         match value {
-            None => violations.add(format!("{place}: /etc/default/pcsd does not set {key}")),
-            Some((v, line)) if v.is_empty() || v.split([',', ' ']).any(|part| forbidden.iter().any(|f| f == part.trim())) => {
-                violations.add(format!("{place}: /etc/default/pcsd line {line} sets {key}=`{v}`, which the policy forbids ({})", forbidden.join(", ")))
-            }
+            None => violations.add(Finding::new(subject, format!("{place}: /etc/default/pcsd does not set {key}"))),
+            Some((v, line)) if v.is_empty() || v.split([',', ' ']).any(|part| forbidden.iter().any(|f| f == part.trim())) => violations.add(
+                Finding::new(subject, format!("{place}: /etc/default/pcsd line {line} sets {key}=`{v}`, which the policy forbids ({})", forbidden.join(", ")))
+                    .at(Place::new(PCSD_SETTINGS, line)),
+            ),
             Some(_) => {}
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "the pcsd option {string} contains all of {string}")]
 async fn pcsd_option_contains(world: &mut PolicyWorld, key: String, required: String) -> anyhow::Result<()> {
     let required = list(&required);
     let mut violations = Violations::default();
-    for (place, value) in pcsd_option(world, &key).await? {
-        let (text, at) = match value {
-            Some((v, line)) => (v, format!("line {line}")),
-            None => (String::new(), "unset".to_string()),
+    for (subject, place, value) in pcsd_option(world, &key).await? {
+        let (text, at, line) = match value {
+            Some((v, line)) => (v, format!("line {line}"), Some(Place::new(PCSD_SETTINGS, line))),
+            None => (String::new(), "unset".to_string(), None),
         };
         let present: Vec<&str> = text.split(',').map(str::trim).collect();
         let missing: Vec<&String> = required.iter().filter(|r| !present.contains(&r.as_str())).collect();
         if !missing.is_empty() {
-            violations.add(format!("{place}: /etc/default/pcsd {key} ({at}) lacks {}", missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+            violations.add(Finding::new(subject, format!("{place}: /etc/default/pcsd {key} ({at}) lacks {}", missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))).at(line));
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 

@@ -68,7 +68,7 @@ async fn moved_within(world: &mut PolicyWorld, resource: String, seconds: u64) -
     let resource = world.subject_resource(&resource).await?;
     let fault = fault(world)?;
     let live = world.live().await?;
-    let survivor = live.cluster.nodes.iter().find(|n| n.name != fault.node).map(|n| n.name.clone()).expect("two or more nodes");
+    let survivor = live.cluster.nodes().iter().find(|n| n.name != fault.node).map(|n| n.name.clone()).expect("two or more nodes");
     let deadline = fault.at + Duration::from_secs(seconds);
     let floor = until_corosync_can_notice(world, &fault, &survivor).await?;
     loop {
@@ -93,7 +93,7 @@ async fn recovered_within(world: &mut PolicyWorld, resource: String, seconds: u6
     let resource = world.subject_resource(&resource).await?;
     let fault = fault(world)?;
     let live = world.live().await?;
-    let observer = live.cluster.nodes[0].name.clone();
+    let observer = live.cluster.nodes()[0].name.clone();
     let deadline = fault.at + Duration::from_secs(seconds);
     loop {
         let failcount = world.exec(&observer, &["crm_failcount", "--query", "--resource", &resource, "--node", &fault.node]).await?;
@@ -161,7 +161,7 @@ async fn never_on_both_sides(world: &mut PolicyWorld, resource: String, seconds:
     let fault = fault(world)?;
     let live = world.live().await?;
     let isolated = fault.node.clone();
-    let majority: Vec<String> = live.cluster.nodes.iter().filter(|n| n.name != isolated).map(|n| n.name.clone()).collect();
+    let majority: Vec<String> = live.cluster.nodes().iter().filter(|n| n.name != isolated).map(|n| n.name.clone()).collect();
     let until = Instant::now() + Duration::from_secs(seconds);
     let mut majority_took_over = false;
     let mut majority_silent = None;
@@ -226,7 +226,7 @@ async fn kill_daemon(world: &mut PolicyWorld, daemon: String, resource: String) 
 /// Nodes other than the fault's, in cluster order.
 async fn others(world: &mut PolicyWorld, fault: &Fault) -> anyhow::Result<Vec<String>> {
     let live = world.live().await?;
-    Ok(live.cluster.nodes.iter().filter(|n| n.name != fault.node).map(|n| n.name.clone()).collect())
+    Ok(live.cluster.nodes().iter().filter(|n| n.name != fault.node).map(|n| n.name.clone()).collect())
 }
 
 #[then(expr = "{string} runs on some node within {int} seconds")]
@@ -277,7 +277,7 @@ async fn fenced_or_back(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result
 /// partition in its own view and another node's. Another node's view alone can
 /// be a second old, and a dead corosync looks alive in it until the token expires.
 /// Err says how the node is not back.
-async fn back_in_cluster(cluster: &pcmk_containers::cluster::Cluster, node: &str, observer: &str) -> Result<(), String> {
+async fn back_in_cluster(cluster: &crate::engine::Engine, node: &str, observer: &str) -> Result<(), String> {
     let running = cluster.running_services(node).await.unwrap_or_default();
     for daemon in [Service::Corosync, Service::Pacemaker] {
         if !running.contains(&daemon) {
@@ -299,7 +299,7 @@ async fn kill_all_but_one(world: &mut PolicyWorld, resource: String) -> anyhow::
     let resource = world.subject_resource(&resource).await?;
     let survivor = running_on(world, &resource).await?;
     let live = world.live().await?;
-    for node in live.cluster.nodes.iter().filter(|n| n.name != survivor) {
+    for node in live.cluster.nodes().iter().filter(|n| n.name != survivor) {
         world.infra(live.cluster.kill_node(&node.name).await)?;
     }
     world.fault = Some(Fault { node: survivor, at: Instant::now(), resource });

@@ -8,8 +8,9 @@ use cucumber::gherkin::Step;
 use cucumber::{then, when};
 use regex::Regex;
 
-use crate::support::{list, place, Violations};
+use crate::support::{list, place, subject, Violations};
 use crate::world::PolicyWorld;
+use pcmk_model::finding::{Finding, Place};
 
 pub const AIDE_CONF: &str = "/etc/aide/aide.conf";
 
@@ -32,7 +33,8 @@ struct Selection {
 pub struct AideRules {
     selections: Vec<Selection>,
     groups: BTreeMap<String, String>,
-    pub problems: Vec<String>,
+    /// (what is wrong, its line).
+    pub problems: Vec<(String, usize)>,
 }
 
 impl AideRules {
@@ -54,7 +56,7 @@ impl AideRules {
                 let anchored = if exact { format!("^(?:{pattern})/?$") } else { format!("^(?:{pattern})") };
                 match Regex::new(&anchored) {
                     Ok(regex) => rules.selections.push(Selection { regex, negative, exact, group: words.next().unwrap_or_default().to_string(), line: index + 1 }),
-                    Err(e) => rules.problems.push(format!("aide.conf line {}: bad regular expression `{pattern}`: {e}", index + 1)),
+                    Err(e) => rules.problems.push((format!("aide.conf line {}: bad regular expression `{pattern}`: {e}", index + 1), index + 1)),
                 }
             } else if let Some((name, value)) = line.split_once('=') {
                 rules.groups.insert(name.trim().to_string(), value.trim().to_string());
@@ -71,17 +73,17 @@ impl AideRules {
             })
     }
 
-    /// None when `path` is covered with a content check; else why not.
-    pub fn coverage_gap(&self, path: &str) -> Option<String> {
+    /// None when `path` is covered with a content check; else why not, and the line that decided it.
+    pub fn coverage_gap(&self, path: &str) -> Option<(String, Option<usize>)> {
         if let Some(excluded) = self.selections.iter().find(|s| s.negative && s.regex.is_match(path)) {
-            return Some(format!("is excluded (aide.conf line {})", excluded.line));
+            return Some((format!("is excluded (aide.conf line {})", excluded.line), Some(excluded.line)));
         }
         // AIDE applies the most specific (last matching) selection; any content check will do here.
         let matching: Vec<&Selection> = self.selections.iter().filter(|s| !s.negative && s.regex.is_match(path) && (s.exact || !s.group.is_empty())).collect();
         match matching.iter().find(|s| self.checks_content(&s.group, 0)) {
             Some(_) => None,
-            None if matching.is_empty() => Some("is not selected".to_string()),
-            None => Some(format!("is selected without a content hash (aide.conf line {}: `{}`)", matching[0].line, matching[0].group)),
+            None if matching.is_empty() => Some(("is not selected".to_string(), None)),
+            None => Some((format!("is selected without a content hash (aide.conf line {}: `{}`)", matching[0].line, matching[0].group), Some(matching[0].line))),
         }
     }
 }
@@ -93,20 +95,20 @@ async fn aide_covers(world: &mut PolicyWorld, step: &Step) -> anyhow::Result<()>
     let mut violations = Violations::default();
     for node in &facts.nodes {
         let Some(text) = node.texts.get(AIDE_CONF) else {
-            violations.add(format!("{}: no {AIDE_CONF}", place(node)));
+            violations.add(Finding::new(subject(node), format!("{}: no {AIDE_CONF}", place(node))));
             continue;
         };
         let rules = AideRules::parse(text);
-        for problem in &rules.problems {
-            violations.add(format!("{}: {problem}", place(node)));
+        for (problem, line) in &rules.problems {
+            violations.add(Finding::new(subject(node), format!("{}: {problem}", place(node))).at(Place::new(AIDE_CONF, *line)));
         }
         for path in &required {
-            if let Some(gap) = rules.coverage_gap(path) {
-                violations.add(format!("{}: {path} {gap} in {AIDE_CONF}", place(node)));
+            if let Some((gap, line)) = rules.coverage_gap(path) {
+                violations.add(Finding::new(subject(node), format!("{}: {path} {gap} in {AIDE_CONF}", place(node))).at(line.map(|l| Place::new(AIDE_CONF, l))));
             }
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[when(expr = "the file-integrity baseline is taken on every node")]
@@ -188,11 +190,11 @@ mod tests {
         assert!(rules.problems.is_empty());
         assert_eq!(rules.coverage_gap("/etc/corosync/authkey"), None);
         assert_eq!(rules.coverage_gap("/etc/default/pcsd"), None);
-        assert_eq!(rules.coverage_gap("/etc/pacemaker/authkey"), Some("is selected without a content hash (aide.conf line 5: `Meta`)".into()));
-        assert_eq!(rules.coverage_gap("/etc/corosync/uidgid.d/x"), Some("is excluded (aide.conf line 6)".into()));
-        assert_eq!(rules.coverage_gap("/etc/shadow"), Some("is not selected".into()));
-        assert!(rules.coverage_gap("/var/lib/pcsd/pcsd.key").unwrap().contains("without a content hash"));
-        assert!(AideRules::parse("/etc/(corosync ClusterFiles\n").problems[0].contains("line 1: bad regular expression"));
+        assert_eq!(rules.coverage_gap("/etc/pacemaker/authkey"), Some(("is selected without a content hash (aide.conf line 5: `Meta`)".into(), Some(5))));
+        assert_eq!(rules.coverage_gap("/etc/corosync/uidgid.d/x"), Some(("is excluded (aide.conf line 6)".into(), Some(6))));
+        assert_eq!(rules.coverage_gap("/etc/shadow"), Some(("is not selected".into(), None)));
+        assert!(rules.coverage_gap("/var/lib/pcsd/pcsd.key").unwrap().0.contains("without a content hash"));
+        assert!(AideRules::parse("/etc/(corosync ClusterFiles\n").problems[0].0.contains("line 1: bad regular expression"));
     }
 
     #[test]

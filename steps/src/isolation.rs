@@ -5,8 +5,9 @@
 use cucumber::then;
 
 use crate::communication::outsiders::{add_outsider, tcp_ports_closed, udp_ports_closed, Vantage};
-use crate::support::Violations;
+use crate::support::{node_named, Violations};
 use crate::world::PolicyWorld;
+use pcmk_model::finding::Finding;
 
 /// Daemons of the cluster stack that must not listen beyond the cluster network.
 const CLUSTER_DAEMONS: &[&str] = &["corosync", "pcsd", "pacemaker-remote", "pacemaker_remote", "pacemaker-remoted"];
@@ -27,7 +28,7 @@ async fn public_service_answers(world: &mut PolicyWorld, resource: String, port:
     world.require_live("probing the public network")?;
     let node = crate::failover::wait_running(world, &resource).await?;
     let live = world.live().await?;
-    let target = live.cluster.nodes.iter().find(|n| n.name == node).map(|n| Vantage::PublicNetwork.target(n)).expect("a node of this cluster");
+    let target = live.cluster.nodes().iter().find(|n| n.name == node).map(|n| Vantage::PublicNetwork.target(n)).expect("a node of this cluster");
     let (outsider, _) = add_outsider(world, Vantage::PublicNetwork).await?;
     // The resource may have just started: give it a few seconds to listen.
     let probe = format!("for i in $(seq 20); do nc -z -w 2 {target} {port} && exit 0; sleep 0.5; done; exit 1");
@@ -55,7 +56,7 @@ async fn daemons_bound_to_cluster(world: &mut PolicyWorld) -> anyhow::Result<()>
     world.require_live("listing listening sockets")?;
     let live = world.live().await?;
     let mut violations = Violations::default();
-    for node in &live.cluster.nodes {
+    for node in live.cluster.nodes() {
         // A started pcsd already listens: `pcmk-node start` waits for its port, as its Type=notify unit does.
         let out = world.exec(&node.name, &["ss", "-Hlntup"]).await?;
         let cluster_addrs: Vec<String> = node.addrs.iter().map(|a| a.to_string()).chain(["127.0.0.1".to_string(), "[::1]".to_string()]).collect();
@@ -63,11 +64,11 @@ async fn daemons_bound_to_cluster(world: &mut PolicyWorld) -> anyhow::Result<()>
             let host = local.rsplit_once(':').map(|(h, _)| h).unwrap_or(&local);
             let host = host.split('%').next().unwrap_or(host);
             if !cluster_addrs.iter().any(|a| a == host) {
-                violations.add(format!("{}: {process} listens on {local}, beyond the cluster network ({})", node.name, node.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")));
+                violations.add(Finding::new(node_named(&node.name), format!("{}: {process} listens on {local}, beyond the cluster network ({})", node.name, node.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "))));
             }
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[cfg(test)]

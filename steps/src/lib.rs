@@ -4,8 +4,8 @@
 pub mod catalogue;
 pub mod cluster_options;
 pub mod collector;
-pub mod console;
 pub mod durations;
+pub mod engine;
 pub mod explain;
 pub mod facts;
 pub mod parameters;

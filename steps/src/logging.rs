@@ -9,6 +9,7 @@ use cucumber::{given, then};
 use pcmk_model::node::{Placement, Service};
 
 use crate::world::PolicyWorld;
+use pcmk_model::finding::{Finding, Place};
 
 use pcmk_containers::cluster::LOG_COLLECTOR as COLLECTOR;
 
@@ -166,15 +167,17 @@ async fn syslog_forwarded(world: &mut PolicyWorld, host: String) -> anyhow::Resu
         // `auto`: forwarding to any host counts; the candidate names its own log server.
         if !forwards.iter().any(|(h, _, _)| *h == host || (host == "auto" && !h.is_empty())) {
             let found = forwards.iter().map(|(h, l, p)| format!("{h} ({p} line {l})")).collect::<Vec<_>>();
-            violations.add(format!(
+            let message = format!(
                 "{}: rsyslog does not forward to {}{}",
                 crate::support::place(node),
                 if host == "auto" { "any host" } else { host.as_str() },
                 if found.is_empty() { String::new() } else { format!("; it forwards to {}", found.join(", ")) }
-            ));
+            );
+            let first_forward = forwards.first().map(|(_, line, path)| Place::new(path.as_str(), *line));
+            violations.add(Finding::new(crate::support::subject(node), message).at(first_forward));
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[cfg(test)]

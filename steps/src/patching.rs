@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use cucumber::gherkin::Step;
 use cucumber::then;
 
-use crate::support::{compare_debian_versions, list, Violations};
+use crate::support::{compare_debian_versions, list, node_named, Violations};
 use crate::world::PolicyWorld;
+use pcmk_model::finding::{Finding, Subject};
 
 #[then(expr = "every node has at least these package versions:")]
 async fn minimum_versions(world: &mut PolicyWorld, step: &Step) -> anyhow::Result<()> {
@@ -29,14 +30,14 @@ async fn minimum_versions(world: &mut PolicyWorld, step: &Step) -> anyhow::Resul
             matched += 1;
             if compare_debian_versions(installed, minimum).is_lt() {
                 let why = reason.map(|r| format!(" ({})", row[r])).unwrap_or_default();
-                violations.add(format!("{}: {package} {installed} is older than {minimum}{why}", node.name));
+                violations.add(Finding::new(node_named(&node.name), format!("{}: {package} {installed} is older than {minimum}{why}", node.name)));
             }
         }
     }
     if matched == 0 {
-        violations.add("none of the listed packages is installed on any node");
+        violations.add(Finding::new(Subject::Cluster, "none of the listed packages is installed on any node"));
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "every node runs the same versions of {string}")]
@@ -52,8 +53,8 @@ async fn same_versions(world: &mut PolicyWorld, packages: String) -> anyhow::Res
         });
         if versions.len() > 1 {
             let spread: Vec<String> = versions.iter().map(|(v, nodes)| format!("{v} on {}", nodes.join(", "))).collect();
-            violations.add(format!("{package} differs between nodes: {}", spread.join("; ")));
+            violations.add(Finding::new(Subject::Cluster, format!("{package} differs between nodes: {}", spread.join("; "))));
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }

@@ -31,7 +31,7 @@ pub enum Mode {
 
 /// A cluster and the facts gathered from it while it is unchanged.
 pub struct LiveCluster {
-    pub cluster: Cluster,
+    pub cluster: crate::engine::Engine,
     pub facts: FactCache,
     /// Held by a probe from outside the cluster: its listeners and the nodes'
     /// UDP counters are shared by every scenario on this cluster.
@@ -238,7 +238,7 @@ impl RunContext {
         for note in settings.chain(mapped) {
             self.add_harness_note(note);
         }
-        Ok(Arc::new(LiveCluster { cluster, facts: FactCache::default(), probe_turn: Default::default(), lane, corosync_floor: OnceLock::new() }))
+        Ok(Arc::new(LiveCluster { cluster: crate::engine::Engine::new(cluster), facts: FactCache::default(), probe_turn: Default::default(), lane, corosync_floor: OnceLock::new() }))
     }
 
     /// The host names the candidate's rsyslog forwards to: the nodes resolve
@@ -285,7 +285,7 @@ impl RunContext {
         let live = self.shared.lock().await.take();
         if let Some(Ok(live)) = live {
             match Arc::try_unwrap(live) {
-                Ok(live) => live.cluster.down().await?,
+                Ok(live) => live.cluster.down().await.map_err(|fault| anyhow!("{fault}"))?,
                 // Still referenced (a step leaked it): its drop guard removes it.
                 Err(_) => {}
             }

@@ -36,7 +36,8 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Scenarios with a cluster of their own (`@destructive`) at once.
     pub own_clusters: usize,
-    pub quiet: bool,
+    /// Shown each verdict as its scenario ends; None shows nothing.
+    pub on_verdict: Option<crate::collector::VerdictSink>,
     /// Run only this deterministic slice of the scenarios.
     pub shard: Option<Shard>,
     /// Says which waiver, if any, covers a failing scenario (shown as it finishes).
@@ -144,81 +145,20 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
             }
         }
     }
-    // A parameter is known when the run's features or the built-in policy declare it
-    // (a candidate's [policy] may serve runs of other selections too).
-    let mut known: Vec<FeatureSource> = options.features.clone();
-    if !known.contains(&FeatureSource::Builtin) {
-        known.push(FeatureSource::Builtin);
-    }
-    // The candidate's [policy] first, then the run's own values (`--param`): later ones win.
-    let manifest = ctx.candidate.policy.iter().map(|(name, value, origin)| crate::parameters::Given { name: name.clone(), value: value.clone(), origin: origin.clone() });
-    let params: Vec<crate::parameters::Given> = manifest.chain(options.params.iter().cloned()).collect();
-    crate::parameters::check(&declared_parameters(&known).await, &params).map_err(anyhow::Error::msg)?;
-    let writer = VerdictWriter { quiet: options.quiet, waiver: options.waiver.clone(), ..VerdictWriter::default() };
+    let params = parameters_given(&ctx, &options).await?;
+    let writer = VerdictWriter { on_verdict: options.on_verdict.clone(), waiver: options.waiver.clone(), ..VerdictWriter::default() };
     let collected = writer.collected.clone();
     ctx.set_limits(options.concurrency, options.own_clusters);
     let durations = if ctx.is_live() { Durations::load_from(options.durations.clone()) } else { Durations::default() };
     for source in &options.features {
-        let mut cli: cucumber::cli::Opts<cucumber::parser::basic::Cli, cucumber::runner::basic::Cli, cucumber::cli::Empty> = Default::default();
-        // Every scenario starts at once and waits in the before-hook for its slot,
-        // so one waiting for a cluster of its own never holds up one on the shared cluster.
-        cli.runner.concurrency = Some(usize::MAX);
         let selection = selection.clone();
         let filter = move |feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario| selection.takes(feature, rule, scenario);
         let scenarios = StartOrder::parse(source, &filter, &durations, &params).await?;
-        let warm_up_shared = ctx.is_live() && scenarios.needs_shared_cluster();
-        let cucumber = PolicyWorld::cucumber::<PathBuf>()
-            .with_parser(scenarios)
-            .with_writer(writer.clone())
-            .with_cli(cli)
-            .before(|feature, rule, scenario, world| {
-                world.destructive = has_tag(feature, rule, scenario, "destructive");
-                world.scenario = Some(scenario.name.clone());
-                Box::pin(async move {
-                    if world.ctx.is_live() {
-                        // A failure is recorded as an infrastructure error; the first step meets it again.
-                        let _ = world.reserve_slot().await;
-                    }
-                })
-            })
-            .after(|feature, _, scenario, _, world| {
-                let key = (feature.name.clone(), scenario.position.line, scenario.name.clone());
-                Box::pin(async move {
-                    if let Some(world) = world {
-                        // Before `finish`, which lets go of a cluster of the scenario's own.
-                        if let Some(lane) = world.cluster_lane() {
-                            world.ctx.record_lane(key, lane);
-                        }
-                        world.finish().await;
-                    }
-                })
-            });
-        // The shared cluster is asked for first, so its start comes before those of
-        // the scenarios' own clusters: most scenarios wait for it.
-        let warm_up = async {
-            if warm_up_shared {
-                let _ = ctx.shared_cluster().await;
-            }
-        };
-        // StartOrder has already left out the scenarios the filter does not take.
-        // StartOrder ignores the path cucumber hands it: it parsed the source already.
-        tokio::join!(warm_up, RUN.scope(ctx.clone(), cucumber.run(PathBuf::from(source.describe()))));
+        run_source(&ctx, source, scenarios, writer.clone()).await;
     }
     let scenarios_done = std::time::Instant::now();
     let shutdown = ctx.shutdown().await;
-    let info = RunInfo {
-        command: if ctx.is_live() { "run" } else { "lint" }.into(),
-        candidate: ctx.candidate.origin.display().to_string(),
-        versions: ctx.versions(),
-        phases: ctx.phases(),
-        shard: options.shard.map(|s| format!("{}/{}", s.index, s.count)),
-        candidate_files: ctx.candidate.files.iter().map(|f| (f.placement.path.clone(), f.source.display().to_string())).collect(),
-        candidate_inventory: ctx.candidate.inventory.clone(),
-        strict: options.strict,
-        cluster_starts: ctx.cluster_starts(),
-        ..RunInfo::default()
-    };
-    let mut report = Report::new(Vec::new(), info);
+    let mut report = Report::new(Vec::new(), run_info(&ctx, &options));
     if ctx.is_live() {
         report.info.phases.push(("shared cluster teardown".into(), scenarios_done.elapsed()));
     }
@@ -234,6 +174,82 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     report.artifacts = ctx.artifacts();
     durations.record(&report.verdicts);
     Ok(report)
+}
+
+/// The parameters in force, checked against those the features declare: the
+/// candidate's `[policy]` first, then the run's own (`--param`), later ones winning.
+async fn parameters_given(ctx: &RunContext, options: &RunOptions) -> anyhow::Result<Vec<crate::parameters::Given>> {
+    // A parameter is known when the run's features or the built-in policy declare it
+    // (a candidate's [policy] may serve runs of other selections too).
+    let mut known: Vec<FeatureSource> = options.features.clone();
+    if !known.contains(&FeatureSource::Builtin) {
+        known.push(FeatureSource::Builtin);
+    }
+    let manifest = ctx.candidate.policy.iter().map(|(name, value, origin)| crate::parameters::Given { name: name.clone(), value: value.clone(), origin: origin.clone() });
+    let params: Vec<crate::parameters::Given> = manifest.chain(options.params.iter().cloned()).collect();
+    crate::parameters::check(&declared_parameters(&known).await, &params).map_err(anyhow::Error::msg)?;
+    Ok(params)
+}
+
+/// One feature source's scenarios through cucumber, every verdict to `writer`.
+async fn run_source(ctx: &Arc<RunContext>, source: &FeatureSource, scenarios: StartOrder, writer: VerdictWriter) {
+    let mut cli: cucumber::cli::Opts<cucumber::parser::basic::Cli, cucumber::runner::basic::Cli, cucumber::cli::Empty> = Default::default();
+    // Every scenario starts at once and waits in the before-hook for its slot,
+    // so one waiting for a cluster of its own never holds up one on the shared cluster.
+    cli.runner.concurrency = Some(usize::MAX);
+    let warm_up_shared = ctx.is_live() && scenarios.needs_shared_cluster();
+    let cucumber = PolicyWorld::cucumber::<PathBuf>()
+        .with_parser(scenarios)
+        .with_writer(writer)
+        .with_cli(cli)
+        .before(|feature, rule, scenario, world| {
+            world.destructive = has_tag(feature, rule, scenario, "destructive");
+            world.scenario = Some(scenario.name.clone());
+            Box::pin(async move {
+                if world.ctx.is_live() {
+                    // A failure is recorded as an infrastructure error; the first step meets it again.
+                    let _ = world.reserve_slot().await;
+                }
+            })
+        })
+        .after(|feature, _, scenario, _, world| {
+            let key = (feature.name.clone(), scenario.position.line, scenario.name.clone());
+            Box::pin(async move {
+                if let Some(world) = world {
+                    // Before `finish`, which lets go of a cluster of the scenario's own.
+                    if let Some(lane) = world.cluster_lane() {
+                        world.ctx.record_lane(key, lane);
+                    }
+                    world.finish().await;
+                }
+            })
+        });
+    // The shared cluster is asked for first, so its start comes before those of
+    // the scenarios' own clusters: most scenarios wait for it.
+    let warm_up = async {
+        if warm_up_shared {
+            let _ = ctx.shared_cluster().await;
+        }
+    };
+    // StartOrder has already left out the scenarios the filter does not take.
+    // StartOrder ignores the path cucumber hands it: it parsed the source already.
+    tokio::join!(warm_up, RUN.scope(ctx.clone(), cucumber.run(PathBuf::from(source.describe()))));
+}
+
+/// What was tested and how, for the report.
+fn run_info(ctx: &RunContext, options: &RunOptions) -> RunInfo {
+    RunInfo {
+        command: if ctx.is_live() { "run" } else { "lint" }.into(),
+        candidate: ctx.candidate.origin.display().to_string(),
+        versions: ctx.versions(),
+        phases: ctx.phases(),
+        shard: options.shard.map(|s| format!("{}/{}", s.index, s.count)),
+        candidate_files: ctx.candidate.files.iter().map(|f| (f.placement.path.clone(), f.source.display().to_string())).collect(),
+        candidate_inventory: ctx.candidate.inventory.clone(),
+        strict: options.strict,
+        cluster_starts: ctx.cluster_starts(),
+        ..RunInfo::default()
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
 //! Small helpers shared by the step modules.
 
+use pcmk_model::finding::{Finding, Place, Subject};
+use pcmk_model::node::COROSYNC_CONF;
+
 use crate::facts::{FileFact, NodeFacts};
 
 /// "aes256, aes192" → ["aes256", "aes192"].
@@ -15,30 +18,47 @@ pub fn table_column(step: &cucumber::gherkin::Step, column: &str) -> anyhow::Res
     Ok(values)
 }
 
-/// A corosync.conf value and where it comes from: its line, or corosync's default.
-pub fn conf_value(conf: &pcmk_containers::corosync_conf::CorosyncConf, path: &str, default: &str) -> (String, String) {
+/// A corosync.conf value, where it comes from for people (its line, or
+/// corosync's default), and its line.
+pub fn conf_value(conf: &pcmk_containers::corosync_conf::CorosyncConf, path: &str, default: &str) -> (String, String, Option<Place>) {
     match conf.root.lookup(path) {
-        Some(pair) => (pair.value.clone(), format!("corosync.conf line {}", pair.line)),
-        None => (default.to_string(), "unset in corosync.conf, corosync's default".to_string()),
+        Some(pair) => (pair.value.clone(), format!("corosync.conf line {}", pair.line), Some(Place::new(COROSYNC_CONF, pair.line))),
+        None => (default.to_string(), "unset in corosync.conf, corosync's default".to_string(), None),
     }
 }
 
-/// Collects violations across nodes; the step fails with all of them at once.
+/// Collects findings across nodes; the step fails with all of them at once
+/// (`PolicyWorld::judge`).
 #[derive(Default)]
-pub struct Violations(Vec<String>);
+pub struct Violations(pub(crate) Vec<Finding>);
 
 impl Violations {
-    pub fn add(&mut self, message: impl Into<String>) {
-        self.0.push(message.into());
+    pub fn add(&mut self, finding: Finding) {
+        self.0.push(finding);
     }
 
-    pub fn into_result(self) -> anyhow::Result<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(anyhow::anyhow!("{}", self.0.join("\n")))
-        }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
+
+    /// The reason people read: one finding a line.
+    pub fn text(&self) -> String {
+        self.0.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// What facts are about: a node, or the candidate read without a cluster.
+pub fn subject(node: &NodeFacts) -> Subject {
+    if node.name == "candidate" {
+        Subject::Candidate
+    } else {
+        Subject::Node(node.name.clone())
+    }
+}
+
+/// A node named in a live run.
+pub fn node_named(name: &str) -> Subject {
+    Subject::Node(name.to_string())
 }
 
 pub fn parse_mode(text: &str) -> anyhow::Result<u32> {
@@ -65,7 +85,7 @@ pub fn check_file(node: &NodeFacts, path: &str, file: &FileFact, owner: &str, gr
         problems.push(format!("mode {:04o} allows {:04o} beyond {:04o}", file.mode, extra, max_mode));
     }
     if !problems.is_empty() {
-        out.add(format!("{}: {path} is {}", place(node), problems.join(" and ")));
+        out.add(Finding::new(subject(node), format!("{}: {path} is {}", place(node), problems.join(" and "))));
     }
 }
 
@@ -168,11 +188,12 @@ mod tests {
         let file = FileFact { owner: "root".into(), group: "haclient".into(), mode: 0o644, size: 1, is_dir: false, sha256: None };
         let mut v = Violations::default();
         check_file(&node, "/etc/corosync/authkey", &file, "root", "root", 0o400, &mut v);
-        let text = v.into_result().unwrap_err().to_string();
+        assert_eq!(v.0[0].subject, Subject::Node("n1".into()));
+        let text = v.text();
         assert_eq!(text, "node n1: /etc/corosync/authkey is owned by root:haclient instead of root:root and mode 0644 allows 0244 beyond 0400");
         let mut v = Violations::default();
         check_file(&node, "/x", &FileFact { group: "root".into(), mode: 0o400, ..file }, "root", "root", 0o440, &mut v);
-        assert!(v.into_result().is_ok());
+        assert!(v.is_empty());
     }
 
     #[test]

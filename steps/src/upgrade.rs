@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use cucumber::then;
 use pcmk_model::measurement::{Kind, Measurement};
-use pcmk_containers::image::{self, Mirrors};
 use pcmk_model::node::Distro;
 
 use crate::run_context::Mode;
@@ -22,8 +21,7 @@ async fn rolling_upgrade(world: &mut PolicyWorld, distro: String, resource: Stri
     let live = world.live().await?;
     let Mode::Live { docker, .. } = &world.ctx.mode else { unreachable!("checked live above") };
     let docker = docker.clone();
-    let newer = image::ensure_node_image(&docker, distro, &Mirrors::default(), &|_| {}).await;
-    let newer = world.infra(newer)?;
+    let newer = world.infra(crate::engine::node_image(&docker, distro).await)?;
     let names: Vec<String> = live.cluster.node_names().iter().map(|n| n.to_string()).collect();
     crate::failover::wait_running(world, &resource).await?;
     for (step, node) in names.iter().enumerate() {

@@ -46,6 +46,8 @@ pub struct PolicyWorld {
     /// What kind of failure ended the scenario, when it is not a policy
     /// failure: set where the failure happens, read by the verdict writer.
     failure_kind: Mutex<Option<pcmk_model::verdict::Outcome>>,
+    /// What the failing step found, typed: read by the verdict writer.
+    findings: Mutex<Vec<pcmk_model::finding::Finding>>,
 }
 
 /// A CIB change made as a user, for the steps that look for its trail.
@@ -99,17 +101,36 @@ impl PolicyWorld {
             tampered: Vec::new(),
             collector: None,
             failure_kind: Mutex::new(None),
+            findings: Mutex::new(Vec::new()),
         }
     }
 
-    /// Records an infrastructure error and turns it into a step failure.
-    pub fn infra<T>(&self, result: anyhow::Result<T>) -> anyhow::Result<T> {
+    /// Records a harness fault as the scenario's infrastructure error and
+    /// turns it into a step failure: the one way a [`crate::engine::Fault`]
+    /// leaves a step.
+    pub fn infra<T, E: Into<crate::engine::Fault>>(&self, result: Result<T, E>) -> anyhow::Result<T> {
         result.map_err(|e| {
-            let message = format!("infrastructure error: {e:#}");
+            let message = format!("infrastructure error: {}", e.into());
             self.ctx.record_infra_error(message.clone());
             self.set_failure_kind(pcmk_model::verdict::Outcome::InfraError);
             anyhow!(message)
         })
+    }
+
+    /// Fails the step with every finding, one a line, and keeps them typed
+    /// for the verdict (subject, file and line); passes when there are none.
+    pub fn judge(&self, violations: crate::support::Violations) -> anyhow::Result<()> {
+        if violations.is_empty() {
+            return Ok(());
+        }
+        let text = violations.text();
+        self.findings.lock().unwrap_or_else(|e| e.into_inner()).extend(violations.0);
+        Err(anyhow!(text))
+    }
+
+    /// What the failing step found, typed.
+    pub fn findings(&self) -> Vec<pcmk_model::finding::Finding> {
+        self.findings.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Ends the scenario as not applicable: the candidate lacks its subject.
@@ -175,7 +196,7 @@ impl PolicyWorld {
         }
         let facts = if self.ctx.is_live() {
             let live = self.live().await?;
-            let (facts, took) = self.infra(live.facts.get_or_gather(&live.cluster).await)?;
+            let (facts, took) = self.infra(live.cluster.facts(&live.facts).await)?;
             if let Some(took) = took {
                 self.ctx.record_phase("facts", took);
             }
@@ -265,7 +286,7 @@ impl PolicyWorld {
 
     /// The first node of this scenario's cluster, where one-node commands run.
     pub async fn first_node(&mut self) -> anyhow::Result<String> {
-        Ok(self.live().await?.cluster.nodes[0].name.clone())
+        Ok(self.live().await?.cluster.nodes()[0].name.clone())
     }
 
     /// Waits until every node sees a DC, quorum and every node online. The
@@ -275,7 +296,7 @@ impl PolicyWorld {
         let names = live.cluster.node_names();
         match live.cluster.wait_for_members(&names, &names, timeout).await {
             Ok(_) => Ok(Ok(())),
-            Err(e) if e.is::<pcmk_containers::cluster::NotReadyInTime>() || e.is::<pcmk_containers::cluster::NodeStopped>() => Ok(Err(e.to_string().lines().next().unwrap_or_default().to_string())),
+            Err(e) if e.is::<pcmk_containers::cluster::NotReadyInTime>() || e.is::<pcmk_containers::cluster::NodeStopped>() => Ok(Err(e.judged_by_caller().to_string().lines().next().unwrap_or_default().to_string())),
             // The engine failed (e.g. a container removed from outside): the harness's error.
             Err(e) => self.infra(Err(e)),
         }

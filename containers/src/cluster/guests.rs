@@ -212,6 +212,7 @@ fn guest_archive(spec: &GuestSpec) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::deployment::archive_paths;
 
     #[test]
     fn an_image_reference_splits_at_its_tag() {

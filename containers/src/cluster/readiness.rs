@@ -261,10 +261,11 @@ pub fn log_excerpt(text: &str) -> String {
         let last = lines.len().saturating_sub(1);
         (0..lines.len()).filter(|i| failing(lines[*i])).flat_map(|i| i.saturating_sub(1)..=(i + 1).min(last)).collect()
     };
-    let any_failing = sections.iter().any(|(_, lines)| !around(lines).is_empty());
+    let hits: Vec<_> = sections.iter().map(|(_, lines)| around(lines)).collect();
+    let any_failing = hits.iter().any(|h| !h.is_empty());
     let (mut out, mut quiet) = (String::new(), Vec::new());
-    for (header, lines) in &sections {
-        let keep: Vec<usize> = match around(lines) {
+    for ((header, lines), hits) in sections.iter().zip(hits) {
+        let keep: Vec<usize> = match hits {
             hits if !hits.is_empty() => hits.into_iter().rev().take(QUOTED_PER_FILE).rev().collect(),
             _ if any_failing => {
                 quiet.push(header.trim_start_matches("== "));

@@ -8,8 +8,10 @@ use pcmk_containers::corosync_semantics::{self, Resolved};
 
 use crate::facts::NFTABLES_CONF;
 use crate::probes;
-use crate::support::{list, place, Violations};
+use crate::support::{list, node_named, place, subject, Violations};
+use pcmk_model::node::COROSYNC_CONF;
 use crate::world::PolicyWorld;
+use pcmk_model::finding::{Finding, Place, Subject};
 
 pub(crate) mod outsiders;
 
@@ -19,8 +21,8 @@ fn totem_setting(conf: &pcmk_containers::corosync_conf::CorosyncConf, key: &str)
         "transport" => corosync_semantics::transport(conf),
         "crypto_cipher" | "crypto_hash" => corosync_semantics::crypto(conf, key),
         _ => match conf.root.lookup(&format!("totem.{key}")) {
-            Some(pair) => Resolved { value: pair.value.clone(), how: format!("corosync.conf line {}", pair.line) },
-            None => Resolved { value: String::new(), how: "unset in corosync.conf".into() },
+            Some(pair) => Resolved { value: pair.value.clone(), how: format!("corosync.conf line {}", pair.line), line: Some(pair.line) },
+            None => Resolved { value: String::new(), how: "unset in corosync.conf".into(), line: None },
         },
     }
 }
@@ -32,15 +34,16 @@ async fn totem_value_is_one_of(world: &mut PolicyWorld, key: &str, allowed: &str
     let mut violations = Violations::default();
     for node in &facts.nodes {
         let Some(conf) = &node.corosync_conf else {
-            violations.add(format!("{}: no /etc/corosync/corosync.conf", place(node)));
+            violations.add(Finding::new(subject(node), format!("{}: no /etc/corosync/corosync.conf", place(node))));
             continue;
         };
-        let Resolved { value, how } = totem_setting(conf, key);
+        let Resolved { value, how, line } = totem_setting(conf, key);
         if !allowed.contains(&value) {
-            violations.add(format!("{}: totem.{key} is `{value}` ({how}); allowed: {}", place(node), allowed.join(", ")));
+            let at = line.map(|line| Place::new(COROSYNC_CONF, line));
+            violations.add(Finding::new(subject(node), format!("{}: totem.{key} is `{value}` ({how}); allowed: {}", place(node), allowed.join(", "))).at(at));
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "corosync uses the {string} transport")]
@@ -65,10 +68,10 @@ async fn no_inline_key(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let mut violations = Violations::default();
     for node in &facts.nodes {
         if let Some(pair) = node.corosync_conf.as_ref().and_then(|c| c.root.lookup("totem.key")) {
-            violations.add(format!("{}: corosync.conf line {} sets totem.key inline; use a keyfile (authkey) readable by root only", place(node), pair.line));
+            violations.add(Finding::new(subject(node), format!("{}: corosync.conf line {} sets totem.key inline; use a keyfile (authkey) readable by root only", place(node), pair.line)).at(Place::new(COROSYNC_CONF, pair.line)));
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "on every node the running crypto_cipher and crypto_hash match corosync.conf")]
@@ -83,11 +86,11 @@ async fn running_crypto_matches(world: &mut PolicyWorld) -> anyhow::Result<()> {
             let configured = node.corosync_conf.as_ref().map(|c| totem_setting(c, key).value).unwrap_or_else(|| "none".into());
             let running = cmap.get(&format!("totem.{key}")).cloned().unwrap_or_else(|| "none".into());
             if running != configured {
-                violations.add(format!("{}: corosync runs with {key} `{running}` but corosync.conf says `{configured}` (reload or restart corosync)", node.name));
+                violations.add(Finding::new(node_named(&node.name), format!("{}: corosync runs with {key} `{running}` but corosync.conf says `{configured}` (reload or restart corosync)", node.name)));
             }
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 fn crypt_packets(cmap: &std::collections::BTreeMap<String, String>) -> u64 {
@@ -108,10 +111,10 @@ async fn crypt_counters_grow(world: &mut PolicyWorld, seconds: u64) -> anyhow::R
     for (b, a) in before.nodes.iter().zip(&after.nodes) {
         let (was, now) = (crypt_packets(b.cmap.as_ref().expect("live")), crypt_packets(a.cmap.as_ref().expect("live")));
         if now <= was {
-            violations.add(format!("{}: knet encrypted {} packets before and {} after {seconds}s of cluster traffic: traffic is not encrypted", a.name, was, now));
+            violations.add(Finding::new(node_named(&a.name), format!("{}: knet encrypted {} packets before and {} after {seconds}s of cluster traffic: traffic is not encrypted", a.name, was, now)));
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "the key {string} is identical on every node")]
@@ -122,7 +125,7 @@ async fn key_identical(world: &mut PolicyWorld, path: String) -> anyhow::Result<
     let mut hashes = std::collections::BTreeSet::new();
     for node in &facts.nodes {
         match node.files.get(&path) {
-            None => violations.add(format!("{}: {path} does not exist", place(node))),
+            None => violations.add(Finding::new(subject(node), format!("{}: {path} does not exist", place(node)))),
             Some(file) if facts.live => {
                 hashes.insert(file.sha256.clone().unwrap_or_default());
             }
@@ -131,9 +134,9 @@ async fn key_identical(world: &mut PolicyWorld, path: String) -> anyhow::Result<
         }
     }
     if hashes.len() > 1 {
-        violations.add(format!("{path} differs between nodes ({} distinct keys): nodes cannot authenticate each other", hashes.len()));
+        violations.add(Finding::new(Subject::Cluster, format!("{path} differs between nodes ({} distinct keys): nodes cannot authenticate each other", hashes.len())));
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "the key {string} is between {int} and {int} bytes")]
@@ -143,14 +146,14 @@ async fn key_size(world: &mut PolicyWorld, path: String, min: u64, max: u64) -> 
     let mut violations = Violations::default();
     for node in &facts.nodes {
         match node.files.get(&path) {
-            None => violations.add(format!("{}: {path} does not exist", place(node))),
+            None => violations.add(Finding::new(subject(node), format!("{}: {path} does not exist", place(node)))),
             Some(file) if !(min..=max).contains(&file.size) => {
-                violations.add(format!("{}: {path} is {} bytes, outside {min}..={max}", place(node), file.size))
+                violations.add(Finding::new(subject(node), format!("{}: {path} is {} bytes, outside {min}..={max}", place(node), file.size)))
             }
             Some(_) => {}
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 
@@ -166,13 +169,14 @@ async fn no_plaintext_secrets(world: &mut PolicyWorld) -> anyhow::Result<()> {
             let owner = &attribute.owner_id;
             let agent = attribute.agent.as_deref().map(|a| format!(" ({a})")).unwrap_or_default();
             // The value itself is never printed: reports must not leak it.
-            violations.add(format!(
+            let message = format!(
                 "{origin} line {}: {} `{owner}`{agent} has parameter `{}` in plain text ({why}); use `{}_script` where the agent has one, or `cibsecret set {owner} {}`",
                 attribute.line, attribute.owner_kind, attribute.name, attribute.name, attribute.name
-            ));
+            );
+            violations.add(Finding::new(Subject::Candidate, message).at(Place::new(origin.as_str(), attribute.line)));
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "no cleartext cluster data crosses the wire while the CIB changes")]
@@ -243,10 +247,10 @@ async fn firewall_loaded(world: &mut PolicyWorld) -> anyhow::Result<()> {
         let missing: Vec<&String> = expected.iter().filter(|t| !tables.contains(t)).collect();
         if !missing.is_empty() || !loaded.contains("hook input") {
             let what = if facts.live { "runs without" } else { "does not load at boot (add \"nftables\" to services)" };
-            violations.add(format!("{}: {what} the candidate's firewall ({})", place(node), missing.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")));
+            violations.add(Finding::new(subject(node), format!("{}: {what} the candidate's firewall ({})", place(node), missing.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "))));
         }
     }
-    violations.into_result()
+    world.judge(violations)
 }
 
 #[then(expr = "a rogue node with the cluster's corosync.conf but another key cannot join")]
@@ -257,9 +261,9 @@ async fn rogue_node_cannot_join(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let facts = world.facts().await?;
     let live = world.live().await?;
     let cluster = &live.cluster;
-    let observer = cluster.nodes[0].name.clone();
-    let victim = cluster.nodes.last().expect("a cluster has nodes").clone();
-    anyhow::ensure!(cluster.nodes.len() >= 2, "a rogue node needs a cluster of two or more nodes");
+    let observer = cluster.nodes()[0].name.clone();
+    let victim = cluster.nodes().last().expect("a cluster has nodes").clone();
+    anyhow::ensure!(cluster.nodes().len() >= 2, "a rogue node needs a cluster of two or more nodes");
     let conf = facts.nodes[0].corosync_text.clone().unwrap_or_default();
     let keyfile = facts.nodes[0]
         .corosync_conf

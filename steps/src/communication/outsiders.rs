@@ -4,8 +4,9 @@
 use cucumber::then;
 
 use crate::probes::{self, Protocol};
-use crate::support::{list, Violations};
+use crate::support::{list, node_named, Violations};
 use crate::world::PolicyWorld;
+use pcmk_model::finding::{Finding, Subject};
 
 /// Outsiders made by this process; each takes the next host part of 200–249,
 /// clear of the nodes' and of the log collector's (250).
@@ -27,10 +28,10 @@ impl Vantage {
         }
     }
 
-    fn link(self, cluster: &pcmk_containers::cluster::Cluster) -> anyhow::Result<usize> {
+    fn link(self, cluster: &crate::engine::Engine) -> anyhow::Result<usize> {
         match self {
             Vantage::ClusterNetwork => Ok(0),
-            Vantage::PublicNetwork => cluster.public_link.ok_or_else(|| anyhow::anyhow!("the candidate has no public network; set `public_network = true` in candidate.toml")),
+            Vantage::PublicNetwork => cluster.public_link().ok_or_else(|| anyhow::anyhow!("the candidate has no public network; set `public_network = true` in candidate.toml")),
         }
     }
 
@@ -88,7 +89,7 @@ async fn kill_canaries(world: &mut PolicyWorld, outsider: &str) {
 
 async fn still_whole(world: &mut PolicyWorld, violations: &mut Violations) -> anyhow::Result<()> {
     if let Err(why) = world.wait_whole(std::time::Duration::from_secs(30)).await? {
-        violations.add(format!("the cluster lost quorum or a member while probed: {why}"));
+        violations.add(Finding::new(Subject::Cluster, format!("the cluster lost quorum or a member while probed: {why}")));
     }
     Ok(())
 }
@@ -105,20 +106,20 @@ pub(crate) async fn tcp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
     start_canaries(world, Protocol::Tcp, &ports).await?;
     let (outsider, addr) = add_outsider(world, vantage).await?;
     let live = world.live().await?;
-    let targets: Vec<(String, std::net::Ipv4Addr, u16)> = live.cluster.nodes.iter().flat_map(|n| ports.iter().map(move |p| (n.name.clone(), vantage.target(n), *p))).collect();
+    let targets: Vec<(String, std::net::Ipv4Addr, u16)> = live.cluster.nodes().iter().flat_map(|n| ports.iter().map(move |p| (n.name.clone(), vantage.target(n), *p))).collect();
     let out = world.exec(&outsider, &["bash", "-c", &probes::tcp_connect_probe(&targets)]).await;
     kill_canaries(world, &outsider).await;
     let out = out?;
     let mut violations = Violations::default();
     let (open, answers) = probes::open_ports(&out.stdout);
     for (node, port) in open {
-        violations.add(format!("{node}: TCP port {port} answers {} ({addr}); allow it from the cluster nodes only", vantage.who()));
+        violations.add(Finding::new(node_named(&node), format!("{node}: TCP port {port} answers {} ({addr}); allow it from the cluster nodes only", vantage.who())));
     }
     if answers != targets.len() {
         return world.infra(Err(anyhow::anyhow!("the probe from {outsider} answered for {answers} of {} ports: {}", targets.len(), out.stderr.trim())));
     }
     still_whole(world, &mut violations).await?;
-    violations.into_result()
+    world.judge(violations)
 }
 
 /// UDP datagrams the kernel delivered to sockets (or dropped at a full one).
@@ -147,7 +148,7 @@ pub(crate) async fn udp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
     start_canaries(world, Protocol::Udp, &ports).await?;
     let (outsider, addr) = add_outsider(world, vantage).await?;
     let live = world.live().await?;
-    let nodes: Vec<(String, std::net::Ipv4Addr)> = live.cluster.nodes.iter().map(|n| (n.name.clone(), vantage.target(n))).collect();
+    let nodes: Vec<(String, std::net::Ipv4Addr)> = live.cluster.nodes().iter().map(|n| (n.name.clone(), vantage.target(n))).collect();
     let mut violations = Violations::default();
     for port in &ports {
         let mut quiet_start = Vec::new();
@@ -173,12 +174,12 @@ pub(crate) async fn udp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
             let delivered = udp_delivered(world, node).await?.saturating_sub(*before);
             // The burst takes a few seconds; allow the cluster's own traffic for ten times the quiet second.
             if delivered > quiet * 10 + UDP_BURST / 2 {
-                violations.add(format!("{node}: UDP port {port} took {delivered} datagrams during a burst of {UDP_BURST} from {} ({addr}); the cluster's own traffic is about {quiet}/s", vantage.who()));
+                violations.add(Finding::new(node_named(&node), format!("{node}: UDP port {port} took {delivered} datagrams during a burst of {UDP_BURST} from {} ({addr}); the cluster's own traffic is about {quiet}/s", vantage.who())));
             }
         }
     }
     kill_canaries(world, &outsider).await;
     still_whole(world, &mut violations).await?;
-    violations.into_result()
+    world.judge(violations)
 }
 

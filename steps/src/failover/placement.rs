@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use pcmk_containers::status::ClusterStatus;
 
 use super::POLL;
+use crate::engine::Fault;
 use crate::world::PolicyWorld;
 
 /// Where `resource` is active, as seen from `from`. A view that fails is the
@@ -12,7 +13,7 @@ use crate::world::PolicyWorld;
 /// that gives up on it makes it an infrastructure error.
 pub(super) async fn location(world: &mut PolicyWorld, from: &str, resource: &str) -> anyhow::Result<(ClusterStatus, Vec<String>)> {
     let live = world.live().await?;
-    let status = live.cluster.status(from).await?;
+    let status = live.cluster.status(from).await.map_err(Fault::judged_by_caller)?;
     let nodes = status.resources.iter().filter(|r| r.id == resource && r.active).flat_map(|r| r.nodes.clone()).collect();
     Ok((status, nodes))
 }
