@@ -132,13 +132,17 @@ fn run_with_report(args: &[&str]) -> anyhow::Result<(ProcessRun, Report)> {
     Ok((run, report))
 }
 
-/// The report's phases summed by name, in first-seen order (`cluster start` once per cluster).
-fn phase_totals(report: &Report) -> Vec<(String, Duration)> {
-    let mut totals: Vec<(String, Duration)> = Vec::new();
+/// The report's phases summed by name, in first-seen order, with how many
+/// times each came (`cluster start` once per cluster).
+fn phase_totals(report: &Report) -> Vec<(String, usize, Duration)> {
+    let mut totals: Vec<(String, usize, Duration)> = Vec::new();
     for (name, took) in &report.info.phases {
-        match totals.iter_mut().find(|(n, _)| n == name) {
-            Some((_, total)) => *total += *took,
-            None => totals.push((name.clone(), *took)),
+        match totals.iter_mut().find(|(n, _, _)| n == name) {
+            Some((_, count, total)) => {
+                *count += 1;
+                *total += *took;
+            }
+            None => totals.push((name.clone(), 1, *took)),
         }
     }
     totals
@@ -305,7 +309,7 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             let passed = verdicts.iter().filter(|v| v.outcome == pcmk_model::verdict::Outcome::Passed).count();
             let second_starts = report.harness_notes.iter().filter(|n| n.starts_with("harness started a cluster a second time")).count();
             let totals = phase_totals(&report);
-            let phase_line = totals.iter().map(|(name, took)| format!("{name} {:.1}s", took.as_secs_f64())).collect::<Vec<_>>().join("; ");
+            let phase_line = totals.iter().map(|(name, count, took)| format!("{name} {count}× {:.1}s", took.as_secs_f64())).collect::<Vec<_>>().join("; ");
             println!("whole policy run {}/{policy_runs}: exit {}, {:.1}s, {passed}/{} scenarios passed, {second_starts} second cluster start(s), phases: {phase_line}", i + 1, run.code, run.took.as_secs_f64(), outcomes.len());
             if second_starts > 0 {
                 // Its note holds the whole diagnosis of the start-up miss, whose cause is not known yet.
@@ -321,7 +325,7 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             whole.push(run.took);
             memory.push(run.max_rss_bytes);
             destructive.push(verdicts.iter().filter(|v| v.has_tag("failover") || v.has_tag("backup")).map(|v| v.duration).sum());
-            for (name, took) in totals {
+            for (name, _, took) in totals {
                 match phases.iter_mut().find(|(n, _)| *n == name) {
                     Some((_, samples)) => samples.push(took),
                     None => phases.push((name, vec![took])),
