@@ -5,7 +5,7 @@
 //! exec/totemconfig.c `totem_get_crypto()` and `totem_config_validate()`,
 //! exec/coroparse.c `main_config_parser_cb()`; v2.4.5 for the contrasts.
 
-use crate::corosync_conf::CorosyncConf;
+use pcmk_model::corosync_conf::CorosyncConf;
 
 pub const CIPHERS: &[&str] = &["none", "aes256", "aes192", "aes128"];
 pub const HASHES: &[&str] = &["none", "md5", "sha1", "sha256", "sha384", "sha512"];

@@ -6,7 +6,6 @@ pub mod cache;
 pub mod candidate;
 pub mod cib;
 pub mod cluster;
-pub mod corosync_conf;
 pub mod corosync_semantics;
 pub mod crmsh;
 pub mod engine;

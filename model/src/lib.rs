@@ -2,6 +2,7 @@
 //! verdicts, reports and scenario guidance. No engine, no cucumber, no async:
 //! every writer and the CLI read these, and nothing reads them back from text.
 
+pub mod corosync_conf;
 pub mod error;
 pub mod finding;
 pub mod guidance;

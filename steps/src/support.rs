@@ -20,7 +20,7 @@ pub fn table_column(step: &cucumber::gherkin::Step, column: &str) -> anyhow::Res
 
 /// A corosync.conf value, where it comes from for people (its line, or
 /// corosync's default), and its line.
-pub fn conf_value(conf: &pcmk_containers::corosync_conf::CorosyncConf, path: &str, default: &str) -> (String, String, Option<Place>) {
+pub fn conf_value(conf: &pcmk_model::corosync_conf::CorosyncConf, path: &str, default: &str) -> (String, String, Option<Place>) {
     match conf.root.lookup(path) {
         Some(pair) => (pair.value.clone(), format!("corosync.conf line {}", pair.line), Some(Place::new(COROSYNC_CONF, pair.line))),
         None => (default.to_string(), "unset in corosync.conf, corosync's default".to_string(), None),

@@ -11,7 +11,7 @@ mod manifest;
 
 pub(crate) use manifest::check_destination;
 
-use crate::corosync_conf::CorosyncConf;
+use pcmk_model::corosync_conf::CorosyncConf;
 use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 use crate::error::InputError;
 use pcmk_model::node::Distro;

@@ -20,7 +20,7 @@ use crate::candidate::Candidate;
 use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 use crate::addresses::AddressMap;
 use crate::cib::{self, HarnessSetting};
-use crate::corosync_conf::{with_nodelist, PlacedNode};
+use pcmk_model::corosync_conf::{with_nodelist, PlacedNode};
 use crate::error::InputError;
 use crate::fence::{self, FenceAction, FenceWatcher};
 use crate::image::NodeImage;

@@ -16,7 +16,7 @@ use pcmk_model::finding::{Finding, Place, Subject};
 pub(crate) mod outsiders;
 
 /// A totem setting as corosync 3 resolves it (defaults, `secauth`).
-fn totem_setting(conf: &pcmk_containers::corosync_conf::CorosyncConf, key: &str) -> Resolved {
+fn totem_setting(conf: &pcmk_model::corosync_conf::CorosyncConf, key: &str) -> Resolved {
     match key {
         "transport" => corosync_semantics::transport(conf),
         "crypto_cipher" | "crypto_hash" => corosync_semantics::crypto(conf, key),

@@ -16,7 +16,7 @@ pub use cib::{CibFacts, InstanceAttribute, Primitive, PropertySet};
 
 pub const NFTABLES_CONF: &str = "/etc/nftables.conf";
 use pcmk_containers::cluster::Cluster;
-use pcmk_containers::corosync_conf::CorosyncConf;
+use pcmk_model::corosync_conf::CorosyncConf;
 
 /// Ownership and mode of a file (what `stat` says, or what the manifest places).
 #[derive(Debug, Clone, PartialEq, Eq)]
