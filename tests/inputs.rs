@@ -177,6 +177,12 @@ fn crm_configure_show_text_is_converted_by_crmsh_and_cached() {
     // The legacy text's `property $id="cib-bootstrap-options"` block is read by crmsh itself.
     let (_, stdout, _) = pcmk(&["lint", "--candidate", &fixture("crmsh-legacy/configure-show.txt")], &std::env::temp_dir());
     assert_eq!(mark(&stdout, "Fencing is enabled"), "PASS", "{stdout}");
+    // Lines of the CIB crmsh made are in no file the user has: no report points at them.
+    let sarif = std::env::temp_dir().join(format!("pcmk-crm-{}.sarif", std::process::id()));
+    pcmk(&["lint", "--candidate", &fixture("crmsh/configure-show.txt"), "--sarif", sarif.to_str().unwrap()], &std::env::temp_dir());
+    let sarif: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let uris: Vec<&str> = sarif["runs"][0]["results"].as_array().unwrap().iter().filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str()).collect();
+    assert!(!uris.is_empty() && uris.iter().all(|u| u.ends_with(".feature")), "{uris:?}");
     // With no engine reachable: the same lint of the same text.
     let lint_without_engine = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply"))

@@ -181,6 +181,11 @@ async fn run_fails_the_insecure_candidate_on_a_live_cluster() {
     assert_reason(&report, "A failover raises an alert at the central log server", "no alert tagged `pcmk-alert`");
     assert_reason(&report, "Corosync crashing on a node does not take the service down", "corosync is not running on");
     assert_reason(&report, "Pacemakerd crashing on a node does not take the service down", "pacemaker is not running on");
+    // The nodes' corosync.conf has its nodelist written for the run; findings keep the candidate's lines.
+    assert_reason(&report, "Corosync logs to a file and to syslog with timestamps", "logging.to_logfile is `no` (corosync.conf line 34)");
+    let logging = report.verdicts.iter().find(|v| v.scenario == "Corosync logs to a file and to syslog with timestamps").unwrap();
+    let lines: Vec<usize> = logging.findings.iter().filter_map(|f| f.place.as_ref()).map(|p| p.line).collect();
+    assert!(lines.contains(&34) && lines.iter().all(|l| (34..=36).contains(l)), "{lines:?}");
     let password = reason(&report, "The hacluster account has no default password");
     assert!(!password.contains("linux"), "which default the password is stays unsaid: {password}");
     insta::assert_snapshot!("run_insecure", verdict_table(&report));

@@ -52,13 +52,13 @@ pub struct Measurement {
     pub what: String,
     pub kind: Kind,
     /// From the fault to what was measured; None when the figure is text only.
-    #[serde(with = "crate::seconds::option")]
+    #[serde(default, with = "crate::seconds::option")]
     pub took: Option<Duration>,
     /// Corosync's token + consensus: no node can react to a fault sooner.
-    #[serde(with = "crate::seconds::option")]
+    #[serde(default, with = "crate::seconds::option")]
     pub floor: Option<Duration>,
     /// The bound the scenario asserts (`within 30 seconds`).
-    #[serde(with = "crate::seconds::option")]
+    #[serde(default, with = "crate::seconds::option")]
     pub slo: Option<Duration>,
     /// The scenario it was measured in.
     pub scenario: Option<String>,

@@ -21,7 +21,8 @@ pub struct RunInfo {
     #[serde(with = "crate::seconds::named")]
     pub phases: Vec<(String, std::time::Duration)>,
     pub shard: Option<String>,
-    /// (path on the node, file in the candidate), to point findings at the candidate's lines.
+    /// (path on the node, file in the candidate), to point findings at the
+    /// candidate's lines: the user's own files only, none a tool converted.
     pub candidate_files: Vec<(String, String)>,
     /// What the candidate was recognised as, and each file placed or ignored with why.
     pub candidate_inventory: Vec<String>,

@@ -112,7 +112,7 @@ pub struct Verdict {
     /// When the scenario's own time began (after any wait for its slot),
     /// from the start of the run; None where no one recorded it (results
     /// read back from Cucumber JSON).
-    #[serde(with = "crate::seconds::option")]
+    #[serde(default, with = "crate::seconds::option")]
     pub started: Option<Duration>,
     /// The cluster it ran on, as the timeline's lane (`shared cluster`,
     /// `own cluster 3`); None when it used no cluster.

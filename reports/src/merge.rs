@@ -23,7 +23,14 @@ pub fn merge(paths: &[PathBuf]) -> anyhow::Result<Report> {
 fn read(path: &Path) -> anyhow::Result<Report> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     if text.trim_start().starts_with('{') {
-        return crate::report_json::parse(path, &text);
+        // Results as run: the merge applies its own waivers to the whole, as it does to Cucumber JSON.
+        let mut report = crate::report_json::parse(path, &text)?;
+        report.expired_waivers.clear();
+        report.unused_waivers.clear();
+        for verdict in &mut report.verdicts {
+            verdict.waived_by = None;
+        }
+        return Ok(report);
     }
     let verdicts = crate::cucumber_json::read(path)?;
     let mut report = Report::new(verdicts, RunInfo { command: "merge".into(), ..RunInfo::default() });
@@ -58,6 +65,8 @@ mod tests {
         report.verdicts[0].started = Some(Duration::from_secs(3));
         report.verdicts[0].cluster = Some("shared cluster".into());
         report.info.shard = Some(shard.into());
+        report.verdicts[0].waived_by = Some("accepted in the shard's own run".into());
+        report.expired_waivers.push("a waiver of the shard's own run expired".into());
         let file = dir.join(name);
         let text = if typed { crate::report_json::render(&report) } else { crate::cucumber_json::render(&report) };
         std::fs::write(&file, text.unwrap()).unwrap();
@@ -73,6 +82,7 @@ mod tests {
         assert_eq!(typed.verdicts[1].cluster.as_deref(), Some("shard 2/2: shared cluster"));
         assert_eq!(typed.verdicts[0].findings.len(), 1, "findings travel with the slice");
         assert_eq!(typed.exit_code(), 1);
+        assert!(typed.verdicts.iter().all(|v| v.waived_by.is_none()) && typed.expired_waivers.is_empty(), "the merge applies its own waivers");
         let mixed = merge(&[slice(&dir, "c.json", "1/2", false, 0), slice(&dir, "d.json", "2/2", true, 1)]).unwrap();
         assert_eq!(mixed.verdicts[0].started, None, "Cucumber JSON keeps no start times");
         assert_eq!(mixed.verdicts[0].findings.len(), 1);

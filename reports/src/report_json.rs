@@ -44,11 +44,14 @@ pub fn read(path: &Path) -> anyhow::Result<Report> {
 }
 
 pub fn parse(path: &Path, text: &str) -> anyhow::Result<Report> {
-    let envelope: Envelope<Report> =
-        serde_json::from_str(text).map_err(|e| InputError::new(path, Some(e.line()), format!("not a pcmk-comply JSON report: {e}")))?;
-    if envelope.format != FORMAT || envelope.version != VERSION {
-        return Err(InputError::new(path, None, format!("a `{}` version {} report; this pcmk-comply reads `{FORMAT}` version {VERSION}", envelope.format, envelope.version)).into());
+    let not_ours = |e: serde_json::Error| InputError::new(path, Some(e.line()), format!("not a pcmk-comply JSON report: {e}"));
+    // The format and version first, so a newer report is named as such rather than as a missing field.
+    let value: serde_json::Value = serde_json::from_str(text).map_err(not_ours)?;
+    let (format, version) = (value["format"].as_str().unwrap_or_default(), value["version"].as_u64().unwrap_or_default());
+    if format != FORMAT || version != u64::from(VERSION) {
+        return Err(InputError::new(path, None, format!("a `{format}` version {version} report; this pcmk-comply reads `{FORMAT}` version {VERSION}")).into());
     }
+    let envelope: Envelope<Report> = serde_json::from_value(value).map_err(|e| InputError::new(path, None, format!("not a pcmk-comply JSON report: {e}")))?;
     Ok(envelope.report)
 }
 
@@ -91,6 +94,7 @@ mod tests {
         assert!(error.downcast_ref::<InputError>().is_some(), "{error:#}");
         assert!(error.to_string().contains("shard.json"), "{error:#}");
         let other = r#"{"format":"pcmk-comply report","version":99,"exit_code":0,"summary":"","report":{}}"#;
-        assert!(parse(Path::new("new.json"), other).is_err());
+        let newer = parse(Path::new("new.json"), other).unwrap_err().to_string();
+        assert!(newer.contains("version 99"), "{newer}");
     }
 }

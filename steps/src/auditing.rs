@@ -102,6 +102,7 @@ async fn audit_rules_watch(world: &mut PolicyWorld, step: &Step) -> anyhow::Resu
 async fn corosync_logging(world: &mut PolicyWorld) -> anyhow::Result<()> {
     world.require_candidates("/etc/corosync/corosync.conf")?;
     let facts = world.facts().await?;
+    let candidate = &world.ctx.candidate;
     let mut violations = Violations::default();
     for node in &facts.nodes {
         let Some(conf) = &node.corosync_conf else {
@@ -110,7 +111,7 @@ async fn corosync_logging(world: &mut PolicyWorld) -> anyhow::Result<()> {
         };
         // corosync's defaults: to_syslog yes, to_logfile no, timestamp off.
         for (key, default, wanted) in [("to_logfile", "no", &["yes", "on"][..]), ("to_syslog", "yes", &["yes", "on"][..]), ("timestamp", "off", &["on", "hires"][..])] {
-            let (value, at, line) = crate::support::conf_value(conf, &format!("logging.{key}"), default);
+            let (value, at, line) = crate::support::conf_value(conf, candidate.corosync_conf(), &format!("logging.{key}"), default);
             if !wanted.contains(&value.as_str()) {
                 violations.add(Finding::new(subject(node), format!("{}: logging.{key} is `{value}` ({at}); want {}", place(node), wanted.join(" or "))).at(line));
             }

@@ -109,7 +109,8 @@ impl VerdictWriter {
                 let outcome = world.as_ref().and_then(|w| w.failure_kind()).unwrap_or(Outcome::Failed);
                 let status = if outcome == Outcome::NotApplicable { StepStatus::NotApplicable } else { StepStatus::Failed };
                 record(verdict, clock, now, &step, status, Some(reason.clone()));
-                if verdict.outcome == Outcome::Passed {
+                // What a policy failure found; an infrastructure error or nothing to judge has no findings.
+                if verdict.outcome == Outcome::Passed && outcome == Outcome::Failed {
                     verdict.findings = world.as_ref().map(|w| w.findings()).unwrap_or_default();
                 }
                 failed(verdict, outcome, Some(&step), reason);

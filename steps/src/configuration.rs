@@ -68,6 +68,11 @@ async fn option_readings(world: &mut PolicyWorld, name: &str) -> anyhow::Result<
     Ok(readings(&cib, &origin, name, &versions))
 }
 
+/// Whose CIB an option was read from: the candidate's in `lint`, the running cluster's in `run`.
+fn cib_subject(world: &PolicyWorld) -> Subject {
+    if world.ctx.is_live() { Subject::Cluster } else { Subject::Candidate }
+}
+
 /// Compares as Pacemaker would: booleans by meaning, choices case-insensitively.
 fn same_value(reading: &str, expected: &str) -> bool {
     match (parse_bool(reading), parse_bool(expected)) {
@@ -81,7 +86,7 @@ async fn option_is(world: &mut PolicyWorld, name: String, expected: String) -> a
     let mut violations = Violations::default();
     for reading in option_readings(world, &name).await? {
         if !same_value(&reading.value, &expected) {
-            violations.add(Finding::new(Subject::Cluster, format!("{}: cluster option {name} is `{}` ({}); the policy requires `{expected}`", reading.version.name(), reading.value, reading.how)).at(reading.place.clone()));
+            violations.add(Finding::new(cib_subject(world), format!("{}: cluster option {name} is `{}` ({}); the policy requires `{expected}`", reading.version.name(), reading.value, reading.how)).at(reading.place.clone()));
         }
     }
     world.judge(violations)
@@ -100,7 +105,7 @@ async fn option_is_not_with_nodes(world: &mut PolicyWorld, min_nodes: usize, nam
     let mut violations = Violations::default();
     for reading in option_readings(world, &name).await? {
         if same_value(&reading.value, &forbidden) {
-            violations.add(Finding::new(Subject::Cluster, format!("{}: cluster option {name} is `{}` ({}) on a {nodes}-node cluster; the policy forbids `{forbidden}`", reading.version.name(), reading.value, reading.how)).at(reading.place.clone()));
+            violations.add(Finding::new(cib_subject(world), format!("{}: cluster option {name} is `{}` ({}) on a {nodes}-node cluster; the policy forbids `{forbidden}`", reading.version.name(), reading.value, reading.how)).at(reading.place.clone()));
         }
     }
     world.judge(violations)

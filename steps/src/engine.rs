@@ -6,7 +6,7 @@
 //! where a step judges a failed call itself (a view of a node its fault has
 //! killed), through [`Fault::judged_by_caller`], which says so where it is used.
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! // A step that forgets the wrap does not compile:
 //! async fn step(engine: &pcmk_steps::engine::Engine) -> anyhow::Result<()> {
 //!     engine.kill_node("node1").await?;

@@ -244,7 +244,8 @@ fn run_info(ctx: &RunContext, options: &RunOptions) -> RunInfo {
         versions: ctx.versions(),
         phases: ctx.phases(),
         shard: options.shard.map(|s| format!("{}/{}", s.index, s.count)),
-        candidate_files: ctx.candidate.files.iter().map(|f| (f.placement.path.clone(), f.source.display().to_string())).collect(),
+        // Only the user's own files: findings point at their lines.
+        candidate_files: ctx.candidate.files.iter().filter(|f| !f.converted).map(|f| (f.placement.path.clone(), f.source.display().to_string())).collect(),
         candidate_inventory: ctx.candidate.inventory.clone(),
         strict: options.strict,
         cluster_starts: ctx.cluster_starts(),

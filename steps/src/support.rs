@@ -1,6 +1,7 @@
 //! Small helpers shared by the step modules.
 
 use pcmk_model::finding::{Finding, Place, Subject};
+use pcmk_model::corosync_conf::CorosyncConf;
 use pcmk_model::node::COROSYNC_CONF;
 
 use crate::facts::{FileFact, NodeFacts};
@@ -18,12 +19,15 @@ pub fn table_column(step: &cucumber::gherkin::Step, column: &str) -> anyhow::Res
     Ok(values)
 }
 
-/// A corosync.conf value, where it comes from for people (its line, or
-/// corosync's default), and its line.
-pub fn conf_value(conf: &pcmk_model::corosync_conf::CorosyncConf, path: &str, default: &str) -> (String, String, Option<Place>) {
-    match conf.root.lookup(path) {
-        Some(pair) => (pair.value.clone(), format!("corosync.conf line {}", pair.line), Some(Place::new(COROSYNC_CONF, pair.line))),
-        None => (default.to_string(), "unset in corosync.conf, corosync's default".to_string(), None),
+/// A corosync.conf value as the node has it, where it comes from for people
+/// (its line, or corosync's default), and its line. Lines are the
+/// candidate's own: a node's copy is the candidate's file with its nodelist
+/// written for the run, so its lines past the nodelist are not the candidate's.
+pub fn conf_value(conf: &CorosyncConf, candidate: &CorosyncConf, path: &str, default: &str) -> (String, String, Option<Place>) {
+    match (conf.root.lookup(path), candidate.root.lookup(path)) {
+        (Some(pair), Some(written)) => (pair.value.clone(), format!("corosync.conf line {}", written.line), Some(Place::new(COROSYNC_CONF, written.line))),
+        (Some(pair), None) => (pair.value.clone(), "the node's corosync.conf, not the candidate's".to_string(), None),
+        (None, _) => (default.to_string(), "unset in corosync.conf, corosync's default".to_string(), None),
     }
 }
 

@@ -39,7 +39,7 @@ fn placed_files(tree: &Tree, laid: &crate::layout::Laid, declared: &[String]) ->
                 let content = tree.get(path).map(|f| f.content.clone()).unwrap_or_default();
                 let note = note.as_deref().map(|n| format!("; {n}")).unwrap_or_default();
                 inventory.push(format!("placed {} at {} ({}:{} {:04o}{note})", source.display(), placement.path, placement.owner, placement.group, placement.mode));
-                files.push(CandidateFile { source, placement: placement.clone(), content, secret: *secret });
+                files.push(CandidateFile { source, placement: placement.clone(), content, secret: *secret, converted: false });
             }
             Disposition::Ignored { reason } => inventory.push(format!("ignored {}: {reason}", source.display())),
         }
@@ -111,6 +111,7 @@ impl Candidate {
                 placement: Placement { path: COROSYNC_CONF.into(), owner: "root".into(), group: "root".into(), mode: 0o644 },
                 content: conf.0.into_bytes(),
                 secret: false,
+                converted: true,
             });
             generated.push(COROSYNC_CONF.to_string());
         }

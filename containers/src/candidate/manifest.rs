@@ -174,7 +174,7 @@ fn declared(dir: &Path, manifest: &Manifest, bad: &Bad) -> Result<Declared, Inpu
     for entry in &manifest.files {
         let placement = place(&entry.path, &entry.owner, &entry.group, &entry.mode)?;
         let content = read_confined(dir, entry.source.get_ref())?;
-        files.push(CandidateFile { source: dir.join(entry.source.get_ref()), placement, content, secret: false });
+        files.push(CandidateFile { source: dir.join(entry.source.get_ref()), placement, content, secret: false, converted: false });
     }
     let mut secrets = Vec::new();
     for entry in &manifest.secrets {

@@ -27,12 +27,16 @@ pub struct CandidateFile {
     pub content: Vec<u8>,
     /// Key material the candidate brings (an authkey): placed as it is, never printed.
     pub secret: bool,
+    /// Not the user's own bytes (a CIB crmsh made of crm text, a corosync.conf
+    /// the harness made): its lines are in no file the user has, so no
+    /// report points a finding at them.
+    pub converted: bool,
 }
 
 impl std::fmt::Debug for CandidateFile {
     // Contents may be keys: only their size is shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CandidateFile").field("source", &self.source).field("placement", &self.placement).field("bytes", &self.content.len()).field("secret", &self.secret).finish()
+        f.debug_struct("CandidateFile").field("source", &self.source).field("placement", &self.placement).field("bytes", &self.content.len()).field("secret", &self.secret).field("converted", &self.converted).finish()
     }
 }
 
@@ -112,6 +116,7 @@ impl Candidate {
                 // Lines of the converted CIB are not lines of the text: say which file they are in.
                 for file in candidate.files.iter_mut().filter(|f| f.placement.path == CIB_XML) {
                     file.source = format!("{} (the CIB crmsh made of it)", path.display()).into();
+                    file.converted = true;
                 }
                 return Ok(candidate);
             }
@@ -133,6 +138,7 @@ impl Candidate {
             placement: Placement { path: COROSYNC_CONF.into(), owner: "root".into(), group: "root".into(), mode: 0o644 },
             content,
             secret: false,
+            converted: false,
         }];
         let placed: Vec<String> = files.iter().map(|f| f.placement.path.clone()).collect();
         let (secrets, generated, said) = inferred::missing_keys(&placed);

@@ -31,13 +31,18 @@ async fn totem_value_is_one_of(world: &mut PolicyWorld, key: &str, allowed: &str
     world.require_candidates("/etc/corosync/corosync.conf")?;
     let allowed = list(allowed);
     let facts = world.facts().await?;
+    // Said with the candidate's lines: a node's copy has its nodelist written for the run.
+    let written = totem_setting(world.ctx.candidate.corosync_conf(), key);
     let mut violations = Violations::default();
     for node in &facts.nodes {
         let Some(conf) = &node.corosync_conf else {
             violations.add(Finding::new(subject(node), format!("{}: no /etc/corosync/corosync.conf", place(node))));
             continue;
         };
-        let Resolved { value, how, line } = totem_setting(conf, key);
+        let Resolved { value, how, line } = match totem_setting(conf, key) {
+            running if running.value == written.value => written.clone(),
+            running => Resolved { how: "the node's corosync.conf, not the candidate's".into(), line: None, ..running },
+        };
         if !allowed.contains(&value) {
             let at = line.map(|line| Place::new(COROSYNC_CONF, line));
             violations.add(Finding::new(subject(node), format!("{}: totem.{key} is `{value}` ({how}); allowed: {}", place(node), allowed.join(", "))).at(at));
@@ -65,10 +70,16 @@ async fn hash(world: &mut PolicyWorld, allowed: String) -> anyhow::Result<()> {
 async fn no_inline_key(world: &mut PolicyWorld) -> anyhow::Result<()> {
     world.require_candidates("/etc/corosync/corosync.conf")?;
     let facts = world.facts().await?;
+    // The candidate's line: a node's copy has its nodelist written for the run.
+    let written = world.ctx.candidate.corosync_conf().root.lookup("totem.key").map(|pair| pair.line);
     let mut violations = Violations::default();
     for node in &facts.nodes {
-        if let Some(pair) = node.corosync_conf.as_ref().and_then(|c| c.root.lookup("totem.key")) {
-            violations.add(Finding::new(subject(node), format!("{}: corosync.conf line {} sets totem.key inline; use a keyfile (authkey) readable by root only", place(node), pair.line)).at(Place::new(COROSYNC_CONF, pair.line)));
+        if node.corosync_conf.as_ref().and_then(|c| c.root.lookup("totem.key")).is_some() {
+            let (at, place_of) = match written {
+                Some(line) => (format!("corosync.conf line {line}"), Some(Place::new(COROSYNC_CONF, line))),
+                None => ("the node's corosync.conf".to_string(), None),
+            };
+            violations.add(Finding::new(subject(node), format!("{}: {at} sets totem.key inline; use a keyfile (authkey) readable by root only", place(node))).at(place_of));
         }
     }
     world.judge(violations)
