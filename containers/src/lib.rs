@@ -17,7 +17,6 @@ pub mod run;
 pub mod redact;
 mod session;
 pub mod stand_in;
-pub mod status;
 pub mod tree;
 pub mod system_dirs;
 

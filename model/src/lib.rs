@@ -10,5 +10,6 @@ pub mod measurement;
 pub mod node;
 pub mod report;
 pub mod seconds;
+pub mod status;
 pub mod text;
 pub mod verdict;

@@ -22,7 +22,7 @@ use std::time::Duration;
 use pcmk_containers::cluster::{Cluster, ExecOutput, GuestSpec, Node, ServiceAction, Verb};
 use pcmk_containers::fence::FenceAction;
 use pcmk_containers::image::NodeImage;
-use pcmk_containers::status::ClusterStatus;
+use pcmk_model::status::ClusterStatus;
 use pcmk_model::node::Service;
 
 use crate::facts::{FactCache, Facts};

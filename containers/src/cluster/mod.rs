@@ -27,7 +27,7 @@ use crate::image::NodeImage;
 use crate::redact::Redactor;
 use crate::run::{self, RunId, LABEL_NODE};
 use crate::session::{Session, ShellError};
-use crate::status::ClusterStatus;
+use pcmk_model::status::ClusterStatus;
 use crate::system_dirs::SystemDir;
 
 /// The central log server's name on every node (an /etc/hosts entry), and its host part on link 0.

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use pcmk_containers::status::ClusterStatus;
+use pcmk_model::status::ClusterStatus;
 
 use super::POLL;
 use crate::engine::Fault;

@@ -44,7 +44,7 @@ fn failure(root: roxmltree::Node) -> String {
 
 impl ClusterStatus {
     pub fn parse(xml: &str) -> Result<ClusterStatus, String> {
-        let doc = pcmk_model::text::parse_xml(xml).map_err(|e| format!("crm_mon output is not XML: {e}"))?;
+        let doc = crate::text::parse_xml(xml).map_err(|e| format!("crm_mon output is not XML: {e}"))?;
         let root = doc.root_element();
         let Some(summary) = root.children().find(|n| n.has_tag_name("summary")) else {
             return Err(format!("crm_mon output has no <summary>{}", failure(root)));
