@@ -132,22 +132,6 @@ fn run_with_report(args: &[&str]) -> anyhow::Result<(ProcessRun, Report)> {
     Ok((run, report))
 }
 
-/// The report's phases summed by name, in first-seen order, with how many
-/// times each came (`cluster start` once per cluster).
-fn phase_totals(report: &Report) -> Vec<(String, usize, Duration)> {
-    let mut totals: Vec<(String, usize, Duration)> = Vec::new();
-    for (name, took) in &report.info.phases {
-        match totals.iter_mut().find(|(n, _, _)| n == name) {
-            Some((_, count, total)) => {
-                *count += 1;
-                *total += *took;
-            }
-            None => totals.push((name.clone(), 1, *took)),
-        }
-    }
-    totals
-}
-
 /// The failover the report measured, and the part above corosync's floor (token + consensus).
 fn failover_measured(report: &Report) -> Option<(Duration, Duration)> {
     let measured = report.measurements.iter().find(|m| m.kind == Kind::Failover)?;
@@ -308,7 +292,7 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             let outcomes: std::collections::BTreeMap<String, pcmk_model::verdict::Outcome> = verdicts.iter().map(|v| (format!("{} » {}", v.feature, v.scenario), v.outcome)).collect();
             let passed = verdicts.iter().filter(|v| v.outcome == pcmk_model::verdict::Outcome::Passed).count();
             let second_starts = report.harness_notes.iter().filter(|n| n.starts_with("harness started a cluster a second time")).count();
-            let totals = phase_totals(&report);
+            let totals = pcmk_reports::console::phase_totals(&report.info.phases);
             let phase_line = totals.iter().map(|(name, count, took)| format!("{name} {count}× {:.1}s", took.as_secs_f64())).collect::<Vec<_>>().join("; ");
             println!("whole policy run {}/{policy_runs}: exit {}, {:.1}s, {passed}/{} scenarios passed, {second_starts} second cluster start(s), phases: {phase_line}", i + 1, run.code, run.took.as_secs_f64(), outcomes.len());
             if second_starts > 0 {
@@ -328,7 +312,7 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             for (name, _, took) in totals {
                 match phases.iter_mut().find(|(n, _)| *n == name) {
                     Some((_, samples)) => samples.push(took),
-                    None => phases.push((name, vec![took])),
+                    None => phases.push((name.to_string(), vec![took])),
                 }
             }
         }

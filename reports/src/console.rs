@@ -142,6 +142,15 @@ pub fn closing(report: &Report, what: &str, took: Duration) -> Vec<(Stream, Stri
 
 /// Phases with their total time, in first-seen order: `cluster start 9× 57.1s`.
 pub fn phase_summary(phases: &[(String, Duration)]) -> String {
+    phase_totals(phases)
+        .iter()
+        .map(|(name, n, took)| if *n > 1 { format!("{name} {n}× {:.1}s", took.as_secs_f64()) } else { format!("{name} {:.1}s", took.as_secs_f64()) })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Each phase once, in first-seen order, with how many times it came and its total time.
+pub fn phase_totals(phases: &[(String, Duration)]) -> Vec<(&str, usize, Duration)> {
     let mut totals: Vec<(&str, usize, Duration)> = Vec::new();
     for (name, took) in phases {
         match totals.iter_mut().find(|(n, _, _)| n == name) {
@@ -153,10 +162,6 @@ pub fn phase_summary(phases: &[(String, Duration)]) -> String {
         }
     }
     totals
-        .iter()
-        .map(|(name, n, took)| if *n > 1 { format!("{name} {n}× {:.1}s", took.as_secs_f64()) } else { format!("{name} {:.1}s", took.as_secs_f64()) })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[cfg(test)]

@@ -71,11 +71,7 @@ pub fn parse_mode(text: &str) -> anyhow::Result<u32> {
 
 /// Where a fact came from, for messages: a node name, or the candidate.
 pub fn place(node: &NodeFacts) -> String {
-    if node.name == "candidate" {
-        "the candidate".to_string()
-    } else {
-        format!("node {}", node.name)
-    }
+    subject(node).to_string()
 }
 
 /// Checks owner, group and that no mode bit exceeds `max_mode`.

@@ -70,16 +70,13 @@ async fn hash(world: &mut PolicyWorld, allowed: String) -> anyhow::Result<()> {
 async fn no_inline_key(world: &mut PolicyWorld) -> anyhow::Result<()> {
     world.require_candidates("/etc/corosync/corosync.conf")?;
     let facts = world.facts().await?;
-    // The candidate's line: a node's copy has its nodelist written for the run.
-    let written = world.ctx.candidate.corosync_conf().root.lookup("totem.key").map(|pair| pair.line);
+    let candidate = &world.ctx.candidate;
     let mut violations = Violations::default();
-    for node in &facts.nodes {
-        if node.corosync_conf.as_ref().and_then(|c| c.root.lookup("totem.key")).is_some() {
-            let (at, place_of) = match written {
-                Some(line) => (format!("corosync.conf line {line}"), Some(Place::new(COROSYNC_CONF, line))),
-                None => ("the node's corosync.conf".to_string(), None),
-            };
-            violations.add(Finding::new(subject(node), format!("{}: {at} sets totem.key inline; use a keyfile (authkey) readable by root only", place(node))).at(place_of));
+    for (node, conf) in facts.nodes.iter().filter_map(|node| Some((node, node.corosync_conf.as_ref()?))) {
+        if conf.root.lookup("totem.key").is_some() {
+            // Said with the candidate's line: a node's copy has its nodelist written for the run.
+            let (_, at, line) = crate::support::conf_value(conf, candidate.corosync_conf(), "totem.key", "");
+            violations.add(Finding::new(subject(node), format!("{}: {at} sets totem.key inline; use a keyfile (authkey) readable by root only", place(node))).at(line));
         }
     }
     world.judge(violations)
