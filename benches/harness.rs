@@ -15,8 +15,8 @@ mod fresh_clone;
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::{exec_in, Cluster, ClusterOptions};
 use pcmk_containers::image::{self, Mirrors};
-use pcmk_model::node::Distro;
 use pcmk_model::measurement::Kind;
+use pcmk_model::node::Distro;
 use pcmk_model::report::Report;
 
 const RUNS: usize = 5;
@@ -78,7 +78,19 @@ fn lint_throughput(count: usize) -> anyhow::Result<(usize, Duration)> {
     for path in &paths {
         let candidate = std::sync::Arc::new(Candidate::load(path)?);
         let ctx = pcmk_steps::run_context::RunContext::new(candidate, pcmk_steps::run_context::Mode::Static);
-        let options = pcmk_steps::runner::RunOptions { features: features.clone(), params: Vec::new(), strict: false, tags: None, static_only: true, concurrency: 1, own_clusters: 1, on_verdict: None, shard: None, waiver: None, durations: None };
+        let options = pcmk_steps::runner::RunOptions {
+            features: features.clone(),
+            params: Vec::new(),
+            strict: false,
+            tags: None,
+            static_only: true,
+            concurrency: 1,
+            own_clusters: 1,
+            on_verdict: None,
+            shard: None,
+            waiver: None,
+            durations: None,
+        };
         let report = runtime.block_on(pcmk_steps::runner::run(ctx, options))?;
         anyhow::ensure!(!report.verdicts.is_empty(), "{} gave no verdicts", path.display());
     }
@@ -229,11 +241,17 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
 
         // What a status poll costs the machine, through `docker exec` and through the
         // node's open shell (the harness's way); the idle cluster's own load is in both.
-        let cluster = Cluster::up(&docker, &candidate, &image, &ClusterOptions { origin: "bench".into(), ..ClusterOptions::default() }).await?;
+        let cluster =
+            Cluster::up(&docker, &candidate, &image, &ClusterOptions { origin: "bench".into(), ..ClusterOptions::default() }).await?;
         let (mut by_exec, mut by_shell) = (Vec::new(), Vec::new());
         for _ in 0..RUNS {
             let node1 = cluster.container_of("node1");
-            by_exec.push(cpu_per_call(20, || async { exec_in(&docker, &node1, "root", &["crm_mon", "--one-shot", "--output-as=xml"]).await.map(drop) }).await?);
+            by_exec.push(
+                cpu_per_call(20, || async {
+                    exec_in(&docker, &node1, "root", &["crm_mon", "--one-shot", "--output-as=xml"]).await.map(drop)
+                })
+                .await?,
+            );
             by_shell.push(cpu_per_call(20, || async { cluster.status("node1").await.map(drop) }).await?);
         }
         cluster.down().await?;
@@ -253,11 +271,23 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
         let mut throughput = Vec::new();
         for _ in 0..RUNS {
             // Its own thread: lint's one-thread runtime cannot start inside this one.
-            let (count, took) = std::thread::spawn(|| lint_throughput(1000)).join().map_err(|_| anyhow::anyhow!("lint throughput panicked"))??;
-            println!("lint throughput: {count} candidates in {:.2}s = {:.0} candidates/s on one thread", took.as_secs_f64(), count as f64 / took.as_secs_f64());
+            let (count, took) =
+                std::thread::spawn(|| lint_throughput(1000)).join().map_err(|_| anyhow::anyhow!("lint throughput panicked"))??;
+            println!(
+                "lint throughput: {count} candidates in {:.2}s = {:.0} candidates/s on one thread",
+                took.as_secs_f64(),
+                count as f64 / took.as_secs_f64()
+            );
             throughput.push(took);
         }
-        record(&mut figures, Figure { name: "lint, 1,000 generated candidates, 1 thread".into(), samples: throughput, target: "<= 5 s (>= 200 candidates/s)" });
+        record(
+            &mut figures,
+            Figure {
+                name: "lint, 1,000 generated candidates, 1 thread".into(),
+                samples: throughput,
+                target: "<= 5 s (>= 200 candidates/s)",
+            },
+        );
     }
 
     if wants("failover") {
@@ -289,11 +319,16 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             let (run, report) = run_with_report(&["run"])?;
             machine_cpu.push(busy_cpu()? - cpu_before);
             let verdicts = &report.verdicts;
-            let outcomes: std::collections::BTreeMap<String, pcmk_model::verdict::Outcome> = verdicts.iter().map(|v| (format!("{} » {}", v.feature, v.scenario), v.outcome)).collect();
+            let outcomes: std::collections::BTreeMap<String, pcmk_model::verdict::Outcome> =
+                verdicts.iter().map(|v| (format!("{} » {}", v.feature, v.scenario), v.outcome)).collect();
             let passed = verdicts.iter().filter(|v| v.outcome == pcmk_model::verdict::Outcome::Passed).count();
             let second_starts = report.harness_notes.iter().filter(|n| n.starts_with("harness started a cluster a second time")).count();
             let totals = pcmk_reports::console::phase_totals(&report.info.phases);
-            let phase_line = totals.iter().map(|(name, count, took)| format!("{name} {count}× {:.1}s", took.as_secs_f64())).collect::<Vec<_>>().join("; ");
+            let phase_line = totals
+                .iter()
+                .map(|(name, count, took)| format!("{name} {count}× {:.1}s", took.as_secs_f64()))
+                .collect::<Vec<_>>()
+                .join("; ");
             println!("whole policy run {}/{policy_runs}: exit {}, {:.1}s, {passed}/{} scenarios passed, {second_starts} second cluster start(s), phases: {phase_line}", i + 1, run.code, run.took.as_secs_f64(), outcomes.len());
             if second_starts > 0 {
                 // Its note holds the whole diagnosis of the start-up miss, whose cause is not known yet.
@@ -347,7 +382,14 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             }
             whole.push(run.took);
         }
-        record(&mut figures, Figure { name: "pcmk-comply run, whole policy, pcs-made cluster (7 resources)".into(), samples: whole, target: "within the hardened range" });
+        record(
+            &mut figures,
+            Figure {
+                name: "pcmk-comply run, whole policy, pcs-made cluster (7 resources)".into(),
+                samples: whole,
+                target: "within the hardened range",
+            },
+        );
     }
 
     if wants("cold") {
@@ -383,10 +425,17 @@ async fn bench(sections: &[String], policy_runs: usize) -> anyhow::Result<()> {
             );
             firsts.push(fresh.first_verdict);
         }
-        record(&mut figures, Figure { name: "fresh clone to first verdict (no images, own crates unbuilt)".into(), samples: firsts, target: "<= 300 s" });
+        record(
+            &mut figures,
+            Figure { name: "fresh clone to first verdict (no images, own crates unbuilt)".into(), samples: firsts, target: "<= 300 s" },
+        );
     }
 
-    println!("\npcmk-comply benchmark ({} cores, engine {})", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), docker.version().await?.version.unwrap_or_default());
+    println!(
+        "\npcmk-comply benchmark ({} cores, engine {})",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        docker.version().await?.version.unwrap_or_default()
+    );
     for figure in &figures {
         figure.print();
     }

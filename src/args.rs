@@ -4,13 +4,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use pcmk_model::node::Distro;
 use pcmk_containers::error::InputError;
 use pcmk_containers::run::RunId;
+use pcmk_model::node::Distro;
+use pcmk_reports::console::ColorChoice;
 use pcmk_reports::{waivers, Outputs};
 use pcmk_steps::policy::FeatureSource;
 use pcmk_steps::runner;
-use pcmk_reports::console::ColorChoice;
 use pcmk_steps::selection::Shard;
 
 #[derive(Parser)]
@@ -233,13 +233,21 @@ pub struct OutputArgs {
 
 impl OutputArgs {
     pub fn outputs(&self) -> Outputs {
-        Outputs { junit: self.junit.clone(), json: self.json.clone(), sarif: self.sarif.clone(), html: self.report.clone(), report_json: self.report_json.clone() }
+        Outputs {
+            junit: self.junit.clone(),
+            json: self.json.clone(),
+            sarif: self.sarif.clone(),
+            html: self.report.clone(),
+            report_json: self.report_json.clone(),
+        }
     }
 
     pub fn waiver_lookup(&self, waivers: &[waivers::Waiver]) -> Option<pcmk_steps::collector::WaiverLookup> {
         let waivers = waivers.to_vec();
         let today = waivers::today();
-        (!waivers.is_empty()).then(|| Arc::new(move |v: &pcmk_model::verdict::Verdict| waivers::waiver_for(&waivers, today, v)) as pcmk_steps::collector::WaiverLookup)
+        (!waivers.is_empty()).then(|| {
+            Arc::new(move |v: &pcmk_model::verdict::Verdict| waivers::waiver_for(&waivers, today, v)) as pcmk_steps::collector::WaiverLookup
+        })
     }
 
     /// Waivers are read before anything runs, so a mistake in them costs no cluster.
@@ -265,7 +273,6 @@ pub fn parse_shard(s: &str) -> Result<Shard, String> {
 pub fn parse_run_id(s: &str) -> Result<RunId, String> {
     RunId::parse(s).ok_or_else(|| "a run id is 1 to 24 characters of a-z, 0-9 and -".to_string())
 }
-
 
 /// Its values listed for help and completions.
 fn color_parser() -> impl clap::builder::TypedValueParser<Value = ColorChoice> {

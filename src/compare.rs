@@ -9,13 +9,13 @@ use std::time::Instant;
 use anyhow::Context;
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::ClusterOptions;
+use pcmk_containers::engine;
 use pcmk_containers::error::InputError;
 use pcmk_model::node::Distro;
-use pcmk_containers::engine;
-use pcmk_steps::durations;
 use pcmk_model::report::Report;
-use pcmk_steps::runner::{self, RunOptions};
+use pcmk_steps::durations;
 use pcmk_steps::run_context::{Mode, RunContext};
+use pcmk_steps::runner::{self, RunOptions};
 
 use crate::args::FeatureArgs;
 use crate::EXIT_ERROR;
@@ -47,7 +47,19 @@ pub async fn compare(Compare { candidate, from, to, tags, features, json, report
         eprintln!("compare: running the policy on {distro}");
         let options = ClusterOptions { origin: "compare".into(), ..ClusterOptions::default() };
         let ctx = RunContext::new(candidate.clone(), Mode::Live { docker: docker.clone(), image, options });
-        let run = RunOptions { features: features.clone(), params: Vec::new(), strict: false, tags: tags.clone(), static_only: false, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, on_verdict: None, shard: None, waiver: None, durations: durations::default_file() };
+        let run = RunOptions {
+            features: features.clone(),
+            params: Vec::new(),
+            strict: false,
+            tags: tags.clone(),
+            static_only: false,
+            concurrency: runner::DEFAULT_CONCURRENCY,
+            own_clusters: runner::DEFAULT_OWN_CLUSTERS,
+            on_verdict: None,
+            shard: None,
+            waiver: None,
+            durations: durations::default_file(),
+        };
         let mut report = runner::run(ctx, run).await?;
         report.info.distro = Some(distro.to_string());
         reports.push(report);
@@ -56,16 +68,35 @@ pub async fn compare(Compare { candidate, from, to, tags, features, json, report
     let files: Vec<(String, String)> = candidate
         .files
         .iter()
-        .filter_map(|f| std::str::from_utf8(&f.content).ok().map(|t| (f.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), t.to_string())))
+        .filter_map(|f| {
+            std::str::from_utf8(&f.content)
+                .ok()
+                .map(|t| (f.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), t.to_string()))
+        })
         .collect();
     let mut findings = pcmk_reports::compare::removed_in_pacemaker3(&files);
     if let Some(cib) = candidate.file_at(pcmk_model::node::CIB_XML) {
         let check = "crm_verify --xml-file /tmp/candidate-cib.xml 2>&1; echo '### upgrade'; cp /tmp/candidate-cib.xml /tmp/upgraded.xml && CIB_file=/tmp/upgraded.xml cibadmin --upgrade --force 2>&1";
-        let out = pcmk_containers::cluster::run_tool(&docker, &images[1], &[("/tmp/candidate-cib.xml", &cib.content)], "root", &["sh", "-c", &format!("echo '### verify'; {check}")]).await?;
+        let out = pcmk_containers::cluster::run_tool(
+            &docker,
+            &images[1],
+            &[("/tmp/candidate-cib.xml", &cib.content)],
+            "root",
+            &["sh", "-c", &format!("echo '### verify'; {check}")],
+        )
+        .await?;
         findings.extend(pcmk_reports::compare::tool_findings(&to.to_string(), &out.stdout));
     }
     let rows = pcmk_reports::compare::rows(before, after);
-    let versions = |r: &Report| r.info.versions.iter().filter(|(p, _)| ["pacemaker", "corosync", "pcs"].contains(&p.as_str())).map(|(p, v)| format!("{p} {v}")).collect::<Vec<_>>().join(", ");
+    let versions = |r: &Report| {
+        r.info
+            .versions
+            .iter()
+            .filter(|(p, _)| ["pacemaker", "corosync", "pcs"].contains(&p.as_str()))
+            .map(|(p, v)| format!("{p} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     println!("compare {}: {from} ({}) → {to} ({})", candidate.origin.display(), versions(before), versions(after));
     for row in rows.iter().filter(|r| r.change != pcmk_reports::compare::Change::Same) {
         println!("{:<10} {} » {}", row.change.word(), row.feature, row.scenario);
@@ -94,10 +125,12 @@ pub async fn compare(Compare { candidate, from, to, tags, features, json, report
         println!("  none");
     }
     if let Some(path) = &json {
-        std::fs::write(path, pcmk_reports::compare::render_json(&from.to_string(), before, &to.to_string(), after, &findings)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, pcmk_reports::compare::render_json(&from.to_string(), before, &to.to_string(), after, &findings)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &report {
-        std::fs::write(path, pcmk_reports::compare::render_html(&from.to_string(), before, &to.to_string(), after, &findings)).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, pcmk_reports::compare::render_html(&from.to_string(), before, &to.to_string(), after, &findings))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     for error in before.infra_errors.iter().chain(&after.infra_errors) {
         eprintln!("pcmk-comply: {error}");
@@ -107,6 +140,7 @@ pub async fn compare(Compare { candidate, from, to, tags, features, json, report
         eprintln!("pcmk-comply: the policy did not run cleanly on {from}, so there is nothing to compare against");
         return Ok(ExitCode::from(EXIT_ERROR));
     }
-    let regressed = count(Change::Regressed) + count(Change::NewError) > 0 || findings.iter().any(|f| f.breaks) || !after.infra_errors.is_empty();
+    let regressed =
+        count(Change::Regressed) + count(Change::NewError) > 0 || findings.iter().any(|f| f.breaks) || !after.infra_errors.is_empty();
     Ok(ExitCode::from(if regressed { 1 } else { 0 }))
 }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::{Cluster, ClusterOptions};
 use pcmk_containers::image;
-use pcmk_model::node::Distro;
 use pcmk_containers::run::{self, RunId};
 use pcmk_containers::{engine, system_dirs};
+use pcmk_model::node::Distro;
 
 use crate::images;
 use crate::progress::Progress;

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::try_join_all;
 use pcmk_containers::image::{self, Mirrors, NodeImage};
-use pcmk_model::node::Distro;
 use pcmk_containers::Docker;
+use pcmk_model::node::Distro;
 
 use crate::progress::Board;
 

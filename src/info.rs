@@ -45,7 +45,14 @@ pub fn explain(query: String, policy: FeatureArgs) -> anyhow::Result<ExitCode> {
         return Err(InputError::new(searched, None, format!("no scenario matches `{query}`")).into());
     }
     for e in found {
-        println!("{} » {}  ({}:{})  {}", e.feature, e.scenario, e.file.display(), e.line, e.tags.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" "));
+        println!(
+            "{} » {}  ({}:{})  {}",
+            e.feature,
+            e.scenario,
+            e.file.display(),
+            e.line,
+            e.tags.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" ")
+        );
         println!("  why: {}", e.guidance.rationale);
         println!("  fix: {}\n", e.guidance.remediation.as_deref().unwrap_or("(the scenario gives none)"));
     }

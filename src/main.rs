@@ -16,9 +16,9 @@ use std::time::Duration;
 use std::io::IsTerminal;
 
 use clap::{CommandFactory, FromArgMatches};
-use pcmk_reports::console::{self, ColorChoice};
 use pcmk_containers::error::InputError;
 use pcmk_containers::{engine, run};
+use pcmk_reports::console::{self, ColorChoice};
 
 use crate::args::{Cli, ClusterCommand, Command, ImageCommand, PolicyCommand};
 use crate::policy_run::How;
@@ -49,7 +49,8 @@ fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    let mut filter = tracing_subscriber::EnvFilter::from_env("PCMK_COMPLY_LOG").add_directive(format!("{}=info", pcmk_steps::run_context::PROGRESS_LOG).parse().expect("a valid directive"));
+    let mut filter = tracing_subscriber::EnvFilter::from_env("PCMK_COMPLY_LOG")
+        .add_directive(format!("{}=info", pcmk_steps::run_context::PROGRESS_LOG).parse().expect("a valid directive"));
     if cli.verbose {
         filter = filter.add_directive(pcmk_containers::cluster::EXEC_LOG_DIRECTIVE.parse().expect("a valid directive"));
     }
@@ -116,14 +117,26 @@ fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
 
 /// Commands that only read and print: no engine, nothing to clean up.
 fn prints_only(command: &Command) -> bool {
-    matches!(command, Command::Steps | Command::Explain { .. } | Command::Policy { .. } | Command::Completions { .. } | Command::Man | Command::Merge { .. })
+    matches!(
+        command,
+        Command::Steps
+            | Command::Explain { .. }
+            | Command::Policy { .. }
+            | Command::Completions { .. }
+            | Command::Man
+            | Command::Merge { .. }
+    )
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run { policy, distro, nodes, concurrency, own_clusters } => policy_run::prove(policy, How::Run { distro, nodes, concurrency, own_clusters }).await,
+        Command::Run { policy, distro, nodes, concurrency, own_clusters } => {
+            policy_run::prove(policy, How::Run { distro, nodes, concurrency, own_clusters }).await
+        }
         Command::Lint { policy } => policy_run::prove(policy, How::Lint).await,
-        Command::Compare { candidate, from, to, tags, features, json, report } => compare::compare(compare::Compare { candidate, from, to, tags, features, json, report }).await,
+        Command::Compare { candidate, from, to, tags, features, json, report } => {
+            compare::compare(compare::Compare { candidate, from, to, tags, features, json, report }).await
+        }
         Command::Merge { inputs, outputs } => info::merge(inputs, outputs),
         Command::Explain { query, policy } => info::explain(query, policy),
         Command::Policy { command: PolicyCommand::Export { dir } } => info::policy_export(dir),

@@ -8,16 +8,16 @@ use std::time::Instant;
 
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::ClusterOptions;
+use pcmk_containers::engine;
 use pcmk_containers::error::InputError;
 use pcmk_model::node::Distro;
-use pcmk_containers::engine;
+use pcmk_model::report::Report;
 use pcmk_reports::console::{self, Stream};
 use pcmk_reports::waivers;
 use pcmk_steps::durations;
-use pcmk_model::report::Report;
+use pcmk_steps::run_context::{Mode, RunContext};
 use pcmk_steps::runner::{self, RunOptions};
 use pcmk_steps::selection::{self, Selection};
-use pcmk_steps::run_context::{Mode, RunContext};
 
 use crate::args::{OutputArgs, PolicyArgs};
 use crate::EXIT_ERROR;
@@ -82,7 +82,8 @@ pub async fn prove(policy: PolicyArgs, how: How) -> anyhow::Result<ExitCode> {
 /// The candidate's own image, and those the selected scenarios name (the
 /// rolling upgrade's newer release), prepared together before any scenario starts.
 async fn images_needed(policy: &PolicyArgs, candidate: &Candidate, own: Distro) -> anyhow::Result<Vec<Distro>> {
-    let selection = Selection::new(policy.tags.as_deref(), false, policy.shard, &candidate.origin.display().to_string()).map_err(anyhow::Error::msg)?;
+    let selection =
+        Selection::new(policy.tags.as_deref(), false, policy.shard, &candidate.origin.display().to_string()).map_err(anyhow::Error::msg)?;
     let mut distros = selection::distros_named(&policy.features(), &selection).await;
     distros.insert(own);
     Ok(distros.into_iter().collect())
@@ -141,7 +142,9 @@ async fn convert_crm_text(path: &Path) -> anyhow::Result<()> {
     if !pcmk_containers::crmsh::is_crm_text(&text) || pcmk_containers::crmsh::cached(&text).is_some() {
         return Ok(());
     }
-    let docker = engine::connect().await.map_err(|e| InputError::new(path, None, format!("crm configure show text needs crmsh, run in a node container, to become a CIB: {e:#}")))?;
+    let docker = engine::connect().await.map_err(|e| {
+        InputError::new(path, None, format!("crm configure show text needs crmsh, run in a node container, to become a CIB: {e:#}"))
+    })?;
     let image = crate::images::prepare(&docker, &[Distro::Bookworm]).await?.image(Distro::Bookworm);
     eprintln!("candidate: converting {} to a CIB with crmsh", path.display());
     pcmk_containers::crmsh::convert(&docker, &image, &text, path).await?;
@@ -157,7 +160,13 @@ fn check_policy_args(policy: &PolicyArgs) -> Result<(), InputError> {
 
 /// Applies the waivers, writes the requested files, prints the summary and
 /// turns the report into the exit code.
-pub fn finish(mut report: Report, waivers: &[waivers::Waiver], outputs: &OutputArgs, what: &str, started: Instant) -> anyhow::Result<ExitCode> {
+pub fn finish(
+    mut report: Report,
+    waivers: &[waivers::Waiver],
+    outputs: &OutputArgs,
+    what: &str,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
     waivers::apply(&mut report, waivers, waivers::today());
     report.info.phases.push(("total".into(), started.elapsed()));
     outputs.outputs().write(&report)?;
@@ -177,5 +186,3 @@ pub fn finish(mut report: Report, waivers: &[waivers::Waiver], outputs: &OutputA
     }
     Ok(ExitCode::from(report.exit_code()))
 }
-
-

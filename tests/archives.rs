@@ -91,9 +91,19 @@ fn hostile_archives_are_refused_naming_the_member() {
     let conf = ("corosync.conf", Regular, CONF, None);
     refused(dir, "dotdot.tar", &tar_of(&[conf, ("../../etc/cron.d/x", Regular, b"x", None)]), "../../etc/cron.d/x: has a path with `..`");
     refused(dir, "absolute.tar", &tar_of(&[conf, ("/etc/passwd", Regular, b"x", None)]), "/etc/passwd: has an absolute path");
-    refused(dir, "symlink.tar", &tar_of(&[conf, ("cib.xml", Symlink, b"", Some("/etc/shadow"))]), "cib.xml: is a link to `/etc/shadow`, outside the archive");
+    refused(
+        dir,
+        "symlink.tar",
+        &tar_of(&[conf, ("cib.xml", Symlink, b"", Some("/etc/shadow"))]),
+        "cib.xml: is a link to `/etc/shadow`, outside the archive",
+    );
     refused(dir, "symlink-up.tar", &tar_of(&[conf, ("a/cib.xml", Symlink, b"", Some("../../x"))]), "a/cib.xml: is a link to `../../x`");
-    refused(dir, "hardlink.tar", &tar_of(&[conf, ("authkey", Link, b"", Some("../../etc/shadow"))]), "authkey: is a link to `../../etc/shadow`");
+    refused(
+        dir,
+        "hardlink.tar",
+        &tar_of(&[conf, ("authkey", Link, b"", Some("../../etc/shadow"))]),
+        "authkey: is a link to `../../etc/shadow`",
+    );
     for (name, kind) in [("char.tar", Char), ("block.tar", Block), ("fifo.tar", Fifo)] {
         refused(dir, name, &tar_of(&[conf, ("dev", kind, b"", None)]), "dev: is a");
     }

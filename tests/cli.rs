@@ -32,7 +32,11 @@ fn bad_candidates_name_file_and_line_and_exit_2() {
     std::fs::create_dir_all(&dir).unwrap();
     let cases = [
         ("candidate.toml", "nodes = 3\nnodes = 4\n", "candidate.toml:2:"),
-        ("candidate.toml", "[[file]]\nsource = \"../../etc/shadow\"\npath = \"/etc/corosync/corosync.conf\"\n", "leaves the candidate directory"),
+        (
+            "candidate.toml",
+            "[[file]]\nsource = \"../../etc/shadow\"\npath = \"/etc/corosync/corosync.conf\"\n",
+            "leaves the candidate directory",
+        ),
         ("corosync.conf", "totem {\n  version: 2\n\nnodelist {\n}\n", "corosync.conf:1: corosync would refuse this: Missing closing brace"),
     ];
     for (file, content, expected) in cases {
@@ -120,7 +124,12 @@ async fn signals_during_a_policy_run_leave_nothing() {
 
 /// Mount points below `dir` in this machine's mount table.
 fn mounts_under(dir: &std::path::Path) -> usize {
-    std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| std::path::Path::new(m).starts_with(dir)).count()
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| std::path::Path::new(m).starts_with(dir))
+        .count()
 }
 
 /// Processes whose command line names `dir` (debootstrap and its children).
@@ -151,7 +160,11 @@ fn signals_during_an_image_build_stop_debootstrap_and_leave_nothing() {
         let deadline = Instant::now() + Duration::from_secs(300);
         while !root_fs.exists() || (mounted && mounts_under(&root_fs) == 0) {
             assert!(child.try_wait().unwrap().is_none(), "the build ended before the signal");
-            assert!(Instant::now() < deadline, "debootstrap never reached {}", if mounted { "its second stage" } else { "its first stage" });
+            assert!(
+                Instant::now() < deadline,
+                "debootstrap never reached {}",
+                if mounted { "its second stage" } else { "its first stage" }
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         libc_signal::send(child.id(), signal);
@@ -175,7 +188,8 @@ fn both_images_are_prepared_at_once_each_with_its_progress_lines() {
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok).collect::<Vec<String>>());
+    let reader =
+        std::thread::spawn(move || std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok).collect::<Vec<String>>());
     let pid = child.id();
     let root_fs = |suite: &str| std::env::temp_dir().join(format!("pcmk-comply-rootfs-{suite}-{pid}"));
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -199,11 +213,8 @@ fn both_images_are_prepared_at_once_each_with_its_progress_lines() {
 async fn cluster_up_leaves_a_ready_cluster_that_gc_removes() {
     let docker = docker().await;
     let run = test_run_id("up");
-    let output = binary()
-        .args(["cluster", "up", "--run-id", run.as_str(), "--candidate"])
-        .arg(repo_path("candidates/hardened"))
-        .output()
-        .unwrap();
+    let output =
+        binary().args(["cluster", "up", "--run-id", run.as_str(), "--candidate"]).arg(repo_path("candidates/hardened")).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{}", stderr_of(&output));
     for node in ["node1", "node2", "node3"] {
@@ -233,7 +244,10 @@ async fn a_killed_harness_leaves_only_what_gc_removes() {
     libc_signal::send(child.id(), libc_signal::SIGKILL);
     assert_eq!(child.wait().unwrap().code(), None, "killed by a signal");
     let (containers, networks, volumes) = leftovers(&docker, &run).await;
-    assert!(containers == 3 && networks >= 1 && volumes == 6, "SIGKILL leaves the run behind ({containers} containers, {networks} networks, {volumes} volumes)");
+    assert!(
+        containers == 3 && networks >= 1 && volumes == 6,
+        "SIGKILL leaves the run behind ({containers} containers, {networks} networks, {volumes} volumes)"
+    );
     gc_removes(&docker, &run).await;
 }
 
@@ -259,13 +273,17 @@ async fn helper_containers_are_removed_after_sigkill_plus_gc() {
          Given a central log collector on the cluster network\n    Then every node's corosync and pacemaker logs arrive at the collector within 600 seconds\n",
     )
     .unwrap();
-    let mut child = binary().arg("run").arg("--candidate").arg(&candidate).arg(&feature).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child =
+        binary().arg("run").arg("--candidate").arg(&candidate).arg(&feature).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let pid = child.id().to_string();
     let deadline = Instant::now() + Duration::from_secs(180);
     let collector = loop {
         let containers = run::list_containers(&docker, None).await.unwrap();
         let label = |c: &run::Labelled, key: &str| c.labels.get(key).cloned().unwrap_or_default();
-        if let Some(c) = containers.into_iter().find(|c| label(c, run::LABEL_OWNER_PID) == pid && label(c, run::LABEL_NODE) == pcmk_containers::cluster::LOG_COLLECTOR) {
+        if let Some(c) = containers
+            .into_iter()
+            .find(|c| label(c, run::LABEL_OWNER_PID) == pid && label(c, run::LABEL_NODE) == pcmk_containers::cluster::LOG_COLLECTOR)
+        {
             break c;
         }
         assert!(child.try_wait().unwrap().is_none(), "the run ended before its log collector was made");
@@ -301,7 +319,9 @@ async fn a_remote_engine_over_tls_runs_clusters() {
         let out = std::process::Command::new("sh").arg("-ec").arg(script).current_dir(&dir).output().unwrap();
         assert!(out.status.success(), "{script}: {}", stderr_of(&out));
     };
-    let ca = |name: &str| format!("openssl req -x509 -newkey rsa:2048 -nodes -keyout {name}-key.pem -out {name}.pem -days 2 -subj /CN={name} 2>/dev/null");
+    let ca = |name: &str| {
+        format!("openssl req -x509 -newkey rsa:2048 -nodes -keyout {name}-key.pem -out {name}.pem -days 2 -subj /CN={name} 2>/dev/null")
+    };
     let issue = |name: &str, ca: &str, ext: &str| {
         format!(
             "openssl req -newkey rsa:2048 -nodes -keyout {name}-key.pem -out {name}.csr -subj /CN={name} 2>/dev/null && printf '{ext}' > {name}.ext && \
@@ -315,7 +335,9 @@ async fn a_remote_engine_over_tls_runs_clusters() {
     sh(&issue("stranger", "other-ca", "extendedKeyUsage=clientAuth\\n"));
     // DOCKER_CERT_PATH directories: ca.pem to trust, cert.pem and key.pem to present.
     for (certs, trust, client) in [("good", "ca", "client"), ("wrong-server", "other-ca", "client"), ("wrong-client", "ca", "stranger")] {
-        sh(&format!("mkdir {certs} && cp {trust}.pem {certs}/ca.pem && cp {client}.pem {certs}/cert.pem && cp {client}-key.pem {certs}/key.pem"));
+        sh(&format!(
+            "mkdir {certs} && cp {trust}.pem {certs}/ca.pem && cp {client}.pem {certs}/cert.pem && cp {client}-key.pem {certs}/key.pem"
+        ));
     }
     // A run of its own: `cluster down` over the front must not remove the front.
     let front_run = test_run_id("tls-front");
@@ -332,10 +354,15 @@ async fn a_remote_engine_over_tls_runs_clusters() {
     for certs in ["wrong-server", "wrong-client"] {
         let refused = remote(certs, &["image", "list"]);
         assert_eq!(refused.status.code(), Some(2), "{certs} is refused: {}", stderr_of(&refused));
-        assert!(stderr_of(&refused).contains(&format!("cannot reach the Docker engine (tcp://127.0.0.1:{port})")), "{}", stderr_of(&refused));
+        assert!(
+            stderr_of(&refused).contains(&format!("cannot reach the Docker engine (tcp://127.0.0.1:{port})")),
+            "{}",
+            stderr_of(&refused)
+        );
     }
     let run = test_run_id("tls");
-    let up = remote("good", &["cluster", "up", "--run-id", run.as_str(), "--candidate", repo_path("candidates/hardened").to_str().unwrap()]);
+    let up =
+        remote("good", &["cluster", "up", "--run-id", run.as_str(), "--candidate", repo_path("candidates/hardened").to_str().unwrap()]);
     let down = remote("good", &["cluster", "down", "--run", run.as_str()]);
     let front_id = front.id().to_string();
     assert_eq!(leftovers(&docker, &front_run).await.0, 1, "the front carries its run's label");
@@ -345,7 +372,10 @@ async fn a_remote_engine_over_tls_runs_clusters() {
     assert!(down.status.success(), "cluster down over TLS: {}", stderr_of(&down));
     assert_eq!(leftovers(&docker, &run).await, (0, 0, 0));
     let gone = docker.inspect_container(&front_id, None::<bollard::query_parameters::InspectContainerOptions>).await;
-    assert!(matches!(gone, Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })), "a dropped helper removes its container: {gone:?}");
+    assert!(
+        matches!(gone, Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })),
+        "a dropped helper removes its container: {gone:?}"
+    );
     assert_eq!(leftovers(&docker, &front_run).await, (0, 0, 0));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,10 +6,10 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use pcmk_model::node::Service;
 use pcmk_containers::cluster::ServiceAction;
-use pcmk_model::node::Distro;
 use pcmk_containers::system_dirs::{self, LABEL_IMAGE};
+use pcmk_model::node::Distro;
+use pcmk_model::node::Service;
 
 async fn sizes_reach_quorum(distro: Distro) {
     let docker = docker().await;
@@ -59,7 +59,9 @@ async fn killed_node_leaves_the_membership_and_rejoins_after_restart() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         cluster.exec("node3", &["touch", "/tmp/go"]).await
     };
-    let (waited, started) = tokio::time::timeout(Duration::from_secs(30), futures_util::future::join(waiter, starter)).await.expect("the waiting command held up the one it waited for");
+    let (waited, started) = tokio::time::timeout(Duration::from_secs(30), futures_util::future::join(waiter, starter))
+        .await
+        .expect("the waiting command held up the one it waited for");
     assert_eq!((waited.unwrap().stdout.as_str(), started.unwrap().code), ("went\n", 0));
     // What a node writes to its logs and its CIB directory outlives a reboot, as on a disk.
     let cib_before = cluster.exec("node3", &["cat", "/var/lib/pacemaker/cib/cib.xml"]).await.unwrap().stdout;
@@ -77,7 +79,10 @@ async fn killed_node_leaves_the_membership_and_rejoins_after_restart() {
     let miss = cluster.wait_for_members(&["node1"], &["node1", "node2", "node3"], Duration::from_secs(2)).await.unwrap_err();
     let text = format!("{miss:#}");
     assert!(miss.is::<pcmk_containers::cluster::NotReadyInTime>(), "{text}");
-    assert!(text.contains("--- node1 corosync view ---") && text.contains("Local node ID") && text.contains("Quorum information"), "{text}");
+    assert!(
+        text.contains("--- node1 corosync view ---") && text.contains("Local node ID") && text.contains("Quorum information"),
+        "{text}"
+    );
 
     cluster.start_node("node3").await.unwrap();
     cluster.wait_ready(Duration::from_secs(90)).await.expect("node3 rejoins");
@@ -89,10 +94,14 @@ async fn killed_node_leaves_the_membership_and_rejoins_after_restart() {
     // A daemon that ends unasked and is not restarted (corosync's unit does not
     // restart it) ends a wait for the whole cluster at once, naming it, not at the timeout.
     // Fencing off, or the survivors would reboot node3 and it would come back.
-    let unfenced = cluster.exec("node1", &["crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "false"]).await.unwrap();
+    let unfenced =
+        cluster.exec("node1", &["crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "false"]).await.unwrap();
     assert!(unfenced.success(), "{unfenced:?}");
     cluster.service("node3", ServiceAction::Kill, Service::Corosync).await.unwrap();
-    cluster.wait_for_members(&["node1", "node2"], &["node1", "node2"], Duration::from_secs(60)).await.expect("the survivors see node3 leave");
+    cluster
+        .wait_for_members(&["node1", "node2"], &["node1", "node2"], Duration::from_secs(60))
+        .await
+        .expect("the survivors see node3 leave");
     let started = std::time::Instant::now();
     let miss = cluster.wait_for_members(&names, &names, Duration::from_secs(90)).await.unwrap_err();
     let text = format!("{miss:#}");
@@ -136,10 +145,14 @@ async fn a_reset_cluster_keeps_its_nodes_and_files_and_starts_on_an_empty_config
         }
     };
     let before = stat("node2").await;
-    assert_eq!(before, "root:root 400 /etc/corosync/authkey\nhacluster:haclient 440 /etc/pacemaker/authkey\nroot:root 640 /etc/corosync/corosync.conf\n");
+    assert_eq!(
+        before,
+        "root:root 400 /etc/corosync/authkey\nhacluster:haclient 440 /etc/pacemaker/authkey\nroot:root 640 /etc/corosync/corosync.conf\n"
+    );
     // The image's libraries come read-only from a volume; the fence agent the run places in /usr/sbin is there.
     let mounts = cluster.exec("node2", &["cat", "/proc/mounts"]).await.unwrap().stdout;
-    let libs = mounts.lines().find(|l| l.split(' ').nth(1) == Some("/usr/lib/x86_64-linux-gnu")).expect("the libraries are a mount of their own");
+    let libs =
+        mounts.lines().find(|l| l.split(' ').nth(1) == Some("/usr/lib/x86_64-linux-gnu")).expect("the libraries are a mount of their own");
     assert!(libs.split(' ').nth(3).is_some_and(|o| o.split(',').any(|o| o == "ro")), "{libs}");
     assert!(!mounts.lines().any(|l| l.split(' ').nth(1) == Some("/usr/sbin")), "/usr/sbin stays in the node's own layer");
     let agent = cluster.exec("node2", &["test", "-x", "/usr/sbin/fence_pcmk_comply"]).await.unwrap();
@@ -151,7 +164,10 @@ async fn a_reset_cluster_keeps_its_nodes_and_files_and_starts_on_an_empty_config
     }
 
     // A pacemakerd that ignores SIGTERM (stopped) on one node: the reset ends it with SIGKILL.
-    let frozen = cluster.exec("node2", &["bash", "-c", "p=$(cat /run/pcmk-node/pacemaker.pid) && kill -STOP $p && echo $p $(ps -o pid= --ppid $p)"]).await.unwrap();
+    let frozen = cluster
+        .exec("node2", &["bash", "-c", "p=$(cat /run/pcmk-node/pacemaker.pid) && kill -STOP $p && echo $p $(ps -o pid= --ppid $p)"])
+        .await
+        .unwrap();
     assert!(frozen.success(), "{frozen:?}");
     // The IPC rings between pacemaker's daemons, named qb-SERVER-CLIENT-FD-ID.
     let old_tree = frozen.stdout.split_whitespace().collect::<Vec<_>>().join("|");
@@ -165,7 +181,9 @@ async fn a_reset_cluster_keeps_its_nodes_and_files_and_starts_on_an_empty_config
     for node in &names {
         let status = match cluster.status(node).await {
             Ok(status) => status,
-            Err(e) => panic!("{node} after the reset: {e:#}\nfencing: {:?}\n{}", cluster.fence_actions(), cluster.recent_logs(&names).await),
+            Err(e) => {
+                panic!("{node} after the reset: {e:#}\nfencing: {:?}\n{}", cluster.fence_actions(), cluster.recent_logs(&names).await)
+            }
         };
         assert!(status.has_members(&names), "{node} sees every node after the reset");
     }
@@ -208,7 +226,11 @@ async fn a_cluster_that_never_gets_ready_fails_with_each_nodes_logs_and_is_remov
     let text = format!("{error:#}");
     // Found at once (the timeout is 8 s), with the logs of each node that failed.
     assert!(text.contains("the cluster cannot become ready") && text.contains("corosync failed to start"), "{text}");
-    assert!(text.contains("--- node1 logs, the lines around the failure (full logs: ") || text.contains("--- node2 logs, the lines around the failure (full logs: "), "{text}");
+    assert!(
+        text.contains("--- node1 logs, the lines around the failure (full logs: ")
+            || text.contains("--- node2 logs, the lines around the failure (full logs: "),
+        "{text}"
+    );
     assert!(text.contains("authkey"), "corosync's own complaint is shown: {text}");
     assert_eq!(leftovers(&docker, &run).await, (0, 0, 0));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -239,7 +261,11 @@ async fn verbose_command_log_never_shows_keys_or_passwords() {
     let password = "Canary-Passw0rd-4711";
     std::fs::write(dir.join("ops-password"), format!("{password}\n")).unwrap();
     let manifest = std::fs::read_to_string(dir.join("candidate.toml")).unwrap();
-    std::fs::write(dir.join("candidate.toml"), format!("{manifest}\n[[user]]\nname = \"ops\"\ngroups = [\"haclient\"]\npassword_file = \"ops-password\"\n")).unwrap();
+    std::fs::write(
+        dir.join("candidate.toml"),
+        format!("{manifest}\n[[user]]\nname = \"ops\"\ngroups = [\"haclient\"]\npassword_file = \"ops-password\"\n"),
+    )
+    .unwrap();
     let candidate = pcmk_containers::candidate::Candidate::load(&dir).unwrap();
 
     let docker = docker().await;
@@ -255,7 +281,9 @@ async fn verbose_command_log_never_shows_keys_or_passwords() {
     assert_eq!(echoed.trim(), password, "commands themselves see the real data");
     let log = String::from_utf8(EXEC_LOG.lock().unwrap().clone()).unwrap();
     assert!(log.contains("node1 (root)$ od -An") || log.contains("node1 (root)$ sh -c od -An"), "the command log was captured: {log}");
-    for (what, secret) in [("the authkey in base64", key_b64.as_str()), ("the authkey in hex", key_hex.as_str()), ("the password", password)] {
+    for (what, secret) in
+        [("the authkey in base64", key_b64.as_str()), ("the authkey in hex", key_hex.as_str()), ("the password", password)]
+    {
         assert!(!log.contains(secret), "{what} is in the verbose log");
     }
     assert!(log.matches("<redacted>").count() >= 4, "{log}");
@@ -280,7 +308,8 @@ async fn pcsd_listens_once_the_cluster_is_ready_and_a_pcsd_that_cannot_is_an_err
     // Checks run as soon as the cluster is ready: pcsd (ruby) must already listen by then.
     let dir = with_pcsd("pcsd-up", false);
     let candidate = pcmk_containers::candidate::Candidate::load(&dir).unwrap();
-    let cluster = pcmk_containers::cluster::Cluster::up(&docker, &candidate, &image, &options("pcsd", Some(2))).await.expect("cluster comes up");
+    let cluster =
+        pcmk_containers::cluster::Cluster::up(&docker, &candidate, &image, &options("pcsd", Some(2))).await.expect("cluster comes up");
     for node in cluster.node_names() {
         let listening = cluster.exec(node, &["ss", "-Hltn", "sport = :2224"]).await.unwrap();
         assert!(!listening.stdout.trim().is_empty(), "{node}: pcsd does not listen yet on a ready cluster");
@@ -307,7 +336,8 @@ async fn pcsd_listens_once_the_cluster_is_ready_and_a_pcsd_that_cannot_is_an_err
 async fn copies_of(docker: &pcmk_containers::Docker, image_id: &str) -> Vec<String> {
     let filters = std::collections::HashMap::from([("label".to_string(), vec![format!("{LABEL_IMAGE}={image_id}")])]);
     let options = bollard::query_parameters::ListVolumesOptionsBuilder::default().filters(&filters).build();
-    let mut names: Vec<String> = docker.list_volumes(Some(options)).await.unwrap().volumes.unwrap_or_default().into_iter().map(|v| v.name).collect();
+    let mut names: Vec<String> =
+        docker.list_volumes(Some(options)).await.unwrap().volumes.unwrap_or_default().into_iter().map(|v| v.name).collect();
     names.sort();
     names
 }
@@ -321,13 +351,21 @@ async fn an_images_directories_are_copied_once_even_by_runs_at_once_and_gc_remov
     for volume in copies_of(&docker, &base).await {
         docker.remove_volume(&volume, None::<bollard::query_parameters::RemoveVolumeOptions>).await.unwrap();
     }
-    let (first, second) = tokio::join!(system_dirs::ensure(&docker, &base, Distro::Bookworm), system_dirs::ensure(&docker, &base, Distro::Bookworm));
+    let (first, second) =
+        tokio::join!(system_dirs::ensure(&docker, &base, Distro::Bookworm), system_dirs::ensure(&docker, &base, Distro::Bookworm));
     let (first, second) = (first.unwrap(), second.unwrap());
     assert_eq!(first, second, "both runs use the same copies");
-    assert_eq!(copies_of(&docker, &base).await.len(), 2 * first.len(), "a copy and its index per directory: the other run's copies are gone");
+    assert_eq!(
+        copies_of(&docker, &base).await.len(),
+        2 * first.len(),
+        "a copy and its index per directory: the other run's copies are gone"
+    );
     assert_eq!(system_dirs::ensure(&docker, &base, Distro::Bookworm).await.unwrap(), first, "a later run finds them");
     let run_volumes = pcmk_containers::run::list_volumes(&docker, None).await.unwrap();
-    assert!(!run_volumes.iter().any(|v| v.labels.get(LABEL_IMAGE) == Some(&base)), "a copy outlives its run: no run label, so no run's removal takes it");
+    assert!(
+        !run_volumes.iter().any(|v| v.labels.get(LABEL_IMAGE) == Some(&base)),
+        "a copy outlives its run: no run label, so no run's removal takes it"
+    );
 
     // A copy removed from outside is made again.
     let bin = first.iter().find(|d| d.target == "/usr/bin").unwrap();
@@ -339,7 +377,8 @@ async fn an_images_directories_are_copied_once_even_by_runs_at_once_and_gc_remov
     // gc removes the copies of an image the engine no longer has, and leaves the node image's.
     let gone = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
     let labels = std::collections::HashMap::from([(LABEL_IMAGE.to_string(), gone.to_string())]);
-    let orphan = bollard::models::VolumeCreateRequest { name: Some("pcmk-comply-test-orphan".into()), labels: Some(labels), ..Default::default() };
+    let orphan =
+        bollard::models::VolumeCreateRequest { name: Some("pcmk-comply-test-orphan".into()), labels: Some(labels), ..Default::default() };
     docker.create_volume(orphan).await.unwrap();
     let removed = system_dirs::remove_stale(&docker).await.unwrap();
     assert!(removed >= 1);

@@ -33,10 +33,31 @@ fn table(value: &serde_json::Value) -> String {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| format!("{} » {}: {} → {} ({})", c["feature"].as_str().unwrap(), c["scenario"].as_str().unwrap(), c["from"].as_str().unwrap(), c["to"].as_str().unwrap(), c["change"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{} » {}: {} → {} ({})",
+                c["feature"].as_str().unwrap(),
+                c["scenario"].as_str().unwrap(),
+                c["from"].as_str().unwrap(),
+                c["to"].as_str().unwrap(),
+                c["change"].as_str().unwrap()
+            )
+        })
         .collect();
     lines.sort();
-    let mut findings: Vec<String> = value["findings"].as_array().unwrap().iter().map(|f| format!("{} {}: {}", if f["breaks"] == true { "BREAKS" } else { "CHANGES" }, f["place"].as_str().unwrap(), f["message"].as_str().unwrap())).collect();
+    let mut findings: Vec<String> = value["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}: {}",
+                if f["breaks"] == true { "BREAKS" } else { "CHANGES" },
+                f["place"].as_str().unwrap(),
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect();
     findings.sort();
     format!("{}\n--- findings\n{}\n", lines.join("\n"), findings.join("\n"))
 }

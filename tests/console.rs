@@ -94,7 +94,8 @@ fn an_infrastructure_error_is_said_once_with_the_node_logs_around_it() {
     assert!((1..=3).contains(&nodes) && all.matches(refusal).count() == 2 * nodes, "{all}");
     assert!(all.lines().count() < 150, "{} lines:\n{all}", all.lines().count());
     assert!(all.matches("(not run: the infrastructure error above)").count() >= 5, "{all}");
-    let full = all.split("(full logs: ").nth(1).and_then(|rest| rest.split(')').next()).expect("the message names the file of the full logs");
+    let full =
+        all.split("(full logs: ").nth(1).and_then(|rest| rest.split(')').next()).expect("the message names the file of the full logs");
     assert!(std::fs::read_to_string(full).unwrap().contains("Corosync Cluster Engine exiting with status 8"), "{full}");
     for name in ["r.xml", "r.json", "r.sarif", "r.html"] {
         let text = std::fs::read_to_string(out.join(name)).unwrap();

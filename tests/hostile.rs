@@ -38,8 +38,24 @@ fn comply(args: &[&str], candidate: &Path) -> (Output, Duration, String) {
 #[test]
 fn hostile_candidates_end_in_clear_errors_or_verdicts_at_once() {
     let cases: Vec<(&str, Box<dyn FnOnce(&Path)>, i32, &str)> = vec![
-        ("random-bytes", Box::new(|d: &Path| std::fs::write(d.join("corosync.conf"), (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<u8>>()).unwrap()), 2, "corosync.conf"),
-        ("32mb", Box::new(|d: &Path| std::fs::write(d.join("cib.xml"), vec![b' '; 32 * 1024 * 1024]).unwrap()), 2, "larger than the 4194304 byte limit"),
+        (
+            "random-bytes",
+            Box::new(|d: &Path| {
+                std::fs::write(
+                    d.join("corosync.conf"),
+                    (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<u8>>(),
+                )
+                .unwrap()
+            }),
+            2,
+            "corosync.conf",
+        ),
+        (
+            "32mb",
+            Box::new(|d: &Path| std::fs::write(d.join("cib.xml"), vec![b' '; 32 * 1024 * 1024]).unwrap()),
+            2,
+            "larger than the 4194304 byte limit",
+        ),
         (
             "entity-bomb",
             Box::new(|d: &Path| {
@@ -49,10 +65,33 @@ fn hostile_candidates_end_in_clear_errors_or_verdicts_at_once() {
             2,
             "cib.xml",
         ),
-        ("truncated-cib", Box::new(|d: &Path| { let cib = std::fs::read_to_string(d.join("cib.xml")).unwrap(); std::fs::write(d.join("cib.xml"), &cib[..cib.len() / 2]).unwrap() }), 2, "cib.xml:"),
-        ("crypto-on-udpu", Box::new(|d: &Path| replace_in(&d.join("corosync.conf"), "transport: knet", "transport: udpu")), 2, "corosync 3 would refuse to start: parse error in config: crypto_cipher & crypto_hash are only valid for the Knet transport."),
-        ("cipher-without-hash", Box::new(|d: &Path| replace_in(&d.join("corosync.conf"), "crypto_hash: sha256", "crypto_hash: none")), 2, "corosync 3 would refuse to start: crypto_cipher requires crypto_hash with value other than none"),
-        ("escape", Box::new(|d: &Path| replace_in(&d.join("candidate.toml"), "source = \"corosync.conf\"", "source = \"../../../etc/passwd\"")), 2, "leaves the candidate directory"),
+        (
+            "truncated-cib",
+            Box::new(|d: &Path| {
+                let cib = std::fs::read_to_string(d.join("cib.xml")).unwrap();
+                std::fs::write(d.join("cib.xml"), &cib[..cib.len() / 2]).unwrap()
+            }),
+            2,
+            "cib.xml:",
+        ),
+        (
+            "crypto-on-udpu",
+            Box::new(|d: &Path| replace_in(&d.join("corosync.conf"), "transport: knet", "transport: udpu")),
+            2,
+            "corosync 3 would refuse to start: parse error in config: crypto_cipher & crypto_hash are only valid for the Knet transport.",
+        ),
+        (
+            "cipher-without-hash",
+            Box::new(|d: &Path| replace_in(&d.join("corosync.conf"), "crypto_hash: sha256", "crypto_hash: none")),
+            2,
+            "corosync 3 would refuse to start: crypto_cipher requires crypto_hash with value other than none",
+        ),
+        (
+            "escape",
+            Box::new(|d: &Path| replace_in(&d.join("candidate.toml"), "source = \"corosync.conf\"", "source = \"../../../etc/passwd\"")),
+            2,
+            "leaves the candidate directory",
+        ),
     ];
     for (name, edit, expected, says) in cases {
         let dir = hardened_variant(&format!("hostile-{name}"), edit);
@@ -71,8 +110,16 @@ fn hostile_candidates_end_in_clear_errors_or_verdicts_at_once() {
 #[test]
 fn configurations_corosync_refuses_stop_the_run_in_its_words() {
     let cases: [(&str, fn(&Path), &str); 2] = [
-        ("udpu-crypto", |d| replace_in(&d.join("corosync.conf"), "transport: knet", "transport: udpu"), "crypto_cipher & crypto_hash are only valid for the Knet transport."),
-        ("no-hash", |d| replace_in(&d.join("corosync.conf"), "crypto_hash: sha256", "crypto_hash: none"), "crypto_cipher requires crypto_hash with value other than none"),
+        (
+            "udpu-crypto",
+            |d| replace_in(&d.join("corosync.conf"), "transport: knet", "transport: udpu"),
+            "crypto_cipher & crypto_hash are only valid for the Knet transport.",
+        ),
+        (
+            "no-hash",
+            |d| replace_in(&d.join("corosync.conf"), "crypto_hash: sha256", "crypto_hash: none"),
+            "crypto_cipher requires crypto_hash with value other than none",
+        ),
     ];
     for (name, edit, says) in cases {
         let dir = hardened_variant(&format!("hostile-run-{name}"), edit);
@@ -80,7 +127,10 @@ fn configurations_corosync_refuses_stop_the_run_in_its_words() {
         let said = text(&output);
         assert_eq!(output.status.code(), Some(2), "{name}: {said}");
         assert!(said.contains(says) && said.contains("corosync.conf:"), "{name}: the error quotes corosync and names the line: {said}");
-        assert!(!said.contains("PASS ") && !said.contains("FAIL ") && !said.contains("cluster: starting"), "{name}: no cluster, no verdict: {said}");
+        assert!(
+            !said.contains("PASS ") && !said.contains("FAIL ") && !said.contains("cluster: starting"),
+            "{name}: no cluster, no verdict: {said}"
+        );
         assert!(took < Duration::from_secs(10), "{name} took {took:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -104,7 +154,9 @@ async fn a_node_removed_mid_run_is_an_infrastructure_error() {
     let victim = loop {
         assert!(Instant::now() < deadline, "the run's cluster never appeared");
         let containers = pcmk_containers::run::list_containers(&docker, None).await.unwrap();
-        let ours = containers.iter().find(|c| c.labels.get("io.pcmk-comply.owner-pid") == Some(&pid) && c.labels.get("io.pcmk-comply.node").is_some_and(|n| n == "node2"));
+        let ours = containers.iter().find(|c| {
+            c.labels.get("io.pcmk-comply.owner-pid") == Some(&pid) && c.labels.get("io.pcmk-comply.node").is_some_and(|n| n == "node2")
+        });
         if let Some(c) = ours {
             // Past start-up (about 6 s), into the scenarios.
             tokio::time::sleep(Duration::from_secs(10)).await;
@@ -136,9 +188,18 @@ async fn a_fork_and_memory_bomb_in_a_candidate_is_contained() {
         .unwrap();
         let manifest = std::fs::read_to_string(d.join("candidate.toml")).unwrap();
         std::fs::write(d.join("candidate.toml"), format!("{manifest}\n[[file]]\nsource = \"bomb-agent\"\npath = \"/usr/lib/ocf/resource.d/custom/bomb\"\nowner = \"root\"\ngroup = \"root\"\nmode = \"0755\"\n")).unwrap();
-        replace_in(&d.join("cib.xml"), "    </resources>", "      <primitive id=\"bomb\" class=\"ocf\" provider=\"custom\" type=\"bomb\"/>\n    </resources>");
+        replace_in(
+            &d.join("cib.xml"),
+            "    </resources>",
+            "      <primitive id=\"bomb\" class=\"ocf\" provider=\"custom\" type=\"bomb\"/>\n    </resources>",
+        );
     });
-    let host_pids = || std::fs::read_dir("/proc").unwrap().filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))).count();
+    let host_pids = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit())))
+            .count()
+    };
     let before = host_pids();
     let (output, took, _) = comply(&["run", "--tags", "@patching"], &dir);
     let said = text(&output);

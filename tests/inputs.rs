@@ -10,8 +10,17 @@ use std::process::Output;
 use common::repo_path;
 
 fn pcmk(args: &[&str], dir: &Path) -> (i32, String, String) {
-    let output: Output = std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply")).args(args).current_dir(dir).env("PCMK_COMPLY_CACHE_DIR", cache_dir()).output().unwrap();
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    let output: Output = std::process::Command::new(env!("CARGO_BIN_EXE_pcmk-comply"))
+        .args(args)
+        .current_dir(dir)
+        .env("PCMK_COMPLY_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 fn cache_dir() -> PathBuf {
@@ -24,7 +33,11 @@ fn fixture(name: &str) -> String {
 
 /// The verdict line of a scenario in lint's output: `PASS`, `FAIL`, `N/A`…
 fn mark<'a>(stdout: &'a str, scenario: &str) -> &'a str {
-    stdout.lines().find(|l| l.ends_with(scenario)).and_then(|l| l.split_whitespace().next()).unwrap_or_else(|| panic!("no verdict for `{scenario}` in:\n{stdout}"))
+    stdout
+        .lines()
+        .find(|l| l.ends_with(scenario))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no verdict for `{scenario}` in:\n{stdout}"))
 }
 
 #[test]
@@ -35,7 +48,11 @@ fn a_pcs_config_backup_is_linted_as_pcs_restores_it() {
     assert!(stdout.contains("corosync_authkey at /etc/corosync/authkey (root:root 0400)"), "{stdout}");
     assert!(stdout.contains("pacemaker_authkey at /etc/pacemaker/authkey (hacluster:haclient 0400)"), "{stdout}");
     assert!(stdout.contains("version.txt: the pcs backup's format version"), "nothing is dropped silently: {stdout}");
-    assert_eq!(mark(&stdout, "Every node holds the same strong corosync key, readable by root only"), "PASS", "the backup's own key is judged");
+    assert_eq!(
+        mark(&stdout, "Every node holds the same strong corosync key, readable by root only"),
+        "PASS",
+        "the backup's own key is judged"
+    );
     assert_eq!(mark(&stdout, "Cluster traffic is encrypted and authenticated with strong algorithms"), "PASS");
     assert_eq!(mark(&stdout, "Fencing is enabled"), "PASS");
     assert_eq!(mark(&stdout, "No credentials are hard-coded in the cluster configuration"), "FAIL");
@@ -71,7 +88,8 @@ fn a_bare_cib_runs_with_a_corosync_conf_made_for_its_nodes() {
 fn directories_without_a_manifest_are_laid_out_by_their_names() {
     let dir = std::env::temp_dir().join(format!("pcmk-inputs-root-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    for (path, from) in [("etc/corosync/corosync.conf", "pcs-knet/corosync.conf"), ("var/lib/pacemaker/cib/cib.xml", "crmsh-made/cib.xml")] {
+    for (path, from) in [("etc/corosync/corosync.conf", "pcs-knet/corosync.conf"), ("var/lib/pacemaker/cib/cib.xml", "crmsh-made/cib.xml")]
+    {
         std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
         std::fs::copy(fixture(from), dir.join(path)).unwrap();
     }
@@ -122,7 +140,11 @@ fn the_policy_travels_with_the_binary() {
     std::fs::write(out.join("mine.feature.extra"), "").unwrap();
     let mine = out.join("own");
     std::fs::create_dir_all(&mine).unwrap();
-    std::fs::write(mine.join("own.feature"), "Feature: Own\n\n  @static\n  Scenario: Mine\n    Then corosync uses the \"knet\" transport\n").unwrap();
+    std::fs::write(
+        mine.join("own.feature"),
+        "Feature: Own\n\n  @static\n  Scenario: Mine\n    Then corosync uses the \"knet\" transport\n",
+    )
+    .unwrap();
     let hardened = repo_path("candidates/hardened").display().to_string();
     let (_, stdout, _) = pcmk(&["lint", "--candidate", &hardened, "--no-builtin", "--features", mine.to_str().unwrap()], &elsewhere);
     assert!(stdout.contains("lint: 1 scenarios: 1 passed"), "{stdout}");
@@ -181,7 +203,12 @@ fn crm_configure_show_text_is_converted_by_crmsh_and_cached() {
     let sarif = std::env::temp_dir().join(format!("pcmk-crm-{}.sarif", std::process::id()));
     pcmk(&["lint", "--candidate", &fixture("crmsh/configure-show.txt"), "--sarif", sarif.to_str().unwrap()], &std::env::temp_dir());
     let sarif: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
-    let uris: Vec<&str> = sarif["runs"][0]["results"].as_array().unwrap().iter().filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str()).collect();
+    let uris: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
+        .collect();
     assert!(!uris.is_empty() && uris.iter().all(|u| u.ends_with(".feature")), "{uris:?}");
     // With no engine reachable: the same lint of the same text.
     let lint_without_engine = || {
@@ -214,7 +241,10 @@ fn many_candidates_make_one_report_with_a_section_each() {
     let hardened = repo_path("candidates/hardened").display().to_string();
     // Repeated --candidate: every candidate's verdicts, one exit code for all.
     let junit = dir.join("r.xml");
-    let (code, stdout, _) = pcmk(&["lint", "--candidate", &hardened, "--candidate", &fixture("pcs-backup/lab-backup.tar.bz2"), "--junit", junit.to_str().unwrap()], &dir);
+    let (code, stdout, _) = pcmk(
+        &["lint", "--candidate", &hardened, "--candidate", &fixture("pcs-backup/lab-backup.tar.bz2"), "--junit", junit.to_str().unwrap()],
+        &dir,
+    );
     assert_eq!(code, 1, "the backup's failures fail the whole run: {stdout}");
     assert!(stdout.contains("lint: 32 scenarios: 26 passed, 6 failed"), "{stdout}");
     let xml = std::fs::read_to_string(&junit).unwrap();
@@ -222,7 +252,11 @@ fn many_candidates_make_one_report_with_a_section_each() {
     assert!(xml.contains("lab-backup.tar.bz2 » Secure communication"), "{xml}");
     // A directory of candidate directories stands for each of them.
     let (_, stdout, _) = pcmk(&["lint", "--candidate", "clusters"], &dir);
-    assert!(stdout.contains("clusters/lab is files under their well-known names") && stdout.contains("clusters/prod is files under their well-known names"), "{stdout}");
+    assert!(
+        stdout.contains("clusters/lab is files under their well-known names")
+            && stdout.contains("clusters/prod is files under their well-known names"),
+        "{stdout}"
+    );
     assert!(stdout.contains("lint: 32 scenarios"), "{stdout}");
     // Shards spread candidates × scenarios: two disjoint halves, merged back into the whole.
     let mut merged_from = Vec::new();
@@ -259,8 +293,14 @@ fn a_manifest_overrides_what_the_files_cannot_say() {
     let (code, stdout, stderr) = pcmk(&["lint", "--candidate", dir.to_str().unwrap()], &dir);
     assert_ne!(code, 2, "{stdout}{stderr}");
     assert!(stdout.contains("cib.xml at /var/lib/pacemaker/cib/cib.xml (hacluster:haclient 0640) as candidate.toml says"), "{stdout}");
-    assert!(stdout.contains("corosync.conf at /etc/corosync/corosync.conf (root:root 0644)"), "the files the manifest leaves out are laid out: {stdout}");
-    assert!(stdout.contains("no /etc/corosync/authkey: the harness generates one"), "a key the manifest lacks is made, not missing: {stdout}");
+    assert!(
+        stdout.contains("corosync.conf at /etc/corosync/corosync.conf (root:root 0644)"),
+        "the files the manifest leaves out are laid out: {stdout}"
+    );
+    assert!(
+        stdout.contains("no /etc/corosync/authkey: the harness generates one"),
+        "a key the manifest lacks is made, not missing: {stdout}"
+    );
     assert!(stdout.contains("services: nftables, corosync, pacemaker"), "services follow from the files: {stdout}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

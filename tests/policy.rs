@@ -10,15 +10,28 @@ use common::*;
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::ClusterOptions;
 use pcmk_model::node::Distro;
-use pcmk_steps::policy::FeatureSource;
 use pcmk_model::report::Report;
-use pcmk_steps::runner::{self, RunOptions};
 use pcmk_model::verdict::Outcome;
+use pcmk_steps::policy::FeatureSource;
 use pcmk_steps::run_context::{Mode, RunContext};
+use pcmk_steps::runner::{self, RunOptions};
 
 fn options(features: &[&str], static_only: bool) -> RunOptions {
-    let features = features.iter().map(|f| if *f == "features" { FeatureSource::Builtin } else { FeatureSource::Path(repo_path(f)) }).collect();
-    RunOptions { features, params: Vec::new(), strict: false, tags: None, static_only, concurrency: runner::DEFAULT_CONCURRENCY, own_clusters: runner::DEFAULT_OWN_CLUSTERS, on_verdict: None, shard: None, waiver: None, durations: None }
+    let features =
+        features.iter().map(|f| if *f == "features" { FeatureSource::Builtin } else { FeatureSource::Path(repo_path(f)) }).collect();
+    RunOptions {
+        features,
+        params: Vec::new(),
+        strict: false,
+        tags: None,
+        static_only,
+        concurrency: runner::DEFAULT_CONCURRENCY,
+        own_clusters: runner::DEFAULT_OWN_CLUSTERS,
+        on_verdict: None,
+        shard: None,
+        waiver: None,
+        durations: None,
+    }
 }
 
 async fn lint(candidate: &str) -> Report {
@@ -127,7 +140,11 @@ async fn lint_reads_a_plain_pcs_corosync_conf() {
     assert_eq!(secrets.outcome, Outcome::NotApplicable);
     assert_reason(&report, "No credentials are hard-coded in the cluster configuration", "the candidate has no CIB");
     // No authkey: the harness made the one the cluster uses, which says nothing of the candidate.
-    assert_reason(&report, "Every node holds the same strong corosync key, readable by root only", "the candidate brings no /etc/corosync/authkey");
+    assert_reason(
+        &report,
+        "Every node holds the same strong corosync key, readable by root only",
+        "the candidate brings no /etc/corosync/authkey",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -141,14 +158,21 @@ async fn run_passes_the_hardened_candidate_on_a_live_cluster() {
     // Typed for the HTML report's chart and timeline: bounds beside the time, each scenario on its cluster's lane.
     let failover = report.measurements.iter().find(|m| m.kind == pcmk_model::measurement::Kind::Failover).expect("a failover measured");
     assert!(failover.took.is_some() && failover.floor.is_some() && failover.slo.is_some() && failover.scenario.is_some(), "{failover:?}");
-    let killed = report.verdicts.iter().find(|v| v.scenario == "A killed node's resource moves and the node is fenced").expect("the failover scenario ran");
+    let killed = report
+        .verdicts
+        .iter()
+        .find(|v| v.scenario == "A killed node's resource moves and the node is fenced")
+        .expect("the failover scenario ran");
     assert!(killed.started.is_some() && killed.cluster.as_deref().is_some_and(|c| c.starts_with("own cluster")), "{killed:?}");
     assert!(report.info.cluster_starts.iter().any(|c| Some(&c.lane) == killed.cluster.as_ref()), "{:?}", report.info.cluster_starts);
     insta::assert_snapshot!("run_hardened", verdict_table(&report));
     // The next run starts the longest scenarios first.
     let durations = pcmk_steps::durations::Durations::load_from(Some(test_cache_dir().join("durations.json")));
-    let upgrade = durations.expected("Rolling upgrade", "A rolling upgrade to the next release keeps the service running").expect("a passed scenario's time is kept");
-    let timestamps = durations.expected("Auditing", "Cluster logs carry timestamps on every node").expect("a passed scenario's time is kept");
+    let upgrade = durations
+        .expected("Rolling upgrade", "A rolling upgrade to the next release keeps the service running")
+        .expect("a passed scenario's time is kept");
+    let timestamps =
+        durations.expected("Auditing", "Cluster logs carry timestamps on every node").expect("a passed scenario's time is kept");
     assert!(upgrade > timestamps, "{upgrade:?} {timestamps:?}");
     // What a cibadmin backup carries, restored on a fresh cluster: a change shows up in review.
     insta::assert_snapshot!("restored_configuration_cibadmin", report.artifacts["restored configuration (cibadmin --query)"]);
@@ -174,7 +198,11 @@ async fn run_fails_the_insecure_candidate_on_a_live_cluster() {
     assert_reason(&report, "The hacluster account has no default password", "well-known default password");
     assert_reason(&report, "Audit rules watch the cluster's configuration and keys", "/etc/corosync is not watched");
     assert_reason(&report, "A change to the CIB can be traced to the user who made it", "no syslog line (auth.log) names `operator`");
-    assert_reason(&report, "Tampering with the configuration and the key is detected", "did not report /etc/corosync/corosync.conf, /etc/corosync/authkey");
+    assert_reason(
+        &report,
+        "Tampering with the configuration and the key is detected",
+        "did not report /etc/corosync/corosync.conf, /etc/corosync/authkey",
+    );
     assert_reason(&report, "The cluster's ports do not answer on the public network", "answers a host on the public network");
     assert_reason(&report, "Cluster daemons listen on the cluster network only", "pcsd listens on [::]:2224");
     assert_reason(&report, "Every node's cluster logs reach the central log server", "no node's rsyslog forwards anywhere");
@@ -212,7 +240,10 @@ async fn run_works_from_a_plain_pcs_corosync_conf() {
     assert!(report.infra_errors.is_empty(), "{:?}", report.infra_errors);
     // pcs writes knet with crypto; a bare corosync.conf brings no firewall, no CIB and no key.
     let firewall = ["A firewall is loaded on every node", "Cluster ports answer the cluster's own nodes only"];
-    let nothing_to_judge = ["No credentials are hard-coded in the cluster configuration", "Every node holds the same strong corosync key, readable by root only"];
+    let nothing_to_judge = [
+        "No credentials are hard-coded in the cluster configuration",
+        "Every node holds the same strong corosync key, readable by root only",
+    ];
     for verdict in &report.verdicts {
         let expected = if firewall.contains(&verdict.scenario.as_str()) {
             Outcome::Failed
@@ -228,7 +259,11 @@ async fn run_works_from_a_plain_pcs_corosync_conf() {
 
 fn pcmk(args: &[&str]) -> (i32, String, String) {
     let output = binary().args(args).current_dir(repo_path("")).output().unwrap();
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[test]

@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use common::repo_path;
 use pcmk_containers::candidate::Candidate;
-use pcmk_steps::policy::FeatureSource;
 use pcmk_model::report::Report;
-use pcmk_steps::runner::{self, RunOptions};
 use pcmk_model::verdict::Status;
+use pcmk_steps::policy::FeatureSource;
 use pcmk_steps::run_context::{Mode, RunContext};
+use pcmk_steps::runner::{self, RunOptions};
 
 /// Every candidate of the suite that needs no engine to load.
 const SUITE: &[&str] = &[
@@ -56,7 +56,12 @@ fn outcomes(report: &Report) -> String {
         .verdicts
         .iter()
         .map(|v| {
-            let reason = v.reason.as_deref().and_then(|r| r.lines().next()).map(|r| format!(": {}", r.trim_start_matches("not applicable: "))).unwrap_or_default();
+            let reason = v
+                .reason
+                .as_deref()
+                .and_then(|r| r.lines().next())
+                .map(|r| format!(": {}", r.trim_start_matches("not applicable: ")))
+                .unwrap_or_default();
             match v.status() {
                 Status::Passed => format!("{} » {}: passed", v.feature, v.scenario),
                 status => format!("{} » {}: {}{reason}", v.feature, v.scenario, status.word()),
@@ -72,7 +77,11 @@ fn names_only_what_the_candidate_defines(report: &Report, candidate: &Candidate)
     for verdict in &report.verdicts {
         let reason = verdict.reason.as_deref().unwrap_or_default();
         for name in BUNDLED_NAMES {
-            assert!(!reason.contains(&format!("`{name}`")) || own.contains(name), "{} names `{name}`, which the candidate does not define: {reason}", verdict.scenario);
+            assert!(
+                !reason.contains(&format!("`{name}`")) || own.contains(name),
+                "{} names `{name}`, which the candidate does not define: {reason}",
+                verdict.scenario
+            );
         }
     }
 }
@@ -101,10 +110,13 @@ async fn a_pcs_made_cluster_is_proven_live_on_its_own_resources() {
     let image = common::node_image(&docker, pcmk_model::node::Distro::Bookworm).await;
     let candidate = load("pcs-backup/lab-backup.tar.bz2");
     let cluster = pcmk_containers::cluster::ClusterOptions { origin: "test".into(), ..Default::default() };
-    let report = runner::run(RunContext::new(candidate.clone(), Mode::Live { docker, image, options: cluster }), options(false)).await.unwrap();
+    let report =
+        runner::run(RunContext::new(candidate.clone(), Mode::Live { docker, image, options: cluster }), options(false)).await.unwrap();
     assert!(report.infra_errors.is_empty(), "{:?}\n{}\n{:?}", report.infra_errors, outcomes(&report), report.harness_notes);
     names_only_what_the_candidate_defines(&report, &candidate);
-    let status = |scenario: &str| report.verdicts.iter().find(|v| v.scenario == scenario).map(|v| v.status()).unwrap_or_else(|| panic!("no `{scenario}`"));
+    let status = |scenario: &str| {
+        report.verdicts.iter().find(|v| v.scenario == scenario).map(|v| v.status()).unwrap_or_else(|| panic!("no `{scenario}`"))
+    };
     // The faults aim at the candidate's own resources, and the cluster it configured survives them.
     for scenario in [
         "Every configured resource runs",

@@ -31,7 +31,8 @@ fn text(output: &Output) -> String {
 
 /// A file of a crate in Cargo's registry (the tests borrow schemas that crates ship).
 fn crate_file(package: &str, version_prefix: &str, file: &str) -> PathBuf {
-    let metadata = std::process::Command::new(env!("CARGO")).args(["metadata", "--format-version", "1"]).current_dir(repo_path("")).output().unwrap();
+    let metadata =
+        std::process::Command::new(env!("CARGO")).args(["metadata", "--format-version", "1"]).current_dir(repo_path("")).output().unwrap();
     let metadata: serde_json::Value = serde_json::from_slice(&metadata.stdout).unwrap();
     let manifest = metadata["packages"]
         .as_array()
@@ -52,14 +53,23 @@ fn run_tool(program: &str, args: &[&std::ffi::OsStr]) -> Output {
 fn junit_valid(file: &Path) -> Result<(), String> {
     let schema = crate_file("junit-report", "0.8", "tests/JUnit.xsd");
     let out = run_tool("xmllint", &["--noout".as_ref(), "--schema".as_ref(), schema.as_os_str(), file.as_os_str()]);
-    if out.status.success() { Ok(()) } else { Err(text(&out)) }
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(text(&out))
+    }
 }
 
 fn sarif_valid(file: &Path) -> Result<(), String> {
     let schema = crate_file("serde-sarif", "0.8", "src/schema.json");
-    let check = "import json,sys,jsonschema; jsonschema.Draft7Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))";
+    let check =
+        "import json,sys,jsonschema; jsonschema.Draft7Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))";
     let out = run_tool("/usr/bin/python3", &["-c".as_ref(), check.as_ref(), schema.as_os_str(), file.as_os_str()]);
-    if out.status.success() { Ok(()) } else { Err(text(&out)) }
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(text(&out))
+    }
 }
 
 fn read(path: &Path) -> String {
@@ -84,7 +94,8 @@ fn golden_settings() -> insta::Settings {
 #[test]
 fn every_format_of_a_small_run_is_golden_and_valid() {
     let dir = out_dir("golden");
-    let (junit, json, sarif, html, typed_json) = (dir.join("r.xml"), dir.join("r.json"), dir.join("r.sarif"), dir.join("r.html"), dir.join("r.report.json"));
+    let (junit, json, sarif, html, typed_json) =
+        (dir.join("r.xml"), dir.join("r.json"), dir.join("r.sarif"), dir.join("r.html"), dir.join("r.report.json"));
     let output = binary()
         .current_dir(repo_path(""))
         .args(["lint", "--candidate", "candidates/insecure", "--tags", "@communication", "--junit"])
@@ -103,7 +114,8 @@ fn every_format_of_a_small_run_is_golden_and_valid() {
     // The typed report reads back as the run's report: same exit code, findings with their lines.
     let report = pcmk_reports::report_json::read(&typed_json).unwrap();
     assert_eq!(report.exit_code(), 1);
-    let placed: Vec<_> = report.verdicts.iter().flat_map(|v| &v.findings).filter_map(|f| f.place.as_ref()).map(|p| (p.file.as_str(), p.line)).collect();
+    let placed: Vec<_> =
+        report.verdicts.iter().flat_map(|v| &v.findings).filter_map(|f| f.place.as_ref()).map(|p| (p.file.as_str(), p.line)).collect();
     assert!(placed.contains(&("/etc/corosync/corosync.conf", 5)), "{placed:?}");
     junit_valid(&junit).unwrap();
     sarif_valid(&sarif).unwrap();
@@ -181,9 +193,33 @@ fn placed(feature: &str, scenario: &str, tags: &str, outcome: Outcome, lane: &st
 fn live_report() -> Report {
     let (failover, own1, own2) = ("Failover and fencing", "own cluster 1", "own cluster 2");
     let verdicts = vec![
-        placed(failover, "A killed node's resource moves and the node is fenced", "failover destructive critical CP-10 SC-24 CIS-4.1", Outcome::Passed, own1, 20, 70),
-        placed(failover, "A node that loses quorum stops its resources", "failover destructive critical SC-24", Outcome::Failed, own2, 25, 60),
-        placed("Secure communication", "Cluster traffic is encrypted", "communication high SC-8 CIS-3.10", Outcome::Passed, SHARED_LANE, 15, 10),
+        placed(
+            failover,
+            "A killed node's resource moves and the node is fenced",
+            "failover destructive critical CP-10 SC-24 CIS-4.1",
+            Outcome::Passed,
+            own1,
+            20,
+            70,
+        ),
+        placed(
+            failover,
+            "A node that loses quorum stops its resources",
+            "failover destructive critical SC-24",
+            Outcome::Failed,
+            own2,
+            25,
+            60,
+        ),
+        placed(
+            "Secure communication",
+            "Cluster traffic is encrypted",
+            "communication high SC-8 CIS-3.10",
+            Outcome::Passed,
+            SHARED_LANE,
+            15,
+            10,
+        ),
         placed("Secure communication", "No inline key", "communication high SC-8", Outcome::Failed, SHARED_LANE, 16, 8),
         placed("Auditing", "Logs carry timestamps", "auditing medium AU-8", Outcome::Passed, SHARED_LANE, 26, 30),
     ];
@@ -191,15 +227,31 @@ fn live_report() -> Report {
     let info = RunInfo {
         command: "run".into(),
         candidate: "candidates/hardened".into(),
-        cluster_starts: starts.iter().map(|(lane, at, took)| ClusterStart { lane: lane.to_string(), at: Duration::from_secs(*at), took: Duration::from_secs(*took) }).collect(),
+        cluster_starts: starts
+            .iter()
+            .map(|(lane, at, took)| ClusterStart { lane: lane.to_string(), at: Duration::from_secs(*at), took: Duration::from_secs(*took) })
+            .collect(),
         ..RunInfo::default()
     };
     let mut report = Report::new(verdicts, info);
     let ms = Duration::from_millis;
-    let figures = [(Kind::Failover, 9_700), (Kind::Fencing, 5_200), (Kind::Availability, 8_100), (Kind::Fencing, 4_900), (Kind::QuorumLoss, 6_100), (Kind::Recovery, 2_300)];
+    let figures = [
+        (Kind::Failover, 9_700),
+        (Kind::Fencing, 5_200),
+        (Kind::Availability, 8_100),
+        (Kind::Fencing, 4_900),
+        (Kind::QuorumLoss, 6_100),
+        (Kind::Recovery, 2_300),
+    ];
     for (kind, took) in figures {
         let what = format!("{} took {:.2}s", kind.word(), took as f64 / 1000.0);
-        report.measurements.push(Measurement::new(kind, what).took(ms(took)).floor(ms(3_000)).slo(ms(30_000)).scenario(Some("A killed node's resource moves and the node is fenced".into())));
+        report.measurements.push(
+            Measurement::new(kind, what)
+                .took(ms(took))
+                .floor(ms(3_000))
+                .slo(ms(30_000))
+                .scenario(Some("A killed node's resource moves and the node is fenced".into())),
+        );
     }
     report
 }
@@ -242,7 +294,12 @@ fn the_html_report_draws_its_timeline_and_failover_chart_and_filters_them_in_a_b
     let dom = String::from_utf8_lossy(&chromium(&failed_only, 2400, &["--dump-dom"]).stdout).into_owned();
     assert!(dom.contains("<form id=\"filters\">"), "the script shows the form");
     assert!(dom.contains("2 of 5 scenarios shown."), "{dom}");
-    let row = |scenario: &str| dom.lines().find(|l| l.starts_with("<tr data-outcome") && l.contains(&format!("<td>{scenario}</td>"))).unwrap_or_else(|| panic!("no row for {scenario}")).to_string();
+    let row = |scenario: &str| {
+        dom.lines()
+            .find(|l| l.starts_with("<tr data-outcome") && l.contains(&format!("<td>{scenario}</td>")))
+            .unwrap_or_else(|| panic!("no row for {scenario}"))
+            .to_string()
+    };
     assert!(row("Cluster traffic is encrypted").contains("style=\"display: none;\""), "{}", row("Cluster traffic is encrypted"));
     assert!(!row("No inline key").contains("display: none"), "{}", row("No inline key"));
     let filtered = shot("failed.png", &failed_only);
@@ -265,7 +322,15 @@ fn waivers_mark_failures_waived_and_expired_ones_fail_the_run() {
     let dir = out_dir("waivers");
     let waivers = dir.join("waivers.toml");
     let lint = |extra: &[&str]| {
-        let mut args = vec!["lint", "--candidate", "candidates/insecure", "--tags", "@access-control or @patching", "--waivers", waivers.to_str().unwrap()];
+        let mut args = vec![
+            "lint",
+            "--candidate",
+            "candidates/insecure",
+            "--tags",
+            "@access-control or @patching",
+            "--waivers",
+            waivers.to_str().unwrap(),
+        ];
         args.extend_from_slice(extra);
         comply(&args)
     };
@@ -302,7 +367,8 @@ fn outcomes(json: &Path) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for feature in features.as_array().unwrap() {
         for element in feature["elements"].as_array().unwrap() {
-            let statuses: Vec<String> = element["steps"].as_array().unwrap().iter().map(|s| s["result"]["status"].as_str().unwrap().to_string()).collect();
+            let statuses: Vec<String> =
+                element["steps"].as_array().unwrap().iter().map(|s| s["result"]["status"].as_str().unwrap().to_string()).collect();
             out.push((feature["name"].as_str().unwrap().to_string(), element["name"].as_str().unwrap().to_string(), statuses.join(",")));
         }
     }
@@ -336,7 +402,17 @@ fn shards_are_disjoint_and_complete_and_merge_equals_the_unsharded_run() {
     for index in 1..=3 {
         let file = dir.join(format!("shard-{index}.json"));
         let typed = dir.join(format!("shard-{index}.report.json"));
-        let output = comply(&["lint", "--candidate", "candidates/insecure", "--shard", &format!("{index}/3"), "--json", file.to_str().unwrap(), "--report-json", typed.to_str().unwrap()]);
+        let output = comply(&[
+            "lint",
+            "--candidate",
+            "candidates/insecure",
+            "--shard",
+            &format!("{index}/3"),
+            "--json",
+            file.to_str().unwrap(),
+            "--report-json",
+            typed.to_str().unwrap(),
+        ]);
         typed_shards.push(typed);
         assert!(matches!(output.status.code(), Some(0 | 1)), "{}", text(&output));
         let part = outcomes(&file);
@@ -357,8 +433,17 @@ fn shards_are_disjoint_and_complete_and_merge_equals_the_unsharded_run() {
     sarif_valid(&sarif).unwrap();
 
     // Typed slices merge into the same verdicts and keep what Cucumber JSON cannot: start times, findings' lines.
-    let (typed_merged, typed_sarif, typed_html) = (dir.join("typed-merged.json"), dir.join("typed-merged.sarif"), dir.join("typed-merged.html"));
-    let mut args = vec!["merge".to_string(), "--json".into(), typed_merged.display().to_string(), "--sarif".into(), typed_sarif.display().to_string(), "--report".into(), typed_html.display().to_string()];
+    let (typed_merged, typed_sarif, typed_html) =
+        (dir.join("typed-merged.json"), dir.join("typed-merged.sarif"), dir.join("typed-merged.html"));
+    let mut args = vec![
+        "merge".to_string(),
+        "--json".into(),
+        typed_merged.display().to_string(),
+        "--sarif".into(),
+        typed_sarif.display().to_string(),
+        "--report".into(),
+        typed_html.display().to_string(),
+    ];
     args.extend(typed_shards.iter().map(|s| s.display().to_string()));
     let output = binary().current_dir(repo_path("")).args(&args).output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
@@ -379,7 +464,8 @@ fn shards_are_disjoint_and_complete_and_merge_equals_the_unsharded_run() {
 fn ci_templates_parse_and_use_real_options() {
     for template in ["ci/templates/github-actions.yml", "ci/templates/gitlab-ci.yml"] {
         let path = repo_path(template);
-        let out = run_tool("/usr/bin/python3", &["-c".as_ref(), "import sys,yaml; yaml.safe_load(open(sys.argv[1]))".as_ref(), path.as_os_str()]);
+        let out =
+            run_tool("/usr/bin/python3", &["-c".as_ref(), "import sys,yaml; yaml.safe_load(open(sys.argv[1]))".as_ref(), path.as_os_str()]);
         assert!(out.status.success(), "{template} is not YAML: {}", text(&out));
         let joined = read(&path).replace("\\\n", " ");
         let mut calls = 0;

@@ -43,7 +43,8 @@ pub async fn measure(docker: &pcmk_containers::Docker, mirrors: &Mirrors) -> any
         .stderr(Stdio::piped())
         .spawn()?;
     let (tx, rx) = mpsc::channel::<(bool, String, Duration)>();
-    let streams: [(bool, Box<dyn std::io::Read + Send>); 2] = [(true, Box::new(child.stdout.take().expect("piped"))), (false, Box::new(child.stderr.take().expect("piped")))];
+    let streams: [(bool, Box<dyn std::io::Read + Send>); 2] =
+        [(true, Box::new(child.stdout.take().expect("piped"))), (false, Box::new(child.stderr.take().expect("piped")))];
     for (is_stdout, stream) in streams {
         let tx = tx.clone();
         std::thread::spawn(move || {

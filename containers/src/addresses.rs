@@ -87,7 +87,10 @@ mod tests {
     #[test]
     fn node_addresses_subnets_and_vips_are_mapped() {
         let text = "ip saddr { 10.0.0.1, 10.0.0.2 } accept\nip saddr 10.0.0.0/24 drop\nvip=10.0.0.100.\n";
-        assert_eq!(map().apply(text).unwrap(), "ip saddr { 10.213.7.11, 10.213.7.12 } accept\nip saddr 10.213.7.0/24 drop\nvip=10.213.7.100.\n");
+        assert_eq!(
+            map().apply(text).unwrap(),
+            "ip saddr { 10.213.7.11, 10.213.7.12 } accept\nip saddr 10.213.7.0/24 drop\nvip=10.213.7.100.\n"
+        );
     }
 
     #[test]

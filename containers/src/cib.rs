@@ -40,7 +40,11 @@ pub fn parse<'a>(text: &'a str, file: &Path) -> Result<roxmltree::Document<'a>, 
         InputError::new(file, Some(pos.row as usize), format!("not a valid CIB: {e}"))
     })?;
     if !doc.root_element().has_tag_name("cib") {
-        return Err(InputError::new(file, Some(doc.text_pos_at(doc.root_element().range().start).row as usize), "root element is not <cib>"));
+        return Err(InputError::new(
+            file,
+            Some(doc.text_pos_at(doc.root_element().range().start).row as usize),
+            "root element is not <cib>",
+        ));
     }
     if !doc.root_element().children().any(|n| n.has_tag_name("configuration")) {
         return Err(InputError::new(file, None, "the CIB has no <configuration> section"));
@@ -63,7 +67,11 @@ pub fn seed(candidate_cib: Option<(&str, &Path)>, placed: &[String]) -> Result<(
             fence_settings.push(HarnessSetting {
                 name: format!("fence agent of {}", primitive.attribute("id").unwrap_or("?")),
                 value: crate::fence::AGENT_TYPE.into(),
-                why: format!("{} cannot reach real power switches from a container; {} powers off the target's container", kind.value(), crate::fence::AGENT_TYPE),
+                why: format!(
+                    "{} cannot reach real power switches from a container; {} powers off the target's container",
+                    kind.value(),
+                    crate::fence::AGENT_TYPE
+                ),
             });
             replacements.push((kind.range_value(), crate::fence::AGENT_TYPE.to_string()));
         }
@@ -99,10 +107,8 @@ fn add_options(text: &str, doc: &roxmltree::Document, added: Vec<HarnessSetting>
     if added.is_empty() {
         return (text.to_string(), added);
     }
-    let pairs: String = added
-        .iter()
-        .map(|s| format!(r#"<nvpair id="pcmk-comply-harness-{0}" name="{0}" value="{1}"/>"#, s.name, s.value))
-        .collect();
+    let pairs: String =
+        added.iter().map(|s| format!(r#"<nvpair id="pcmk-comply-harness-{0}" name="{0}" value="{1}"/>"#, s.name, s.value)).collect();
     let set = format!(r#"<cluster_property_set id="pcmk-comply-harness">{pairs}</cluster_property_set>"#);
     let configuration = doc.root_element().children().find(|n| n.has_tag_name("configuration")).expect("checked in parse");
     let seeded = match configuration.children().find(|n| n.has_tag_name("crm_config")) {

@@ -31,11 +31,18 @@ pub fn crypto(conf: &CorosyncConf, key: &str) -> Resolved {
     match conf.root.lookup("totem.secauth") {
         Some(secauth) if secauth.value == "on" => {
             let value = if key == "crypto_cipher" { "aes256" } else { "sha256" };
-            Resolved { value: value.into(), how: format!("implied by `secauth: on` at corosync.conf line {}, which corosync 3 reads as aes256 + sha256", secauth.line), line: Some(secauth.line) }
+            Resolved {
+                value: value.into(),
+                how: format!("implied by `secauth: on` at corosync.conf line {}, which corosync 3 reads as aes256 + sha256", secauth.line),
+                line: Some(secauth.line),
+            }
         }
         Some(secauth) => Resolved {
             value: "none".into(),
-            how: format!("corosync.conf line {} sets secauth `{}`, which corosync 3 reads as off (only the exact value `on` turns it on)", secauth.line, secauth.value),
+            how: format!(
+                "corosync.conf line {} sets secauth `{}`, which corosync 3 reads as off (only the exact value `on` turns it on)",
+                secauth.line, secauth.value
+            ),
             line: Some(secauth.line),
         },
         None => Resolved { value: "none".into(), how: "unset in corosync.conf; corosync 3's default".into(), line: None },
@@ -98,7 +105,10 @@ pub fn corosync2_notes(conf: &CorosyncConf) -> Vec<String> {
     }
     for name in ["aisexec", "service"] {
         if let Some(section) = conf.root.section(name) {
-            notes.push(format!("corosync.conf line {}: corosync 3 ignores the `{name}` section (a corosync 1 plugin setting)", section.line));
+            notes.push(format!(
+                "corosync.conf line {}: corosync 3 ignores the `{name}` section (a corosync 1 plugin setting)",
+                section.line
+            ));
         }
     }
     notes
@@ -137,7 +147,11 @@ mod tests {
         assert!(said(" transport: iba").contains("Invalid transport type"));
         assert_eq!(refusal(&conf(" transport: udpu")), None, "udpu without crypto starts");
         assert_eq!(refusal(&conf(" crypto_hash: sha256")), None, "a hash without a cipher is allowed");
-        let no_nodelist = CorosyncConf::parse("totem {\n version: 2\n interface {\n  bindnetaddr: 10.0.0.0\n  mcastaddr: 239.255.1.1\n }\n}\n", std::path::Path::new("c")).unwrap();
+        let no_nodelist = CorosyncConf::parse(
+            "totem {\n version: 2\n interface {\n  bindnetaddr: 10.0.0.0\n  mcastaddr: 239.255.1.1\n }\n}\n",
+            std::path::Path::new("c"),
+        )
+        .unwrap();
         assert!(refusal(&no_nodelist).unwrap().1.contains("No valid name found for local host"));
     }
 }

@@ -13,8 +13,28 @@ use crate::error::InputError;
 
 /// Keywords that open a `crm configure show` statement (crmsh/parse.py).
 const STATEMENTS: &[&str] = &[
-    "node", "primitive", "group", "clone", "ms", "master", "bundle", "template", "location", "colocation", "collocation", "order", "rsc_ticket",
-    "property", "rsc_defaults", "op_defaults", "fencing_topology", "role", "acl_target", "user", "tag", "alert",
+    "node",
+    "primitive",
+    "group",
+    "clone",
+    "ms",
+    "master",
+    "bundle",
+    "template",
+    "location",
+    "colocation",
+    "collocation",
+    "order",
+    "rsc_ticket",
+    "property",
+    "rsc_defaults",
+    "op_defaults",
+    "fencing_topology",
+    "role",
+    "acl_target",
+    "user",
+    "tag",
+    "alert",
 ];
 
 /// Whether `text` is crmsh configuration text rather than a corosync.conf.
@@ -46,7 +66,8 @@ const CONVERT: &str = "export HOME=/tmp XDG_CACHE_HOME=/tmp/.cache XDG_CONFIG_HO
 /// Converts crmsh text to a CIB with the crmsh of `image`, and caches the result.
 pub async fn convert(docker: &crate::Docker, image: &crate::image::NodeImage, text: &str, source: &Path) -> Result<String, anyhow::Error> {
     // As hacluster: crmsh writes its own log (/var/log/crmsh, hacluster's), and the tool container's root has no capabilities.
-    let out = crate::cluster::run_tool(docker, image, &[("/tmp/candidate.crm", text.as_bytes())], "hacluster", &["sh", "-c", CONVERT]).await?;
+    let out =
+        crate::cluster::run_tool(docker, image, &[("/tmp/candidate.crm", text.as_bytes())], "hacluster", &["sh", "-c", CONVERT]).await?;
     if !out.success() || !out.stdout.contains("<cib") {
         let said: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty()).take(10).collect();
         return Err(InputError::new(source, None, format!("crmsh could not load this text: {}", said.join("; "))).into());
@@ -67,7 +88,9 @@ mod tests {
 
     #[test]
     fn crm_text_is_told_from_corosync_conf() {
-        assert!(is_crm_text("node 1: alpha\nprimitive vip IPaddr2 \\\n\tparams ip=10.0.0.1\nproperty cib-bootstrap-options: \\\n\tstonith-enabled=true\n"));
+        assert!(is_crm_text(
+            "node 1: alpha\nprimitive vip IPaddr2 \\\n\tparams ip=10.0.0.1\nproperty cib-bootstrap-options: \\\n\tstonith-enabled=true\n"
+        ));
         assert!(is_crm_text("property $id=\"cib-bootstrap-options\" \\\n\tstonith-enabled=\"false\"\n"));
         assert!(!is_crm_text("totem {\n version: 2\n}\nnodelist {\n node {\n  ring0_addr: a\n }\n}\n"));
         assert!(!is_crm_text("# nothing\n"));

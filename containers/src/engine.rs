@@ -16,9 +16,7 @@ fn endpoint() -> String {
 /// unreachable engine is one clear error up front rather than a failure mid-run.
 pub async fn connect() -> Result<Docker, EngineUnreachable> {
     let unreachable = |reason: String| EngineUnreachable { endpoint: endpoint(), reason };
-    let docker = Docker::connect_with_defaults()
-        .map_err(|e| unreachable(e.to_string()))?
-        .with_timeout(Duration::from_secs(600));
+    let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?.with_timeout(Duration::from_secs(600));
     let docker = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
         .await
         .map_err(|_| unreachable("no answer within 10 s".into()))?

@@ -10,4 +10,3 @@ pub struct EngineUnreachable {
     pub endpoint: String,
     pub reason: String,
 }
-

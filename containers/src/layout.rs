@@ -6,8 +6,8 @@
 //! with the owner and mode a stock node gives it, or listed as ignored with
 //! the reason: nothing is dropped silently.
 
-use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 use crate::tree::{Tree, TreeFile};
+use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 
 /// A file the policy or the cluster reads, with what a stock node gives it.
 /// Owners and modes are those `pcs config restore` sets (pcs/config.py,
@@ -26,16 +26,96 @@ struct Known {
 }
 
 const KNOWN: &[Known] = &[
-    Known { node_path: "/etc/corosync/corosync.conf", flat: &["corosync.conf"], owner: "root", group: "root", mode: 0o644, secret: false, service: None },
-    Known { node_path: "/etc/corosync/authkey", flat: &["authkey", "corosync_authkey", "corosync.authkey"], owner: "root", group: "root", mode: 0o400, secret: true, service: None },
-    Known { node_path: "/etc/pacemaker/authkey", flat: &["pacemaker_authkey", "pacemaker.authkey"], owner: "hacluster", group: "haclient", mode: 0o400, secret: true, service: None },
-    Known { node_path: "/var/lib/pacemaker/cib/cib.xml", flat: &["cib.xml"], owner: "hacluster", group: "haclient", mode: 0o600, secret: false, service: None },
-    Known { node_path: "/etc/nftables.conf", flat: &["nftables.conf"], owner: "root", group: "root", mode: 0o755, secret: false, service: Some(Service::Nftables) },
-    Known { node_path: "/etc/default/pcsd", flat: &["pcsd", "pcsd.defaults"], owner: "root", group: "root", mode: 0o644, secret: false, service: Some(Service::Pcsd) },
-    Known { node_path: "/var/lib/pcsd/pcs_settings.conf", flat: &["pcs_settings.conf"], owner: "root", group: "root", mode: 0o644, secret: false, service: None },
-    Known { node_path: "/etc/aide/aide.conf", flat: &["aide.conf"], owner: "root", group: "root", mode: 0o644, secret: false, service: None },
-    Known { node_path: "/etc/rsyslog.conf", flat: &["rsyslog.conf"], owner: "root", group: "root", mode: 0o644, secret: false, service: Some(Service::Rsyslog) },
-    Known { node_path: "/etc/audit/auditd.conf", flat: &["auditd.conf"], owner: "root", group: "root", mode: 0o640, secret: false, service: None },
+    Known {
+        node_path: "/etc/corosync/corosync.conf",
+        flat: &["corosync.conf"],
+        owner: "root",
+        group: "root",
+        mode: 0o644,
+        secret: false,
+        service: None,
+    },
+    Known {
+        node_path: "/etc/corosync/authkey",
+        flat: &["authkey", "corosync_authkey", "corosync.authkey"],
+        owner: "root",
+        group: "root",
+        mode: 0o400,
+        secret: true,
+        service: None,
+    },
+    Known {
+        node_path: "/etc/pacemaker/authkey",
+        flat: &["pacemaker_authkey", "pacemaker.authkey"],
+        owner: "hacluster",
+        group: "haclient",
+        mode: 0o400,
+        secret: true,
+        service: None,
+    },
+    Known {
+        node_path: "/var/lib/pacemaker/cib/cib.xml",
+        flat: &["cib.xml"],
+        owner: "hacluster",
+        group: "haclient",
+        mode: 0o600,
+        secret: false,
+        service: None,
+    },
+    Known {
+        node_path: "/etc/nftables.conf",
+        flat: &["nftables.conf"],
+        owner: "root",
+        group: "root",
+        mode: 0o755,
+        secret: false,
+        service: Some(Service::Nftables),
+    },
+    Known {
+        node_path: "/etc/default/pcsd",
+        flat: &["pcsd", "pcsd.defaults"],
+        owner: "root",
+        group: "root",
+        mode: 0o644,
+        secret: false,
+        service: Some(Service::Pcsd),
+    },
+    Known {
+        node_path: "/var/lib/pcsd/pcs_settings.conf",
+        flat: &["pcs_settings.conf"],
+        owner: "root",
+        group: "root",
+        mode: 0o644,
+        secret: false,
+        service: None,
+    },
+    Known {
+        node_path: "/etc/aide/aide.conf",
+        flat: &["aide.conf"],
+        owner: "root",
+        group: "root",
+        mode: 0o644,
+        secret: false,
+        service: None,
+    },
+    Known {
+        node_path: "/etc/rsyslog.conf",
+        flat: &["rsyslog.conf"],
+        owner: "root",
+        group: "root",
+        mode: 0o644,
+        secret: false,
+        service: Some(Service::Rsyslog),
+    },
+    Known {
+        node_path: "/etc/audit/auditd.conf",
+        flat: &["auditd.conf"],
+        owner: "root",
+        group: "root",
+        mode: 0o640,
+        secret: false,
+        service: None,
+    },
 ];
 
 /// Directories whose files are placed as they are: (node directory, file suffix, owner, group, mode, service).
@@ -179,7 +259,9 @@ fn place_rooted(file: &TreeFile) -> Disposition {
     if file.path.starts_with("sos_commands/") || file.path.starts_with("sos_logs/") || file.path.starts_with("sos_reports/") {
         return Disposition::Ignored { reason: "sosreport command output, not a node file".into() };
     }
-    Disposition::Ignored { reason: "not a file the policy or the cluster reads; place it with a [[file]] entry in candidate.toml if the nodes need it".into() }
+    Disposition::Ignored {
+        reason: "not a file the policy or the cluster reads; place it with a [[file]] entry in candidate.toml if the nodes need it".into(),
+    }
 }
 
 fn place_in_dir(node_path: &str) -> Option<Disposition> {
@@ -191,7 +273,11 @@ fn place_in_dir(node_path: &str) -> Option<Disposition> {
     if *dir == "/etc/sudoers.d/" && (name.ends_with('~') || name.contains('.')) {
         return Some(Disposition::Ignored { reason: "sudo skips files in sudoers.d whose names contain `.` or end in `~`".into() });
     }
-    Some(Disposition::Placed { placement: Placement { path: node_path.into(), owner: (*owner).into(), group: (*group).into(), mode: *mode }, secret: false, note: None })
+    Some(Disposition::Placed {
+        placement: Placement { path: node_path.into(), owner: (*owner).into(), group: (*group).into(), mode: *mode },
+        secret: false,
+        note: None,
+    })
 }
 
 /// `crm report` (and hb_report) write one directory per node, each with its
@@ -219,7 +305,8 @@ fn crm_report_node(tree: &Tree) -> Option<String> {
 
 fn crm_report(tree: &Tree, dc: &str) -> Laid {
     let marked = tree.get(&format!("{dc}/DC")).is_some();
-    let mut laid = Laid { kind: "a crm report".into(), files: Vec::new(), services: vec![Service::Corosync, Service::Pacemaker], notes: Vec::new() };
+    let mut laid =
+        Laid { kind: "a crm report".into(), files: Vec::new(), services: vec![Service::Corosync, Service::Pacemaker], notes: Vec::new() };
     laid.notes.push(if marked {
         format!("used the CIB and corosync.conf of {dc}, the node that was DC when the report was taken")
     } else {
@@ -272,13 +359,24 @@ mod tests {
 
     #[test]
     fn the_root_layout_places_known_paths_and_says_why_others_are_not() {
-        let laid = lay_out(&tree(&["etc/corosync/corosync.conf", "etc/sysconfig/pcsd", "etc/sudoers.d/ops", "etc/sudoers.d/ops.bak", "etc/hosts", "etc/nftables.conf"]));
+        let laid = lay_out(&tree(&[
+            "etc/corosync/corosync.conf",
+            "etc/sysconfig/pcsd",
+            "etc/sudoers.d/ops",
+            "etc/sudoers.d/ops.bak",
+            "etc/hosts",
+            "etc/nftables.conf",
+        ]));
         assert_eq!(placed_at(&laid, "etc/sysconfig/pcsd"), Some(("/etc/default/pcsd".into(), 0o644)));
         assert_eq!(placed_at(&laid, "etc/sudoers.d/ops"), Some(("/etc/sudoers.d/ops".into(), 0o440)));
         assert_eq!(placed_at(&laid, "etc/sudoers.d/ops.bak"), None);
         assert_eq!(placed_at(&laid, "etc/hosts"), None);
         assert_eq!(laid.services, vec![Service::Nftables, Service::Corosync, Service::Pacemaker, Service::Pcsd]);
-        let sos = lay_out(&tree(&["etc/corosync/corosync.conf", "sos_commands/pacemaker/crm_report/n1/cib.xml", "sos_commands/pacemaker/crm_report/n1/cib.xml.live"]));
+        let sos = lay_out(&tree(&[
+            "etc/corosync/corosync.conf",
+            "sos_commands/pacemaker/crm_report/n1/cib.xml",
+            "sos_commands/pacemaker/crm_report/n1/cib.xml.live",
+        ]));
         assert_eq!(placed_at(&sos, "sos_commands/pacemaker/crm_report/n1/cib.xml"), Some(("/var/lib/pacemaker/cib/cib.xml".into(), 0o600)));
         assert_eq!(placed_at(&sos, "sos_commands/pacemaker/crm_report/n1/cib.xml.live"), None);
     }

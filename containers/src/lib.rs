@@ -13,11 +13,11 @@ pub mod error;
 pub mod fence;
 pub mod image;
 pub mod layout;
-pub mod run;
 pub mod redact;
+pub mod run;
 mod session;
 pub mod stand_in;
-pub mod tree;
 pub mod system_dirs;
+pub mod tree;
 
 pub use bollard::Docker;

@@ -7,7 +7,8 @@ use base64::Engine as _;
 /// references (`lrm://`) keep them out of the CIB and are fine.
 pub fn is_secret_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    !name.ends_with("_script") && ["pass", "passwd", "password", "secret", "token", "community", "key", "private"].iter().any(|s| name.contains(s))
+    !name.ends_with("_script")
+        && ["pass", "passwd", "password", "secret", "token", "community", "key", "private"].iter().any(|s| name.contains(s))
 }
 
 /// Values of credential parameters (`nvpair`s with a secret name) in a CIB.

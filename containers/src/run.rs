@@ -32,9 +32,7 @@ impl RunId {
 
     /// Accepts a caller-chosen id (tests use this to find their own resources).
     pub fn parse(s: &str) -> Option<Self> {
-        let ok = !s.is_empty()
-            && s.len() <= 24
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let ok = !s.is_empty() && s.len() <= 24 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         ok.then(|| RunId(s.to_string()))
     }
 
@@ -50,9 +48,7 @@ impl std::fmt::Display for RunId {
 }
 
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
 }
 
 /// Labels for every object of a run; `origin` says which command made it.
@@ -105,22 +101,14 @@ fn label_is(label: String) -> HashMap<String, Vec<String>> {
 }
 
 pub async fn list_containers(docker: &Docker, run: Option<&RunId>) -> anyhow::Result<Vec<Labelled>> {
-    let options = ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&label_filter(run))
-        .build();
+    let options = ListContainersOptionsBuilder::default().all(true).filters(&label_filter(run)).build();
     Ok(docker
         .list_containers(Some(options))
         .await?
         .into_iter()
         .map(|c| Labelled {
             id: c.id.unwrap_or_default(),
-            name: c
-                .names
-                .and_then(|n| n.first().cloned())
-                .unwrap_or_default()
-                .trim_start_matches('/')
-                .to_string(),
+            name: c.names.and_then(|n| n.first().cloned()).unwrap_or_default().trim_start_matches('/').to_string(),
             labels: c.labels.unwrap_or_default(),
         })
         .collect())
@@ -132,11 +120,7 @@ pub async fn list_networks(docker: &Docker, run: Option<&RunId>) -> anyhow::Resu
         .list_networks(Some(options))
         .await?
         .into_iter()
-        .map(|n| Labelled {
-            id: n.id.unwrap_or_default(),
-            name: n.name.unwrap_or_default(),
-            labels: n.labels.unwrap_or_default(),
-        })
+        .map(|n| Labelled { id: n.id.unwrap_or_default(), name: n.name.unwrap_or_default(), labels: n.labels.unwrap_or_default() })
         .collect())
 }
 
@@ -258,11 +242,8 @@ pub(crate) fn made_here(labels: &HashMap<String, String>) -> bool {
 /// Which runs `gc` may remove: those whose owning process is gone (all runs with `everything`).
 pub async fn orphaned_runs(docker: &Docker, everything: bool) -> anyhow::Result<Vec<RunId>> {
     let mut runs = BTreeSet::new();
-    let objects = list_containers(docker, None)
-        .await?
-        .into_iter()
-        .chain(list_networks(docker, None).await?)
-        .chain(list_volumes(docker, None).await?);
+    let objects =
+        list_containers(docker, None).await?.into_iter().chain(list_networks(docker, None).await?).chain(list_volumes(docker, None).await?);
     for object in objects {
         if everything || !owner_alive(&object.labels) {
             if let Some(run) = object.labels.get(LABEL_RUN).and_then(|r| RunId::parse(r)) {

@@ -37,8 +37,6 @@ pub(crate) fn append_bounded(buffer: &mut Vec<u8>, bytes: &[u8]) {
     buffer.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }
 
-
-
 type Output = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
 
 pub(crate) struct Session {
@@ -215,7 +213,11 @@ impl Frames {
                     let code = std::str::from_utf8(&std::mem::take(&mut self.code)).ok().and_then(|c| c.parse().ok());
                     let code = code.ok_or_else(|| anyhow!("the node's shell sent no exit code"))?;
                     let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
-                    return Ok(Some(ExecOutput { code, stdout: text(std::mem::take(&mut self.stdout)), stderr: text(std::mem::take(&mut self.stderr)) }));
+                    return Ok(Some(ExecOutput {
+                        code,
+                        stdout: text(std::mem::take(&mut self.stdout)),
+                        stderr: text(std::mem::take(&mut self.stderr)),
+                    }));
                 }
             };
         }
@@ -260,13 +262,8 @@ pub async fn exec_in(docker: &Docker, container: &str, user: &str, cmd: &[&str])
         }
     }
     let code = docker.inspect_exec(&exec.id).await?.exit_code.unwrap_or(-1);
-    Ok(ExecOutput {
-        code,
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    })
+    Ok(ExecOutput { code, stdout: String::from_utf8_lossy(&stdout).into_owned(), stderr: String::from_utf8_lossy(&stderr).into_owned() })
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,6 @@
 //! groups, clones, fencing and failover are then still proven on the
 //! candidate's own configuration; every stand-in is reported.
 
-
 /// Agents that run in the lab as they would on a real node.
 const RUNNABLE: &[&str] = &[
     "ocf:pacemaker:Dummy",
@@ -74,7 +73,11 @@ pub fn stand_ins(doc: &roxmltree::Document, placed: &[String]) -> (Vec<(std::ops
             None => replacements.push((class.range_value(), "ocf\" provider=\"pacemaker".to_string())),
         }
         replacements.push((kind.range_value(), stand_in.to_string()));
-        settings.push(StandIn { id: element.attribute("id").unwrap_or("?").to_string(), agent, stand_in: format!("ocf:pacemaker:{stand_in}") });
+        settings.push(StandIn {
+            id: element.attribute("id").unwrap_or("?").to_string(),
+            agent,
+            stand_in: format!("ocf:pacemaker:{stand_in}"),
+        });
     }
     (replacements, settings)
 }
@@ -84,10 +87,10 @@ fn promotable(element: roxmltree::Node) -> bool {
     element.ancestors().any(|a| {
         a.has_tag_name("master")
             || (a.has_tag_name("clone")
-                && a.children()
-                    .filter(|c| c.has_tag_name("meta_attributes"))
-                    .flat_map(|m| m.children())
-                    .any(|nv| nv.attribute("name") == Some("promotable") && nv.attribute("value").is_some_and(|v| ["true", "yes", "on", "1", "y"].contains(&v.to_ascii_lowercase().as_str()))))
+                && a.children().filter(|c| c.has_tag_name("meta_attributes")).flat_map(|m| m.children()).any(|nv| {
+                    nv.attribute("name") == Some("promotable")
+                        && nv.attribute("value").is_some_and(|v| ["true", "yes", "on", "1", "y"].contains(&v.to_ascii_lowercase().as_str()))
+                }))
     })
 }
 
@@ -96,7 +99,13 @@ pub fn virtual_ips(doc: &roxmltree::Document) -> Vec<(String, std::net::Ipv4Addr
     doc.descendants()
         .filter(|n| n.has_tag_name("primitive") && matches!(n.attribute("type"), Some("IPaddr2" | "IPaddr")))
         .filter_map(|p| {
-            let ip = p.descendants().filter(|n| n.has_tag_name("nvpair")).find(|n| n.attribute("name") == Some("ip"))?.attribute("value")?.parse().ok()?;
+            let ip = p
+                .descendants()
+                .filter(|n| n.has_tag_name("nvpair"))
+                .find(|n| n.attribute("name") == Some("ip"))?
+                .attribute("value")?
+                .parse()
+                .ok()?;
             Some((p.attribute("id")?.to_string(), ip))
         })
         .collect()

@@ -12,8 +12,8 @@ use bollard::query_parameters::RemoveContainerOptionsBuilder;
 use bollard::Docker;
 
 use crate::run::RunGuard;
-use pcmk_model::node::Distro;
 use crate::run::{self, RunId};
+use pcmk_model::node::Distro;
 
 /// The image id a volume copies from; on every volume of this module.
 pub const LABEL_IMAGE: &str = "io.pcmk-comply.image";
@@ -32,9 +32,18 @@ pub struct SystemDir {
 /// their data. `/usr/sbin` stays in the image: each run places its fence agent there.
 fn dirs(distro: Distro) -> Vec<String> {
     let arch_libs = format!("/usr/lib/{}-linux-gnu", std::env::consts::ARCH);
-    [arch_libs.as_str(), "/usr/lib/python3", distro.python_stdlib(), "/usr/lib/locale", "/usr/lib/ocf", "/usr/bin", "/usr/libexec", "/usr/share"]
-        .map(String::from)
-        .to_vec()
+    [
+        arch_libs.as_str(),
+        "/usr/lib/python3",
+        distro.python_stdlib(),
+        "/usr/lib/locale",
+        "/usr/lib/ocf",
+        "/usr/bin",
+        "/usr/libexec",
+        "/usr/share",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// The mounts for a container whose own files land at `placed`: a directory
@@ -91,7 +100,8 @@ async fn volume_labels(docker: &Docker, name: &str) -> anyhow::Result<Option<Has
 }
 
 async fn remove_volume(docker: &Docker, name: &str) -> anyhow::Result<()> {
-    run::ignore_missing(docker.remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>).await).with_context(|| format!("removing volume {name}"))
+    run::ignore_missing(docker.remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>).await)
+        .with_context(|| format!("removing volume {name}"))
 }
 
 /// The engine fills an empty volume from the image when a container that
@@ -105,8 +115,10 @@ async fn copy(docker: &Docker, image_id: &str, missing: &[(String, String)]) -> 
     let run_labels = run::labels(&run, "copy");
     // The owner's labels tell `gc` a copy whose run was killed before publishing
     // it; not the run's, as a copy outlives the run that made it.
-    let owner: HashMap<String, String> = run_labels.iter().filter(|(k, _)| k.starts_with(run::OWNER_LABELS)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let copy_of = |target: &str| HashMap::from([(LABEL_IMAGE.to_string(), image_id.to_string()), (LABEL_DIR.to_string(), target.to_string())]);
+    let owner: HashMap<String, String> =
+        run_labels.iter().filter(|(k, _)| k.starts_with(run::OWNER_LABELS)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let copy_of =
+        |target: &str| HashMap::from([(LABEL_IMAGE.to_string(), image_id.to_string()), (LABEL_DIR.to_string(), target.to_string())]);
     let mut copies = Vec::new();
     for (target, index) in missing {
         let name = format!("{index}-{run}");
@@ -180,8 +192,11 @@ pub async fn remove_stale(docker: &Docker) -> anyhow::Result<usize> {
             }
         };
         let is_index = volume.labels.contains_key(LABEL_COPY);
-        let abandoned = !is_index && !named.contains(&volume.name.as_str()) && !run::made_here(&volume.labels) && !run::owner_alive(&volume.labels);
-        if (!image_exists || abandoned) && docker.remove_volume(&volume.name, None::<bollard::query_parameters::RemoveVolumeOptions>).await.is_ok() {
+        let abandoned =
+            !is_index && !named.contains(&volume.name.as_str()) && !run::made_here(&volume.labels) && !run::owner_alive(&volume.labels);
+        if (!image_exists || abandoned)
+            && docker.remove_volume(&volume.name, None::<bollard::query_parameters::RemoveVolumeOptions>).await.is_ok()
+        {
             removed += 1;
         }
     }

@@ -109,7 +109,11 @@ impl CorosyncConf {
                 if stack.len() == 1 {
                     return Err(InputError::new(file, Some(line_no), format!("`{key}` is outside any section")));
                 }
-                stack.last_mut().expect("root stays").pairs.push(Pair { key: key.to_string(), value: value.trim_matches(blank).to_string(), line: line_no });
+                stack.last_mut().expect("root stays").pairs.push(Pair {
+                    key: key.to_string(),
+                    value: value.trim_matches(blank).to_string(),
+                    line: line_no,
+                });
             } else if line.contains('}') {
                 if line != "}" {
                     return Err(err(line_no, "Extra characters before or after closing bracket '}'"));
@@ -130,7 +134,14 @@ impl CorosyncConf {
         }
         if stack.len() > 1 {
             let open = stack.last().expect("non-empty");
-            return Err(InputError::new(file, Some(open.line), format!("corosync would refuse this: Missing closing brace (section `{}` is never closed; the file ends at line {last_line})", open.name)));
+            return Err(InputError::new(
+                file,
+                Some(open.line),
+                format!(
+                    "corosync would refuse this: Missing closing brace (section `{}` is never closed; the file ends at line {last_line})",
+                    open.name
+                ),
+            ));
         }
         let mut root = stack.pop().expect("root");
         root.end_line = last_line;
@@ -201,7 +212,8 @@ pub fn with_nodelist(text: &str, conf: &CorosyncConf, nodes: &[PlacedNode]) -> S
         block.push_str(&format!("        name: {}\n        nodeid: {}\n", node.name, node.nodeid));
         if let Some(original) = originals.get(index) {
             for pair in &original.pairs {
-                let harness_owned = pair.key == "name" || pair.key == "nodeid" || (pair.key.starts_with("ring") && pair.key.ends_with("_addr"));
+                let harness_owned =
+                    pair.key == "name" || pair.key == "nodeid" || (pair.key.starts_with("ring") && pair.key.ends_with("_addr"));
                 if !harness_owned {
                     block.push_str(&format!("        {}: {}\n", pair.key, pair.value));
                 }
@@ -271,7 +283,10 @@ mod tests {
         assert!(e.message.contains("Unexpected closing brace"), "{e}");
         let e = parse("totem {\n  garbage here\n}\n").unwrap_err();
         assert_eq!(e.line, Some(2));
-        assert_eq!(e.to_string(), "corosync.conf:2: corosync would refuse this: Line is not opening or closing section or key value (`garbage here`)");
+        assert_eq!(
+            e.to_string(),
+            "corosync.conf:2: corosync would refuse this: Line is not opening or closing section or key value (`garbage here`)"
+        );
     }
 
     #[test]

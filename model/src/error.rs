@@ -13,11 +13,7 @@ pub struct InputError {
 
 impl InputError {
     pub fn new(file: impl AsRef<Path>, line: Option<usize>, message: impl Into<String>) -> Self {
-        InputError {
-            file: file.as_ref().to_path_buf(),
-            line,
-            message: message.into(),
-        }
+        InputError { file: file.as_ref().to_path_buf(), line, message: message.into() }
     }
 }
 

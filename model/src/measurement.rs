@@ -104,7 +104,9 @@ mod tests {
 
     #[test]
     fn prints_its_line_and_judges_its_bound() {
-        let m = Measurement::new(Kind::Failover, "failover of web from n1 to n2: 9.70s").took(Duration::from_millis(9700)).slo(Duration::from_secs(30));
+        let m = Measurement::new(Kind::Failover, "failover of web from n1 to n2: 9.70s")
+            .took(Duration::from_millis(9700))
+            .slo(Duration::from_secs(30));
         assert_eq!(m.to_string(), "failover of web from n1 to n2: 9.70s");
         assert_eq!(m.within_slo(), Some(true));
         assert_eq!(Measurement::new(Kind::Fencing, "fencing of n1").within_slo(), None);

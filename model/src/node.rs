@@ -79,9 +79,6 @@ impl std::fmt::Display for Distro {
 impl FromStr for Distro {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Distro::ALL
-            .into_iter()
-            .find(|d| d.suite() == s)
-            .ok_or_else(|| format!("unknown distro `{s}` (known: bookworm, trixie)"))
+        Distro::ALL.into_iter().find(|d| d.suite() == s).ok_or_else(|| format!("unknown distro `{s}` (known: bookworm, trixie)"))
     }
 }

@@ -153,8 +153,12 @@ impl Report {
         for (label, part) in parts {
             let (verdicts, info) = merged.absorb(part, &label, Duration::ZERO);
             for verdict in verdicts {
-                if merged.verdicts.iter().any(|v| v.feature == verdict.feature && v.scenario == verdict.scenario && v.line == verdict.line) {
-                    return Err(format!("{label}: scenario \"{} » {}\" is also in another input; merge takes disjoint shards", verdict.feature, verdict.scenario));
+                if merged.verdicts.iter().any(|v| v.feature == verdict.feature && v.scenario == verdict.scenario && v.line == verdict.line)
+                {
+                    return Err(format!(
+                        "{label}: scenario \"{} » {}\" is also in another input; merge takes disjoint shards",
+                        verdict.feature, verdict.scenario
+                    ));
                 }
                 merged.verdicts.push(Verdict { cluster: verdict.cluster.clone().map(|lane| format!("{label}: {lane}")), ..verdict });
             }
@@ -173,7 +177,11 @@ impl Report {
     fn absorb(&mut self, part: Report, label: &str, offset: Duration) -> (Vec<Verdict>, RunInfo) {
         let labelled = |text: String| format!("{label}: {text}");
         let mut info = part.info;
-        self.info.cluster_starts.extend(std::mem::take(&mut info.cluster_starts).into_iter().map(|c| ClusterStart { lane: labelled(c.lane), at: c.at + offset, ..c }));
+        self.info.cluster_starts.extend(std::mem::take(&mut info.cluster_starts).into_iter().map(|c| ClusterStart {
+            lane: labelled(c.lane),
+            at: c.at + offset,
+            ..c
+        }));
         self.info.phases.extend(std::mem::take(&mut info.phases).into_iter().map(|(name, took)| (labelled(name), took)));
         for error in part.policy_errors {
             if !self.policy_errors.iter().any(|e| e.0 == error.0) {
@@ -203,8 +211,17 @@ mod tests {
     use crate::measurement::Kind;
 
     fn part(candidate: &str, started: u64, seconds: u64) -> Report {
-        let verdict = Verdict { duration: Duration::from_secs(seconds), started: Some(Duration::from_secs(started)), cluster: Some(SHARED_LANE.into()), ..Verdict::new("F", "S", Outcome::Passed) };
-        let info = RunInfo { candidate: candidate.into(), cluster_starts: vec![ClusterStart { lane: SHARED_LANE.into(), at: Duration::ZERO, took: Duration::from_secs(5) }], ..RunInfo::default() };
+        let verdict = Verdict {
+            duration: Duration::from_secs(seconds),
+            started: Some(Duration::from_secs(started)),
+            cluster: Some(SHARED_LANE.into()),
+            ..Verdict::new("F", "S", Outcome::Passed)
+        };
+        let info = RunInfo {
+            candidate: candidate.into(),
+            cluster_starts: vec![ClusterStart { lane: SHARED_LANE.into(), at: Duration::ZERO, took: Duration::from_secs(5) }],
+            ..RunInfo::default()
+        };
         let mut report = Report::new(vec![verdict], info);
         report.measurements.push(Measurement::new(Kind::Failover, "failover of web"));
         report

@@ -73,11 +73,7 @@ impl ClusterStatus {
                 role: r.attribute("role").unwrap_or_default().to_string(),
                 active: flag(r, "active"),
                 failed: flag(r, "failed"),
-                nodes: r
-                    .children()
-                    .filter(|c| c.has_tag_name("node"))
-                    .filter_map(|c| c.attribute("name").map(str::to_string))
-                    .collect(),
+                nodes: r.children().filter(|c| c.has_tag_name("node")).filter_map(|c| c.attribute("name").map(str::to_string)).collect(),
             })
             .collect();
         Ok(ClusterStatus {
@@ -94,11 +90,7 @@ impl ClusterStatus {
 
     /// Names of nodes that are fully in: online, not pending, not unclean.
     pub fn members(&self) -> Vec<&str> {
-        self.nodes
-            .iter()
-            .filter(|n| n.online && !n.pending && !n.unclean)
-            .map(|n| n.name.as_str())
-            .collect()
+        self.nodes.iter().filter(|n| n.online && !n.pending && !n.unclean).map(|n| n.name.as_str()).collect()
     }
 
     /// A DC, quorum, and exactly `expected` as its members.

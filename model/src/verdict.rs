@@ -37,7 +37,8 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [Status::Passed, Status::Failed, Status::Waived, Status::NotApplicable, Status::InfraError, Status::Undefined];
+    pub const ALL: [Status; 6] =
+        [Status::Passed, Status::Failed, Status::Waived, Status::NotApplicable, Status::InfraError, Status::Undefined];
 
     /// The word every report uses.
     pub fn word(self) -> &'static str {
@@ -199,7 +200,6 @@ pub fn summary(verdicts: &[Verdict]) -> String {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PolicyError(pub String);
 
-
 /// Control identifiers a scenario's tags name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Controls<'a> {
@@ -218,7 +218,10 @@ pub fn controls(tags: &[String]) -> Controls<'_> {
                 found.cis.push(safeguard);
             }
         } else if let Some((family, number)) = tag.split_once('-') {
-            if family.len() == 2 && family.chars().all(|c| c.is_ascii_uppercase()) && number.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            if family.len() == 2
+                && family.chars().all(|c| c.is_ascii_uppercase())
+                && number.chars().next().is_some_and(|c| c.is_ascii_digit())
+            {
                 found.nist.push(tag);
             }
         }

@@ -103,12 +103,20 @@ pub fn removed_in_pacemaker3(files: &[(String, String)]) -> Vec<Finding> {
                     }
                     for role in ["rsc-role", "with-rsc-role", "first-action", "then-action", "role"] {
                         if let Some(value) = node.attribute(role).filter(|v| matches!(*v, "Master" | "Slave")) {
-                            add(format!("{name} line {line}"), format!("role `{value}` in `{role}` is the pre-3.0 name (Promoted/Unpromoted)"), false);
+                            add(
+                                format!("{name} line {line}"),
+                                format!("role `{value}` in `{role}` is the pre-3.0 name (Promoted/Unpromoted)"),
+                                false,
+                            );
                         }
                     }
                 }
                 if !text.contains("concurrent-fencing") {
-                    add(format!("{name}"), "concurrent-fencing is unset: its default changes from false to true in Pacemaker 3".into(), false);
+                    add(
+                        format!("{name}"),
+                        "concurrent-fencing is unset: its default changes from false to true in Pacemaker 3".into(),
+                        false,
+                    );
                 }
             }
         }
@@ -140,7 +148,12 @@ pub fn tool_findings(distro: &str, output: &str) -> Vec<Finding> {
         let line = line.trim();
         let tool = if section == "verify" { "crm_verify" } else { "cibadmin --upgrade" };
         let place = format!("{tool} on {distro}");
-        if line.contains("Dropping") || line.starts_with("error") || line.contains("Errors found") || line.contains("invalid") || line.contains("does not conform") {
+        if line.contains("Dropping")
+            || line.starts_with("error")
+            || line.contains("Errors found")
+            || line.contains("invalid")
+            || line.contains("does not conform")
+        {
             findings.push(Finding { place, message: line.to_string(), breaks: true });
         } else if line.starts_with("warning") || line.starts_with("WARNING") || line.contains("Warnings found") {
             findings.push(Finding { place, message: line.to_string(), breaks: false });
@@ -166,8 +179,11 @@ pub fn render_json(from: &str, before: &Report, to: &str, after: &Report, findin
         .iter()
         .map(|r| serde_json::json!({"feature": r.feature, "scenario": r.scenario, "change": r.change.word(), "from": status(r.before), "to": status(r.after), "reason": r.after.and_then(|v| v.reason.clone())}))
         .collect();
-    let findings: Vec<_> = findings.iter().map(|f| serde_json::json!({"place": f.place, "message": f.message, "breaks": f.breaks})).collect();
-    Ok(serde_json::to_string_pretty(&serde_json::json!({"from": side(from, before), "to": side(to, after), "changes": changes, "findings": findings}))? + "\n")
+    let findings: Vec<_> =
+        findings.iter().map(|f| serde_json::json!({"place": f.place, "message": f.message, "breaks": f.breaks})).collect();
+    Ok(serde_json::to_string_pretty(
+        &serde_json::json!({"from": side(from, before), "to": side(to, after), "changes": changes, "findings": findings}),
+    )? + "\n")
 }
 
 /// A self-contained HTML page: the versions and each scenario's outcome on
@@ -190,7 +206,9 @@ pub fn render_html(from: &str, before: &Report, to: &str, after: &Report, findin
     let rows = rows(before, after);
     let changed = rows.iter().filter(|r| r.change != Change::Same).count();
     h.push_str(&format!("</table>\n<h2>Scenarios</h2><p>{} scenarios, {changed} changed between {from} and {to}.</p>\n", rows.len()));
-    h.push_str(&format!("<table id=\"compare\"><tr><th>practice » scenario</th><th>{from}</th><th>{to}</th><th>change</th><th>reason on {to}</th></tr>\n"));
+    h.push_str(&format!(
+        "<table id=\"compare\"><tr><th>practice » scenario</th><th>{from}</th><th>{to}</th><th>change</th><th>reason on {to}</th></tr>\n"
+    ));
     // A scenario missing from one run has no outcome there.
     let outcome = |v: Option<&Verdict>| match v {
         Some(v) => format!("<td class=\"{}\">{}</td>", css_class(v.status()), crate::status_word(v)),
@@ -211,7 +229,12 @@ pub fn render_html(from: &str, before: &Report, to: &str, after: &Report, findin
     }
     h.push_str(&format!("</table>\n<h2>Configuration findings for {to}</h2><ul>\n"));
     for f in findings {
-        h.push_str(&format!("<li><b>{}</b> {}: {}</li>\n", if f.breaks { "breaks" } else { "changes" }, escape(&f.place), escape(&f.message)));
+        h.push_str(&format!(
+            "<li><b>{}</b> {}: {}</li>\n",
+            if f.breaks { "breaks" } else { "changes" },
+            escape(&f.place),
+            escape(&f.message)
+        ));
     }
     h.push_str("</ul></body></html>\n");
     h
@@ -227,7 +250,8 @@ mod tests {
         let before = fixture::report();
         let mut after = fixture::report();
         after.verdicts[1] = fixture::verdict("Secure communication", "No inline key", 20, &["high"], Some(("x", "inline key")));
-        after.verdicts[0] = fixture::verdict("Secure communication", "Corosync runs on the knet transport", 6, &["critical"], Some(("x", "node gone")));
+        after.verdicts[0] =
+            fixture::verdict("Secure communication", "Corosync runs on the knet transport", 6, &["critical"], Some(("x", "node gone")));
         after.verdicts[0].outcome = pcmk_model::verdict::Outcome::InfraError;
         let table = rows(&before, &after);
         let change = |s: &str| table.iter().find(|r| r.scenario == s).unwrap().change;
@@ -252,7 +276,10 @@ mod tests {
     fn removed_classes_and_options_are_found_with_their_lines() {
         let cib = "<cib>\n<configuration>\n<crm_config><cluster_property_set id=\"o\">\n<nvpair id=\"a\" name=\"stonith-action\" value=\"poweroff\"/>\n</cluster_property_set></crm_config>\n<resources>\n<primitive id=\"health\" class=\"nagios\" type=\"check_x\"/>\n<master id=\"m\"><primitive id=\"s\" class=\"ocf\" provider=\"pacemaker\" type=\"Stateful\"/></master>\n</resources>\n</configuration>\n</cib>\n";
         let findings = removed_in_pacemaker3(&[("cib.xml".into(), cib.into()), ("pcsd.defaults".into(), "PCSD_DISABLE_GUI=true\n".into())]);
-        assert!(findings.iter().any(|f| f.breaks && f.place == "cib.xml line 7" && f.message.contains("`health` uses class nagios")), "{findings:?}");
+        assert!(
+            findings.iter().any(|f| f.breaks && f.place == "cib.xml line 7" && f.message.contains("`health` uses class nagios")),
+            "{findings:?}"
+        );
         assert!(findings.iter().any(|f| !f.breaks && f.place == "cib.xml line 4" && f.message.contains("poweroff")));
         assert!(findings.iter().any(|f| f.place == "cib.xml line 8" && f.message.contains("master resource")));
         assert!(findings.iter().any(|f| f.breaks && f.place == "pcsd.defaults line 1"));
@@ -262,6 +289,13 @@ mod tests {
     #[test]
     fn the_newer_tools_say_what_they_drop() {
         let out = "### verify\n### upgrade\nWARNING: Dropping resource health because nagios resources are no longer supported\n";
-        assert_eq!(tool_findings("trixie", out), vec![Finding { place: "cibadmin --upgrade on trixie".into(), message: "WARNING: Dropping resource health because nagios resources are no longer supported".into(), breaks: true }]);
+        assert_eq!(
+            tool_findings("trixie", out),
+            vec![Finding {
+                place: "cibadmin --upgrade on trixie".into(),
+                message: "WARNING: Dropping resource health because nagios resources are no longer supported".into(),
+                breaks: true
+            }]
+        );
     }
 }

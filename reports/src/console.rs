@@ -60,7 +60,11 @@ pub fn paint(status: Status, text: &str) -> String {
         Status::NotApplicable => "2",
         Status::InfraError | Status::Undefined => "1;35",
     };
-    if color() { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    if color() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
 }
 
 /// The mark, padded before painting so escape codes do not count towards the width.
@@ -136,7 +140,15 @@ pub fn closing(report: &Report, what: &str, took: Duration) -> Vec<(Stream, Stri
         say(Stream::Out, format!("note: {waiver}"));
     }
     say(Stream::Out, format!("phases: {}", phase_summary(&report.info.phases)));
-    say(Stream::Out, format!("{what}: {} scenarios: {} in {:.1}s", report.verdicts.len(), pcmk_model::verdict::summary(&report.verdicts), took.as_secs_f64()));
+    say(
+        Stream::Out,
+        format!(
+            "{what}: {} scenarios: {} in {:.1}s",
+            report.verdicts.len(),
+            pcmk_model::verdict::summary(&report.verdicts),
+            took.as_secs_f64()
+        ),
+    );
     lines
 }
 
@@ -144,7 +156,15 @@ pub fn closing(report: &Report, what: &str, took: Duration) -> Vec<(Stream, Stri
 pub fn phase_summary(phases: &[(String, Duration)]) -> String {
     phase_totals(phases)
         .iter()
-        .map(|(name, n, took)| if *n > 1 { format!("{name} {n}× {:.1}s", took.as_secs_f64()) } else { format!("{name} {:.1}s", took.as_secs_f64()) })
+        .map(
+            |(name, n, took)| {
+                if *n > 1 {
+                    format!("{name} {n}× {:.1}s", took.as_secs_f64())
+                } else {
+                    format!("{name} {:.1}s", took.as_secs_f64())
+                }
+            },
+        )
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -187,12 +207,22 @@ mod tests {
         let mut report = Report::new(vec![stopped], RunInfo::default());
         report.infra_errors = vec!["infrastructure error: no engine\nmore".into(); 2];
         report.infra_errors.push("infrastructure error: teardown".into());
-        report.info.phases = vec![("cluster start".into(), Duration::from_secs(2)), ("cluster start".into(), Duration::from_secs(3)), ("facts".into(), Duration::from_millis(500))];
+        report.info.phases = vec![
+            ("cluster start".into(), Duration::from_secs(2)),
+            ("cluster start".into(), Duration::from_secs(3)),
+            ("facts".into(), Duration::from_millis(500)),
+        ];
         let lines = closing(&report, "run on bookworm", Duration::from_secs(9));
         let errors: Vec<&str> = lines.iter().filter(|(s, _)| *s == Stream::Err).map(|(_, t)| t.as_str()).collect();
         assert_eq!(errors, ["pcmk-comply: infrastructure error: no engine (in full above)", "pcmk-comply: infrastructure error: teardown"]);
         let out: Vec<&str> = lines.iter().filter(|(s, _)| *s == Stream::Out).map(|(_, t)| t.as_str()).collect();
-        assert_eq!(out, ["phases: cluster start 2× 5.0s; facts 0.5s", "run on bookworm: 1 scenarios: 0 passed, 0 failed, 0 waived, 0 not applicable, 1 errors, 0 undefined in 9.0s"]);
+        assert_eq!(
+            out,
+            [
+                "phases: cluster start 2× 5.0s; facts 0.5s",
+                "run on bookworm: 1 scenarios: 0 passed, 0 failed, 0 waived, 0 not applicable, 1 errors, 0 undefined in 9.0s"
+            ]
+        );
     }
 
     #[test]

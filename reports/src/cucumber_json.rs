@@ -99,7 +99,16 @@ pub fn features(verdicts: &[Verdict]) -> Vec<Feature> {
     for v in sorted {
         let uri = crate::feature_uri(v);
         if out.last().is_none_or(|f| f.uri != uri || f.name != v.feature) {
-            out.push(Feature { uri: uri.clone(), id: crate::slug(&v.feature), keyword: "Feature".into(), name: v.feature.clone(), description: String::new(), line: 1, tags: Vec::new(), elements: Vec::new() });
+            out.push(Feature {
+                uri: uri.clone(),
+                id: crate::slug(&v.feature),
+                keyword: "Feature".into(),
+                name: v.feature.clone(),
+                description: String::new(),
+                line: 1,
+                tags: Vec::new(),
+                elements: Vec::new(),
+            });
         }
         let tag_line = v.line.saturating_sub(1).max(1);
         let feature = out.last_mut().expect("pushed above");
@@ -139,9 +148,8 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
 /// Verdicts back from a Cucumber JSON file.
 pub fn read(path: &Path) -> anyhow::Result<Vec<Verdict>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let features: Vec<Feature> = serde_json::from_str(&text).map_err(|e| {
-        pcmk_model::error::InputError::new(path, Some(e.line()), format!("not Cucumber JSON: {e}"))
-    })?;
+    let features: Vec<Feature> = serde_json::from_str(&text)
+        .map_err(|e| pcmk_model::error::InputError::new(path, Some(e.line()), format!("not Cucumber JSON: {e}")))?;
     let mut verdicts = Vec::new();
     for feature in features {
         for element in feature.elements {

@@ -82,7 +82,11 @@ fn control_properties(verdicts: &[&Verdict]) -> String {
             }
         }
     }
-    if xml.is_empty() { xml } else { format!("<properties>{xml}</properties>") }
+    if xml.is_empty() {
+        xml
+    } else {
+        format!("<properties>{xml}</properties>")
+    }
 }
 
 /// junit-report writes no properties: they go in after each suite's opening tag,

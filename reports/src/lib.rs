@@ -141,12 +141,19 @@ pub(crate) mod fixture {
         };
         let mut report = Report::new(
             vec![
-                verdict("Secure communication", "Corosync runs on the knet transport", 6, &["communication", "static", "critical"], Some(("corosync uses the \"knet\" transport", "corosync.conf line 4 sets transport udpu, expected knet"))),
+                verdict(
+                    "Secure communication",
+                    "Corosync runs on the knet transport",
+                    6,
+                    &["communication", "static", "critical"],
+                    Some(("corosync uses the \"knet\" transport", "corosync.conf line 4 sets transport udpu, expected knet")),
+                ),
                 verdict("Secure communication", "No inline key", 20, &["communication", "static", "high"], None),
             ],
             info,
         );
-        report.verdicts[0].findings = vec![Finding::new(Subject::Candidate, "corosync.conf line 4 sets transport udpu, expected knet").at(Place::new("/etc/corosync/corosync.conf", 4))];
+        report.verdicts[0].findings = vec![Finding::new(Subject::Candidate, "corosync.conf line 4 sets transport udpu, expected knet")
+            .at(Place::new("/etc/corosync/corosync.conf", 4))];
         report
     }
 
@@ -165,7 +172,8 @@ pub(crate) mod fixture {
             ("is undefined", Some("no step definition matches"), Outcome::Undefined),
         ];
         for (i, (name, reason, outcome)) in cases.into_iter().enumerate() {
-            let mut v = verdict("Secure communication", name, 10 * (i + 1), &["communication", "static", "high"], reason.map(|r| ("it holds", r)));
+            let mut v =
+                verdict("Secure communication", name, 10 * (i + 1), &["communication", "static", "high"], reason.map(|r| ("it holds", r)));
             v.outcome = outcome;
             match outcome {
                 Outcome::NotApplicable => v.steps[0].status = StepStatus::NotApplicable,
@@ -198,7 +206,10 @@ mod every_writer {
         let junit = crate::junit::render(&report).unwrap();
         let doc = roxmltree::Document::parse(&junit).unwrap();
         let case = |name: &str| doc.descendants().find(|n| n.attribute("name") == Some(name)).unwrap();
-        assert!(case("fails").children().any(|c| c.has_tag_name("failure")), "a reason quoting `infrastructure error` stays a failure: {junit}");
+        assert!(
+            case("fails").children().any(|c| c.has_tag_name("failure")),
+            "a reason quoting `infrastructure error` stays a failure: {junit}"
+        );
         assert!(case("meets a harness fault").children().any(|c| c.has_tag_name("error")));
         assert!(case("has nothing to judge").children().any(|c| c.has_tag_name("skipped")));
         assert!(case("is waived").children().any(|c| c.has_tag_name("skipped")));
@@ -232,8 +243,13 @@ mod every_writer {
         assert_eq!(typed["exit_code"], 2);
         assert!(typed["report"]["verdicts"][2]["waived_by"].is_string(), "a waived failure stays a failure underneath");
 
-        let marks: Vec<String> = report.verdicts.iter().map(|v| crate::console::verdict_block(v).split_whitespace().next().unwrap().to_string()).collect();
-        assert_eq!(marks, ["PASS", "FAIL", "WAIVED", "N/A", "ERROR", "UNDEFINED"], "the quoted words leave a failure a failure on the console too");
+        let marks: Vec<String> =
+            report.verdicts.iter().map(|v| crate::console::verdict_block(v).split_whitespace().next().unwrap().to_string()).collect();
+        assert_eq!(
+            marks,
+            ["PASS", "FAIL", "WAIVED", "N/A", "ERROR", "UNDEFINED"],
+            "the quoted words leave a failure a failure on the console too"
+        );
     }
 
     #[test]

@@ -48,7 +48,8 @@ mod tests {
         let finding = |file: &str, line| Finding::new(Subject::Node("node1".into()), "x").at(Place::new(file, line));
         report.verdicts[0].findings = vec![finding("/etc/default/pcsd", 2)];
         assert_eq!(of(&report.verdicts[0], &report.info).uri, "candidates/insecure/pcsd");
-        report.verdicts[0].findings = vec![finding("the running CIB (cibadmin --query on node1)", 3), finding("candidates/insecure/corosync.conf", 9)];
+        report.verdicts[0].findings =
+            vec![finding("the running CIB (cibadmin --query on node1)", 3), finding("candidates/insecure/corosync.conf", 9)];
         assert_eq!(of(&report.verdicts[0], &report.info).line, 9, "a place outside the candidate is passed over");
     }
 
@@ -58,6 +59,9 @@ mod tests {
         report.verdicts[0].findings.clear();
         // A reason that merely mentions a file's line points nowhere: only typed places do.
         report.verdicts[0].reason = Some("corosync.conf line 4 sets transport udpu".into());
-        assert_eq!(of(&report.verdicts[0], &report.info), Location { uri: "features/secure-communication.feature".into(), line: 6, in_candidate: false });
+        assert_eq!(
+            of(&report.verdicts[0], &report.info),
+            Location { uri: "features/secure-communication.feature".into(), line: 6, in_candidate: false }
+        );
     }
 }

@@ -16,7 +16,8 @@ pub fn merge(paths: &[PathBuf]) -> anyhow::Result<Report> {
         let report = read(path)?;
         parts.push((label(path, &report), report));
     }
-    Report::merge_shards(parts).map_err(|e| InputError::new(paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "), None, e).into())
+    Report::merge_shards(parts)
+        .map_err(|e| InputError::new(paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "), None, e).into())
 }
 
 /// A slice as a report: typed JSON is an object, Cucumber JSON an array.
@@ -82,7 +83,10 @@ mod tests {
         assert_eq!(typed.verdicts[1].cluster.as_deref(), Some("shard 2/2: shared cluster"));
         assert_eq!(typed.verdicts[0].findings.len(), 1, "findings travel with the slice");
         assert_eq!(typed.exit_code(), 1);
-        assert!(typed.verdicts.iter().all(|v| v.waived_by.is_none()) && typed.expired_waivers.is_empty(), "the merge applies its own waivers");
+        assert!(
+            typed.verdicts.iter().all(|v| v.waived_by.is_none()) && typed.expired_waivers.is_empty(),
+            "the merge applies its own waivers"
+        );
         let mixed = merge(&[slice(&dir, "c.json", "1/2", false, 0), slice(&dir, "d.json", "2/2", true, 1)]).unwrap();
         assert_eq!(mixed.verdicts[0].started, None, "Cucumber JSON keeps no start times");
         assert_eq!(mixed.verdicts[0].findings.len(), 1);

@@ -49,9 +49,15 @@ pub fn parse(path: &Path, text: &str) -> anyhow::Result<Report> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(not_ours)?;
     let (format, version) = (value["format"].as_str().unwrap_or_default(), value["version"].as_u64().unwrap_or_default());
     if format != FORMAT || version != u64::from(VERSION) {
-        return Err(InputError::new(path, None, format!("a `{format}` version {version} report; this pcmk-comply reads `{FORMAT}` version {VERSION}")).into());
+        return Err(InputError::new(
+            path,
+            None,
+            format!("a `{format}` version {version} report; this pcmk-comply reads `{FORMAT}` version {VERSION}"),
+        )
+        .into());
     }
-    let envelope: Envelope<Report> = serde_json::from_value(value).map_err(|e| InputError::new(path, None, format!("not a pcmk-comply JSON report: {e}")))?;
+    let envelope: Envelope<Report> =
+        serde_json::from_value(value).map_err(|e| InputError::new(path, None, format!("not a pcmk-comply JSON report: {e}")))?;
     Ok(envelope.report)
 }
 
@@ -69,8 +75,12 @@ mod tests {
     fn a_report_survives_a_round_trip_with_its_figures() {
         let mut report = fixture::report();
         report.info.phases.push(("cluster start 2×".into(), Duration::from_millis(20_500)));
-        report.measurements.push(Measurement::new(Kind::Failover, "failover of web").took(Duration::from_secs(9)).floor(Duration::from_millis(3650)));
-        report.verdicts[0].findings.push(Finding::new(Subject::Candidate, "corosync.conf line 4 sets transport udpu").at(Place::new("/etc/corosync/corosync.conf", 4)));
+        report
+            .measurements
+            .push(Measurement::new(Kind::Failover, "failover of web").took(Duration::from_secs(9)).floor(Duration::from_millis(3650)));
+        report.verdicts[0].findings.push(
+            Finding::new(Subject::Candidate, "corosync.conf line 4 sets transport udpu").at(Place::new("/etc/corosync/corosync.conf", 4)),
+        );
         report.artifacts.insert("restored configuration".into(), "<nvpair name=\"password\" value=\"hunter2\"/>".into());
         let text = render(&report).unwrap();
         assert!(!text.contains("hunter2"), "what a scenario left for the tests holds the candidate's values: never in a report");

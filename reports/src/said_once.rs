@@ -62,26 +62,44 @@ mod tests {
     use pcmk_model::verdict::Verdict;
 
     fn stopped(scenario: usize, reason: &str) -> Verdict {
-        let mut v = crate::fixture::verdict("Secure communication", &format!("scenario {scenario}"), 10 * scenario + 1, &["SC-8"], Some(("a running cluster", reason)));
+        let mut v = crate::fixture::verdict(
+            "Secure communication",
+            &format!("scenario {scenario}"),
+            10 * scenario + 1,
+            &["SC-8"],
+            Some(("a running cluster", reason)),
+        );
         v.outcome = Outcome::InfraError;
         v
     }
 
     #[test]
     fn forty_scenarios_stopped_by_one_fault_carry_its_diagnosis_once_in_every_format() {
-        let diagnosis = format!("infrastructure error: run r1: the cluster cannot become ready (node1: corosync exited)\n{}", "--- node1 logs ---\nCould only read 64 bits\n".repeat(40));
+        let diagnosis = format!(
+            "infrastructure error: run r1: the cluster cannot become ready (node1: corosync exited)\n{}",
+            "--- node1 logs ---\nCould only read 64 bits\n".repeat(40)
+        );
         let verdicts = (0..40).map(|i| stopped(i, &diagnosis)).collect();
         let mut report = Report::new(verdicts, RunInfo::default());
         report.infra_errors = vec![diagnosis.clone(); 40];
         let dir = std::env::temp_dir().join(format!("pcmk-said-once-{}", std::process::id()));
-        let outputs = Outputs { junit: Some(dir.join("r.xml")), json: Some(dir.join("r.json")), sarif: Some(dir.join("r.sarif")), html: Some(dir.join("r.html")), report_json: Some(dir.join("r.report.json")) };
+        let outputs = Outputs {
+            junit: Some(dir.join("r.xml")),
+            json: Some(dir.join("r.json")),
+            sarif: Some(dir.join("r.sarif")),
+            html: Some(dir.join("r.html")),
+            report_json: Some(dir.join("r.report.json")),
+        };
         outputs.write(&report).unwrap();
         for file in ["r.xml", "r.json", "r.sarif", "r.html", "r.report.json"] {
             let text = std::fs::read_to_string(dir.join(file)).unwrap();
             // Its 40 log lines once: in the first scenario's reason and, where a format has them, its failed step.
             let said = text.matches("Could only read 64 bits").count();
             assert!(said == 40 || said == 80, "{file}: the diagnosis is said {} times", said as f64 / 40.0);
-            assert!(text.matches("not run: the infrastructure error in full under «Secure communication » scenario 0»").count() >= 39, "{file}");
+            assert!(
+                text.matches("not run: the infrastructure error in full under «Secure communication » scenario 0»").count() >= 39,
+                "{file}"
+            );
             assert!(text.len() < 2 * diagnosis.len() + 40 * 2_000, "{file} is {} bytes", text.len());
         }
         let _ = std::fs::remove_dir_all(dir);

@@ -97,13 +97,8 @@ fn result(v: &Verdict, index: usize, report: &Report) -> Value {
 
 pub fn render(report: &Report) -> anyhow::Result<String> {
     let rules: Vec<Value> = report.verdicts.iter().map(rule).collect();
-    let results: Vec<Value> = report
-        .verdicts
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.outcome != Outcome::Passed)
-        .map(|(i, v)| result(v, i, report))
-        .collect();
+    let results: Vec<Value> =
+        report.verdicts.iter().enumerate().filter(|(_, v)| v.outcome != Outcome::Passed).map(|(i, v)| result(v, i, report)).collect();
     let log = json!({
         "$schema": SCHEMA,
         "version": "2.1.0",

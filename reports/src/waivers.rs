@@ -56,7 +56,6 @@ impl std::fmt::Display for Target {
     }
 }
 
-
 /// Reads a waivers file; every mistake names the file and line.
 pub fn load(path: &Path) -> Result<Vec<Waiver>, InputError> {
     let text = std::fs::read_to_string(path).map_err(|e| InputError::new(path, None, format!("cannot read waivers: {e}")))?;
@@ -88,7 +87,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Waiver>, InputError> {
                 _ => return Err(bad("`expires` is a date, e.g. 2027-03-31")),
             };
             let month = time::Month::try_from(date.month).map_err(|_| bad("`expires` is not a valid date"))?;
-            let expires = time::Date::from_calendar_date(i32::from(date.year), month, date.day).map_err(|_| bad("`expires` is not a valid date"))?;
+            let expires =
+                time::Date::from_calendar_date(i32::from(date.year), month, date.day).map_err(|_| bad("`expires` is not a valid date"))?;
             Ok(Waiver { target, justification: entry.justification, owner: entry.owner, expires, place: format!("{name} line {line}") })
         })
         .collect()
@@ -138,7 +138,9 @@ pub fn apply(report: &mut Report, waivers: &[Waiver], today: time::Date) {
         if matched.is_empty() {
             report.unused_waivers.push(format!("{}: the waiver for {} matches no scenario in this run", waiver.place, waiver.target));
         } else if matched.iter().all(|v| v.outcome != Outcome::Failed) {
-            report.unused_waivers.push(format!("{}: the waiver for {} matches only passing scenarios; it can go", waiver.place, waiver.target));
+            report
+                .unused_waivers
+                .push(format!("{}: the waiver for {} matches only passing scenarios; it can go", waiver.place, waiver.target));
         }
     }
 }
@@ -176,7 +178,10 @@ expires = 2027-01-01
         assert_eq!(crate::status_word(knet), "waived");
         assert_eq!(report.exit_code(), 0);
         assert!(report.expired_waivers.is_empty());
-        assert_eq!(report.unused_waivers, vec!["waivers.toml line 9: the waiver for tag @patching matches no scenario in this run".to_string()]);
+        assert_eq!(
+            report.unused_waivers,
+            vec!["waivers.toml line 9: the waiver for tag @patching matches no scenario in this run".to_string()]
+        );
     }
 
     #[test]
@@ -186,7 +191,11 @@ expires = 2027-01-01
         apply(&mut report, &waivers, date!(2027 - 01 - 01));
         assert!(report.verdicts[0].waived_by.is_none());
         assert_eq!(report.expired_waivers.len(), 1);
-        assert!(report.expired_waivers[0].starts_with("waivers.toml line 3: the waiver for scenario \"Corosync runs on the knet transport\""), "{:?}", report.expired_waivers);
+        assert!(
+            report.expired_waivers[0].starts_with("waivers.toml line 3: the waiver for scenario \"Corosync runs on the knet transport\""),
+            "{:?}",
+            report.expired_waivers
+        );
         assert!(report.expired_waivers[0].contains("expired on 2026-12-31"));
         assert_eq!(report.exit_code(), 1);
     }
@@ -203,9 +212,16 @@ expires = 2027-01-01
     #[test]
     fn a_waiver_on_a_passing_scenario_is_reported() {
         let mut report = fixture::report();
-        let waivers = parse(Path::new("w.toml"), "[[waiver]]\nscenario = \"No inline key\"\njustification = \"j\"\nowner = \"o\"\nexpires = 2030-01-01\n").unwrap();
+        let waivers = parse(
+            Path::new("w.toml"),
+            "[[waiver]]\nscenario = \"No inline key\"\njustification = \"j\"\nowner = \"o\"\nexpires = 2030-01-01\n",
+        )
+        .unwrap();
         apply(&mut report, &waivers, date!(2026 - 11 - 24));
-        assert_eq!(report.unused_waivers, vec!["w.toml line 1: the waiver for scenario \"No inline key\" matches only passing scenarios; it can go".to_string()]);
+        assert_eq!(
+            report.unused_waivers,
+            vec!["w.toml line 1: the waiver for scenario \"No inline key\" matches only passing scenarios; it can go".to_string()]
+        );
     }
 
     #[test]

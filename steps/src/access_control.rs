@@ -31,14 +31,21 @@ const READ_CIB: &[&str] = &["cibadmin", "--query", "--scope", "configuration"];
 #[then(expr = "the user {string} can read the CIB")]
 async fn can_read(world: &mut PolicyWorld, user: String) -> anyhow::Result<()> {
     let (node, out) = run_as(world, &user, READ_CIB).await?;
-    anyhow::ensure!(out.success() && out.stdout.contains("<configuration"), "`{user}` cannot read the CIB on {node}: {}", out.stderr.trim());
+    anyhow::ensure!(
+        out.success() && out.stdout.contains("<configuration"),
+        "`{user}` cannot read the CIB on {node}: {}",
+        out.stderr.trim()
+    );
     Ok(())
 }
 
 #[then(expr = "the user {string} cannot read the CIB")]
 async fn cannot_read(world: &mut PolicyWorld, user: String) -> anyhow::Result<()> {
     let (node, out) = run_as(world, &user, READ_CIB).await?;
-    anyhow::ensure!(!(out.success() && out.stdout.contains("<configuration")), "`{user}` read the CIB on {node}; only members of haclient with an ACL role should");
+    anyhow::ensure!(
+        !(out.success() && out.stdout.contains("<configuration")),
+        "`{user}` read the CIB on {node}; only members of haclient with an ACL role should"
+    );
     Ok(())
 }
 
@@ -51,7 +58,10 @@ async fn cannot_write(world: &mut PolicyWorld, user: String) -> anyhow::Result<(
     if check.success() && check.stdout.trim() == "written" {
         world.exec(&node, &["crm_attribute", "--type", "crm_config", "--name", &probe, "--delete"]).await?;
         world.changed_cluster().await;
-        anyhow::bail!("`{user}` changed the CIB on {node} (crm_attribute exit {}); enable-acl must be true and the user's role read-only", write.code);
+        anyhow::bail!(
+            "`{user}` changed the CIB on {node} (crm_attribute exit {}); enable-acl must be true and the user's role read-only",
+            write.code
+        );
     }
     anyhow::ensure!(!write.success(), "crm_attribute as `{user}` reported success on {node} although the CIB is unchanged");
     Ok(())
@@ -112,11 +122,20 @@ async fn sudo_users_only(world: &mut PolicyWorld, step: &Step) -> anyhow::Result
     world.judge(violations)
 }
 
-async fn sudo_violations(world: &mut PolicyWorld, node: &str, user: &str, allowed: &[String], violations: &mut Violations) -> anyhow::Result<()> {
+async fn sudo_violations(
+    world: &mut PolicyWorld,
+    node: &str,
+    user: &str,
+    allowed: &[String],
+    violations: &mut Violations,
+) -> anyhow::Result<()> {
     let out = world.exec(node, &["sudo", "-l", "-U", user]).await?;
     for command in sudo_commands(&out.stdout) {
         if !allowed.contains(&command) {
-            violations.add(Finding::new(node_named(&node), format!("{node}: sudo lets `{user}` run `{command}`, which the policy does not list")));
+            violations.add(Finding::new(
+                node_named(&node),
+                format!("{node}: sudo lets `{user}` run `{command}`, which the policy does not list"),
+            ));
         }
     }
     Ok(())
@@ -125,7 +144,8 @@ async fn sudo_violations(world: &mut PolicyWorld, node: &str, user: &str, allowe
 /// The user rules of the sudoers files the candidate places (as the first node has them).
 pub(crate) async fn candidate_sudo_rules(world: &mut PolicyWorld) -> anyhow::Result<Vec<crate::subjects::SudoRule>> {
     let facts = world.facts().await?;
-    let files: Vec<(String, String)> = facts.nodes[0].texts.iter().filter(|(p, _)| p.starts_with("/etc/sudoers")).map(|(p, t)| (p.clone(), t.clone())).collect();
+    let files: Vec<(String, String)> =
+        facts.nodes[0].texts.iter().filter(|(p, _)| p.starts_with("/etc/sudoers")).map(|(p, t)| (p.clone(), t.clone())).collect();
     Ok(crate::subjects::sudo_rules(&files))
 }
 

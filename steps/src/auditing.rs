@@ -85,13 +85,20 @@ async fn audit_rules_watch(world: &mut PolicyWorld, step: &Step) -> anyhow::Resu
         }
         for path in &required {
             let path = path.trim_end_matches('/');
-            let covering: Vec<&AuditWatch> = watches.iter().filter(|w| w.path == path || (w.recursive && path.starts_with(&format!("{}/", w.path)))).collect();
+            let covering: Vec<&AuditWatch> =
+                watches.iter().filter(|w| w.path == path || (w.recursive && path.starts_with(&format!("{}/", w.path)))).collect();
             if !covering.iter().any(|w| w.perms.contains('w') && w.perms.contains('a')) {
                 let (what, at) = match covering.first() {
                     Some(w) => (format!("is watched only for `{}` ({})", w.perms, w.place), Some(w.at.clone())),
                     None => ("is not watched".to_string(), None),
                 };
-                violations.add(Finding::new(subject(node), format!("{}: {path} {what}; writes (w) and attribute changes (a) must be audited", place(node))).at(at));
+                violations.add(
+                    Finding::new(
+                        subject(node),
+                        format!("{}: {path} {what}; writes (w) and attribute changes (a) must be audited", place(node)),
+                    )
+                    .at(at),
+                );
             }
         }
     }
@@ -110,14 +117,25 @@ async fn corosync_logging(world: &mut PolicyWorld) -> anyhow::Result<()> {
             continue;
         };
         // corosync's defaults: to_syslog yes, to_logfile no, timestamp off.
-        for (key, default, wanted) in [("to_logfile", "no", &["yes", "on"][..]), ("to_syslog", "yes", &["yes", "on"][..]), ("timestamp", "off", &["on", "hires"][..])] {
+        for (key, default, wanted) in
+            [("to_logfile", "no", &["yes", "on"][..]), ("to_syslog", "yes", &["yes", "on"][..]), ("timestamp", "off", &["on", "hires"][..])]
+        {
             let (value, at, line) = crate::support::conf_value(conf, candidate.corosync_conf(), &format!("logging.{key}"), default);
             if !wanted.contains(&value.as_str()) {
-                violations.add(Finding::new(subject(node), format!("{}: logging.{key} is `{value}` ({at}); want {}", place(node), wanted.join(" or "))).at(line));
+                violations.add(
+                    Finding::new(
+                        subject(node),
+                        format!("{}: logging.{key} is `{value}` ({at}); want {}", place(node), wanted.join(" or ")),
+                    )
+                    .at(line),
+                );
             }
         }
-        if conf.root.lookup("logging.to_logfile").is_some_and(|p| p.value == "yes" || p.value == "on") && conf.root.lookup("logging.logfile").is_none() {
-            violations.add(Finding::new(subject(node), format!("{}: logging.to_logfile is on but logging.logfile names no file", place(node))));
+        if conf.root.lookup("logging.to_logfile").is_some_and(|p| p.value == "yes" || p.value == "on")
+            && conf.root.lookup("logging.logfile").is_none()
+        {
+            violations
+                .add(Finding::new(subject(node), format!("{}: logging.to_logfile is on but logging.logfile names no file", place(node))));
         }
     }
     world.judge(violations)
@@ -144,7 +162,10 @@ async fn logs_timestamped(world: &mut PolicyWorld, files: String) -> anyhow::Res
             if !out.success() || lines.is_empty() {
                 violations.add(Finding::new(node_named(&node), format!("{node}: {file} is missing or empty")));
             } else if let Some(bad) = lines.iter().find(|l| !timestamped(l)) {
-                violations.add(Finding::new(node_named(&node), format!("{node}: {file} has a line without a timestamp: `{}`", bad.chars().take(100).collect::<String>())));
+                violations.add(Finding::new(
+                    node_named(&node),
+                    format!("{node}: {file} has a line without a timestamp: `{}`", bad.chars().take(100).collect::<String>()),
+                ));
             }
         }
     }
@@ -173,7 +194,9 @@ async fn sudo_operator(world: &mut PolicyWorld) -> anyhow::Result<String> {
     let found = rules.into_iter().find(|r| r.commands.contains("crm_resource") || r.commands.split([',', ' ', ':']).any(|c| c == "ALL"));
     match found {
         Some(rule) => Ok(rule.user),
-        None => Err(world.not_applicable("the candidate's sudoers rules let no user run crm_resource, so no change through sudo can be traced")),
+        None => {
+            Err(world.not_applicable("the candidate's sudoers rules let no user run crm_resource, so no change through sudo can be traced"))
+        }
     }
 }
 
@@ -184,15 +207,23 @@ async fn audit_trail(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         let sudo_log = world.exec(&change.node, &["sh", "-c", "cat /var/log/auth.log /var/log/secure 2>/dev/null"]).await?.stdout;
-        let sudo_line = sudo_log.lines().find(|l| l.contains("sudo") && l.contains(&change.user) && l.contains("crm_resource") && l.contains(&change.marker));
-        let pcmk_log = world.exec(&change.node, &["grep", "-h", &format!("value=\"{}\"", change.marker), "/var/log/pacemaker/pacemaker.log"]).await?.stdout;
+        let sudo_line = sudo_log
+            .lines()
+            .find(|l| l.contains("sudo") && l.contains(&change.user) && l.contains("crm_resource") && l.contains(&change.marker));
+        let pcmk_log = world
+            .exec(&change.node, &["grep", "-h", &format!("value=\"{}\"", change.marker), "/var/log/pacemaker/pacemaker.log"])
+            .await?
+            .stdout;
         match (sudo_line, pcmk_log.trim().is_empty()) {
             (Some(line), false) if timestamped(line) => return Ok(()),
             _ if std::time::Instant::now() < deadline => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
             (sudo_line, no_change) => {
                 let mut missing = Vec::new();
                 match sudo_line {
-                    None => missing.push(format!("no syslog line (auth.log) names `{}` running crm_resource with {}={}", change.user, change.option, change.marker)),
+                    None => missing.push(format!(
+                        "no syslog line (auth.log) names `{}` running crm_resource with {}={}",
+                        change.user, change.option, change.marker
+                    )),
                     Some(line) if !timestamped(line) => missing.push(format!("the sudo line has no timestamp: `{line}`")),
                     _ => {}
                 }
@@ -214,7 +245,16 @@ mod tests {
         let rules = "# cluster\n-w /etc/corosync/ -p wa -k cluster\n-a always,exit -F dir=/var/lib/pacemaker/cib -F perm=wa -k cib\n-a never,exit -F path=/etc/pacemaker\n-a exit,always -F path=/var/lib/pcsd/known-hosts -F perm=w\n-e 0\n";
         let (watches, disabling) = parse_audit_rules("cluster.rules", rules);
         assert_eq!(watches.len(), 3);
-        assert_eq!(watches[0], AuditWatch { path: "/etc/corosync".into(), recursive: true, perms: "wa".into(), place: "cluster.rules line 2".into(), at: Place::new("cluster.rules", 2) });
+        assert_eq!(
+            watches[0],
+            AuditWatch {
+                path: "/etc/corosync".into(),
+                recursive: true,
+                perms: "wa".into(),
+                place: "cluster.rules line 2".into(),
+                at: Place::new("cluster.rules", 2)
+            }
+        );
         assert!(watches[1].recursive && watches[1].path == "/var/lib/pacemaker/cib");
         assert!(!watches[2].recursive && watches[2].perms == "w");
         assert_eq!(disabling, vec![("cluster.rules line 6: `-e 0` disables auditing".to_string(), Place::new("cluster.rules", 6))]);

@@ -44,10 +44,8 @@ fn restore_command(name: &str, file: &str) -> String {
 /// values (versions the cluster writes itself) and ids nothing refers to left out.
 pub fn normalise_configuration(cib: &str) -> anyhow::Result<String> {
     let doc = pcmk_model::text::parse_xml(cib)?;
-    let configuration = doc
-        .descendants()
-        .find(|n| n.has_tag_name("configuration"))
-        .ok_or_else(|| anyhow::anyhow!("no <configuration> in the CIB"))?;
+    let configuration =
+        doc.descendants().find(|n| n.has_tag_name("configuration")).ok_or_else(|| anyhow::anyhow!("no <configuration> in the CIB"))?;
     let mut out = String::new();
     write_canonical(configuration, 0, &mut out);
     Ok(out)
@@ -55,14 +53,26 @@ pub fn normalise_configuration(cib: &str) -> anyhow::Result<String> {
 
 const VOLATILE_OPTIONS: &[&str] = &["dc-version", "cluster-infrastructure", "have-watchdog", "last-lrm-refresh"];
 /// Elements whose ids nothing refers to: tools regenerate them (crmsh does on load).
-const ANONYMOUS: &[&str] = &["nvpair", "acl_permission", "op", "instance_attributes", "meta_attributes", "operations", "utilization", "rule", "expression", "date_expression"];
+const ANONYMOUS: &[&str] = &[
+    "nvpair",
+    "acl_permission",
+    "op",
+    "instance_attributes",
+    "meta_attributes",
+    "operations",
+    "utilization",
+    "rule",
+    "expression",
+    "date_expression",
+];
 
 fn write_canonical(node: roxmltree::Node, depth: usize, out: &mut String) {
     if node.has_tag_name("nvpair") && node.attribute("name").is_some_and(|n| VOLATILE_OPTIONS.contains(&n)) {
         return;
     }
     let anonymous = ANONYMOUS.contains(&node.tag_name().name());
-    let mut attributes: Vec<(&str, &str)> = node.attributes().filter(|a| !(anonymous && a.name() == "id")).map(|a| (a.name(), a.value())).collect();
+    let mut attributes: Vec<(&str, &str)> =
+        node.attributes().filter(|a| !(anonymous && a.name() == "id")).map(|a| (a.name(), a.value())).collect();
     attributes.sort();
     out.push_str(&"  ".repeat(depth));
     out.push('<');
@@ -219,6 +229,9 @@ mod tests {
         assert_ne!(normalise_configuration(a).unwrap(), normalise_configuration(&c).unwrap());
         let nodes = |order: &str| format!("<cib><configuration><nodes>{order}</nodes></configuration></cib>");
         let (n1, n3) = (r#"<node id="1" uname="node1"/>"#, r#"<node id="3" uname="node3"/>"#);
-        assert_eq!(normalise_configuration(&nodes(&format!("{n1}{n3}"))).unwrap(), normalise_configuration(&nodes(&format!("{n3}{n1}"))).unwrap());
+        assert_eq!(
+            normalise_configuration(&nodes(&format!("{n1}{n3}"))).unwrap(),
+            normalise_configuration(&nodes(&format!("{n3}{n1}"))).unwrap()
+        );
     }
 }

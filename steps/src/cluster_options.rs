@@ -27,8 +27,8 @@
 //!   static reading cannot know the time the cluster will run at, so both
 //!   readings are judged.
 
-use pcmk_model::finding::Place;
 use crate::facts::{CibFacts, PropertySet};
+use pcmk_model::finding::Place;
 
 /// A Pacemaker release line whose option semantics differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +81,9 @@ const NO_QUORUM_3_0: &[&str] = &["stop", "freeze", "ignore", "demote", "suicide"
 
 fn spec(name: &str, version: Pacemaker) -> Option<Spec> {
     let found = match name {
-        "stonith-enabled" | "fencing-enabled" => Spec { name: "stonith-enabled", new_name: Some("fencing-enabled"), default: "true", kind: Kind::Boolean },
+        "stonith-enabled" | "fencing-enabled" => {
+            Spec { name: "stonith-enabled", new_name: Some("fencing-enabled"), default: "true", kind: Kind::Boolean }
+        }
         "enable-acl" => Spec { name: "enable-acl", new_name: None, default: "false", kind: Kind::Boolean },
         "maintenance-mode" => Spec { name: "maintenance-mode", new_name: None, default: "false", kind: Kind::Boolean },
         "symmetric-cluster" => Spec { name: "symmetric-cluster", new_name: None, default: "true", kind: Kind::Boolean },
@@ -155,7 +157,13 @@ fn read(cib: &CibFacts, origin: &str, name: &str, version: Pacemaker, with_rules
     };
     let rule_note = if with_rules { " (taking the sets with rules as in force)" } else { "" };
     let Some((spelled, raw, line)) = found else {
-        return Reading { version, value: spec.default.into(), how: format!("unset in {origin}{rule_note}; {}'s default", version.name()), place: None, with_rules };
+        return Reading {
+            version,
+            value: spec.default.into(),
+            how: format!("unset in {origin}{rule_note}; {}'s default", version.name()),
+            place: None,
+            with_rules,
+        };
     };
     let canonical = match spec.kind {
         Kind::Boolean => parse_bool(&raw).map(|b| b.to_string()),
@@ -192,7 +200,9 @@ mod tests {
     use super::*;
 
     fn cib(sets: &str) -> CibFacts {
-        let text = format!("<cib validate-with=\"pacemaker-3.9\"><configuration><crm_config>\n{sets}\n</crm_config><resources/></configuration></cib>");
+        let text = format!(
+            "<cib validate-with=\"pacemaker-3.9\"><configuration><crm_config>\n{sets}\n</crm_config><resources/></configuration></cib>"
+        );
         CibFacts::parse(&text, "cib.xml").unwrap()
     }
 
@@ -204,7 +214,17 @@ mod tests {
 
     #[test]
     fn every_boolean_spelling_is_read_as_pacemaker_reads_it() {
-        for (raw, expected) in [("0", "false"), ("no", "false"), ("N", "false"), ("Off", "false"), ("FALSE", "false"), ("y", "true"), ("on", "true"), ("maybe", "true"), (" false", "true")] {
+        for (raw, expected) in [
+            ("0", "false"),
+            ("no", "false"),
+            ("N", "false"),
+            ("Off", "false"),
+            ("FALSE", "false"),
+            ("y", "true"),
+            ("on", "true"),
+            ("maybe", "true"),
+            (" false", "true"),
+        ] {
             let c = cib(&format!("<cluster_property_set id=\"cib-bootstrap-options\"><nvpair id=\"a\" name=\"stonith-enabled\" value=\"{raw}\"/></cluster_property_set>"));
             assert_eq!(values(&c, "stonith-enabled", &[Pacemaker::V2_1]), vec![expected], "{raw}");
         }
@@ -223,8 +243,10 @@ mod tests {
         let c = cib("<cluster_property_set id=\"low\" score=\"10\"><nvpair id=\"a\" name=\"no-quorum-policy\" value=\"ignore\"/></cluster_property_set>\
                      <cluster_property_set id=\"high\" score=\"INFINITY\"><nvpair id=\"b\" name=\"no-quorum-policy\" value=\"freeze\"/></cluster_property_set>");
         assert_eq!(values(&c, "no-quorum-policy", &[Pacemaker::V2_1]), vec!["freeze"]);
-        let c = cib("<cluster_property_set id=\"one\"><nvpair id=\"a\" name=\"no-quorum-policy\" value=\"freeze\"/></cluster_property_set>\
-                     <cluster_property_set id=\"two\"><nvpair id=\"b\" name=\"no-quorum-policy\" value=\"IGNORE\"/></cluster_property_set>");
+        let c = cib(
+            "<cluster_property_set id=\"one\"><nvpair id=\"a\" name=\"no-quorum-policy\" value=\"freeze\"/></cluster_property_set>\
+                     <cluster_property_set id=\"two\"><nvpair id=\"b\" name=\"no-quorum-policy\" value=\"IGNORE\"/></cluster_property_set>",
+        );
         assert_eq!(values(&c, "no-quorum-policy", &[Pacemaker::V2_1]), vec!["ignore"]);
         let c = cib("<cluster_property_set id=\"other\" score=\"INFINITY\"><nvpair id=\"a\" name=\"stonith-enabled\" value=\"false\"/></cluster_property_set>\
                      <cluster_property_set id=\"cib-bootstrap-options\"><nvpair id=\"b\" name=\"stonith-enabled\" value=\"true\"/></cluster_property_set>");

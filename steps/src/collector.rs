@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use cucumber::event::{self, Cucumber, Feature, Rule, Scenario, Step};
 use cucumber::{gherkin, parser, Event};
 
-pub use pcmk_model::verdict::{Outcome, PolicyError, StepRecord, StepStatus, Verdict};
 use crate::world::PolicyWorld;
+pub use pcmk_model::verdict::{Outcome, PolicyError, StepRecord, StepStatus, Verdict};
 
 /// A scenario as the runner and the verdict writer both name it: feature, line, scenario.
 pub type ScenarioKey = (String, usize, String);
@@ -101,7 +101,9 @@ impl VerdictWriter {
             // The before-hook waits for the scenario's slot: its time starts after that.
             Scenario::Hook(event::HookType::Before, event::Hook::Passed) => clock.0 = now,
             Scenario::Step(_, Step::Started) | Scenario::Background(_, Step::Started) => clock.1 = Some(now),
-            Scenario::Step(step, Step::Passed(..)) | Scenario::Background(step, Step::Passed(..)) => record(verdict, clock, now, &step, StepStatus::Passed, None),
+            Scenario::Step(step, Step::Passed(..)) | Scenario::Background(step, Step::Passed(..)) => {
+                record(verdict, clock, now, &step, StepStatus::Passed, None)
+            }
             Scenario::Step(step, Step::Failed(_, _, world, error)) | Scenario::Background(step, Step::Failed(_, _, world, error)) => {
                 let text = error.to_string();
                 let reason = text.strip_prefix(PANIC_PREFIX).unwrap_or(&text).to_string();
@@ -121,7 +123,11 @@ impl VerdictWriter {
                 failed(verdict, Outcome::Undefined, Some(&step), reason);
             }
             Scenario::Hook(_, event::Hook::Failed(_, info)) => {
-                let reason = info.downcast_ref::<String>().cloned().or_else(|| info.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                let reason = info
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| info.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
                 failed(verdict, Outcome::InfraError, None, format!("infrastructure error: scenario hook failed: {reason}"));
             }
             Scenario::Finished => {
@@ -137,7 +143,14 @@ impl VerdictWriter {
 }
 
 /// Marks the step at its line (the first not yet run, should a line repeat) with how it ended.
-fn record(verdict: &mut Verdict, clock: &mut (Instant, Option<Instant>), now: Instant, step: &gherkin::Step, status: StepStatus, error: Option<String>) {
+fn record(
+    verdict: &mut Verdict,
+    clock: &mut (Instant, Option<Instant>),
+    now: Instant,
+    step: &gherkin::Step,
+    status: StepStatus,
+    error: Option<String>,
+) {
     let elapsed = clock.1.take().map(|t| now - t).unwrap_or_default();
     if let Some(r) = verdict.steps.iter_mut().find(|r| r.line == step.position.line && r.status == StepStatus::Skipped) {
         r.status = status;
@@ -145,7 +158,6 @@ fn record(verdict: &mut Verdict, clock: &mut (Instant, Option<Instant>), now: In
         r.error = error;
     }
 }
-
 
 /// Verdicts are keyed by scenario, so event order does not matter here.
 impl cucumber::writer::Normalized for VerdictWriter {}

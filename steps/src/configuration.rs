@@ -4,10 +4,10 @@
 use cucumber::then;
 
 use crate::cluster_options::{readings, Pacemaker, Reading};
-use pcmk_model::text::parse_bool;
 use crate::support::{check_file, list, node_named, parse_mode, place, shell_assignments, subject, Violations};
 use crate::world::PolicyWorld;
 use pcmk_model::finding::{Finding, Place, Subject};
+use pcmk_model::text::parse_bool;
 
 async fn file_mode(world: &mut PolicyWorld, path: &str, owner: &str, max_mode: &str, required: bool) -> anyhow::Result<()> {
     let (user, group) = owner.split_once(':').ok_or_else(|| anyhow::anyhow!("owner `{owner}` must be user:group"))?;
@@ -70,7 +70,11 @@ async fn option_readings(world: &mut PolicyWorld, name: &str) -> anyhow::Result<
 
 /// Whose CIB an option was read from: the candidate's in `lint`, the running cluster's in `run`.
 fn cib_subject(world: &PolicyWorld) -> Subject {
-    if world.ctx.is_live() { Subject::Cluster } else { Subject::Candidate }
+    if world.ctx.is_live() {
+        Subject::Cluster
+    } else {
+        Subject::Candidate
+    }
 }
 
 /// Compares as Pacemaker would: booleans by meaning, choices case-insensitively.
@@ -86,7 +90,18 @@ async fn option_is(world: &mut PolicyWorld, name: String, expected: String) -> a
     let mut violations = Violations::default();
     for reading in option_readings(world, &name).await? {
         if !same_value(&reading.value, &expected) {
-            violations.add(Finding::new(cib_subject(world), format!("{}: cluster option {name} is `{}` ({}); the policy requires `{expected}`", reading.version.name(), reading.value, reading.how)).at(reading.place.clone()));
+            violations.add(
+                Finding::new(
+                    cib_subject(world),
+                    format!(
+                        "{}: cluster option {name} is `{}` ({}); the policy requires `{expected}`",
+                        reading.version.name(),
+                        reading.value,
+                        reading.how
+                    ),
+                )
+                .at(reading.place.clone()),
+            );
         }
     }
     world.judge(violations)
@@ -94,18 +109,25 @@ async fn option_is(world: &mut PolicyWorld, name: String, expected: String) -> a
 
 #[then(expr = "with at least {int} nodes the cluster option {string} is not {string}")]
 async fn option_is_not_with_nodes(world: &mut PolicyWorld, min_nodes: usize, name: String, forbidden: String) -> anyhow::Result<()> {
-    let nodes = if world.ctx.is_live() {
-        world.facts().await?.nodes.len()
-    } else {
-        world.ctx.candidate.planned_nodes(None)
-    };
+    let nodes = if world.ctx.is_live() { world.facts().await?.nodes.len() } else { world.ctx.candidate.planned_nodes(None) };
     if nodes < min_nodes {
         return Err(world.not_applicable(format!("the cluster has {nodes} nodes; the scenario judges clusters of {min_nodes} or more")));
     }
     let mut violations = Violations::default();
     for reading in option_readings(world, &name).await? {
         if same_value(&reading.value, &forbidden) {
-            violations.add(Finding::new(cib_subject(world), format!("{}: cluster option {name} is `{}` ({}) on a {nodes}-node cluster; the policy forbids `{forbidden}`", reading.version.name(), reading.value, reading.how)).at(reading.place.clone()));
+            violations.add(
+                Finding::new(
+                    cib_subject(world),
+                    format!(
+                        "{}: cluster option {name} is `{}` ({}) on a {nodes}-node cluster; the policy forbids `{forbidden}`",
+                        reading.version.name(),
+                        reading.value,
+                        reading.how
+                    ),
+                )
+                .at(reading.place.clone()),
+            );
         }
     }
     world.judge(violations)
@@ -128,14 +150,23 @@ async fn agents_are_safe(world: &mut PolicyWorld) -> anyhow::Result<()> {
             let Some(line) = out.stdout.lines().find(|l| l.split('\t').next() == Some(path.as_str())) else {
                 // An agent the lab's nodes lack says nothing of the real nodes' copy; one the candidate places must be there.
                 if placed.contains(path) {
-                    violations.add(Finding::new(node_named(&node), format!("{node}: resource `{id}` uses {path}, which the candidate places but the node does not have")));
+                    violations.add(Finding::new(
+                        node_named(&node),
+                        format!("{node}: resource `{id}` uses {path}, which the candidate places but the node does not have"),
+                    ));
                 }
                 continue;
             };
             let fields: Vec<&str> = line.split('\t').collect();
             let mode = u32::from_str_radix(fields.get(2).unwrap_or(&"0"), 8).unwrap_or(0o7777);
             if fields.get(1) != Some(&"root") || mode & 0o022 != 0 {
-                violations.add(Finding::new(node_named(&node), format!("{node}: resource `{id}` uses {path}, owned by {} with mode {mode:04o}: anyone who can write it runs code as root", fields.get(1).unwrap_or(&"?"))));
+                violations.add(Finding::new(
+                    node_named(&node),
+                    format!(
+                        "{node}: resource `{id}` uses {path}, owned by {} with mode {mode:04o}: anyone who can write it runs code as root",
+                        fields.get(1).unwrap_or(&"?")
+                    ),
+                ));
             }
         }
     }
@@ -176,7 +207,10 @@ async fn password_not_default(world: &mut PolicyWorld, user: String, defaults: S
         match out.stdout.trim() {
             "ok" | "locked" | "nouser" => {}
             "empty" => violations.add(Finding::new(node_named(&node), format!("{node}: `{user}` has an empty password"))),
-            "default" => violations.add(Finding::new(node_named(&node), format!("{node}: `{user}` has a well-known default password; set a strong one (passwd {user})"))),
+            "default" => violations.add(Finding::new(
+                node_named(&node),
+                format!("{node}: `{user}` has a well-known default password; set a strong one (passwd {user})"),
+            )),
             other => return world.infra(Err(anyhow::anyhow!("password check on {node} answered `{other}`: {}", out.stderr.trim()))),
         }
     }
@@ -210,10 +244,17 @@ async fn pcsd_option_none_of(world: &mut PolicyWorld, key: String, forbidden: St
     for (subject, place, value) in pcsd_option(world, &key).await? {
         match value {
             None => violations.add(Finding::new(subject, format!("{place}: /etc/default/pcsd does not set {key}"))),
-            Some((v, line)) if v.is_empty() || v.split([',', ' ']).any(|part| forbidden.iter().any(|f| f == part.trim())) => violations.add(
-                Finding::new(subject, format!("{place}: /etc/default/pcsd line {line} sets {key}=`{v}`, which the policy forbids ({})", forbidden.join(", ")))
+            Some((v, line)) if v.is_empty() || v.split([',', ' ']).any(|part| forbidden.iter().any(|f| f == part.trim())) => violations
+                .add(
+                    Finding::new(
+                        subject,
+                        format!(
+                            "{place}: /etc/default/pcsd line {line} sets {key}=`{v}`, which the policy forbids ({})",
+                            forbidden.join(", ")
+                        ),
+                    )
                     .at(Place::new(PCSD_SETTINGS, line)),
-            ),
+                ),
             Some(_) => {}
         }
     }
@@ -232,9 +273,17 @@ async fn pcsd_option_contains(world: &mut PolicyWorld, key: String, required: St
         let present: Vec<&str> = text.split(',').map(str::trim).collect();
         let missing: Vec<&String> = required.iter().filter(|r| !present.contains(&r.as_str())).collect();
         if !missing.is_empty() {
-            violations.add(Finding::new(subject, format!("{place}: /etc/default/pcsd {key} ({at}) lacks {}", missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))).at(line));
+            violations.add(
+                Finding::new(
+                    subject,
+                    format!(
+                        "{place}: /etc/default/pcsd {key} ({at}) lacks {}",
+                        missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .at(line),
+            );
         }
     }
     world.judge(violations)
 }
-

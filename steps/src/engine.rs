@@ -22,8 +22,8 @@ use std::time::Duration;
 use pcmk_containers::cluster::{Cluster, ExecOutput, GuestSpec, Node, ServiceAction, Verb};
 use pcmk_containers::fence::FenceAction;
 use pcmk_containers::image::NodeImage;
-use pcmk_model::status::ClusterStatus;
 use pcmk_model::node::Service;
+use pcmk_model::status::ClusterStatus;
 
 use crate::facts::{FactCache, Facts};
 

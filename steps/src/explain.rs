@@ -23,11 +23,21 @@ fn feature_files(path: &Path) -> Vec<PathBuf> {
     if path.is_file() {
         return vec![path.to_path_buf()];
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(path).map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
     files.sort();
-    files.into_iter().flat_map(|p| if p.is_dir() { feature_files(&p) } else if p.extension().is_some_and(|e| e == "feature") { vec![p] } else { vec![] }).collect()
+    files
+        .into_iter()
+        .flat_map(|p| {
+            if p.is_dir() {
+                feature_files(&p)
+            } else if p.extension().is_some_and(|e| e == "feature") {
+                vec![p]
+            } else {
+                vec![]
+            }
+        })
+        .collect()
 }
 
 /// Scenarios whose name contains `query` (case-insensitive), or that carry the tag `@query`.
@@ -45,7 +55,10 @@ pub fn explain(sources: &[FeatureSource], query: &str) -> anyhow::Result<Vec<Exp
             }
             FeatureSource::Path(path) => {
                 for file in feature_files(path) {
-                    features.push(gherkin::Feature::parse_path(&file, GherkinEnv::default()).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?);
+                    features.push(
+                        gherkin::Feature::parse_path(&file, GherkinEnv::default())
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+                    );
                 }
             }
         }
@@ -92,7 +105,8 @@ mod tests {
             assert!(e.guidance.remediation.as_deref().is_some_and(|r| r.len() > 10), "{} » {} has no remediation", e.feature, e.scenario);
             assert!(e.guidance.rationale.len() > 20, "{} » {} does not say why it matters", e.feature, e.scenario);
         }
-        let critical = explain(&[FeatureSource::Path(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../features")))], "@critical").unwrap();
+        let critical =
+            explain(&[FeatureSource::Path(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../features")))], "@critical").unwrap();
         assert!(critical.iter().all(|e| e.tags.iter().any(|t| t == "critical")) && !critical.is_empty());
     }
 }

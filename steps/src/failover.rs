@@ -14,8 +14,8 @@ use pcmk_model::node::Service;
 use crate::world::{Fault, PolicyWorld};
 use placement::location;
 pub(crate) use placement::{running_now, wait_running};
-pub(crate) use timing::{record, until_corosync_can_notice};
 use timing::{fenced_after, record_since};
+pub(crate) use timing::{record, until_corosync_can_notice};
 
 const POLL: Duration = Duration::from_millis(250);
 
@@ -76,7 +76,12 @@ async fn moved_within(world: &mut PolicyWorld, resource: String, seconds: u64) -
         if let Ok((_, nodes)) = location(world, &survivor, &resource).await {
             if let Some(node) = nodes.iter().find(|n| **n != fault.node) {
                 record_since(world, &fault, Kind::Failover, Some(floor), seconds, |took| {
-                    format!("failover of {resource} from {} to {node}: {took:.2}s (corosync token + consensus: {:.2}s; above it: {:.2}s)", fault.node, floor.as_secs_f64(), took - floor.as_secs_f64())
+                    format!(
+                        "failover of {resource} from {} to {node}: {took:.2}s (corosync token + consensus: {:.2}s; above it: {:.2}s)",
+                        fault.node,
+                        floor.as_secs_f64(),
+                        took - floor.as_secs_f64()
+                    )
                 });
                 return Ok(());
             }
@@ -101,12 +106,17 @@ async fn recovered_within(world: &mut PolicyWorld, resource: String, seconds: u6
         if let Ok((_, nodes)) = location(world, &observer, &resource).await {
             if counted && !nodes.is_empty() {
                 // A monitor failure is local: corosync's floor does not apply.
-                record_since(world, &fault, Kind::Recovery, None, seconds, |took| format!("{resource} recovered on {} {took:.2}s after its monitor failed on {}", nodes.join(", "), fault.node));
+                record_since(world, &fault, Kind::Recovery, None, seconds, |took| {
+                    format!("{resource} recovered on {} {took:.2}s after its monitor failed on {}", nodes.join(", "), fault.node)
+                });
                 return Ok(());
             }
         }
         if Instant::now() >= deadline {
-            anyhow::bail!("`{resource}` was not running again within {seconds}s of failing on {} (fail count recorded: {counted})", fault.node);
+            anyhow::bail!(
+                "`{resource}` was not running again within {seconds}s of failing on {} (fail count recorded: {counted})",
+                fault.node
+            );
         }
         tokio::time::sleep(POLL).await;
     }
@@ -117,7 +127,8 @@ async fn victim_fenced(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let fault = fault(world)?;
     let live = world.live().await?;
     let by_harness = live.cluster.fence_actions().into_iter().any(|a| a.target == fault.node && a.succeeded);
-    let survivor = others(world, &fault).await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("a one-node cluster has no survivor to ask"))?;
+    let survivor =
+        others(world, &fault).await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("a one-node cluster has no survivor to ask"))?;
     let history = world.exec(&survivor, &["stonith_admin", "--history", &fault.node]).await?;
     let in_history = history.stdout.lines().any(|l| l.contains("successful") || l.contains(" was able to "));
     anyhow::ensure!(
@@ -129,8 +140,12 @@ async fn victim_fenced(world: &mut PolicyWorld) -> anyhow::Result<()> {
     );
     let what = format!("fencing of {}: {}", fault.node, history.stdout.lines().next().unwrap_or("").trim());
     // Pacemaker moves a lost node's resources only once it is fenced, so the failover's bound holds the fencing too.
-    let slo = world.ctx.measurements().into_iter().rev().find(|m| m.kind == Kind::Failover && m.scenario == world.scenario).and_then(|m| m.slo);
-    record(world, Measurement::new(Kind::Fencing, what).took(fenced_after(&live, &fault)).floor(live.corosync_floor.get().copied()).slo(slo));
+    let slo =
+        world.ctx.measurements().into_iter().rev().find(|m| m.kind == Kind::Failover && m.scenario == world.scenario).and_then(|m| m.slo);
+    record(
+        world,
+        Measurement::new(Kind::Fencing, what).took(fenced_after(&live, &fault)).floor(live.corosync_floor.get().copied()).slo(slo),
+    );
     Ok(())
 }
 
@@ -146,7 +161,10 @@ async fn restart_victim(world: &mut PolicyWorld) -> anyhow::Result<()> {
 #[then(expr = "the cluster is quorate with every node online within {int} seconds")]
 async fn whole_again(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()> {
     world.require_live("cluster membership")?;
-    world.wait_whole(Duration::from_secs(seconds)).await?.map_err(|why| anyhow::anyhow!("the cluster did not return to full membership within {seconds}s: {why}"))
+    world
+        .wait_whole(Duration::from_secs(seconds))
+        .await?
+        .map_err(|why| anyhow::anyhow!("the cluster did not return to full membership within {seconds}s: {why}"))
 }
 
 #[then(expr = "the cluster is quorate with every node online")]
@@ -186,7 +204,8 @@ async fn never_on_both_sides(world: &mut PolicyWorld, resource: String, seconds:
         };
         // The cut-off node is a member of the majority again: one partition, nothing to compare.
         let rejoined = majority_view.members().contains(&isolated.as_str());
-        let others = !rejoined && majority_view.resources.iter().any(|r| r.id == resource && r.active && r.nodes.iter().any(|n| majority.contains(n)));
+        let others = !rejoined
+            && majority_view.resources.iter().any(|r| r.id == resource && r.active && r.nodes.iter().any(|n| majority.contains(n)));
         majority_took_over |= others;
         if others {
             let alone = match live.cluster.status(&isolated).await {
@@ -242,12 +261,18 @@ async fn available_within(world: &mut PolicyWorld, resource: String, seconds: u6
             if let Ok((status, nodes)) = location(world, observer, &resource).await {
                 let members = status.members();
                 if status.quorate && nodes.iter().any(|n| members.contains(&n.as_str())) {
-                    record_since(world, &fault, Kind::Availability, Some(floor), seconds, |took| format!("{resource} available on {} {took:.2}s after the fault on {}", nodes.join(", "), fault.node));
+                    record_since(world, &fault, Kind::Availability, Some(floor), seconds, |took| {
+                        format!("{resource} available on {} {took:.2}s after the fault on {}", nodes.join(", "), fault.node)
+                    });
                     return Ok(());
                 }
             }
         }
-        anyhow::ensure!(Instant::now() < deadline, "`{resource}` was not running on a quorate partition within {seconds}s of the fault on {}", fault.node);
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "`{resource}` was not running on a quorate partition within {seconds}s of the fault on {}",
+            fault.node
+        );
         tokio::time::sleep(POLL).await;
     }
 }
@@ -261,7 +286,13 @@ async fn fenced_or_back(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result
         let live = world.live().await?;
         if let Some(took) = fenced_after(&live, &fault) {
             let what = format!("fencing of {}: {:.2}s after the fault", fault.node, took.as_secs_f64());
-            record(world, Measurement::new(Kind::Fencing, what).took(took).floor(live.corosync_floor.get().copied()).slo(Duration::from_secs(seconds)));
+            record(
+                world,
+                Measurement::new(Kind::Fencing, what)
+                    .took(took)
+                    .floor(live.corosync_floor.get().copied())
+                    .slo(Duration::from_secs(seconds)),
+            );
             return Ok(());
         }
         let why_not = match back_in_cluster(&live.cluster, &fault.node, &observers[0]).await {
@@ -317,7 +348,9 @@ async fn stops_without_quorum(world: &mut PolicyWorld, resource: String, seconds
         let view = location(world, &fault.node, &resource).await;
         let (status, nodes) = world.infra(view)?;
         if !nodes.contains(&fault.node) {
-            record_since(world, &fault, Kind::QuorumLoss, Some(floor), seconds, |took| format!("{resource} stopped on {} {took:.2}s after quorum was lost", fault.node));
+            record_since(world, &fault, Kind::QuorumLoss, Some(floor), seconds, |took| {
+                format!("{resource} stopped on {} {took:.2}s after quorum was lost", fault.node)
+            });
             return Ok(());
         }
         anyhow::ensure!(
@@ -333,7 +366,9 @@ async fn stops_without_quorum(world: &mut PolicyWorld, resource: String, seconds
 /// Every primitive of the candidate's CIB, including those in groups and clones.
 fn configured_primitives(cib: &str) -> Vec<String> {
     pcmk_model::text::parse_xml(cib)
-        .map(|doc| doc.descendants().filter(|n| n.has_tag_name("primitive")).filter_map(|n| n.attribute("id").map(str::to_string)).collect())
+        .map(|doc| {
+            doc.descendants().filter(|n| n.has_tag_name("primitive")).filter_map(|n| n.attribute("id").map(str::to_string)).collect()
+        })
         .unwrap_or_default()
 }
 

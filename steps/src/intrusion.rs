@@ -15,8 +15,23 @@ use pcmk_model::finding::{Finding, Place};
 pub const AIDE_CONF: &str = "/etc/aide/aide.conf";
 
 /// AIDE attributes that look at a file's content.
-const CONTENT_ATTRIBUTES: &[&str] =
-    &["sha256", "sha512", "sha1", "md5", "rmd160", "tiger", "crc32", "crc32b", "haval", "whirlpool", "gost", "stribog256", "stribog512", "H", "R"];
+const CONTENT_ATTRIBUTES: &[&str] = &[
+    "sha256",
+    "sha512",
+    "sha1",
+    "md5",
+    "rmd160",
+    "tiger",
+    "crc32",
+    "crc32b",
+    "haval",
+    "whirlpool",
+    "gost",
+    "stribog256",
+    "stribog512",
+    "H",
+    "R",
+];
 
 #[derive(Debug)]
 struct Selection {
@@ -55,8 +70,16 @@ impl AideRules {
                 let pattern = words.next().unwrap_or_default();
                 let anchored = if exact { format!("^(?:{pattern})/?$") } else { format!("^(?:{pattern})") };
                 match Regex::new(&anchored) {
-                    Ok(regex) => rules.selections.push(Selection { regex, negative, exact, group: words.next().unwrap_or_default().to_string(), line: index + 1 }),
-                    Err(e) => rules.problems.push((format!("aide.conf line {}: bad regular expression `{pattern}`: {e}", index + 1), index + 1)),
+                    Ok(regex) => rules.selections.push(Selection {
+                        regex,
+                        negative,
+                        exact,
+                        group: words.next().unwrap_or_default().to_string(),
+                        line: index + 1,
+                    }),
+                    Err(e) => {
+                        rules.problems.push((format!("aide.conf line {}: bad regular expression `{pattern}`: {e}", index + 1), index + 1))
+                    }
                 }
             } else if let Some((name, value)) = line.split_once('=') {
                 rules.groups.insert(name.trim().to_string(), value.trim().to_string());
@@ -68,9 +91,10 @@ impl AideRules {
     /// Whether a group expression (e.g. `ClusterFiles` or `p+u+sha256`) looks at content.
     fn checks_content(&self, group: &str, depth: usize) -> bool {
         depth < 8
-            && group.split('+').map(|a| a.split('-').next().unwrap_or_default().trim()).any(|attr| {
-                CONTENT_ATTRIBUTES.contains(&attr) || self.groups.get(attr).is_some_and(|g| self.checks_content(g, depth + 1))
-            })
+            && group
+                .split('+')
+                .map(|a| a.split('-').next().unwrap_or_default().trim())
+                .any(|attr| CONTENT_ATTRIBUTES.contains(&attr) || self.groups.get(attr).is_some_and(|g| self.checks_content(g, depth + 1)))
     }
 
     /// None when `path` is covered with a content check; else why not, and the line that decided it.
@@ -79,11 +103,15 @@ impl AideRules {
             return Some((format!("is excluded (aide.conf line {})", excluded.line), Some(excluded.line)));
         }
         // AIDE applies the most specific (last matching) selection; any content check will do here.
-        let matching: Vec<&Selection> = self.selections.iter().filter(|s| !s.negative && s.regex.is_match(path) && (s.exact || !s.group.is_empty())).collect();
+        let matching: Vec<&Selection> =
+            self.selections.iter().filter(|s| !s.negative && s.regex.is_match(path) && (s.exact || !s.group.is_empty())).collect();
         match matching.iter().find(|s| self.checks_content(&s.group, 0)) {
             Some(_) => None,
             None if matching.is_empty() => Some(("is not selected".to_string(), None)),
-            None => Some((format!("is selected without a content hash (aide.conf line {}: `{}`)", matching[0].line, matching[0].group), Some(matching[0].line))),
+            None => Some((
+                format!("is selected without a content hash (aide.conf line {}: `{}`)", matching[0].line, matching[0].group),
+                Some(matching[0].line),
+            )),
         }
     }
 }
@@ -104,7 +132,10 @@ async fn aide_covers(world: &mut PolicyWorld, step: &Step) -> anyhow::Result<()>
         }
         for path in &required {
             if let Some((gap, line)) = rules.coverage_gap(path) {
-                violations.add(Finding::new(subject(node), format!("{}: {path} {gap} in {AIDE_CONF}", place(node))).at(line.map(|l| Place::new(AIDE_CONF, l))));
+                violations.add(
+                    Finding::new(subject(node), format!("{}: {path} {gap} in {AIDE_CONF}", place(node)))
+                        .at(line.map(|l| Place::new(AIDE_CONF, l))),
+                );
             }
         }
     }
@@ -116,7 +147,9 @@ async fn aide_init(world: &mut PolicyWorld) -> anyhow::Result<()> {
     world.require_live("running AIDE")?;
     let live = world.live().await?;
     for node in live.cluster.node_names() {
-        let out = world.exec(node, &["sh", "-c", "aide --config /etc/aide/aide.conf --init && mv /var/lib/aide/aide.db.new /var/lib/aide/aide.db"]).await?;
+        let out = world
+            .exec(node, &["sh", "-c", "aide --config /etc/aide/aide.conf --init && mv /var/lib/aide/aide.db.new /var/lib/aide/aide.db"])
+            .await?;
         anyhow::ensure!(out.success(), "{node}: `aide --init` failed (exit {}): {}", out.code, out.stderr.trim());
     }
     Ok(())
@@ -167,14 +200,23 @@ async fn aide_finds_tampering(world: &mut PolicyWorld, node: String) -> anyhow::
         if reported.is_empty() { "nothing".to_string() } else { reported.join(", ") }
     );
     let extra: Vec<&String> = reported.iter().filter(|r| !world.tampered.contains(r)).collect();
-    anyhow::ensure!(extra.is_empty(), "{node}: AIDE also reports {} as changed, which nobody touched", extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+    anyhow::ensure!(
+        extra.is_empty(),
+        "{node}: AIDE also reports {} as changed, which nobody touched",
+        extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    );
     Ok(())
 }
 
 #[then(expr = "the file-integrity check on {string} reports no change")]
 async fn aide_clean(world: &mut PolicyWorld, node: String) -> anyhow::Result<()> {
     let out = world.exec(&node, &["aide", "--config", AIDE_CONF, "--check"]).await?;
-    anyhow::ensure!(out.code == 0, "{node}: AIDE (exit {}) reports changes on an untouched node: {}", out.code, aide_reported(&out.stdout).join(", "));
+    anyhow::ensure!(
+        out.code == 0,
+        "{node}: AIDE (exit {}) reports changes on an untouched node: {}",
+        out.code,
+        aide_reported(&out.stdout).join(", ")
+    );
     Ok(())
 }
 
@@ -190,7 +232,10 @@ mod tests {
         assert!(rules.problems.is_empty());
         assert_eq!(rules.coverage_gap("/etc/corosync/authkey"), None);
         assert_eq!(rules.coverage_gap("/etc/default/pcsd"), None);
-        assert_eq!(rules.coverage_gap("/etc/pacemaker/authkey"), Some(("is selected without a content hash (aide.conf line 5: `Meta`)".into(), Some(5))));
+        assert_eq!(
+            rules.coverage_gap("/etc/pacemaker/authkey"),
+            Some(("is selected without a content hash (aide.conf line 5: `Meta`)".into(), Some(5)))
+        );
         assert_eq!(rules.coverage_gap("/etc/corosync/uidgid.d/x"), Some(("is excluded (aide.conf line 6)".into(), Some(6))));
         assert_eq!(rules.coverage_gap("/etc/shadow"), Some(("is not selected".into(), None)));
         assert!(rules.coverage_gap("/var/lib/pcsd/pcsd.key").unwrap().0.contains("without a content hash"));

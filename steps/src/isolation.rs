@@ -28,7 +28,8 @@ async fn public_service_answers(world: &mut PolicyWorld, resource: String, port:
     world.require_live("probing the public network")?;
     let node = crate::failover::wait_running(world, &resource).await?;
     let live = world.live().await?;
-    let target = live.cluster.nodes().iter().find(|n| n.name == node).map(|n| Vantage::PublicNetwork.target(n)).expect("a node of this cluster");
+    let target =
+        live.cluster.nodes().iter().find(|n| n.name == node).map(|n| Vantage::PublicNetwork.target(n)).expect("a node of this cluster");
     let (outsider, _) = add_outsider(world, Vantage::PublicNetwork).await?;
     // The resource may have just started: give it a few seconds to listen.
     let probe = format!("for i in $(seq 20); do nc -z -w 2 {target} {port} && exit 0; sleep 0.5; done; exit 1");
@@ -59,12 +60,20 @@ async fn daemons_bound_to_cluster(world: &mut PolicyWorld) -> anyhow::Result<()>
     for node in live.cluster.nodes() {
         // A started pcsd already listens: `pcmk-node start` waits for its port, as its Type=notify unit does.
         let out = world.exec(&node.name, &["ss", "-Hlntup"]).await?;
-        let cluster_addrs: Vec<String> = node.addrs.iter().map(|a| a.to_string()).chain(["127.0.0.1".to_string(), "[::1]".to_string()]).collect();
+        let cluster_addrs: Vec<String> =
+            node.addrs.iter().map(|a| a.to_string()).chain(["127.0.0.1".to_string(), "[::1]".to_string()]).collect();
         for (process, local) in listeners(&out.stdout).into_iter().filter(|(p, _)| CLUSTER_DAEMONS.contains(&p.as_str())) {
             let host = local.rsplit_once(':').map(|(h, _)| h).unwrap_or(&local);
             let host = host.split('%').next().unwrap_or(host);
             if !cluster_addrs.iter().any(|a| a == host) {
-                violations.add(Finding::new(node_named(&node.name), format!("{}: {process} listens on {local}, beyond the cluster network ({})", node.name, node.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "))));
+                violations.add(Finding::new(
+                    node_named(&node.name),
+                    format!(
+                        "{}: {process} listens on {local}, beyond the cluster network ({})",
+                        node.name,
+                        node.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
             }
         }
     }
@@ -80,7 +89,11 @@ mod tests {
         let ss = "udp   UNCONN 0      0       10.213.7.2:5405       0.0.0.0:*    users:((\"corosync\",pid=78,fd=29))\ntcp   LISTEN 0      5          0.0.0.0:2224       0.0.0.0:*    users:((\"pcsd\",pid=90,fd=7))\ntcp LISTEN 0 5 [::]:8080 [::]:* users:((\"python3\",pid=9,fd=3))\n";
         assert_eq!(
             listeners(ss),
-            vec![("corosync".into(), "10.213.7.2:5405".into()), ("pcsd".into(), "0.0.0.0:2224".into()), ("python3".into(), "[::]:8080".into())]
+            vec![
+                ("corosync".into(), "10.213.7.2:5405".into()),
+                ("pcsd".into(), "0.0.0.0:2224".into()),
+                ("python3".into(), "[::]:8080".into())
+            ]
         );
     }
 }

@@ -44,7 +44,9 @@ async fn collector(world: &mut PolicyWorld) -> anyhow::Result<()> {
 
 /// What the collector holds from `host`.
 async fn collected(world: &mut PolicyWorld, host: &str) -> anyhow::Result<String> {
-    let collector = world.collector.clone().ok_or_else(|| anyhow::anyhow!("no log collector in this scenario; start with `Given a central log collector on the cluster network`"))?;
+    let collector = world.collector.clone().ok_or_else(|| {
+        anyhow::anyhow!("no log collector in this scenario; start with `Given a central log collector on the cluster network`")
+    })?;
     let out = world.exec(&collector, &["sh", "-c", "cat \"/var/log/remote/$1.log\" 2>/dev/null", "collected", host]).await?;
     Ok(out.stdout)
 }
@@ -60,7 +62,8 @@ async fn logs_arrive(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()
     }
     // Where no node forwards syslog anywhere, no line can arrive: say so now rather than after the window.
     let facts = world.facts().await?;
-    let forwarding = facts.nodes.iter().any(|n| n.texts.iter().any(|(p, t)| p.starts_with("/etc/rsyslog") && !forward_targets(t).is_empty()));
+    let forwarding =
+        facts.nodes.iter().any(|n| n.texts.iter().any(|(p, t)| p.starts_with("/etc/rsyslog") && !forward_targets(t).is_empty()));
     if !forwarding {
         anyhow::bail!("no node's rsyslog forwards anywhere (/etc/rsyslog.conf, /etc/rsyslog.d), so no line can reach the collector; forward the cluster's logs (e.g. /etc/rsyslog.d: `*.* action(type=\"omfwd\" target=\"{COLLECTOR}\" protocol=\"tcp\" port=\"514\")`)");
     }
@@ -70,7 +73,9 @@ async fn logs_arrive(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()
         for node in &nodes {
             let text = collected(world, node).await?;
             let has = |what: &str| text.lines().any(|l| l.contains(what));
-            for (what, why) in [("corosync", "no corosync lines"), ("pacemaker", "no pacemaker lines"), (marker.as_str(), "not the line just logged")] {
+            for (what, why) in
+                [("corosync", "no corosync lines"), ("pacemaker", "no pacemaker lines"), (marker.as_str(), "not the line just logged")]
+            {
                 if !has(what) {
                     missing.push(format!("{node}: {why}"));
                 }
@@ -134,7 +139,8 @@ async fn alert_arrives(world: &mut PolicyWorld, tag: String, resource: String, s
 fn configures_alerts(world: &PolicyWorld) -> bool {
     let Some(file) = world.ctx.candidate.file_at(pcmk_model::node::CIB_XML) else { return false };
     let text = String::from_utf8_lossy(&file.content);
-    pcmk_model::text::parse_xml(&text).is_ok_and(|doc| doc.descendants().any(|n| n.has_tag_name("alert") && n.parent().is_some_and(|p| p.has_tag_name("alerts"))))
+    pcmk_model::text::parse_xml(&text)
+        .is_ok_and(|doc| doc.descendants().any(|n| n.has_tag_name("alert") && n.parent().is_some_and(|p| p.has_tag_name("alerts"))))
 }
 
 /// Where rsyslog forwards to: `action(type="omfwd" target="X" …)` or the legacy `*.* @@X:514`.
@@ -163,7 +169,8 @@ async fn syslog_forwarded(world: &mut PolicyWorld, host: String) -> anyhow::Resu
     let mut violations = crate::support::Violations::default();
     for node in &facts.nodes {
         let files: Vec<(&String, &String)> = node.texts.iter().filter(|(p, _)| p.starts_with("/etc/rsyslog")).collect();
-        let forwards: Vec<(String, usize, &String)> = files.iter().flat_map(|(p, t)| forward_targets(t).into_iter().map(move |(h, l)| (h, l, *p))).collect();
+        let forwards: Vec<(String, usize, &String)> =
+            files.iter().flat_map(|(p, t)| forward_targets(t).into_iter().map(move |(h, l)| (h, l, *p))).collect();
         // `auto`: forwarding to any host counts; the candidate names its own log server.
         if !forwards.iter().any(|(h, _, _)| *h == host || (host == "auto" && !h.is_empty())) {
             let found = forwards.iter().map(|(h, l, p)| format!("{h} ({p} line {l})")).collect::<Vec<_>>();

@@ -44,7 +44,12 @@ pub fn declared(feature: &gherkin::Feature) -> Vec<Declared> {
         .filter_map(|rest| {
             let (name, value) = rest.split_once('=')?;
             let (default, meaning) = value.split_once('—').unwrap_or((value, ""));
-            Some(Declared { name: name.trim().into(), default: default.trim().into(), meaning: meaning.trim().into(), feature: feature.name.clone() })
+            Some(Declared {
+                name: name.trim().into(),
+                default: default.trim().into(),
+                meaning: meaning.trim().into(),
+                feature: feature.name.clone(),
+            })
         })
         .collect()
 }
@@ -67,7 +72,10 @@ pub fn check(declared: &[Declared], given: &[Given]) -> Result<(), String> {
             return Err(format!("{}: no feature declares the parameter `{}` (known: {})", value.origin, value.name, known.join(", ")));
         };
         if !declaration.accepts(&value.value) {
-            return Err(format!("{}: parameter `{}` takes a whole number (its default is {}), not `{}`", value.origin, value.name, declaration.default, value.value));
+            return Err(format!(
+                "{}: parameter `{}` takes a whole number (its default is {}), not `{}`",
+                value.origin, value.name, declaration.default, value.value
+            ));
         }
     }
     Ok(())
@@ -76,14 +84,21 @@ pub fn check(declared: &[Declared], given: &[Given]) -> Result<(), String> {
 /// Replaces `${name}` in a feature's steps with the given value or the default.
 pub fn substitute(feature: &mut gherkin::Feature, declared: &[Declared], given: &[Given]) -> Result<(), String> {
     let value_of = |name: &str| -> Option<String> {
-        given.iter().rev().find(|g| g.name == name).map(|g| g.value.clone()).or_else(|| declared.iter().find(|d| d.name == name).map(|d| d.default.clone()))
+        given
+            .iter()
+            .rev()
+            .find(|g| g.name == name)
+            .map(|g| g.value.clone())
+            .or_else(|| declared.iter().find(|d| d.name == name).map(|d| d.default.clone()))
     };
     let path = feature.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| feature.name.clone());
     let replace = |text: &mut String, line: usize| -> Result<(), String> {
         while let Some(start) = text.find("${") {
             let end = text[start..].find('}').map(|e| start + e).ok_or_else(|| format!("{path}:{line}: `${{` without a closing `}}`"))?;
             let name = text[start + 2..end].to_string();
-            let value = value_of(&name).ok_or_else(|| format!("{path}:{line}: the step uses `${{{name}}}`, which no `Parameter: {name} = …` line of the feature declares"))?;
+            let value = value_of(&name).ok_or_else(|| {
+                format!("{path}:{line}: the step uses `${{{name}}}`, which no `Parameter: {name} = …` line of the feature declares")
+            })?;
             text.replace_range(start..=end, &value);
         }
         Ok(())
@@ -123,7 +138,10 @@ mod tests {
         substitute(&mut feature, &declared, &[]).unwrap();
         assert_eq!(feature.scenarios[0].steps[0].value, "\"auto\" runs on another node within 30 seconds");
         let mut feature = parsed();
-        let given = [Given { name: "failover_seconds".into(), value: "12".into(), origin: "candidate.toml:3".into() }, parse_cli("failover_seconds=9").unwrap()];
+        let given = [
+            Given { name: "failover_seconds".into(), value: "12".into(), origin: "candidate.toml:3".into() },
+            parse_cli("failover_seconds=9").unwrap(),
+        ];
         check(&declared, &given).unwrap();
         substitute(&mut feature, &declared, &given).unwrap();
         assert!(feature.scenarios[0].steps[0].value.ends_with("within 9 seconds"));
@@ -132,7 +150,8 @@ mod tests {
     #[test]
     fn unknown_names_and_wrong_types_are_refused_where_they_were_given() {
         let declared = declared(&parsed());
-        let e = check(&declared, &[Given { name: "failover_secs".into(), value: "1".into(), origin: "candidate.toml:7".into() }]).unwrap_err();
+        let e =
+            check(&declared, &[Given { name: "failover_secs".into(), value: "1".into(), origin: "candidate.toml:7".into() }]).unwrap_err();
         assert!(e.starts_with("candidate.toml:7: no feature declares the parameter `failover_secs`"), "{e}");
         let e = check(&declared, &[parse_cli("failover_seconds=soon").unwrap()]).unwrap_err();
         assert!(e.contains("takes a whole number"), "{e}");
@@ -140,7 +159,8 @@ mod tests {
 
     #[test]
     fn an_undeclared_placeholder_is_an_authoring_error() {
-        let mut feature = gherkin::Feature::parse("Feature: F\n\n  Scenario: S\n    Then ${nope} holds\n", gherkin::GherkinEnv::default()).unwrap();
+        let mut feature =
+            gherkin::Feature::parse("Feature: F\n\n  Scenario: S\n    Then ${nope} holds\n", gherkin::GherkinEnv::default()).unwrap();
         let e = substitute(&mut feature, &[], &[]).unwrap_err();
         assert!(e.contains("which no `Parameter: nope = …` line of the feature declares"), "{e}");
     }

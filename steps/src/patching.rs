@@ -30,7 +30,10 @@ async fn minimum_versions(world: &mut PolicyWorld, step: &Step) -> anyhow::Resul
             matched += 1;
             if compare_debian_versions(installed, minimum).is_lt() {
                 let why = reason.map(|r| format!(" ({})", row[r])).unwrap_or_default();
-                violations.add(Finding::new(node_named(&node.name), format!("{}: {package} {installed} is older than {minimum}{why}", node.name)));
+                violations.add(Finding::new(
+                    node_named(&node.name),
+                    format!("{}: {package} {installed} is older than {minimum}{why}", node.name),
+                ));
             }
         }
     }

@@ -48,8 +48,9 @@ pub fn builtin_features() -> Vec<Result<gherkin::Feature, std::sync::Arc<gherkin
             BUILTIN
                 .iter()
                 .map(|(path, text)| {
-                    let mut feature = gherkin::Feature::parse(text, GherkinEnv::default())
-                        .map_err(|source| std::sync::Arc::new(gherkin::ParseFileError::Parsing { path: PathBuf::from(path), error: None, source }))?;
+                    let mut feature = gherkin::Feature::parse(text, GherkinEnv::default()).map_err(|source| {
+                        std::sync::Arc::new(gherkin::ParseFileError::Parsing { path: PathBuf::from(path), error: None, source })
+                    })?;
                     feature.path = Some(PathBuf::from(path));
                     Ok(feature)
                 })
@@ -78,7 +79,8 @@ mod tests {
     #[test]
     fn every_feature_in_the_repository_is_built_in() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../features");
-        let mut on_disk: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| format!("features/{}", e.unwrap().file_name().to_string_lossy())).collect();
+        let mut on_disk: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| format!("features/{}", e.unwrap().file_name().to_string_lossy())).collect();
         on_disk.sort();
         let built_in: Vec<String> = BUILTIN.iter().map(|(p, _)| p.to_string()).collect();
         assert_eq!(built_in, on_disk, "add the new feature file to policy::BUILTIN");
@@ -91,7 +93,11 @@ mod tests {
             for scenario in feature.scenarios.iter().chain(feature.rules.iter().flat_map(|r| &r.scenarios)) {
                 let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
                 let controls = pcmk_model::verdict::controls(&tags);
-                assert!(!controls.nist.is_empty() && !controls.cis.is_empty(), "`{}` maps to no NIST SP 800-53 control or no CIS safeguard: {tags:?}", scenario.name);
+                assert!(
+                    !controls.nist.is_empty() && !controls.cis.is_empty(),
+                    "`{}` maps to no NIST SP 800-53 control or no CIS safeguard: {tags:?}",
+                    scenario.name
+                );
             }
         }
     }

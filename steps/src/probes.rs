@@ -40,7 +40,10 @@ pub const STOP_CANARIES: [&str; 3] = ["pkill", "-f", "^nc -lk"];
 /// `NODE PORT open|closed` each (see `open_ports`).
 pub fn tcp_connect_probe(targets: &[(String, Ipv4Addr, u16)]) -> String {
     let targets: Vec<String> = targets.iter().map(|(node, addr, port)| format!("{node},{addr},{port}")).collect();
-    format!("for t in {}; do set -- $(echo $t | tr , ' '); (nc -z -w 2 $2 $3 && echo \"$1 $3 open\" || echo \"$1 $3 closed\") & done; wait", targets.join(" "))
+    format!(
+        "for t in {}; do set -- $(echo $t | tr , ' '); (nc -z -w 2 $2 $3 && echo \"$1 $3 open\" || echo \"$1 $3 closed\") & done; wait",
+        targets.join(" ")
+    )
 }
 
 /// The (node, port) pairs `tcp_connect_probe` found open, and how many answers it gave.
@@ -58,7 +61,10 @@ pub fn open_ports(stdout: &str) -> (Vec<(String, String)>, usize) {
 
 /// `count` datagrams to `port` of each address, sent at once through bash's /dev/udp.
 pub fn udp_burst(addrs: &[Ipv4Addr], port: u16, count: u64) -> String {
-    let bursts: Vec<String> = addrs.iter().map(|a| format!("(for i in $(seq {count}); do echo pcmk-comply-probe > /dev/udp/{a}/{port}; done 2>/dev/null) &")).collect();
+    let bursts: Vec<String> = addrs
+        .iter()
+        .map(|a| format!("(for i in $(seq {count}); do echo pcmk-comply-probe > /dev/udp/{a}/{port}; done 2>/dev/null) &"))
+        .collect();
     format!("{} wait; sleep 0.5", bursts.join(" "))
 }
 
@@ -88,7 +94,10 @@ mod tests {
         parses_as_bash(&capture_around_cib_change("pcmkcomplyprobe0123456789abcdef"));
         parses_as_bash(&start_canaries(Protocol::Tcp, &[2224, 3121]));
         parses_as_bash(&start_canaries(Protocol::Udp, &[5405]));
-        parses_as_bash(&tcp_connect_probe(&[("node1".into(), Ipv4Addr::new(10, 0, 0, 11), 2224), ("node2".into(), Ipv4Addr::new(10, 0, 0, 12), 2224)]));
+        parses_as_bash(&tcp_connect_probe(&[
+            ("node1".into(), Ipv4Addr::new(10, 0, 0, 11), 2224),
+            ("node2".into(), Ipv4Addr::new(10, 0, 0, 12), 2224),
+        ]));
         parses_as_bash(&udp_burst(&[Ipv4Addr::new(10, 0, 0, 11)], 5405, 10));
     }
 

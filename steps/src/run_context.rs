@@ -90,7 +90,11 @@ pub const CLUSTER_STARTS_AT_ONCE: usize = 3;
 impl Limits {
     fn new(shared_scenarios: usize, own_clusters: usize) -> Limits {
         let semaphore = |count: usize| Arc::new(tokio::sync::Semaphore::new(count.max(1)));
-        Limits { shared_scenarios: semaphore(shared_scenarios), own_clusters: semaphore(own_clusters), cluster_starts: semaphore(CLUSTER_STARTS_AT_ONCE) }
+        Limits {
+            shared_scenarios: semaphore(shared_scenarios),
+            own_clusters: semaphore(own_clusters),
+            cluster_starts: semaphore(CLUSTER_STARTS_AT_ONCE),
+        }
     }
 }
 
@@ -200,7 +204,11 @@ impl RunContext {
     }
 
     /// Builds a cluster from the candidate, in `turn` if one was already taken.
-    pub(crate) async fn build_cluster(&self, turn: Option<tokio::sync::OwnedSemaphorePermit>, shared: bool) -> anyhow::Result<Arc<LiveCluster>> {
+    pub(crate) async fn build_cluster(
+        &self,
+        turn: Option<tokio::sync::OwnedSemaphorePermit>,
+        shared: bool,
+    ) -> anyhow::Result<Arc<LiveCluster>> {
         let Mode::Live { docker, image, options } = &self.mode else {
             return Err(anyhow!("this step needs a running cluster; tag the scenario @live (lint runs only @static scenarios)"));
         };
@@ -209,8 +217,13 @@ impl RunContext {
             None => self.cluster_start_turn().await?,
         };
         // The shared cluster carries the isolation probes: it always gets a public network.
-        let options = &pcmk_containers::cluster::ClusterOptions { public_network: shared, log_host_aliases: self.log_hosts(), ..options.clone() };
-        let lane = if shared { SHARED_LANE.to_string() } else { format!("own cluster {}", self.own_clusters_made.fetch_add(1, Ordering::Relaxed) + 1) };
+        let options =
+            &pcmk_containers::cluster::ClusterOptions { public_network: shared, log_host_aliases: self.log_hosts(), ..options.clone() };
+        let lane = if shared {
+            SHARED_LANE.to_string()
+        } else {
+            format!("own cluster {}", self.own_clusters_made.fetch_add(1, Ordering::Relaxed) + 1)
+        };
         let started = Instant::now();
         tracing::info!(target: PROGRESS_LOG, "cluster: starting nodes from {}", self.candidate.origin.display());
         let cluster = match Cluster::up(docker, &self.candidate, image, options).await {
@@ -234,11 +247,18 @@ impl RunContext {
             *self.versions.lock().unwrap_or_else(|e| e.into_inner()) = versions;
         }
         let settings = cluster.harness_settings.iter().map(|s| format!("harness set {}={} ({})", s.name, s.value, s.why));
-        let mapped = cluster.mapped_files.iter().map(|f| format!("harness mapped the candidate's node addresses in {f} onto the run's network"));
+        let mapped =
+            cluster.mapped_files.iter().map(|f| format!("harness mapped the candidate's node addresses in {f} onto the run's network"));
         for note in settings.chain(mapped) {
             self.add_harness_note(note);
         }
-        Ok(Arc::new(LiveCluster { cluster: crate::engine::Engine::new(cluster), facts: FactCache::default(), probe_turn: Default::default(), lane, corosync_floor: OnceLock::new() }))
+        Ok(Arc::new(LiveCluster {
+            cluster: crate::engine::Engine::new(cluster),
+            facts: FactCache::default(),
+            probe_turn: Default::default(),
+            lane,
+            corosync_floor: OnceLock::new(),
+        }))
     }
 
     /// The host names the candidate's rsyslog forwards to: the nodes resolve
@@ -252,7 +272,11 @@ impl RunContext {
             .flat_map(|f| crate::logging::forward_targets(&String::from_utf8_lossy(&f.content)))
             .map(|(host, _)| host)
             // Host names only (an untrusted candidate's text goes into the engine's host list).
-            .filter(|h| h.len() <= 253 && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') && h.chars().any(|c| c.is_ascii_alphabetic()))
+            .filter(|h| {
+                h.len() <= 253
+                    && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+                    && h.chars().any(|c| c.is_ascii_alphabetic())
+            })
             .filter(|h| h != pcmk_containers::cluster::LOG_COLLECTOR)
             .collect();
         hosts.sort();

@@ -47,7 +47,6 @@ pub struct RunOptions {
     pub durations: Option<PathBuf>,
 }
 
-
 /// The scenarios of one feature path in the order they should start, as
 /// cucumber starts them in the order they arrive: those with a cluster of
 /// their own first (they take longest); within each group those never timed on
@@ -72,7 +71,12 @@ pub async fn declared_parameters(sources: &[FeatureSource]) -> Vec<crate::parame
 }
 
 impl StartOrder {
-    async fn parse(source: &FeatureSource, selected: &ScenarioFilter, durations: &Durations, params: &[crate::parameters::Given]) -> anyhow::Result<StartOrder> {
+    async fn parse(
+        source: &FeatureSource,
+        selected: &ScenarioFilter,
+        durations: &Durations,
+        params: &[crate::parameters::Given],
+    ) -> anyhow::Result<StartOrder> {
         let mut order = StartOrder { errors: Vec::new(), parts: Vec::new() };
         for feature in parse_source(source).await {
             match feature {
@@ -112,7 +116,11 @@ struct StartKey {
 }
 
 /// Splits a feature into features of one selected scenario each, in file order.
-fn one_feature_per_scenario(mut feature: gherkin::Feature, selected: &ScenarioFilter, durations: &Durations) -> Vec<(StartKey, gherkin::Feature)> {
+fn one_feature_per_scenario(
+    mut feature: gherkin::Feature,
+    selected: &ScenarioFilter,
+    durations: &Durations,
+) -> Vec<(StartKey, gherkin::Feature)> {
     let key = |feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario| StartKey {
         shared_cluster: !has_tag(feature, rule, scenario, "destructive"),
         expected: std::cmp::Reverse(match durations.expected(&feature.name, &scenario.name) {
@@ -130,14 +138,20 @@ fn one_feature_per_scenario(mut feature: gherkin::Feature, selected: &ScenarioFi
         let scenarios = std::mem::take(&mut rule.scenarios);
         for scenario in scenarios.into_iter().filter(|s| selected(&feature, Some(&rule), s)) {
             let key = key(&feature, Some(&rule), &scenario);
-            parts.push((key, gherkin::Feature { rules: vec![gherkin::Rule { scenarios: vec![scenario], ..rule.clone() }], ..feature.clone() }));
+            parts.push((
+                key,
+                gherkin::Feature { rules: vec![gherkin::Rule { scenarios: vec![scenario], ..rule.clone() }], ..feature.clone() },
+            ));
         }
     }
     parts
 }
 
 pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Report> {
-    let selection = Arc::new(Selection::new(options.tags.as_deref(), options.static_only, options.shard, &ctx.candidate.origin.display().to_string()).map_err(anyhow::Error::msg)?);
+    let selection = Arc::new(
+        Selection::new(options.tags.as_deref(), options.static_only, options.shard, &ctx.candidate.origin.display().to_string())
+            .map_err(anyhow::Error::msg)?,
+    );
     for source in &options.features {
         if let FeatureSource::Path(path) = source {
             if !path.exists() {
@@ -152,7 +166,9 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     let durations = if ctx.is_live() { Durations::load_from(options.durations.clone()) } else { Durations::default() };
     for source in &options.features {
         let selection = selection.clone();
-        let filter = move |feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario| selection.takes(feature, rule, scenario);
+        let filter = move |feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario| {
+            selection.takes(feature, rule, scenario)
+        };
         let scenarios = StartOrder::parse(source, &filter, &durations, &params).await?;
         run_source(&ctx, source, scenarios, writer.clone()).await;
     }
@@ -185,7 +201,11 @@ async fn parameters_given(ctx: &RunContext, options: &RunOptions) -> anyhow::Res
     if !known.contains(&FeatureSource::Builtin) {
         known.push(FeatureSource::Builtin);
     }
-    let manifest = ctx.candidate.policy.iter().map(|(name, value, origin)| crate::parameters::Given { name: name.clone(), value: value.clone(), origin: origin.clone() });
+    let manifest = ctx.candidate.policy.iter().map(|(name, value, origin)| crate::parameters::Given {
+        name: name.clone(),
+        value: value.clone(),
+        origin: origin.clone(),
+    });
     let params: Vec<crate::parameters::Given> = manifest.chain(options.params.iter().cloned()).collect();
     crate::parameters::check(&declared_parameters(&known).await, &params).map_err(anyhow::Error::msg)?;
     Ok(params)
@@ -245,7 +265,13 @@ fn run_info(ctx: &RunContext, options: &RunOptions) -> RunInfo {
         phases: ctx.phases(),
         shard: options.shard.map(|s| format!("{}/{}", s.index, s.count)),
         // Only the user's own files: findings point at their lines.
-        candidate_files: ctx.candidate.files.iter().filter(|f| !f.converted).map(|f| (f.placement.path.clone(), f.source.display().to_string())).collect(),
+        candidate_files: ctx
+            .candidate
+            .files
+            .iter()
+            .filter(|f| !f.converted)
+            .map(|f| (f.placement.path.clone(), f.source.display().to_string()))
+            .collect(),
         candidate_inventory: ctx.candidate.inventory.clone(),
         strict: options.strict,
         cluster_starts: ctx.cluster_starts(),
@@ -258,7 +284,13 @@ mod tests {
     use super::*;
 
     fn names(order: &StartOrder) -> Vec<String> {
-        order.parts.iter().map(|(_, f)| f.scenarios.iter().chain(f.rules.iter().flat_map(|r| &r.scenarios)).map(|s| s.name.clone()).collect::<Vec<_>>().join("+")).collect()
+        order
+            .parts
+            .iter()
+            .map(|(_, f)| {
+                f.scenarios.iter().chain(f.rules.iter().flat_map(|r| &r.scenarios)).map(|s| s.name.clone()).collect::<Vec<_>>().join("+")
+            })
+            .collect()
     }
 
     #[tokio::test]
@@ -290,7 +322,11 @@ mod tests {
         let only_destructive = |f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::Scenario| has_tag(f, r, s, "destructive");
         let dir2 = std::env::temp_dir().join(format!("pcmk-start-order-own-{}", std::process::id()));
         std::fs::create_dir_all(&dir2).unwrap();
-        std::fs::write(dir2.join("a.feature"), "Feature: A\n  @destructive\n  Scenario: own one\n    Given x\n  Scenario: shared one\n    Given x\n").unwrap();
+        std::fs::write(
+            dir2.join("a.feature"),
+            "Feature: A\n  @destructive\n  Scenario: own one\n    Given x\n  Scenario: shared one\n    Given x\n",
+        )
+        .unwrap();
         let order = StartOrder::parse(&FeatureSource::Path(dir2.clone()), &only_destructive, &Durations::default(), &[]).await.unwrap();
         std::fs::remove_dir_all(&dir2).unwrap();
         assert_eq!(names(&order), ["own one"]);
@@ -309,7 +345,8 @@ mod tests {
         let file = dir.join("durations.json");
         std::fs::write(&file, r#"{"A » short": 5.0, "A » long": 60.5, "A » slow but quick": 20.0, "A » shared": 99.0}"#).unwrap();
         let all = |_: &gherkin::Feature, _: Option<&gherkin::Rule>, _: &gherkin::Scenario| true;
-        let order = StartOrder::parse(&FeatureSource::Path(dir.join("a.feature")), &all, &Durations::load_from(Some(file)), &[]).await.unwrap();
+        let order =
+            StartOrder::parse(&FeatureSource::Path(dir.join("a.feature")), &all, &Durations::load_from(Some(file)), &[]).await.unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(names(&order), ["new and slow", "new", "long", "slow but quick", "short", "shared"]);
     }

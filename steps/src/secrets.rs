@@ -13,10 +13,12 @@ use crate::facts::InstanceAttribute;
 const CREDENTIAL_WORDS: &[&str] = &["password", "passwd", "passphrase", "secret", "token", "apikey", "community", "privkey", "psk"];
 
 /// Whole names (or `_`-separated tails) that are credentials.
-const CREDENTIAL_NAMES: &[&str] = &["pass", "pw", "pwd", "key", "api_key", "access_key", "secret_key", "private_key", "auth_key", "hexadecimal_kg", "kg"];
+const CREDENTIAL_NAMES: &[&str] =
+    &["pass", "pw", "pwd", "key", "api_key", "access_key", "secret_key", "private_key", "auth_key", "hexadecimal_kg", "kg"];
 
 /// Suffixes that make a parameter a reference to a secret (a file, a command), not the secret.
-const REFERENCE_SUFFIXES: &[&str] = &["_script", "_file", "_path", "_dir", "_device", "_devices", "_cmd", "_command", "_env", "_user", "_username"];
+const REFERENCE_SUFFIXES: &[&str] =
+    &["_script", "_file", "_path", "_dir", "_device", "_devices", "_cmd", "_command", "_env", "_user", "_username"];
 
 /// Agents whose `key` is a reservation key, not a credential.
 const RESERVATION_KEY_AGENTS: &[&str] = &["stonith:fence_mpath", "stonith:fence_scsi"];
@@ -68,7 +70,14 @@ mod tests {
     use super::*;
 
     fn attr(agent: Option<&str>, name: &str, value: &str) -> InstanceAttribute {
-        InstanceAttribute { owner_kind: "primitive".into(), owner_id: "r".into(), agent: agent.map(str::to_string), name: name.into(), value: value.into(), line: 1 }
+        InstanceAttribute {
+            owner_kind: "primitive".into(),
+            owner_id: "r".into(),
+            agent: agent.map(str::to_string),
+            name: name.into(),
+            value: value.into(),
+            line: 1,
+        }
     }
 
     #[test]
@@ -93,7 +102,10 @@ mod tests {
         assert!(plaintext_credential(&attr(Some("stonith:fence_ssh"), "identity_file", "/root/.ssh/id_rsa")).is_none());
         assert!(plaintext_credential(&attr(Some("stonith:fence_sbd"), "devices", "/dev/sdb")).is_none());
         assert!(plaintext_credential(&attr(Some("ocf:heartbeat:nginx"), "ssl_key", "/etc/ssl/private/site.key")).is_none());
-        assert!(plaintext_credential(&attr(Some("ocf:heartbeat:apache"), "bypass_mode", "on")).is_none(), "`pass` inside a word is not a credential");
+        assert!(
+            plaintext_credential(&attr(Some("ocf:heartbeat:apache"), "bypass_mode", "on")).is_none(),
+            "`pass` inside a word is not a credential"
+        );
         assert!(plaintext_credential(&attr(Some("stonith:fence_other"), "key", "hunter2")).is_some());
     }
 

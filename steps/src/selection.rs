@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
+use cucumber::gherkin;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
-use cucumber::gherkin;
 use pcmk_model::node::Distro;
 
 use crate::policy::FeatureSource;
@@ -54,16 +54,16 @@ pub(crate) fn has_tag(feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, 
 /// Which scenarios a run takes.
 pub(crate) type ScenarioFilter = dyn Fn(&gherkin::Feature, Option<&gherkin::Rule>, &gherkin::Scenario) -> bool;
 
-
 /// The features of a source, parsed (a parse error stays an error to report).
 pub(crate) async fn parse_source(source: &FeatureSource) -> Vec<cucumber::parser::Result<gherkin::Feature>> {
     use futures_util::StreamExt as _;
     match source {
         FeatureSource::Path(path) => cucumber::Parser::parse(cucumber::parser::Basic::new(), path, Default::default()).collect().await,
-        FeatureSource::Builtin => crate::policy::builtin_features().into_iter().map(|f| f.map_err(cucumber::parser::Error::Parsing)).collect(),
+        FeatureSource::Builtin => {
+            crate::policy::builtin_features().into_iter().map(|f| f.map_err(cucumber::parser::Error::Parsing)).collect()
+        }
     }
 }
-
 
 /// The scenarios a run takes.
 pub struct Selection {

@@ -6,7 +6,8 @@
 /// every permission, through its roles or its own, is `read` or `deny`.
 pub fn read_only_acl_users(cib: &str) -> Vec<String> {
     let Ok(doc) = pcmk_model::text::parse_xml(cib) else { return Vec::new() };
-    let roles: std::collections::BTreeMap<&str, roxmltree::Node> = doc.descendants().filter(|n| n.has_tag_name("acl_role")).filter_map(|r| Some((r.attribute("id")?, r))).collect();
+    let roles: std::collections::BTreeMap<&str, roxmltree::Node> =
+        doc.descendants().filter(|n| n.has_tag_name("acl_role")).filter_map(|r| Some((r.attribute("id")?, r))).collect();
     let kinds = |node: roxmltree::Node| -> Vec<String> {
         node.children()
             .filter(|c| c.has_tag_name("acl_permission") || c.has_tag_name("read") || c.has_tag_name("write") || c.has_tag_name("deny"))
@@ -60,7 +61,12 @@ pub fn sudo_rules(files: &[(String, String)]) -> Vec<SudoRule> {
             let spec = std::mem::take(&mut logical);
             let spec = spec.trim();
             let first = spec.split_whitespace().next().unwrap_or_default();
-            if spec.is_empty() || first.starts_with("Defaults") || first.ends_with("_Alias") || first.starts_with('@') || !spec.contains('=') {
+            if spec.is_empty()
+                || first.starts_with("Defaults")
+                || first.ends_with("_Alias")
+                || first.starts_with('@')
+                || !spec.contains('=')
+            {
                 continue;
             }
             // The user list runs on while a token ends with a comma (`alice, bob ALL = …`).
@@ -73,7 +79,12 @@ pub fn sudo_rules(files: &[(String, String)]) -> Vec<SudoRule> {
             }
             let commands = spec.split_once('=').map(|(_, c)| c.trim().to_string()).unwrap_or_default();
             for user in who.split(',').map(str::trim) {
-                if user.is_empty() || user == "root" || user.starts_with('%') || user.starts_with('+') || user.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                if user.is_empty()
+                    || user == "root"
+                    || user.starts_with('%')
+                    || user.starts_with('+')
+                    || user.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                {
                     continue;
                 }
                 rules.push(SudoRule { user: user.to_string(), place: format!("{path} line {start}"), commands: commands.clone() });

@@ -1,7 +1,7 @@
 //! Small helpers shared by the step modules.
 
-use pcmk_model::finding::{Finding, Place, Subject};
 use pcmk_model::corosync_conf::CorosyncConf;
+use pcmk_model::finding::{Finding, Place, Subject};
 use pcmk_model::node::COROSYNC_CONF;
 
 use crate::facts::{FileFact, NodeFacts};
@@ -14,7 +14,8 @@ pub fn list(text: &str) -> Vec<String> {
 /// The first column of a step's data table, header row left out; a step
 /// without one is an authoring error naming the column it expects.
 pub fn table_column(step: &cucumber::gherkin::Step, column: &str) -> anyhow::Result<Vec<String>> {
-    let values: Vec<String> = step.table.as_ref().map(|t| t.rows.iter().skip(1).filter_map(|r| r.first().cloned()).collect()).unwrap_or_default();
+    let values: Vec<String> =
+        step.table.as_ref().map(|t| t.rows.iter().skip(1).filter_map(|r| r.first().cloned()).collect()).unwrap_or_default();
     anyhow::ensure!(!values.is_empty(), "the step needs a table with a `{column}` column");
     Ok(values)
 }
@@ -25,7 +26,9 @@ pub fn table_column(step: &cucumber::gherkin::Step, column: &str) -> anyhow::Res
 /// written for the run, so its lines past the nodelist are not the candidate's.
 pub fn conf_value(conf: &CorosyncConf, candidate: &CorosyncConf, path: &str, default: &str) -> (String, String, Option<Place>) {
     match (conf.root.lookup(path), candidate.root.lookup(path)) {
-        (Some(pair), Some(written)) => (pair.value.clone(), format!("corosync.conf line {}", written.line), Some(Place::new(COROSYNC_CONF, written.line))),
+        (Some(pair), Some(written)) => {
+            (pair.value.clone(), format!("corosync.conf line {}", written.line), Some(Place::new(COROSYNC_CONF, written.line)))
+        }
         (Some(pair), None) => (pair.value.clone(), "the node's corosync.conf, not the candidate's".to_string(), None),
         (None, _) => (default.to_string(), "unset in corosync.conf, corosync's default".to_string(), None),
     }
@@ -190,7 +193,10 @@ mod tests {
         check_file(&node, "/etc/corosync/authkey", &file, "root", "root", 0o400, &mut v);
         assert_eq!(v.0[0].subject, Subject::Node("n1".into()));
         let text = v.text();
-        assert_eq!(text, "node n1: /etc/corosync/authkey is owned by root:haclient instead of root:root and mode 0644 allows 0244 beyond 0400");
+        assert_eq!(
+            text,
+            "node n1: /etc/corosync/authkey is owned by root:haclient instead of root:root and mode 0644 allows 0244 beyond 0400"
+        );
         let mut v = Violations::default();
         check_file(&node, "/x", &FileFact { group: "root".into(), mode: 0o400, ..file }, "root", "root", 0o440, &mut v);
         assert!(v.is_empty());

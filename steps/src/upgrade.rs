@@ -58,7 +58,10 @@ mod tests {
     #[test]
     fn the_upgrade_step_names_its_release_and_no_other_step_does() {
         use super::{distro_named, Distro};
-        assert_eq!(distro_named("replacing each node in turn by a trixie node keeps the cluster quorate and \"web\" running"), Some(Distro::Trixie));
+        assert_eq!(
+            distro_named("replacing each node in turn by a trixie node keeps the cluster quorate and \"web\" running"),
+            Some(Distro::Trixie)
+        );
         assert_eq!(distro_named("replacing each node in turn by a ${newer} node keeps the cluster quorate and \"web\" running"), None);
         assert_eq!(distro_named("the cluster is quorate"), None);
     }

@@ -11,7 +11,6 @@ use pcmk_containers::cluster::ExecOutput;
 use crate::facts::{CibFacts, Facts};
 use crate::run_context::{LiveCluster, RunContext};
 
-
 tokio::task_local! {
     /// The run a World belongs to; cucumber builds Worlds without arguments.
     pub static RUN: Arc<RunContext>;
@@ -160,11 +159,8 @@ impl PolicyWorld {
         if self.ctx.is_live() {
             self.reserve_slot().await?;
         }
-        let live = if self.destructive {
-            self.ctx.build_cluster(self.start_turn.take(), false).await
-        } else {
-            self.ctx.shared_cluster().await
-        };
+        let live =
+            if self.destructive { self.ctx.build_cluster(self.start_turn.take(), false).await } else { self.ctx.shared_cluster().await };
         let live = self.infra(live)?;
         self.live = Some(live.clone());
         Ok(live)
@@ -219,7 +215,10 @@ impl PolicyWorld {
 
     pub async fn cib(&mut self) -> anyhow::Result<CibFacts> {
         let facts = self.facts().await?;
-        let text = facts.cib.as_deref().ok_or_else(|| self.not_applicable("the candidate has no CIB, so there is no cluster configuration to check"))?;
+        let text = facts
+            .cib
+            .as_deref()
+            .ok_or_else(|| self.not_applicable("the candidate has no CIB, so there is no cluster configuration to check"))?;
         self.infra(CibFacts::parse(text, &facts.cib_origin))
     }
 
@@ -296,7 +295,9 @@ impl PolicyWorld {
         let names = live.cluster.node_names();
         match live.cluster.wait_for_members(&names, &names, timeout).await {
             Ok(_) => Ok(Ok(())),
-            Err(e) if e.is::<pcmk_containers::cluster::NotReadyInTime>() || e.is::<pcmk_containers::cluster::NodeStopped>() => Ok(Err(e.judged_by_caller().to_string().lines().next().unwrap_or_default().to_string())),
+            Err(e) if e.is::<pcmk_containers::cluster::NotReadyInTime>() || e.is::<pcmk_containers::cluster::NodeStopped>() => {
+                Ok(Err(e.judged_by_caller().to_string().lines().next().unwrap_or_default().to_string()))
+            }
             // The engine failed (e.g. a container removed from outside): the harness's error.
             Err(e) => self.infra(Err(e)),
         }
@@ -339,7 +340,9 @@ impl PolicyWorld {
     /// The resource serving the public network, as the policy names it; `none` leaves nothing to judge.
     pub fn public_service(&self, name: &str) -> anyhow::Result<String> {
         if name == "none" {
-            return Err(self.not_applicable("the policy names no public service (set the parameter public_service to the resource that serves the public network)"));
+            return Err(self.not_applicable(
+                "the policy names no public service (set the parameter public_service to the resource that serves the public network)",
+            ));
         }
         Ok(name.to_string())
     }

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pcmk_containers::Docker;
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::{Cluster, ClusterOptions};
 use pcmk_containers::image::{self, Mirrors, NodeImage};
-use pcmk_model::node::Distro;
 use pcmk_containers::run::{self, RunId};
+use pcmk_containers::Docker;
+use pcmk_model::node::Distro;
 
 pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -33,7 +33,13 @@ pub fn test_run_id(prefix: &str) -> RunId {
 }
 
 pub fn options(prefix: &str, nodes: Option<usize>) -> ClusterOptions {
-    ClusterOptions { nodes, origin: "test".into(), run_id: Some(test_run_id(prefix)), ready_timeout: Duration::from_secs(90), ..Default::default() }
+    ClusterOptions {
+        nodes,
+        origin: "test".into(),
+        run_id: Some(test_run_id(prefix)),
+        ready_timeout: Duration::from_secs(90),
+        ..Default::default()
+    }
 }
 
 pub async fn up(docker: &Docker, distro: Distro, prefix: &str, nodes: Option<usize>) -> Cluster {
@@ -141,7 +147,8 @@ pub async fn tls_front(image: &NodeImage, certs: &Path, run: &RunId) -> (pcmk_co
             config.publish_all_ports = Some(false);
             config.port_bindings = Some(std::collections::HashMap::from([("2376/tcp".to_string(), Some(vec![loopback]))]));
         });
-    let front = pcmk_containers::cluster::Helper::start(request, run::labels(run, "test"), "tls-front").await.expect("the TLS front starts");
+    let front =
+        pcmk_containers::cluster::Helper::start(request, run::labels(run, "test"), "tls-front").await.expect("the TLS front starts");
     let port = front.container().get_host_port_ipv4(2376).await.expect("the TLS front's port is published");
     (front, port)
 }

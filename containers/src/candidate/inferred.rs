@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use super::{check_destination, Candidate, CandidateFile, SecretSpec};
-use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 use crate::error::InputError;
 use crate::layout::{lay_out, Disposition};
 use crate::tree::{Skipped, Tree, TreeFile};
+use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 
 pub const COROSYNC_AUTHKEY: &str = "/etc/corosync/authkey";
 pub const PACEMAKER_AUTHKEY: &str = "/etc/pacemaker/authkey";
@@ -32,13 +32,25 @@ fn placed_files(tree: &Tree, laid: &crate::layout::Laid, declared: &[String]) ->
                     continue;
                 }
                 if let Some(twin) = files.iter().find(|f| f.placement.path == placement.path) {
-                    inventory.push(format!("ignored {}: {} is already placed from {}", source.display(), placement.path, twin.source.display()));
+                    inventory.push(format!(
+                        "ignored {}: {} is already placed from {}",
+                        source.display(),
+                        placement.path,
+                        twin.source.display()
+                    ));
                     continue;
                 }
                 check_destination(&placement.path).map_err(|m| InputError::new(&source, None, m))?;
                 let content = tree.get(path).map(|f| f.content.clone()).unwrap_or_default();
                 let note = note.as_deref().map(|n| format!("; {n}")).unwrap_or_default();
-                inventory.push(format!("placed {} at {} ({}:{} {:04o}{note})", source.display(), placement.path, placement.owner, placement.group, placement.mode));
+                inventory.push(format!(
+                    "placed {} at {} ({}:{} {:04o}{note})",
+                    source.display(),
+                    placement.path,
+                    placement.owner,
+                    placement.group,
+                    placement.mode
+                ));
                 files.push(CandidateFile { source, placement: placement.clone(), content, secret: *secret, converted: false });
             }
             Disposition::Ignored { reason } => inventory.push(format!("ignored {}: {reason}", source.display())),
@@ -60,7 +72,8 @@ pub fn missing_keys(placed: &[String]) -> (Vec<SecretSpec>, Vec<String>, Vec<Str
             continue;
         }
         said.push(format!("no {path}: the harness generates one for the run ({bytes} bytes, {owner}:{group} 0400); scenarios about it have nothing of the candidate's to judge"));
-        secrets.push(SecretSpec { placement: Placement { path: path.into(), owner: owner.into(), group: group.into(), mode: 0o400 }, bytes });
+        secrets
+            .push(SecretSpec { placement: Placement { path: path.into(), owner: owner.into(), group: group.into(), mode: 0o400 }, bytes });
         generated.push(path.to_string());
     }
     (secrets, generated, said)
@@ -93,11 +106,21 @@ impl Candidate {
     }
 
     /// Fills in what the files do not say, then parses and checks the configuration.
-    fn completed(origin: &Path, mut files: Vec<CandidateFile>, services: Vec<Service>, mut inventory: Vec<String>) -> Result<Candidate, InputError> {
+    fn completed(
+        origin: &Path,
+        mut files: Vec<CandidateFile>,
+        services: Vec<Service>,
+        mut inventory: Vec<String>,
+    ) -> Result<Candidate, InputError> {
         let mut generated = Vec::new();
         if !files.iter().any(|f| f.placement.path == COROSYNC_CONF) {
             let Some(cib) = files.iter().find(|f| f.placement.path == CIB_XML) else {
-                return Err(InputError::new(origin, None, "not a candidate: it holds neither a corosync.conf nor a CIB (see the files listed above)".to_string()).with_inventory(inventory));
+                return Err(InputError::new(
+                    origin,
+                    None,
+                    "not a candidate: it holds neither a corosync.conf nor a CIB (see the files listed above)".to_string(),
+                )
+                .with_inventory(inventory));
             };
             let text = std::str::from_utf8(&cib.content).map_err(|_| InputError::new(&cib.source, None, "not UTF-8"))?;
             let doc = crate::cib::parse(text, &cib.source)?;

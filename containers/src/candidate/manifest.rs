@@ -110,19 +110,31 @@ impl Candidate {
         let mut inventory = vec![format!("{} is a candidate directory with {MANIFEST}", dir.display())];
         for file in &files {
             let p = &file.placement;
-            inventory.push(format!("placed {} at {} ({}:{} {:04o}) as {MANIFEST} says", file.source.display(), p.path, p.owner, p.group, p.mode));
+            inventory.push(format!(
+                "placed {} at {} ({}:{} {:04o}) as {MANIFEST} says",
+                file.source.display(),
+                p.path,
+                p.owner,
+                p.group,
+                p.mode
+            ));
         }
         for secret in &secrets {
             let p = &secret.placement;
-            inventory.push(format!("generated {} ({} bytes, {}:{} {:04o}) as {MANIFEST} declares", p.path, secret.bytes, p.owner, p.group, p.mode));
+            inventory.push(format!(
+                "generated {} ({} bytes, {}:{} {:04o}) as {MANIFEST} declares",
+                p.path, secret.bytes, p.owner, p.group, p.mode
+            ));
         }
         let used: Vec<PathBuf> = files.iter().map(|f| f.source.clone()).chain(passwords).chain([dir.join(MANIFEST)]).collect();
         let tree = crate::tree::read_dir_but(dir, &|path| used.contains(&dir.join(path)))?;
-        let declared: Vec<String> = files.iter().map(|f| f.placement.path.clone()).chain(secrets.iter().map(|s| s.placement.path.clone())).collect();
+        let declared: Vec<String> =
+            files.iter().map(|f| f.placement.path.clone()).chain(secrets.iter().map(|s| s.placement.path.clone())).collect();
         let (found, found_inventory) = inferred::placed_from(&tree, &declared)?;
         files.extend(found);
         inventory.extend(found_inventory);
-        let placed: Vec<String> = files.iter().map(|f| f.placement.path.clone()).chain(secrets.iter().map(|s| s.placement.path.clone())).collect();
+        let placed: Vec<String> =
+            files.iter().map(|f| f.placement.path.clone()).chain(secrets.iter().map(|s| s.placement.path.clone())).collect();
         let (keys, generated, said) = inferred::missing_keys(&placed);
         secrets.extend(keys);
         inventory.extend(said);
@@ -145,7 +157,6 @@ impl Candidate {
         candidate.parse_configuration()?;
         Ok(candidate)
     }
-
 }
 
 /// What the manifest places, generates and creates, each checked.
@@ -158,7 +169,11 @@ struct Declared {
 type Bad<'a> = dyn Fn(std::ops::Range<usize>, String) -> InputError + 'a;
 
 fn declared(dir: &Path, manifest: &Manifest, bad: &Bad) -> Result<Declared, InputError> {
-    let place = |path: &Spanned<String>, owner: &Spanned<String>, group: &Spanned<String>, mode: &Spanned<String>| -> Result<Placement, InputError> {
+    let place = |path: &Spanned<String>,
+                 owner: &Spanned<String>,
+                 group: &Spanned<String>,
+                 mode: &Spanned<String>|
+     -> Result<Placement, InputError> {
         check_destination(path.get_ref()).map_err(|m| bad(path.span(), m))?;
         for name in [owner, group] {
             if !valid_account_name(name.get_ref()) {
@@ -168,7 +183,6 @@ fn declared(dir: &Path, manifest: &Manifest, bad: &Bad) -> Result<Declared, Inpu
         let mode_value = parse_mode(mode.get_ref()).map_err(|m| bad(mode.span(), m))?;
         Ok(Placement { path: path.get_ref().clone(), owner: owner.get_ref().clone(), group: group.get_ref().clone(), mode: mode_value })
     };
-
 
     let mut files = Vec::new();
     for entry in &manifest.files {
@@ -208,7 +222,11 @@ fn declared(dir: &Path, manifest: &Manifest, bad: &Bad) -> Result<Declared, Inpu
     Ok(Declared { files, secrets, users })
 }
 
-fn policy_values(manifest_path: &Path, text: &str, table: &std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>) -> Result<Vec<(String, String, String)>, InputError> {
+fn policy_values(
+    manifest_path: &Path,
+    text: &str,
+    table: &std::collections::BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+) -> Result<Vec<(String, String, String)>, InputError> {
     let mut out = Vec::new();
     for (name, value) in table {
         let line = line_of(text, name.span().start);
@@ -222,7 +240,13 @@ fn policy_values(manifest_path: &Path, text: &str, table: &std::collections::BTr
             toml::Value::Array(items) => items.iter().map(as_text).collect::<Option<Vec<_>>>().map(|v| v.join(", ")),
             other => as_text(other),
         };
-        let rendered = rendered.ok_or_else(|| InputError::new(manifest_path, Some(line), format!("policy parameter `{}` must be a string, a number, a boolean or a list of them", name.get_ref())))?;
+        let rendered = rendered.ok_or_else(|| {
+            InputError::new(
+                manifest_path,
+                Some(line),
+                format!("policy parameter `{}` must be a string, a number, a boolean or a list of them", name.get_ref()),
+            )
+        })?;
         out.push((name.get_ref().clone(), rendered, format!("{}:{line}", manifest_path.display())));
     }
     Ok(out)
@@ -251,9 +275,36 @@ pub(crate) fn check_destination(path: &str) -> Result<(), String> {
 /// Directories every node has (a file cannot take their place); the ones the
 /// harness mounts from the image or keeps as volumes among them.
 const SYSTEM_DIRS: &[&str] = &[
-    "/", "/bin", "/boot", "/etc", "/home", "/lib", "/lib64", "/opt", "/root", "/run", "/sbin", "/srv", "/tmp", "/usr", "/var",
-    "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec", "/usr/share", "/usr/lib/python3", "/usr/lib/locale", "/usr/lib/ocf",
-    "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/var/log", "/var/lib", "/var/lib/pacemaker", "/etc/corosync", "/etc/pacemaker",
+    "/",
+    "/bin",
+    "/boot",
+    "/etc",
+    "/home",
+    "/lib",
+    "/lib64",
+    "/opt",
+    "/root",
+    "/run",
+    "/sbin",
+    "/srv",
+    "/tmp",
+    "/usr",
+    "/var",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/lib",
+    "/usr/libexec",
+    "/usr/share",
+    "/usr/lib/python3",
+    "/usr/lib/locale",
+    "/usr/lib/ocf",
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/var/log",
+    "/var/lib",
+    "/var/lib/pacemaker",
+    "/etc/corosync",
+    "/etc/pacemaker",
 ];
 
 fn valid_account_name(name: &str) -> bool {
@@ -262,4 +313,3 @@ fn valid_account_name(name: &str) -> bool {
         && name.len() <= 32
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
-

@@ -5,16 +5,15 @@
 
 use std::path::{Component, Path, PathBuf};
 
-
 mod inferred;
 mod manifest;
 
 pub(crate) use manifest::check_destination;
 
-use pcmk_model::corosync_conf::CorosyncConf;
-use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 use crate::error::InputError;
+use pcmk_model::corosync_conf::CorosyncConf;
 use pcmk_model::node::Distro;
+use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 
 pub const MANIFEST: &str = "candidate.toml";
 pub const MAX_NODES: usize = 16;
@@ -36,7 +35,13 @@ pub struct CandidateFile {
 impl std::fmt::Debug for CandidateFile {
     // Contents may be keys: only their size is shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CandidateFile").field("source", &self.source).field("placement", &self.placement).field("bytes", &self.content.len()).field("secret", &self.secret).field("converted", &self.converted).finish()
+        f.debug_struct("CandidateFile")
+            .field("source", &self.source)
+            .field("placement", &self.placement)
+            .field("bytes", &self.content.len())
+            .field("secret", &self.secret)
+            .field("converted", &self.converted)
+            .finish()
     }
 }
 
@@ -250,7 +255,13 @@ mod tests {
 
     #[test]
     fn manifest_errors_name_file_and_line() {
-        let dir = dir_with(&[("corosync.conf", CONF), ("candidate.toml", "nodes = 3\n\n[[file]]\nsource = \"corosync.conf\"\npath = \"/etc/corosync/corosync.conf\"\nmode = \"0999\"\n")]);
+        let dir = dir_with(&[
+            ("corosync.conf", CONF),
+            (
+                "candidate.toml",
+                "nodes = 3\n\n[[file]]\nsource = \"corosync.conf\"\npath = \"/etc/corosync/corosync.conf\"\nmode = \"0999\"\n",
+            ),
+        ]);
         let e = Candidate::load(dir.path()).unwrap_err();
         assert_eq!(e.line, Some(6), "{e}");
         assert!(e.message.contains("not an octal file mode"), "{e}");
@@ -277,7 +288,10 @@ mod tests {
 
     #[test]
     fn destinations_cannot_touch_harness_paths() {
-        let dir = dir_with(&[("corosync.conf", CONF), ("candidate.toml", "[[file]]\nsource = \"corosync.conf\"\npath = \"/usr/local/sbin/pcmk-node\"\n")]);
+        let dir = dir_with(&[
+            ("corosync.conf", CONF),
+            ("candidate.toml", "[[file]]\nsource = \"corosync.conf\"\npath = \"/usr/local/sbin/pcmk-node\"\n"),
+        ]);
         let e = Candidate::load(dir.path()).unwrap_err();
         assert!(e.message.contains("harness owns"), "{e}");
         assert_eq!(e.line, Some(3));

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use anyhow::Context;
-use bollard::models::{ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Mount, MountType, MountVolumeOptions, NetworkConnectRequest, NetworkingConfig};
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Mount, MountType, MountVolumeOptions, NetworkConnectRequest,
+    NetworkingConfig,
+};
 use bollard::query_parameters::CreateContainerOptionsBuilder;
 
 use super::deployment::archive_paths;
@@ -17,7 +20,14 @@ use crate::system_dirs::{self, SystemDir};
 
 impl Cluster {
     /// Creates, fills and starts one container on the run's networks.
-    pub(super) async fn create_container(&self, container: &str, hostname: &str, addrs: &[Option<Ipv4Addr>], role: &str, archive: &[u8]) -> anyhow::Result<()> {
+    pub(super) async fn create_container(
+        &self,
+        container: &str,
+        hostname: &str,
+        addrs: &[Option<Ipv4Addr>],
+        role: &str,
+        archive: &[u8],
+    ) -> anyhow::Result<()> {
         self.create_container_from((&self.image, &self.system_dirs), container, hostname, addrs, role, archive).await
     }
 
@@ -37,7 +47,9 @@ impl Cluster {
             hostname: Some(hostname.to_string()),
             labels: Some(self.labels_of(role)),
             host_config: Some(self.host_config(system_dirs, archive, &first.name)?),
-            networking_config: Some(NetworkingConfig { endpoints_config: Some(HashMap::from([(first.name.clone(), endpoint(first_addr))])) }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(first.name.clone(), endpoint(first_addr))])),
+            }),
             ..Default::default()
         };
         let create = CreateContainerOptionsBuilder::default().name(container).build();
@@ -78,16 +90,29 @@ impl Cluster {
             tmpfs: Some(HashMap::from([("/run".to_string(), "rw,nosuid,nodev,mode=0755,size=64m".to_string())])),
             mounts: Some(system_dirs::mounts(system_dirs, &archive_paths(archive)?).into_iter().chain(self.state_volumes()).collect()),
             init: Some(false),
-            extra_hosts: Some(std::iter::once(LOG_COLLECTOR).chain(self.log_host_aliases.iter().map(String::as_str)).map(|name| format!("{name}:{log_collector}")).collect()),
+            extra_hosts: Some(
+                std::iter::once(LOG_COLLECTOR)
+                    .chain(self.log_host_aliases.iter().map(String::as_str))
+                    .map(|name| format!("{name}:{log_collector}"))
+                    .collect(),
+            ),
             ..Default::default()
         })
     }
 
     /// Joins a container to further networks, each at its fixed address.
-    pub(super) async fn attach<'a>(&self, container: &str, hostname: &str, attachments: impl Iterator<Item = (&'a Network, &'a Ipv4Addr)>) -> anyhow::Result<()> {
+    pub(super) async fn attach<'a>(
+        &self,
+        container: &str,
+        hostname: &str,
+        attachments: impl Iterator<Item = (&'a Network, &'a Ipv4Addr)>,
+    ) -> anyhow::Result<()> {
         for (network, addr) in attachments {
             let request = NetworkConnectRequest { container: container.to_string(), endpoint_config: Some(endpoint(addr)) };
-            self.docker.connect_network(&network.name, request).await.with_context(|| format!("attaching {hostname} to {}", network.name))?;
+            self.docker
+                .connect_network(&network.name, request)
+                .await
+                .with_context(|| format!("attaching {hostname} to {}", network.name))?;
         }
         Ok(())
     }

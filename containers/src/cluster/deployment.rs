@@ -40,7 +40,11 @@ impl Layout {
         let file = &candidate.corosync_file().source;
         let count = candidate.planned_nodes(requested);
         if !(1..=crate::candidate::MAX_NODES).contains(&count) {
-            return Err(InputError::new(&candidate.origin, None, format!("{count} nodes asked for; a throwaway cluster has 1 to {}", crate::candidate::MAX_NODES)));
+            return Err(InputError::new(
+                &candidate.origin,
+                None,
+                format!("{count} nodes asked for; a throwaway cluster has 1 to {}", crate::candidate::MAX_NODES),
+            ));
         }
         let mut nodes: Vec<PlacedNode> = Vec::new();
         let mut next_id = entries.iter().filter_map(|e| e.nodeid).max().unwrap_or(0) + 1;
@@ -71,10 +75,7 @@ impl Layout {
 }
 
 pub(super) fn valid_hostname(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && !name.starts_with('-')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    !name.is_empty() && name.len() <= 63 && !name.starts_with('-') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 pub(super) fn host_address(subnet: &str, index: usize) -> Ipv4Addr {
@@ -96,14 +97,20 @@ pub(super) async fn create_network(docker: &Docker, run: &RunId, role: &str, lab
             internal: Some(true),
             labels: Some(labels.clone()),
             ipam: Some(Ipam {
-                config: Some(vec![IpamConfig { subnet: Some(subnet.clone()), gateway: Some(format!("10.213.{third}.1")), ..Default::default() }]),
+                config: Some(vec![IpamConfig {
+                    subnet: Some(subnet.clone()),
+                    gateway: Some(format!("10.213.{third}.1")),
+                    ..Default::default()
+                }]),
                 ..Default::default()
             }),
             ..Default::default()
         };
         match docker.create_network(request).await {
             Ok(_) => return Ok(Network { name, subnet }),
-            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) if message.contains("overlap") => last_error = Some(message),
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) if message.contains("overlap") => {
+                last_error = Some(message)
+            }
             Err(e) => return Err(e).with_context(|| format!("creating network {name}")),
         }
     }
@@ -142,9 +149,12 @@ pub(super) fn deployment(candidate: &Candidate) -> Result<(Deployment, Vec<Harne
             files.push((file.placement.clone(), file.content.clone(), !file.secret));
         }
     }
-    let cib_placement = cib_file
-        .map(|f| f.placement.clone())
-        .unwrap_or(Placement { path: CIB_XML.into(), owner: "hacluster".into(), group: "haclient".into(), mode: 0o600 });
+    let cib_placement = cib_file.map(|f| f.placement.clone()).unwrap_or(Placement {
+        path: CIB_XML.into(),
+        owner: "hacluster".into(),
+        group: "haclient".into(),
+        mode: 0o600,
+    });
     files.push((cib_placement, cib.into_bytes(), true));
     let mut rng = rand::thread_rng();
     for secret in &candidate.secrets {
@@ -177,7 +187,9 @@ impl Deployment {
     /// A VIP outside every node link's /24 could not come up in the lab: it
     /// moves to the first link's network (host 100 and up), and is reported.
     pub(super) fn move_virtual_ips(&self, addresses: &mut AddressMap, subnet: &str) -> Vec<HarnessSetting> {
-        let Some(cib) = self.files.iter().find(|(p, _, _)| p.path == CIB_XML).and_then(|(_, c, _)| std::str::from_utf8(c).ok()) else { return Vec::new() };
+        let Some(cib) = self.files.iter().find(|(p, _, _)| p.path == CIB_XML).and_then(|(_, c, _)| std::str::from_utf8(c).ok()) else {
+            return Vec::new();
+        };
         let Ok(doc) = pcmk_model::text::parse_xml(cib) else { return Vec::new() };
         let [a, b, c, _] = host_address(subnet, 0).octets();
         let mut settings = Vec::new();
@@ -187,7 +199,11 @@ impl Deployment {
             }
             let to = Ipv4Addr::new(a, b, c, 100 + index as u8);
             addresses.insert_exact(vip, to);
-            settings.push(HarnessSetting { name: format!("address of {id}"), value: to.to_string(), why: format!("the VIP {vip} is outside the lab's networks") });
+            settings.push(HarnessSetting {
+                name: format!("address of {id}"),
+                value: to.to_string(),
+                why: format!("the VIP {vip} is outside the lab's networks"),
+            });
         }
         settings
     }
@@ -197,11 +213,11 @@ impl Deployment {
         let mut plan = self.plan.clone();
         let mut mapped = Vec::new();
         let mut archive = tar::Builder::new(Vec::new());
-        let placed = self
-            .files
-            .iter()
-            .map(|(p, c, text)| (p, c.as_slice(), *text))
-            .chain(std::iter::once((&self.corosync_conf, corosync_conf.as_bytes(), false)));
+        let placed = self.files.iter().map(|(p, c, text)| (p, c.as_slice(), *text)).chain(std::iter::once((
+            &self.corosync_conf,
+            corosync_conf.as_bytes(),
+            false,
+        )));
         for (placement, content, text) in placed {
             let rewritten = std::str::from_utf8(content).ok().filter(|_| text).and_then(|t| addresses.apply(t));
             if rewritten.is_some() {

@@ -1,8 +1,8 @@
 //! Commands in a node: the open-shell pool for root, `docker exec` for other
 //! users, and throwaway tool containers.
 
-use super::*;
 use super::deployment::append;
+use super::*;
 
 impl Cluster {
     /// Runs `cmd` in `node` as root and collects its output.

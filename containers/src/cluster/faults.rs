@@ -1,8 +1,8 @@
 //! Faults a scenario injects and the services it drives: nodes killed,
 //! stopped, replaced or cut off, daemons killed, Pacemaker reset.
 
-use super::*;
 use super::supervisor::{ServiceAction, Verb};
+use super::*;
 
 impl Cluster {
     /// Hard power-off of a node (SIGKILL to every process in it).
@@ -19,7 +19,15 @@ impl Cluster {
         self.stop_node(node).await?;
         self.remove_container(node).await?;
         let addrs: Vec<Option<Ipv4Addr>> = placed.addrs.iter().copied().chain(placed.public_addr).map(Some).collect();
-        self.create_container_from((&image.tag, &image.system_dirs), &self.container_of(&placed.name), &placed.name, &addrs, &placed.name, &self.archive).await
+        self.create_container_from(
+            (&image.tag, &image.system_dirs),
+            &self.container_of(&placed.name),
+            &placed.name,
+            &addrs,
+            &placed.name,
+            &self.archive,
+        )
+        .await
     }
 
     /// Clean shutdown: pacemaker and corosync stop as on a real node.
@@ -58,7 +66,10 @@ impl Cluster {
                 ..Default::default()
             };
             let request = NetworkConnectRequest { container: self.container_of(&node.name), endpoint_config: Some(endpoint) };
-            self.docker.connect_network(&network.name, request).await.with_context(|| format!("reconnecting {} to {}", node.name, network.name))?;
+            self.docker
+                .connect_network(&network.name, request)
+                .await
+                .with_context(|| format!("reconnecting {} to {}", node.name, network.name))?;
         }
         Ok(())
     }

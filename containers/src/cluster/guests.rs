@@ -170,10 +170,14 @@ impl Cluster {
             .with_startup_timeout(EXEC_TIMEOUT)
             // The whole of it, as a node's: testcontainers' defaults (all ports published) do not apply.
             .with_host_config_modifier(move |config| *config = host_config.clone());
-        let helper = Helper::start(request, self.labels.clone(), &spec.name).await.with_context(|| format!("creating {}", spec.hostname))?;
+        let helper =
+            Helper::start(request, self.labels.clone(), &spec.name).await.with_context(|| format!("creating {}", spec.hostname))?;
         // From here a failure drops `helper`, which removes the container.
         let off_none = bollard::models::NetworkDisconnectRequest { container: container.clone(), force: Some(true) };
-        self.docker.disconnect_network("none", off_none).await.with_context(|| format!("taking {} off the engine's `none` network", spec.hostname))?;
+        self.docker
+            .disconnect_network("none", off_none)
+            .await
+            .with_context(|| format!("taking {} off the engine's `none` network", spec.hostname))?;
         self.attach(&container, &spec.hostname, attachments).await?;
         self.deliver(&container, &spec.hostname, &archive).await?;
         self.guests.lock().insert(spec.name, helper);
@@ -224,7 +228,13 @@ mod tests {
     #[test]
     fn a_guest_receives_its_files_a_plan_and_the_supervisor() {
         let conf = Placement { path: "/etc/rsyslog.conf".into(), owner: "root".into(), group: "root".into(), mode: 0o644 };
-        let spec = GuestSpec { name: "loghost".into(), hostname: "loghost".into(), addrs: vec![], files: vec![(conf, b"x".to_vec())], services: vec![Service::Rsyslog] };
+        let spec = GuestSpec {
+            name: "loghost".into(),
+            hostname: "loghost".into(),
+            addrs: vec![],
+            files: vec![(conf, b"x".to_vec())],
+            services: vec![Service::Rsyslog],
+        };
         let archive = guest_archive(&spec).unwrap();
         assert_eq!(archive_paths(&archive).unwrap(), ["/etc/rsyslog.conf", "/etc/pcmk-comply/plan", "/usr/local/sbin/pcmk-node"]);
         let mut entries = tar::Archive::new(archive.as_slice());

@@ -8,27 +8,27 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use bollard::models::{ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, StopContainerOptionsBuilder,
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest,
 };
+use bollard::query_parameters::{CreateContainerOptionsBuilder, KillContainerOptionsBuilder, StopContainerOptionsBuilder};
 use bollard::Docker;
 use futures_util::{future, StreamExt};
 use rand::{Rng, RngCore};
 
-use crate::candidate::Candidate;
-use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
 use crate::addresses::AddressMap;
+use crate::candidate::Candidate;
 use crate::cib::{self, HarnessSetting};
-use pcmk_model::corosync_conf::{with_nodelist, PlacedNode};
 use crate::error::InputError;
 use crate::fence::{self, FenceAction, FenceWatcher};
 use crate::image::NodeImage;
 use crate::redact::Redactor;
 use crate::run::{self, RunId, LABEL_NODE};
 use crate::session::{Session, ShellError};
-use pcmk_model::status::ClusterStatus;
 use crate::system_dirs::SystemDir;
+use pcmk_model::corosync_conf::{with_nodelist, PlacedNode};
+use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
+use pcmk_model::status::ClusterStatus;
 
 /// The central log server's name on every node (an /etc/hosts entry), and its host part on link 0.
 pub const LOG_COLLECTOR: &str = "loghost";
@@ -144,7 +144,6 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
-
 mod creation;
 mod deployment;
 mod exec;
@@ -153,15 +152,15 @@ mod guests;
 mod readiness;
 mod supervisor;
 
-pub use crate::session::ExecOutput;
 pub(crate) use crate::run::RunGuard;
 pub use crate::session::exec_in;
-pub use exec::run_tool;
-pub use guests::{local_image, GuestSpec, Helper};
-use guests::Guests;
-pub use supervisor::{ServiceAction, Verb};
-pub use readiness::{NodeStopped, NotReadyInTime};
+pub use crate::session::ExecOutput;
 use deployment::{append, create_network, deployment, host_address, Layout};
+pub use exec::run_tool;
+use guests::Guests;
+pub use guests::{local_image, GuestSpec, Helper};
+pub use readiness::{NodeStopped, NotReadyInTime};
+pub use supervisor::{ServiceAction, Verb};
 
 impl Cluster {
     /// Builds the cluster and waits until it is ready.
@@ -170,7 +169,10 @@ impl Cluster {
         if let Err(e) = cluster.wait_ready(options.ready_timeout).await {
             if options.keep_on_failure {
                 cluster.keep();
-                return Err(e.context(format!("kept run {} for debugging; remove it with `pcmk-comply cluster down --run {}`", cluster.run, cluster.run)));
+                return Err(e.context(format!(
+                    "kept run {} for debugging; remove it with `pcmk-comply cluster down --run {}`",
+                    cluster.run, cluster.run
+                )));
             }
             return Err(e);
         }
@@ -244,7 +246,8 @@ impl Cluster {
             guests: Guests::default(),
             guard,
         };
-        let node_addrs: Vec<Vec<Option<Ipv4Addr>>> = cluster.nodes.iter().map(|n| n.addrs.iter().copied().chain(n.public_addr).map(Some).collect()).collect();
+        let node_addrs: Vec<Vec<Option<Ipv4Addr>>> =
+            cluster.nodes.iter().map(|n| n.addrs.iter().copied().chain(n.public_addr).map(Some).collect()).collect();
         let containers: Vec<String> = cluster.nodes.iter().map(|n| cluster.container_of(&n.name)).collect();
         let starts = cluster
             .nodes

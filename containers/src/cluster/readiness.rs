@@ -1,8 +1,8 @@
 //! Waiting for a cluster: membership, a DC, quorum, daemons that started or
 //! stay down, and the diagnosis when it does not come.
 
-use super::*;
 use super::supervisor::Verb;
+use super::*;
 
 /// Nodes that kept running but never formed the expected cluster in time, or
 /// whose daemons ended and will not restart (as opposed to a daemon that
@@ -61,7 +61,11 @@ impl Cluster {
                         down_since.remove(node);
                     } else if down_since.entry(node).or_insert_with(Instant::now).elapsed() > NODE_DOWN_GRACE {
                         let logs = self.recent_logs(ask).await;
-                        return Err(NodeStopped(format!("run {}: node {node} stopped running while the cluster was awaited\n{logs}", self.run)).into());
+                        return Err(NodeStopped(format!(
+                            "run {}: node {node} stopped running while the cluster was awaited\n{logs}",
+                            self.run
+                        ))
+                        .into());
                     }
                 }
             }
@@ -71,7 +75,9 @@ impl Cluster {
                     .iter()
                     .zip(&views)
                     .map(|(node, view)| match view {
-                        Ok(s) => format!("{node}: dc={} quorate={} members={:?}", s.dc.as_deref().unwrap_or("none"), s.quorate, s.members()),
+                        Ok(s) => {
+                            format!("{node}: dc={} quorate={} members={:?}", s.dc.as_deref().unwrap_or("none"), s.quorate, s.members())
+                        }
                         Err(e) => format!("{node}: {e:#}"),
                     })
                     .collect();
@@ -102,7 +108,11 @@ impl Cluster {
                     // staying down after a fatal error, its cause not yet proven).
                     Join::StaysDown(why) => {
                         let logs = self.recent_logs(ask).await;
-                        return Err(NotReadyInTime(format!("run {}: {node} stays down ({why}) while the cluster was awaited\n{logs}", self.run)).into());
+                        return Err(NotReadyInTime(format!(
+                            "run {}: {node} stays down ({why}) while the cluster was awaited\n{logs}",
+                            self.run
+                        ))
+                        .into());
                     }
                 },
                 None => tokio::time::sleep(POLL).await,
@@ -247,7 +257,9 @@ const QUOTED_WHEN_QUIET: usize = 3;
 pub fn log_excerpt(text: &str) -> String {
     let failing = |line: &str| {
         let line = line.to_ascii_lowercase();
-        [" error", "crit", "emerg", "fatal", "exited with", "exiting", "failed to", "not restarting", "refus", "denied"].iter().any(|w| line.contains(w))
+        [" error", "crit", "emerg", "fatal", "exited with", "exiting", "failed to", "not restarting", "refus", "denied"]
+            .iter()
+            .any(|w| line.contains(w))
     };
     let mut sections: Vec<(&str, Vec<&str>)> = vec![("", Vec::new())];
     for line in text.lines() {
@@ -290,7 +302,8 @@ mod tests {
 
     #[test]
     fn an_excerpt_keeps_the_failing_lines_with_their_neighbours_and_stays_short() {
-        let mut log = String::from("== /var/log/cluster/rsyslog.out\nrsyslogd: imklog: cannot open kernel log\n== /var/log/corosync/corosync.log\n");
+        let mut log =
+            String::from("== /var/log/cluster/rsyslog.out\nrsyslogd: imklog: cannot open kernel log\n== /var/log/corosync/corosync.log\n");
         for i in 0..500 {
             log.push_str(&format!("line {i} all is well\n"));
         }

@@ -34,11 +34,17 @@ pub enum Verb {
     /// `corosync running` / `… stopped` per daemon.
     Status,
     /// The last `lines` lines of each daemon's log, under `== FILE` headers.
-    Logs { lines: usize },
+    Logs {
+        lines: usize,
+    },
     /// Exit 0 once the controller has joined a DC, 3 if it stays down, else 1 after `seconds`.
-    AwaitJoin { seconds: f64 },
+    AwaitJoin {
+        seconds: f64,
+    },
     /// Exit 0 once the boot's services have started, within whole `seconds`.
-    AwaitBoot { seconds: u64 },
+    AwaitBoot {
+        seconds: u64,
+    },
 }
 
 impl Verb {
@@ -71,9 +77,15 @@ mod tests {
     fn every_verb_is_one_the_supervisor_dispatches() {
         let script = SUPERVISOR;
         let dispatch = &script[script.rfind("case \"$cmd\" in").expect("the supervisor dispatches on $cmd")..];
-        let known: Vec<&str> = dispatch.lines().filter_map(|l| l.trim().split_once(')')).flat_map(|(names, _)| names.split('|')).map(str::trim).collect();
+        let known: Vec<&str> =
+            dispatch.lines().filter_map(|l| l.trim().split_once(')')).flat_map(|(names, _)| names.split('|')).map(str::trim).collect();
         let actions = [ServiceAction::Start, ServiceAction::Stop, ServiceAction::Restart, ServiceAction::Kill, ServiceAction::ForceStop];
-        let verbs = actions.map(|a| Verb::Service(a, Service::Corosync)).into_iter().chain([Verb::Status, Verb::Logs { lines: 5 }, Verb::AwaitJoin { seconds: 1.5 }, Verb::AwaitBoot { seconds: 3 }]);
+        let verbs = actions.map(|a| Verb::Service(a, Service::Corosync)).into_iter().chain([
+            Verb::Status,
+            Verb::Logs { lines: 5 },
+            Verb::AwaitJoin { seconds: 1.5 },
+            Verb::AwaitBoot { seconds: 3 },
+        ]);
         for verb in verbs {
             let argv = verb.argv();
             assert_eq!(argv[0], "pcmk-node");

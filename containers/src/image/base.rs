@@ -164,7 +164,10 @@ impl Drop for BootstrapDir {
 /// SIGTERM to the group, up to 20 s for it to end, then SIGKILL.
 fn stop_process_group(pid: u32) {
     let group = -(pid as libc::pid_t);
-    let alive = || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')));
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
+    };
     // SAFETY: signals a process group this process created.
     unsafe { libc::kill(group, libc::SIGTERM) };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -185,4 +188,3 @@ fn mounts_under(dir: &Path) -> Vec<std::path::PathBuf> {
         .filter(|mount| mount.starts_with(dir))
         .collect()
 }
-

@@ -20,9 +20,26 @@ use pcmk_model::node::Distro;
 
 const DOCKERFILE: &str = include_str!("../../image/Dockerfile.in");
 const PACKAGES: &[&str] = &[
-    "pacemaker", "pacemaker-cli-utils", "corosync", "corosync-qdevice", "crmsh", "pcs", "resource-agents",
-    "nftables", "tcpdump", "iproute2", "iputils-ping", "procps", "sudo", "tini", "netcat-openbsd", "openssl", "aide", "rsyslog",
-    "libxml2-utils", "less",
+    "pacemaker",
+    "pacemaker-cli-utils",
+    "corosync",
+    "corosync-qdevice",
+    "crmsh",
+    "pcs",
+    "resource-agents",
+    "nftables",
+    "tcpdump",
+    "iproute2",
+    "iputils-ping",
+    "procps",
+    "sudo",
+    "tini",
+    "netcat-openbsd",
+    "openssl",
+    "aide",
+    "rsyslog",
+    "libxml2-utils",
+    "less",
 ];
 
 /// The fence agents: trixie splits them per agent, and its `fence-agents`
@@ -126,17 +143,8 @@ pub async fn ensure_node_image(
     }
     on_event(BuildEvent::Phase(format!("building {tag}")));
     let context = build_context(&dockerfile)?;
-    let labels = HashMap::from([
-        (LABEL_DISTRO.to_string(), distro.suite().to_string()),
-        (LABEL_RECIPE.to_string(), tag.clone()),
-    ]);
-    let options = BuildImageOptionsBuilder::default()
-        .dockerfile("Dockerfile")
-        .t(&tag)
-        .rm(true)
-        .forcerm(true)
-        .labels(&labels)
-        .build();
+    let labels = HashMap::from([(LABEL_DISTRO.to_string(), distro.suite().to_string()), (LABEL_RECIPE.to_string(), tag.clone())]);
+    let options = BuildImageOptionsBuilder::default().dockerfile("Dockerfile").t(&tag).rm(true).forcerm(true).labels(&labels).build();
     let mut stream = docker.build_image(options, None, Some(bollard::body_full(context.into())));
     let mut tail: Vec<String> = Vec::new();
     while let Some(item) = stream.next().await {

@@ -99,7 +99,11 @@ pub fn read_archive(path: &Path) -> Result<Tree, InputError> {
         let member_err = |msg: String| InputError::new(PathBuf::from(format!("{}:{raw_name}", path.display())), None, msg);
         members += 1;
         if members > MAX_FILES {
-            return Err(InputError::new(path, None, format!("holds more than {MAX_FILES} members; a cluster's configuration is far smaller")));
+            return Err(InputError::new(
+                path,
+                None,
+                format!("holds more than {MAX_FILES} members; a cluster's configuration is far smaller"),
+            ));
         }
         let name = member_path(&raw_name).map_err(member_err)?;
         last_member = raw_name.clone();
@@ -118,7 +122,9 @@ pub fn read_archive(path: &Path) -> Result<Tree, InputError> {
             }
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {}
             tar::EntryType::XHeader | tar::EntryType::XGlobalHeader | tar::EntryType::GNULongName | tar::EntryType::GNULongLink => continue,
-            other => return Err(member_err(format!("is a {other:?} entry, not a regular file; an archive of configuration holds files only"))),
+            other => {
+                return Err(member_err(format!("is a {other:?} entry, not a regular file; an archive of configuration holds files only")))
+            }
         }
         let declared = entry.header().size().map_err(|e| member_err(format!("has a bad size field: {e}")))?;
         if declared > MAX_FILE_BYTES {
@@ -139,7 +145,9 @@ pub fn read_archive(path: &Path) -> Result<Tree, InputError> {
     for (link, target, written) in links {
         match tree.files.iter().find(|f| f.path == target).cloned() {
             Some(file) => tree.files.push(TreeFile { path: link, ..file }),
-            None => tree.skipped.push(Skipped { path: link, reason: format!("a link to `{written}`, which the archive does not hold as a file") }),
+            None => tree
+                .skipped
+                .push(Skipped { path: link, reason: format!("a link to `{written}`, which the archive does not hold as a file") }),
         }
     }
     tree.files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -178,7 +186,8 @@ fn xz_stream(mut reader: impl std::io::BufRead, path: &Path) -> Result<std::io::
         }
     }
     let mut sink = Sink(Vec::new());
-    lzma_rs::xz_decompress(&mut reader, &mut sink).map_err(|e| InputError::new(path, None, format!("truncated or corrupt xz archive: {e}")))?;
+    lzma_rs::xz_decompress(&mut reader, &mut sink)
+        .map_err(|e| InputError::new(path, None, format!("truncated or corrupt xz archive: {e}")))?;
     Ok(std::io::Cursor::new(sink.0))
 }
 
@@ -247,4 +256,3 @@ mod tests {
         assert_eq!(packing_of(b"totem {"), None);
     }
 }
-

@@ -99,7 +99,6 @@ pub fn append(archive: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, conten
     archive.append_data(&mut header, path.trim_start_matches('/'), content)
 }
 
-
 /// What `shown` (a path below the candidate directory `base`, canonical)
 /// resolves to, refused when a symlink leads out of the directory.
 pub(crate) fn resolve_confined(base: &Path, shown: &Path) -> Result<(PathBuf, std::fs::Metadata), InputError> {
@@ -118,7 +117,11 @@ pub(crate) fn check_regular(shown: &Path, meta: &std::fs::Metadata) -> Result<()
         return Err(InputError::new(shown, None, "not a regular file"));
     }
     if meta.len() > MAX_FILE_BYTES {
-        return Err(InputError::new(shown, None, format!("{} bytes is larger than the {MAX_FILE_BYTES} byte limit for a candidate file", meta.len())));
+        return Err(InputError::new(
+            shown,
+            None,
+            format!("{} bytes is larger than the {MAX_FILE_BYTES} byte limit for a candidate file", meta.len()),
+        ));
     }
     Ok(())
 }
@@ -164,11 +167,19 @@ pub fn read_dir_but(dir: &Path, skip: &dyn Fn(&str) -> bool) -> Result<Tree, Inp
             }
             check_regular(&shown, &meta)?;
             if tree.files.len() >= MAX_FILES {
-                return Err(InputError::new(dir, None, format!("holds more than {MAX_FILES} files; a cluster's configuration is far smaller")));
+                return Err(InputError::new(
+                    dir,
+                    None,
+                    format!("holds more than {MAX_FILES} files; a cluster's configuration is far smaller"),
+                ));
             }
             total += meta.len();
             if total > MAX_TOTAL_BYTES {
-                return Err(InputError::new(dir, None, format!("holds more than {MAX_TOTAL_BYTES} bytes; a cluster's configuration is far smaller")));
+                return Err(InputError::new(
+                    dir,
+                    None,
+                    format!("holds more than {MAX_TOTAL_BYTES} bytes; a cluster's configuration is far smaller"),
+                ));
             }
             let content = std::fs::read(&resolved).map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
             use std::os::unix::fs::PermissionsExt as _;
@@ -178,4 +189,3 @@ pub fn read_dir_but(dir: &Path, skip: &dyn Fn(&str) -> bool) -> Result<Tree, Inp
     tree.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(tree)
 }
-

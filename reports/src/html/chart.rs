@@ -9,9 +9,9 @@ use std::time::Duration;
 use pcmk_model::measurement::{Kind, Measurement};
 use pcmk_model::report::Report;
 
-use super::{escape, filters};
 use super::palette;
 use super::scale::Scale;
+use super::{escape, filters};
 
 const LEFT: f64 = 350.0;
 const WIDTH: f64 = 560.0;
@@ -40,7 +40,10 @@ pub(super) fn section(h: &mut String, report: &Report) -> std::fmt::Result {
     writeln!(h, "<h2>Failover and fencing times</h2>")?;
     let rows = charted(report);
     if rows.is_empty() {
-        writeln!(h, "<p>No failover or fencing was timed in this run (<code>run</code> times them in the <code>@destructive</code> scenarios).</p>")?;
+        writeln!(
+            h,
+            "<p>No failover or fencing was timed in this run (<code>run</code> times them in the <code>@destructive</code> scenarios).</p>"
+        )?;
     } else {
         draw(h, report, &rows)?;
     }
@@ -63,21 +66,46 @@ fn draw(h: &mut String, report: &Report, rows: &[&Measurement]) -> std::fmt::Res
         let took = seconds(m.took).unwrap_or_default();
         let fill = if m.kind == Kind::Fencing { palette::CHART_FENCING } else { palette::CHART_FAILOVER };
         let (x, width) = scale.span(0.0, took);
-        write!(h, "<g{}><text x=\"4\" y=\"{}\">{}</text>", filters::attributes_of(report, m.scenario.as_deref()), top + 16.0, escape(&label(m)))?;
-        write!(h, "<rect x=\"{x}\" y=\"{}\" width=\"{width}\" height=\"14\" fill=\"{fill}\"><title>{}</title></rect>", top + 5.0, escape(&m.what))?;
+        write!(
+            h,
+            "<g{}><text x=\"4\" y=\"{}\">{}</text>",
+            filters::attributes_of(report, m.scenario.as_deref()),
+            top + 16.0,
+            escape(&label(m))
+        )?;
+        write!(
+            h,
+            "<rect x=\"{x}\" y=\"{}\" width=\"{width}\" height=\"14\" fill=\"{fill}\"><title>{}</title></rect>",
+            top + 5.0,
+            escape(&m.what)
+        )?;
         // Past the floor's mark when the bar ends under it.
         let floor_mark = seconds(m.floor).map(|f| scale.x(f) + 2.0).unwrap_or_default();
         write!(h, "<text x=\"{}\" y=\"{}\" font-size=\"11\">{took:.2} s</text>", (x + width).max(floor_mark) + 4.0, top + 16.0)?;
-        for (bound, colour, what) in [(m.floor, palette::CHART_FLOOR, "corosync token + consensus"), (m.slo, palette::CHART_SLO, "service level")] {
+        for (bound, colour, what) in
+            [(m.floor, palette::CHART_FLOOR, "corosync token + consensus"), (m.slo, palette::CHART_SLO, "service level")]
+        {
             if let Some(bound) = seconds(bound) {
-                write!(h, "<rect x=\"{}\" y=\"{}\" width=\"3\" height=\"{}\" fill=\"{colour}\"><title>{what}: {bound:.2} s</title></rect>", scale.x(bound) - 1.0, top + 1.0, ROW - 2.0)?;
+                write!(
+                    h,
+                    "<rect x=\"{}\" y=\"{}\" width=\"3\" height=\"{}\" fill=\"{colour}\"><title>{what}: {bound:.2} s</title></rect>",
+                    scale.x(bound) - 1.0,
+                    top + 1.0,
+                    ROW - 2.0
+                )?;
             }
         }
         writeln!(h, "</g>")?;
     }
     writeln!(h, "{}</svg>", scale.axis(height + 2.0))?;
-    let legend = [(palette::CHART_FAILOVER, "failover, recovery, availability, stop without quorum"), (palette::CHART_FENCING, "fencing"), (palette::CHART_FLOOR, "corosync's floor (token + consensus)"), (palette::CHART_SLO, "the scenario's service level")];
-    let swatches: String = legend.iter().map(|(colour, what)| format!("<span class=\"swatch\" style=\"background:{colour}\"></span>{what}")).collect();
+    let legend = [
+        (palette::CHART_FAILOVER, "failover, recovery, availability, stop without quorum"),
+        (palette::CHART_FENCING, "fencing"),
+        (palette::CHART_FLOOR, "corosync's floor (token + consensus)"),
+        (palette::CHART_SLO, "the scenario's service level"),
+    ];
+    let swatches: String =
+        legend.iter().map(|(colour, what)| format!("<span class=\"swatch\" style=\"background:{colour}\"></span>{what}")).collect();
     writeln!(h, "<p class=\"legend\">{swatches}</p>")
 }
 
@@ -95,7 +123,14 @@ fn table(h: &mut String, report: &Report) -> std::fmt::Result {
             None => "",
         };
         let attributes = filters::attributes_of(report, m.scenario.as_deref());
-        writeln!(h, "<tr{attributes}><td>{}</td><td{class}>{}</td><td>{}</td><td>{}</td></tr>", escape(&m.what), cell(m.took), cell(m.floor), cell(m.slo))?;
+        writeln!(
+            h,
+            "<tr{attributes}><td>{}</td><td{class}>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&m.what),
+            cell(m.took),
+            cell(m.floor),
+            cell(m.slo)
+        )?;
     }
     writeln!(h, "</tbody></table>")
 }
@@ -107,7 +142,11 @@ mod tests {
 
     fn measured(kind: Kind, scenario: &str, took: u64, floor: Option<u64>, slo: Option<u64>) -> Measurement {
         let ms = Duration::from_millis;
-        Measurement::new(kind, format!("{} in <{scenario}>", kind.word())).took(ms(took)).floor(floor.map(ms)).slo(slo.map(ms)).scenario(Some(scenario.to_string()))
+        Measurement::new(kind, format!("{} in <{scenario}>", kind.word()))
+            .took(ms(took))
+            .floor(floor.map(ms))
+            .slo(slo.map(ms))
+            .scenario(Some(scenario.to_string()))
     }
 
     #[test]
@@ -121,8 +160,17 @@ mod tests {
         let mut html = String::new();
         section(&mut html, &report).unwrap();
         // 25 s × 1.08 = 27 s over 560 px: 9 s is 187 px (rounded from 186.7), 4.5 s 93 px.
-        assert!(html.contains(&format!("<rect x=\"350\" y=\"5\" width=\"187\" height=\"14\" fill=\"{}\"><title>failover in &lt;No inline key&gt;", palette::CHART_FAILOVER)), "{html}");
-        assert!(html.contains(&format!("<rect x=\"350\" y=\"29\" width=\"93\" height=\"14\" fill=\"{}\">", palette::CHART_FENCING)), "{html}");
+        assert!(
+            html.contains(&format!(
+                "<rect x=\"350\" y=\"5\" width=\"187\" height=\"14\" fill=\"{}\"><title>failover in &lt;No inline key&gt;",
+                palette::CHART_FAILOVER
+            )),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("<rect x=\"350\" y=\"29\" width=\"93\" height=\"14\" fill=\"{}\">", palette::CHART_FENCING)),
+            "{html}"
+        );
         // The floor at 3 s (x 412) and the service level at 25 s (x 869), three pixels wide.
         assert!(html.contains(&format!("<rect x=\"411\" y=\"1\" width=\"3\" height=\"22\" fill=\"{}\">", palette::CHART_FLOOR)), "{html}");
         assert!(html.contains(&format!("<rect x=\"868\" y=\"1\" width=\"3\" height=\"22\" fill=\"{}\">", palette::CHART_SLO)), "{html}");
@@ -132,7 +180,10 @@ mod tests {
         assert!(html.contains("<tr data-outcome=\"passed\" data-practice=\"Secure communication\" data-severity=\"high\"><td>failover in &lt;No inline key&gt;</td>"), "{html}");
         assert!(html.contains("<td>rolling upgrade step 1</td><td>80.00</td><td>-</td><td>-</td>"), "but it is in the table");
         assert!(html.contains("<td class=\"passed\">9.00</td><td>3.00</td><td>25.00</td>"));
-        assert!(html.contains("<g><text x=\"4\" y=\"40\">fencing: A killed node&#39;s resource moves</text>"), "labels are escaped: {html}");
+        assert!(
+            html.contains("<g><text x=\"4\" y=\"40\">fencing: A killed node&#39;s resource moves</text>"),
+            "labels are escaped: {html}"
+        );
     }
 
     #[test]

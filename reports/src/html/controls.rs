@@ -58,7 +58,15 @@ pub(super) fn section(h: &mut String, report: &Report) -> std::fmt::Result {
         let status = worst(verdicts);
         write!(h, "<tr><td>{}</td><td><ul class=\"plain\">", escape(title))?;
         for v in verdicts {
-            write!(h, "<li {}><span class=\"{}\">{}</span> {} » {}</li>", filters::attributes(v), css_class(v.status()), v.status().word(), escape(&v.feature), escape(&v.scenario))?;
+            write!(
+                h,
+                "<li {}><span class=\"{}\">{}</span> {} » {}</li>",
+                filters::attributes(v),
+                css_class(v.status()),
+                v.status().word(),
+                escape(&v.feature),
+                escape(&v.scenario)
+            )?;
         }
         writeln!(h, "</ul></td><td class=\"{}\">{}</td></tr>", css_class(status), status.word())?;
     }
@@ -80,7 +88,10 @@ mod tests {
         let titles: Vec<&str> = html.lines().filter_map(|l| l.strip_prefix("<tr><td>")).map(|l| l.split("</td>").next().unwrap()).collect();
         assert_eq!(titles, ["NIST SP 800-53 SC-8", "NIST SP 800-53 SC-12", "CIS Controls v8 3.9", "CIS Controls v8 3.10"]);
         let sc8 = html.lines().find(|l| l.starts_with("<tr><td>NIST SP 800-53 SC-8<")).unwrap();
-        assert!(sc8.contains("<span class=\"failed\">failed</span> Secure communication » Corosync runs on the knet transport</li>"), "{sc8}");
+        assert!(
+            sc8.contains("<span class=\"failed\">failed</span> Secure communication » Corosync runs on the knet transport</li>"),
+            "{sc8}"
+        );
         assert!(sc8.contains("<span class=\"passed\">passed</span> Secure communication » No inline key</li>"), "{sc8}");
         assert!(sc8.ends_with("<td class=\"failed\">failed</td></tr>"), "the worst outcome names the control: {sc8}");
     }

@@ -14,7 +14,8 @@ use pcmk_model::verdict::{Status, Verdict};
 use super::{css_class, escape};
 
 /// Filter values of the severity tags and their labels; `none` is a scenario without one.
-pub(super) const SEVERITIES: [(&str, &str); 5] = [("critical", "critical"), ("high", "high"), ("medium", "medium"), ("low", "low"), ("none", "no severity")];
+pub(super) const SEVERITIES: [(&str, &str); 5] =
+    [("critical", "critical"), ("high", "high"), ("medium", "medium"), ("low", "low"), ("none", "no severity")];
 
 /// A scenario's severity as the filters name it.
 pub(super) fn severity(v: &Verdict) -> &'static str {
@@ -56,7 +57,8 @@ pub(super) fn scenario_table(h: &mut String, report: &Report) -> std::fmt::Resul
     writeln!(h, "<h2>Scenarios</h2>\n<table id=\"scenarios\"><thead><tr><th>Practice</th><th>Scenario</th><th>Severity</th><th>Controls</th><th>Cluster</th><th>Start (s)</th><th>Seconds</th><th>Outcome</th></tr></thead><tbody>")?;
     for v in &report.verdicts {
         let controls = v.controls();
-        let named: Vec<String> = controls.nist.iter().map(|c| c.to_string()).chain(controls.cis.iter().map(|c| format!("CIS {c}"))).collect();
+        let named: Vec<String> =
+            controls.nist.iter().map(|c| c.to_string()).chain(controls.cis.iter().map(|c| format!("CIS {c}"))).collect();
         let started = v.started.map(|s| format!("{:.1}", s.as_secs_f64())).unwrap_or_else(|| "-".into());
         writeln!(
             h,

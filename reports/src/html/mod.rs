@@ -78,7 +78,10 @@ pub(crate) fn css_class(status: Status) -> &'static str {
 
 /// The worst status among `verdicts`: it names a practice or a control.
 fn worst(verdicts: &[&Verdict]) -> Status {
-    [Status::InfraError, Status::Undefined, Status::Failed, Status::Waived, Status::NotApplicable].into_iter().find(|s| count(verdicts, *s) > 0).unwrap_or(Status::Passed)
+    [Status::InfraError, Status::Undefined, Status::Failed, Status::Waived, Status::NotApplicable]
+        .into_iter()
+        .find(|s| count(verdicts, *s) > 0)
+        .unwrap_or(Status::Passed)
 }
 
 fn capitalised(word: &str) -> String {
@@ -106,7 +109,12 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
         1 => "not compliant",
         _ => "not proven (bad input or infrastructure error)",
     };
-    writeln!(h, "<p id=\"verdict\">Verdict: <strong>{verdict}</strong> — {} scenarios: {}.</p>", report.verdicts.len(), pcmk_model::verdict::summary(&report.verdicts))?;
+    writeln!(
+        h,
+        "<p id=\"verdict\">Verdict: <strong>{verdict}</strong> — {} scenarios: {}.</p>",
+        report.verdicts.len(),
+        pcmk_model::verdict::summary(&report.verdicts)
+    )?;
     summary(&mut h, report)?;
     severities(&mut h, report)?;
     filters::form(&mut h, report)?;
@@ -127,7 +135,14 @@ fn summary(h: &mut String, report: &Report) -> std::fmt::Result {
     for (practice, verdicts) in &practices(report) {
         let worst = worst(verdicts);
         let cells: String = Status::ALL.iter().map(|s| format!("<td>{}</td>", count(verdicts, *s))).collect();
-        writeln!(h, "<tr><td>{}</td><td>{}</td>{cells}<td class=\"{}\">{}</td></tr>", escape(practice), verdicts.len(), css_class(worst), worst.word())?;
+        writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td>{cells}<td class=\"{}\">{}</td></tr>",
+            escape(practice),
+            verdicts.len(),
+            css_class(worst),
+            worst.word()
+        )?;
     }
     writeln!(h, "</tbody></table>")
 }
@@ -154,14 +169,28 @@ fn severities(h: &mut String, report: &Report) -> std::fmt::Result {
 }
 
 fn failures(h: &mut String, report: &Report) -> std::fmt::Result {
-    let failures: Vec<&Verdict> = report.verdicts.iter().filter(|v| !matches!(v.outcome, Outcome::Passed | Outcome::NotApplicable)).collect();
+    let failures: Vec<&Verdict> =
+        report.verdicts.iter().filter(|v| !matches!(v.outcome, Outcome::Passed | Outcome::NotApplicable)).collect();
     writeln!(h, "<h2>Failures ({})</h2>", failures.len())?;
     for v in failures {
         let guidance = Guidance::from_description(v.description.as_deref());
         let location = crate::location::of(v, &report.info);
         let class = if v.waived_by.is_some() { "failure waived" } else { "failure" };
-        writeln!(h, "<div class=\"{class}\" {}><h3>{} » {} <small>({})</small></h3>", filters::attributes(v), escape(&v.feature), escape(&v.scenario), crate::status_word(v))?;
-        writeln!(h, "<p><b>Step:</b> <code>{}</code><br><b>Where:</b> <code>{}:{}</code></p>", escape(v.failed_step.as_deref().unwrap_or("-")), escape(&location.uri), location.line)?;
+        writeln!(
+            h,
+            "<div class=\"{class}\" {}><h3>{} » {} <small>({})</small></h3>",
+            filters::attributes(v),
+            escape(&v.feature),
+            escape(&v.scenario),
+            crate::status_word(v)
+        )?;
+        writeln!(
+            h,
+            "<p><b>Step:</b> <code>{}</code><br><b>Where:</b> <code>{}:{}</code></p>",
+            escape(v.failed_step.as_deref().unwrap_or("-")),
+            escape(&location.uri),
+            location.line
+        )?;
         writeln!(h, "<pre>{}</pre>", escape(v.reason.as_deref().unwrap_or_default()))?;
         writeln!(h, "<p><b>Why it matters:</b> {}</p>", escape(&guidance.rationale))?;
         writeln!(h, "<p><b>Remediation:</b> {}</p>", escape(guidance.remediation.as_deref().unwrap_or("(the scenario gives none)")))?;
@@ -189,8 +218,18 @@ fn list<'a>(h: &mut String, heading: &str, id: Option<&str>, lines: impl IntoIte
 
 /// Scenarios with nothing to judge, waivers that did not apply, and errors.
 fn problems(h: &mut String, report: &Report) -> std::fmt::Result {
-    let not_applicable: Vec<String> = report.verdicts.iter().filter(|v| v.outcome == Outcome::NotApplicable).map(|v| format!("{} » {}: {}", v.feature, v.scenario, v.reason.as_deref().unwrap_or_default())).collect();
-    list(h, &format!("Not applicable ({})", not_applicable.len()), Some("not-applicable"), not_applicable.iter().map(|l| ("", l.as_str())))?;
+    let not_applicable: Vec<String> = report
+        .verdicts
+        .iter()
+        .filter(|v| v.outcome == Outcome::NotApplicable)
+        .map(|v| format!("{} » {}: {}", v.feature, v.scenario, v.reason.as_deref().unwrap_or_default()))
+        .collect();
+    list(
+        h,
+        &format!("Not applicable ({})", not_applicable.len()),
+        Some("not-applicable"),
+        not_applicable.iter().map(|l| ("", l.as_str())),
+    )?;
     let expired = report.expired_waivers.iter().map(|w| ("<b>expired:</b> ", w.as_str()));
     list(h, "Waivers", None, expired.chain(report.unused_waivers.iter().map(|w| ("", w.as_str()))))?;
     list(h, "Errors", None, report.infra_errors.iter().chain(report.policy_errors.iter().map(|p| &p.0)).map(|e| ("", e.as_str())))

@@ -56,7 +56,12 @@ fn lanes(report: &Report) -> Vec<Lane<'_>> {
     let mut placed: Vec<&Verdict> = report.verdicts.iter().filter(|v| v.started.is_some()).collect();
     placed.sort_by_key(|v| v.started);
     let mut lanes: Vec<(std::time::Duration, Lane)> = Vec::new();
-    let names = report.info.cluster_starts.iter().map(|c| (c.at, c.lane.as_str())).chain(placed.iter().map(|v| (v.started.unwrap_or_default(), v.cluster.as_deref().unwrap_or(NO_CLUSTER))));
+    let names = report
+        .info
+        .cluster_starts
+        .iter()
+        .map(|c| (c.at, c.lane.as_str()))
+        .chain(placed.iter().map(|v| (v.started.unwrap_or_default(), v.cluster.as_deref().unwrap_or(NO_CLUSTER))));
     for (at, name) in names {
         match lanes.iter_mut().find(|(_, lane)| lane.name == name) {
             Some((first, _)) => *first = (*first).min(at),
@@ -90,7 +95,10 @@ pub(super) fn section(h: &mut String, report: &Report) -> std::fmt::Result {
     writeln!(h, "<h2>Timeline</h2>")?;
     let lanes = lanes(report);
     if lanes.iter().all(|lane| lane.rows.is_empty()) {
-        return writeln!(h, "<p>No timeline: these results carry no start times (the Cucumber JSON that <code>merge</code> reads keeps none).</p>");
+        return writeln!(
+            h,
+            "<p>No timeline: these results carry no start times (the Cucumber JSON that <code>merge</code> reads keeps none).</p>"
+        );
     }
     let scale = Scale::new(LEFT, WIDTH, seconds(report.end()));
     let height: f64 = lanes.iter().map(Lane::height).sum();
@@ -106,26 +114,56 @@ pub(super) fn section(h: &mut String, report: &Report) -> std::fmt::Result {
         top += lane.height();
     }
     writeln!(h, "{}</svg>", scale.axis(top + 2.0))?;
-    let statuses = [(Status::Passed, "passed"), (Status::Failed, "failed"), (Status::Waived, "waived"), (Status::NotApplicable, "not applicable"), (Status::InfraError, "error or undefined")];
-    let swatches: String = statuses.iter().map(|(s, label)| format!("<span class=\"swatch\" style=\"background:{}\"></span>{label}", colour(*s))).collect();
-    writeln!(h, "<p class=\"legend\">{swatches}<span class=\"swatch\" style=\"background:{}\"></span>cluster starting</p>", palette::CLUSTER_START)
+    let statuses = [
+        (Status::Passed, "passed"),
+        (Status::Failed, "failed"),
+        (Status::Waived, "waived"),
+        (Status::NotApplicable, "not applicable"),
+        (Status::InfraError, "error or undefined"),
+    ];
+    let swatches: String =
+        statuses.iter().map(|(s, label)| format!("<span class=\"swatch\" style=\"background:{}\"></span>{label}", colour(*s))).collect();
+    writeln!(
+        h,
+        "<p class=\"legend\">{swatches}<span class=\"swatch\" style=\"background:{}\"></span>cluster starting</p>",
+        palette::CLUSTER_START
+    )
 }
 
 fn draw_lane(h: &mut String, lane: &Lane, top: f64, scale: &Scale) -> std::fmt::Result {
     let bottom = top + lane.height();
-    writeln!(h, "<g class=\"lane\"><line x1=\"0\" y1=\"{bottom}\" x2=\"{}\" y2=\"{bottom}\" stroke=\"#ddd\"/><text x=\"4\" y=\"{}\">{}</text>", LEFT + WIDTH, top + BAND + BAR, escape(lane.name))?;
+    writeln!(
+        h,
+        "<g class=\"lane\"><line x1=\"0\" y1=\"{bottom}\" x2=\"{}\" y2=\"{bottom}\" stroke=\"#ddd\"/><text x=\"4\" y=\"{}\">{}</text>",
+        LEFT + WIDTH,
+        top + BAND + BAR,
+        escape(lane.name)
+    )?;
     for start in &lane.starts {
         let (x, width) = scale.span(seconds(start.at), seconds(start.at + start.took));
         let title = format!("{} started in {:.1}s, {:.1}s into the run", start.lane, seconds(start.took), seconds(start.at));
-        writeln!(h, "<rect x=\"{x}\" y=\"{}\" width=\"{width}\" height=\"6\" fill=\"{}\"><title>{}</title></rect>", top + 2.0, palette::CLUSTER_START, escape(&title))?;
+        writeln!(
+            h,
+            "<rect x=\"{x}\" y=\"{}\" width=\"{width}\" height=\"6\" fill=\"{}\"><title>{}</title></rect>",
+            top + 2.0,
+            palette::CLUSTER_START,
+            escape(&title)
+        )?;
     }
     for (index, row) in lane.rows.iter().enumerate() {
         let y = top + BAND + ROW * index as f64;
         for v in row {
             let start = seconds(v.started.unwrap_or_default());
             let (x, width) = scale.span(start, start + seconds(v.duration));
-            let title = format!("{} » {}: {}, {:.1}s to {:.1}s", v.feature, v.scenario, v.status().word(), start, start + seconds(v.duration));
-            writeln!(h, "<rect {} x=\"{x}\" y=\"{y}\" width=\"{width}\" height=\"{BAR}\" fill=\"{}\"><title>{}</title></rect>", filters::attributes(v), colour(v.status()), escape(&title))?;
+            let title =
+                format!("{} » {}: {}, {:.1}s to {:.1}s", v.feature, v.scenario, v.status().word(), start, start + seconds(v.duration));
+            writeln!(
+                h,
+                "<rect {} x=\"{x}\" y=\"{y}\" width=\"{width}\" height=\"{BAR}\" fill=\"{}\"><title>{}</title></rect>",
+                filters::attributes(v),
+                colour(v.status()),
+                escape(&title)
+            )?;
         }
     }
     writeln!(h, "</g>")
@@ -148,9 +186,17 @@ mod tests {
 
     fn report() -> Report {
         let mut report = fixture::report();
-        report.verdicts = vec![placed("a", Some("shared cluster"), 10, 20), placed("b", Some("shared cluster"), 20, 10), placed("c", Some("own cluster 1"), 5, 50), placed("d <x>", None, 0, 1)];
+        report.verdicts = vec![
+            placed("a", Some("shared cluster"), 10, 20),
+            placed("b", Some("shared cluster"), 20, 10),
+            placed("c", Some("own cluster 1"), 5, 50),
+            placed("d <x>", None, 0, 1),
+        ];
         report.verdicts[1].outcome = pcmk_model::verdict::Outcome::Failed;
-        report.info.cluster_starts = vec![ClusterStart { lane: "shared cluster".into(), at: Duration::ZERO, took: Duration::from_secs(10) }, ClusterStart { lane: "own cluster 1".into(), at: Duration::from_secs(5), took: Duration::from_secs(15) }];
+        report.info.cluster_starts = vec![
+            ClusterStart { lane: "shared cluster".into(), at: Duration::ZERO, took: Duration::from_secs(10) },
+            ClusterStart { lane: "own cluster 1".into(), at: Duration::from_secs(5), took: Duration::from_secs(15) },
+        ];
         report
     }
 
@@ -160,14 +206,26 @@ mod tests {
         section(&mut html, &report()).unwrap();
         // 55 s over 780 px from x = 170, edges rounded: 10 s starts at 312, 30 s at 595.
         let bar = |name: &str| html.lines().find(|l| l.contains(&format!("<title>Failover and fencing » {name}:"))).unwrap().to_string();
-        assert!(bar("a").contains(&format!("x=\"312\" y=\"{BAND}\" width=\"283\" height=\"12\" fill=\"{}\"", palette::LANE_PASSED)), "{}", bar("a"));
+        assert!(
+            bar("a").contains(&format!("x=\"312\" y=\"{BAND}\" width=\"283\" height=\"12\" fill=\"{}\"", palette::LANE_PASSED)),
+            "{}",
+            bar("a")
+        );
         // b overlaps a on the shared cluster: the next row, in the colour of a failure.
-        assert!(bar("b").contains(&format!("x=\"454\" y=\"{}\" width=\"141\" height=\"12\" fill=\"{}\"", BAND + ROW, palette::LANE_FAILED)), "{}", bar("b"));
+        assert!(
+            bar("b").contains(&format!("x=\"454\" y=\"{}\" width=\"141\" height=\"12\" fill=\"{}\"", BAND + ROW, palette::LANE_FAILED)),
+            "{}",
+            bar("b")
+        );
         // The shared lane is two rows high; the own cluster's lane follows it.
         let own_top = BAND + 2.0 * ROW + 4.0;
         assert!(bar("c").contains(&format!("x=\"241\" y=\"{}\" width=\"709\"", own_top + BAND)), "{}", bar("c"));
         assert!(html.contains(&format!("<rect x=\"241\" y=\"{}\" width=\"213\" height=\"6\" fill=\"{}\"><title>own cluster 1 started in 15.0s, 5.0s into the run</title>", own_top + 2.0, palette::CLUSTER_START)), "{html}");
-        let order: Vec<&str> = html.lines().filter_map(|l| l.split("<text x=\"4\" y=\"").nth(1)).map(|t| t.split('>').nth(1).unwrap().trim_end_matches("</text")).collect();
+        let order: Vec<&str> = html
+            .lines()
+            .filter_map(|l| l.split("<text x=\"4\" y=\"").nth(1))
+            .map(|t| t.split('>').nth(1).unwrap().trim_end_matches("</text"))
+            .collect();
         assert_eq!(order, ["shared cluster", "own cluster 1", "no cluster"]);
         assert!(html.contains("Failover and fencing » d &lt;x&gt;: passed"), "titles are escaped");
         assert!(html.contains("data-outcome=\"failed\" data-practice=\"Failover and fencing\" data-severity=\"critical\" x=\"454\""));

@@ -9,9 +9,9 @@ use pcmk_containers::corosync_semantics::{self, Resolved};
 use crate::facts::NFTABLES_CONF;
 use crate::probes;
 use crate::support::{list, node_named, place, subject, Violations};
-use pcmk_model::node::COROSYNC_CONF;
 use crate::world::PolicyWorld;
 use pcmk_model::finding::{Finding, Place, Subject};
+use pcmk_model::node::COROSYNC_CONF;
 
 pub(crate) mod outsiders;
 
@@ -45,7 +45,10 @@ async fn totem_value_is_one_of(world: &mut PolicyWorld, key: &str, allowed: &str
         };
         if !allowed.contains(&value) {
             let at = line.map(|line| Place::new(COROSYNC_CONF, line));
-            violations.add(Finding::new(subject(node), format!("{}: totem.{key} is `{value}` ({how}); allowed: {}", place(node), allowed.join(", "))).at(at));
+            violations.add(
+                Finding::new(subject(node), format!("{}: totem.{key} is `{value}` ({how}); allowed: {}", place(node), allowed.join(", ")))
+                    .at(at),
+            );
         }
     }
     world.judge(violations)
@@ -76,7 +79,13 @@ async fn no_inline_key(world: &mut PolicyWorld) -> anyhow::Result<()> {
         if conf.root.lookup("totem.key").is_some() {
             // Said with the candidate's line: a node's copy has its nodelist written for the run.
             let (_, at, line) = crate::support::conf_value(conf, candidate.corosync_conf(), "totem.key", "");
-            violations.add(Finding::new(subject(node), format!("{}: {at} sets totem.key inline; use a keyfile (authkey) readable by root only", place(node))).at(line));
+            violations.add(
+                Finding::new(
+                    subject(node),
+                    format!("{}: {at} sets totem.key inline; use a keyfile (authkey) readable by root only", place(node)),
+                )
+                .at(line),
+            );
         }
     }
     world.judge(violations)
@@ -94,7 +103,13 @@ async fn running_crypto_matches(world: &mut PolicyWorld) -> anyhow::Result<()> {
             let configured = node.corosync_conf.as_ref().map(|c| totem_setting(c, key).value).unwrap_or_else(|| "none".into());
             let running = cmap.get(&format!("totem.{key}")).cloned().unwrap_or_else(|| "none".into());
             if running != configured {
-                violations.add(Finding::new(node_named(&node.name), format!("{}: corosync runs with {key} `{running}` but corosync.conf says `{configured}` (reload or restart corosync)", node.name)));
+                violations.add(Finding::new(
+                    node_named(&node.name),
+                    format!(
+                        "{}: corosync runs with {key} `{running}` but corosync.conf says `{configured}` (reload or restart corosync)",
+                        node.name
+                    ),
+                ));
             }
         }
     }
@@ -119,7 +134,13 @@ async fn crypt_counters_grow(world: &mut PolicyWorld, seconds: u64) -> anyhow::R
     for (b, a) in before.nodes.iter().zip(&after.nodes) {
         let (was, now) = (crypt_packets(b.cmap.as_ref().expect("live")), crypt_packets(a.cmap.as_ref().expect("live")));
         if now <= was {
-            violations.add(Finding::new(node_named(&a.name), format!("{}: knet encrypted {} packets before and {} after {seconds}s of cluster traffic: traffic is not encrypted", a.name, was, now)));
+            violations.add(Finding::new(
+                node_named(&a.name),
+                format!(
+                    "{}: knet encrypted {} packets before and {} after {seconds}s of cluster traffic: traffic is not encrypted",
+                    a.name, was, now
+                ),
+            ));
         }
     }
     world.judge(violations)
@@ -142,7 +163,10 @@ async fn key_identical(world: &mut PolicyWorld, path: String) -> anyhow::Result<
         }
     }
     if hashes.len() > 1 {
-        violations.add(Finding::new(Subject::Cluster, format!("{path} differs between nodes ({} distinct keys): nodes cannot authenticate each other", hashes.len())));
+        violations.add(Finding::new(
+            Subject::Cluster,
+            format!("{path} differs between nodes ({} distinct keys): nodes cannot authenticate each other", hashes.len()),
+        ));
     }
     world.judge(violations)
 }
@@ -155,15 +179,13 @@ async fn key_size(world: &mut PolicyWorld, path: String, min: u64, max: u64) -> 
     for node in &facts.nodes {
         match node.files.get(&path) {
             None => violations.add(Finding::new(subject(node), format!("{}: {path} does not exist", place(node)))),
-            Some(file) if !(min..=max).contains(&file.size) => {
-                violations.add(Finding::new(subject(node), format!("{}: {path} is {} bytes, outside {min}..={max}", place(node), file.size)))
-            }
+            Some(file) if !(min..=max).contains(&file.size) => violations
+                .add(Finding::new(subject(node), format!("{}: {path} is {} bytes, outside {min}..={max}", place(node), file.size))),
             Some(_) => {}
         }
     }
     world.judge(violations)
 }
-
 
 #[then(expr = "no resource parameter in the CIB holds a plaintext secret")]
 async fn no_plaintext_secrets(world: &mut PolicyWorld) -> anyhow::Result<()> {
@@ -200,7 +222,11 @@ async fn nothing_in_clear_on_the_wire(world: &mut PolicyWorld) -> anyhow::Result
     world.changed_cluster().await;
     let pcap = world.infra(base64::engine::general_purpose::STANDARD.decode(out.stdout.trim()).map_err(anyhow::Error::from))?;
     if pcap.len() < 200 {
-        return world.infra(Err(anyhow::anyhow!("the capture on {observer} holds no traffic ({} bytes): {}", pcap.len(), out.stderr.trim())));
+        return world.infra(Err(anyhow::anyhow!(
+            "the capture on {observer} holds no traffic ({} bytes): {}",
+            pcap.len(),
+            out.stderr.trim()
+        )));
     }
     let cluster_name = facts.nodes[0].corosync_conf.as_ref().and_then(|c| c.root.lookup("totem.cluster_name")).map(|p| p.value.clone());
     let mut needles: Vec<(String, &str)> = vec![(marker, "the CIB change")];
@@ -255,7 +281,14 @@ async fn firewall_loaded(world: &mut PolicyWorld) -> anyhow::Result<()> {
         let missing: Vec<&String> = expected.iter().filter(|t| !tables.contains(t)).collect();
         if !missing.is_empty() || !loaded.contains("hook input") {
             let what = if facts.live { "runs without" } else { "does not load at boot (add \"nftables\" to services)" };
-            violations.add(Finding::new(subject(node), format!("{}: {what} the candidate's firewall ({})", place(node), missing.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "))));
+            violations.add(Finding::new(
+                subject(node),
+                format!(
+                    "{}: {what} the candidate's firewall ({})",
+                    place(node),
+                    missing.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ));
         }
     }
     world.judge(violations)
@@ -284,7 +317,8 @@ async fn rogue_node_cannot_join(world: &mut PolicyWorld) -> anyhow::Result<()> {
     world.infra(cluster.kill_node(&victim.name).await)?;
     world.infra(cluster.remove_container(&victim.name).await)?;
     world.changed_cluster().await;
-    let placement = |path: &str, mode: u32| pcmk_model::node::Placement { path: path.into(), owner: "root".into(), group: "root".into(), mode };
+    let placement =
+        |path: &str, mode: u32| pcmk_model::node::Placement { path: path.into(), owner: "root".into(), group: "root".into(), mode };
     let spec = pcmk_containers::cluster::GuestSpec {
         name: "rogue".into(),
         hostname: victim.name.clone(),

@@ -31,7 +31,9 @@ impl Vantage {
     fn link(self, cluster: &crate::engine::Engine) -> anyhow::Result<usize> {
         match self {
             Vantage::ClusterNetwork => Ok(0),
-            Vantage::PublicNetwork => cluster.public_link().ok_or_else(|| anyhow::anyhow!("the candidate has no public network; set `public_network = true` in candidate.toml")),
+            Vantage::PublicNetwork => cluster
+                .public_link()
+                .ok_or_else(|| anyhow::anyhow!("the candidate has no public network; set `public_network = true` in candidate.toml")),
         }
     }
 
@@ -52,7 +54,8 @@ pub(crate) async fn add_outsider(world: &mut PolicyWorld, vantage: Vantage) -> a
     let addr = world.infra(live.cluster.guest_address(link, host))?;
     let mut addrs = vec![None; link + 1];
     addrs[link] = Some(addr);
-    let spec = pcmk_containers::cluster::GuestSpec { name: name.clone(), hostname: name.clone(), addrs, files: Vec::new(), services: Vec::new() };
+    let spec =
+        pcmk_containers::cluster::GuestSpec { name: name.clone(), hostname: name.clone(), addrs, files: Vec::new(), services: Vec::new() };
     world.infra(live.cluster.add_guest(spec).await)?;
     Ok((name, addr))
 }
@@ -106,17 +109,25 @@ pub(crate) async fn tcp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
     start_canaries(world, Protocol::Tcp, &ports).await?;
     let (outsider, addr) = add_outsider(world, vantage).await?;
     let live = world.live().await?;
-    let targets: Vec<(String, std::net::Ipv4Addr, u16)> = live.cluster.nodes().iter().flat_map(|n| ports.iter().map(move |p| (n.name.clone(), vantage.target(n), *p))).collect();
+    let targets: Vec<(String, std::net::Ipv4Addr, u16)> =
+        live.cluster.nodes().iter().flat_map(|n| ports.iter().map(move |p| (n.name.clone(), vantage.target(n), *p))).collect();
     let out = world.exec(&outsider, &["bash", "-c", &probes::tcp_connect_probe(&targets)]).await;
     kill_canaries(world, &outsider).await;
     let out = out?;
     let mut violations = Violations::default();
     let (open, answers) = probes::open_ports(&out.stdout);
     for (node, port) in open {
-        violations.add(Finding::new(node_named(&node), format!("{node}: TCP port {port} answers {} ({addr}); allow it from the cluster nodes only", vantage.who())));
+        violations.add(Finding::new(
+            node_named(&node),
+            format!("{node}: TCP port {port} answers {} ({addr}); allow it from the cluster nodes only", vantage.who()),
+        ));
     }
     if answers != targets.len() {
-        return world.infra(Err(anyhow::anyhow!("the probe from {outsider} answered for {answers} of {} ports: {}", targets.len(), out.stderr.trim())));
+        return world.infra(Err(anyhow::anyhow!(
+            "the probe from {outsider} answered for {answers} of {} ports: {}",
+            targets.len(),
+            out.stderr.trim()
+        )));
     }
     still_whole(world, &mut violations).await?;
     world.judge(violations)
@@ -182,4 +193,3 @@ pub(crate) async fn udp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
     still_whole(world, &mut violations).await?;
     world.judge(violations)
 }
-

@@ -86,7 +86,8 @@ impl CibFacts {
     pub fn parse(text: &str, origin: &str) -> anyhow::Result<CibFacts> {
         let doc = pcmk_containers::cib::parse(text, std::path::Path::new(origin))?;
         let line = |n: roxmltree::Node| doc.text_pos_at(n.range().start).row as usize;
-        let mut facts = CibFacts { validate_with: doc.root_element().attribute("validate-with").map(str::to_string), ..CibFacts::default() };
+        let mut facts =
+            CibFacts { validate_with: doc.root_element().attribute("validate-with").map(str::to_string), ..CibFacts::default() };
         let crm_config = doc.descendants().filter(|n| n.has_tag_name("crm_config"));
         for set in crm_config.flat_map(|c| c.children().filter(|n| n.has_tag_name("cluster_property_set"))) {
             facts.property_sets.push(PropertySet {
@@ -96,16 +97,23 @@ impl CibFacts {
                 pairs: set
                     .children()
                     .filter(|n| n.has_tag_name("nvpair"))
-                    .filter_map(|nv| Some((nv.attribute("name")?.to_string(), nv.attribute("value").unwrap_or_default().to_string(), line(nv))))
+                    .filter_map(|nv| {
+                        Some((nv.attribute("name")?.to_string(), nv.attribute("value").unwrap_or_default().to_string(), line(nv)))
+                    })
                     .collect(),
             });
         }
-        let templates: BTreeMap<&str, roxmltree::Node> = doc.descendants().filter(|n| n.has_tag_name("template")).filter_map(|t| Some((t.attribute("id")?, t))).collect();
+        let templates: BTreeMap<&str, roxmltree::Node> =
+            doc.descendants().filter(|n| n.has_tag_name("template")).filter_map(|t| Some((t.attribute("id")?, t))).collect();
         // A primitive made from a template takes its agent from it.
         let agent_of = |node: roxmltree::Node| -> (String, Option<String>, String) {
             let source = node.attribute("template").and_then(|t| templates.get(t).copied()).unwrap_or(node);
             let pick = |name: &str| node.attribute(name).or_else(|| source.attribute(name));
-            (pick("class").unwrap_or_default().to_string(), pick("provider").map(str::to_string), pick("type").unwrap_or_default().to_string())
+            (
+                pick("class").unwrap_or_default().to_string(),
+                pick("provider").map(str::to_string),
+                pick("type").unwrap_or_default().to_string(),
+            )
         };
         for primitive in doc.descendants().filter(|n| n.has_tag_name("primitive")) {
             let (class, provider, kind) = agent_of(primitive);
@@ -116,16 +124,21 @@ impl CibFacts {
                 .filter_map(|nv| Some((nv.attribute("name")?.to_string(), nv.attribute("value").unwrap_or_default().to_string(), line(nv))))
                 .collect();
             let ancestors: Vec<roxmltree::Node> = primitive.ancestors().skip(1).take_while(|a| !a.has_tag_name("resources")).collect();
-            let id_of = |tags: &[&str]| ancestors.iter().find(|a| tags.iter().any(|t| a.has_tag_name(*t))).and_then(|a| a.attribute("id")).map(str::to_string);
+            let id_of = |tags: &[&str]| {
+                ancestors.iter().find(|a| tags.iter().any(|t| a.has_tag_name(*t))).and_then(|a| a.attribute("id")).map(str::to_string)
+            };
             let held = std::iter::once(primitive).chain(ancestors.iter().copied()).any(|node| {
-                node.children().filter(|c| c.has_tag_name("meta_attributes")).flat_map(|m| m.children().filter(|c| c.has_tag_name("nvpair"))).any(|nv| {
-                    let value = nv.attribute("value").unwrap_or_default();
-                    match nv.attribute("name") {
-                        Some("target-role") => value.eq_ignore_ascii_case("stopped"),
-                        Some("is-managed") => pcmk_model::text::parse_bool(value) == Some(false),
-                        _ => false,
-                    }
-                })
+                node.children()
+                    .filter(|c| c.has_tag_name("meta_attributes"))
+                    .flat_map(|m| m.children().filter(|c| c.has_tag_name("nvpair")))
+                    .any(|nv| {
+                        let value = nv.attribute("value").unwrap_or_default();
+                        match nv.attribute("name") {
+                            Some("target-role") => value.eq_ignore_ascii_case("stopped"),
+                            Some("is-managed") => pcmk_model::text::parse_bool(value) == Some(false),
+                            _ => false,
+                        }
+                    })
             });
             facts.primitives.push(Primitive {
                 id: primitive.attribute("id").unwrap_or_default().to_string(),
@@ -166,7 +179,10 @@ impl CibFacts {
     /// The primitive a resource name stands for: itself, a group's first
     /// member, or the primitive a clone replicates.
     pub fn primitive_for(&self, name: &str) -> Option<&Primitive> {
-        self.primitives.iter().find(|p| p.id == name).or_else(|| self.primitives.iter().find(|p| p.group.as_deref() == Some(name) || p.replicated_by.as_deref() == Some(name)))
+        self.primitives
+            .iter()
+            .find(|p| p.id == name)
+            .or_else(|| self.primitives.iter().find(|p| p.group.as_deref() == Some(name) || p.replicated_by.as_deref() == Some(name)))
     }
 
     /// Resources a failover can move: primitives the cluster runs, outside

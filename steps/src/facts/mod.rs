@@ -96,7 +96,12 @@ pub const TEXT_GLOBS: &[&str] = &[
 pub fn is_read_path(path: &str) -> bool {
     TEXT_GLOBS.iter().any(|glob| match glob.split_once('*') {
         None => path == *glob,
-        Some((prefix, suffix)) => path.len() >= prefix.len() + suffix.len() && path.starts_with(prefix) && path.ends_with(suffix) && !path[prefix.len()..].contains('/'),
+        Some((prefix, suffix)) => {
+            path.len() >= prefix.len() + suffix.len()
+                && path.starts_with(prefix)
+                && path.ends_with(suffix)
+                && !path[prefix.len()..].contains('/')
+        }
     })
 }
 

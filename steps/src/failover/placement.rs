@@ -22,7 +22,8 @@ pub(super) async fn location(world: &mut PolicyWorld, from: &str, resource: &str
 /// the one a fault in this scenario took down); None while no node says.
 pub(crate) async fn running_now(world: &mut PolicyWorld, resource: &str) -> Option<String> {
     let faulted = world.fault.as_ref().map(|f| f.node.clone());
-    let askable: Vec<String> = world.live().await.ok()?.cluster.node_names().into_iter().filter(|n| faulted.as_deref() != Some(*n)).map(str::to_string).collect();
+    let askable: Vec<String> =
+        world.live().await.ok()?.cluster.node_names().into_iter().filter(|n| faulted.as_deref() != Some(*n)).map(str::to_string).collect();
     for node in &askable {
         if let Ok((_, nodes)) = location(world, node, resource).await {
             return nodes.into_iter().next();
@@ -36,7 +37,8 @@ pub(crate) async fn running_now(world: &mut PolicyWorld, resource: &str) -> Opti
 /// scenario took down).
 pub(crate) async fn wait_running(world: &mut PolicyWorld, resource: &str) -> anyhow::Result<String> {
     let faulted = world.fault.as_ref().map(|f| f.node.clone());
-    let askable: Vec<String> = world.live().await?.cluster.node_names().into_iter().filter(|n| faulted.as_deref() != Some(*n)).map(str::to_string).collect();
+    let askable: Vec<String> =
+        world.live().await?.cluster.node_names().into_iter().filter(|n| faulted.as_deref() != Some(*n)).map(str::to_string).collect();
     // A fresh cluster starts its resources a few seconds after it is ready.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -57,10 +59,15 @@ pub(crate) async fn wait_running(world: &mut PolicyWorld, resource: &str) -> any
                 if let Some(node) = nodes.into_iter().next() {
                     return Ok(node);
                 }
-                anyhow::ensure!(Instant::now() < deadline, "`{resource}` did not start anywhere within 60s, so there is nothing to fail over");
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "`{resource}` did not start anywhere within 60s, so there is nothing to fail over"
+                );
             }
             // No node answers for a minute: the harness cannot see the cluster.
-            None if Instant::now() >= deadline => return world.infra(Err(silent.unwrap_or_else(|| anyhow::anyhow!("no node to ask where `{resource}` runs")))),
+            None if Instant::now() >= deadline => {
+                return world.infra(Err(silent.unwrap_or_else(|| anyhow::anyhow!("no node to ask where `{resource}` runs"))))
+            }
             None => {}
         }
         tokio::time::sleep(POLL).await;

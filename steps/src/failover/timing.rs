@@ -42,11 +42,22 @@ pub(crate) fn record(world: &PolicyWorld, measurement: Measurement) {
 pub(super) fn fenced_after(live: &LiveCluster, fault: &Fault) -> Option<Duration> {
     // Fence actions carry the wall clock; the fault, the monotonic one.
     let fault_at = SystemTime::now().checked_sub(fault.at.elapsed())?;
-    live.cluster.fence_actions().into_iter().filter(|a| a.target == fault.node && a.succeeded).find_map(|a| a.at.duration_since(fault_at).ok())
+    live.cluster
+        .fence_actions()
+        .into_iter()
+        .filter(|a| a.target == fault.node && a.succeeded)
+        .find_map(|a| a.at.duration_since(fault_at).ok())
 }
 
 /// Records how long after `fault` a `kind` of thing happened, with the bounds that apply.
-pub(super) fn record_since(world: &PolicyWorld, fault: &Fault, kind: Kind, floor: Option<Duration>, seconds: u64, what: impl FnOnce(f64) -> String) {
+pub(super) fn record_since(
+    world: &PolicyWorld,
+    fault: &Fault,
+    kind: Kind,
+    floor: Option<Duration>,
+    seconds: u64,
+    what: impl FnOnce(f64) -> String,
+) {
     let took = fault.at.elapsed();
     record(world, Measurement::new(kind, what(took.as_secs_f64())).took(took).floor(floor).slo(Duration::from_secs(seconds)));
 }
