@@ -47,6 +47,13 @@ fn tar_of(members: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     for (path, kind, content, link) in members {
         let mut h = header(path, *kind, content.len() as u64);
+        // As sos and pcs record a node's files: by owner name, a key at 0400.
+        h.set_username("root").unwrap();
+        h.set_groupname("root").unwrap();
+        if path.ends_with("authkey") {
+            h.set_mode(0o400);
+        }
+        h.set_cksum();
         if let Some(link) = link {
             h.set_link_name(link).unwrap();
             h.set_cksum();
@@ -165,7 +172,10 @@ fn an_archive_in_the_root_layout_is_placed_and_its_key_never_printed() {
     let output = binary().args(["lint", "--candidate"]).arg(&archive).current_dir(repo_path("")).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("is a sosreport"), "{stdout}");
-    assert!(stdout.contains("etc/corosync/authkey at /etc/corosync/authkey (root:root 0400)"), "{stdout}");
+    assert!(
+        stdout.contains("etc/corosync/authkey at /etc/corosync/authkey (root:root 0400; owner and mode as the archive records them)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("etc/sysconfig/pcsd at /etc/default/pcsd"), "{stdout}");
     assert!(stdout.contains("ignored") && stdout.contains("etc/hosts: not a file the policy or the cluster reads"), "{stdout}");
     assert!(stdout.contains("sos_commands/pacemaker/crm_mon: sosreport command output"), "{stdout}");

@@ -35,9 +35,12 @@ fn comply(args: &[&str], candidate: &Path) -> (Output, Duration, String) {
     (child.wait_with_output().unwrap(), started.elapsed(), pid)
 }
 
+/// A change to a copy of the hardened candidate.
+type Edit = Box<dyn FnOnce(&Path)>;
+
 #[test]
 fn hostile_candidates_end_in_clear_errors_or_verdicts_at_once() {
-    let cases: Vec<(&str, Box<dyn FnOnce(&Path)>, i32, &str)> = vec![
+    let cases: Vec<(&str, Edit, i32, &str)> = vec![
         (
             "random-bytes",
             Box::new(|d: &Path| {
@@ -105,11 +108,13 @@ fn hostile_candidates_end_in_clear_errors_or_verdicts_at_once() {
     }
 }
 
+type EditFn = fn(&Path);
+
 /// Corosync refuses crypto without knet and a cipher without a hash: `run`
 /// refuses them at load, in corosync's words, before any cluster starts.
 #[test]
 fn configurations_corosync_refuses_stop_the_run_in_its_words() {
-    let cases: [(&str, fn(&Path), &str); 2] = [
+    let cases: [(&str, EditFn, &str); 2] = [
         (
             "udpu-crypto",
             |d| replace_in(&d.join("corosync.conf"), "transport: knet", "transport: udpu"),

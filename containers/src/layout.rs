@@ -8,6 +8,7 @@
 
 use crate::tree::{Tree, TreeFile};
 use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
+use pcmk_model::scope::CandidateKind;
 
 /// A file the policy or the cluster reads, with what a stock node gives it.
 /// Owners and modes are those `pcs config restore` sets (pcs/config.py,
@@ -118,8 +119,11 @@ const KNOWN: &[Known] = &[
     },
 ];
 
+/// (node directory, file suffix, owner, group, mode, service).
+type KnownDir = (&'static str, &'static str, &'static str, &'static str, u32, Option<Service>);
+
 /// Directories whose files are placed as they are: (node directory, file suffix, owner, group, mode, service).
-const KNOWN_DIRS: &[(&str, &str, &str, &str, u32, Option<Service>)] = &[
+const KNOWN_DIRS: &[KnownDir] = &[
     ("/etc/sudoers.d/", "", "root", "root", 0o440, None),
     ("/etc/rsyslog.d/", ".conf", "root", "root", 0o644, Some(Service::Rsyslog)),
     ("/etc/audit/rules.d/", ".rules", "root", "root", 0o640, None),
@@ -132,14 +136,24 @@ const ALIASES: &[(&str, &str)] = &[("/etc/sysconfig/pcsd", "/etc/default/pcsd")]
 /// What became of one file of the candidate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disposition {
-    Placed { placement: Placement, secret: bool, note: Option<String> },
-    Ignored { reason: String },
+    /// `stated`: the owner and mode are the node's own, as the archive records them.
+    Placed {
+        placement: Placement,
+        secret: bool,
+        note: Option<String>,
+        stated: bool,
+    },
+    Ignored {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub struct Laid {
     /// The layout recognised, as said to the user.
     pub kind: String,
+    /// What the layout says the candidate can carry.
+    pub candidate_kind: CandidateKind,
     /// (path in the tree, what became of it), in tree order.
     pub files: Vec<(String, Disposition)>,
     pub services: Vec<Service>,
@@ -152,24 +166,34 @@ pub fn lay_out(tree: &Tree) -> Laid {
         return crm_report(tree, &dc);
     }
     let root_layout = tree.files.iter().any(|f| f.path.starts_with("etc/") || f.path.starts_with("var/"));
-    let kind = if tree.get("sos_commands").is_some() || tree.files.iter().any(|f| f.path.starts_with("sos_commands/")) {
-        "a sosreport (a copy of the node's files)"
+    let (kind, candidate_kind) = if tree.get("sos_commands").is_some() || tree.files.iter().any(|f| f.path.starts_with("sos_commands/")) {
+        ("a sosreport (a copy of the node's files)", CandidateKind::Sosreport)
     } else if root_layout {
-        "a copy of a node's files (paths below /)"
+        ("a copy of a node's files (paths below /)", CandidateKind::Assembled)
     } else if tree.get("version.txt").is_some() && tree.get("cib.xml").is_some() {
-        "a pcs config backup"
+        ("a pcs config backup", CandidateKind::PcsBackup)
     } else {
-        "files under their well-known names"
+        ("files under their well-known names", CandidateKind::Assembled)
     };
-    let mut laid = Laid { kind: kind.into(), files: Vec::new(), services: vec![Service::Corosync, Service::Pacemaker], notes: Vec::new() };
+    let mut laid = Laid {
+        kind: kind.into(),
+        candidate_kind,
+        files: Vec::new(),
+        services: vec![Service::Corosync, Service::Pacemaker],
+        notes: Vec::new(),
+    };
     // sos does not copy the CIB file; its pacemaker plugin keeps the one crm_report saved.
     let has_cib = tree.get("var/lib/pacemaker/cib/cib.xml").is_some();
     for file in &tree.files {
+        // A member's owner and mode are the node file's only where it is a copy of
+        // that file: crm_report's CIB in a sosreport is `cibadmin` output, owned by root.
         let disposition = match sos_cib_host(&file.path).filter(|_| root_layout && !has_cib) {
             Some(host) => placed(known(CIB_XML), Some(format!("the CIB sos collected with crm_report on {host}"))),
             None if root_layout => place_rooted(file),
             None => place_flat(file),
         };
+        let copied = sos_cib_host(&file.path).is_none();
+        let disposition = if candidate_kind.records_stat() && copied { with_recorded_stat(disposition, file) } else { disposition };
         laid.add(file.path.clone(), disposition);
     }
     laid
@@ -207,6 +231,39 @@ fn add_service_for(services: &mut Vec<Service>, node_path: &str) {
     }
 }
 
+/// Accounts every node image has: a recorded owner outside them could not be
+/// given to a lab node, so the file keeps a stock node's and says nothing.
+const NODE_ACCOUNTS: &[&str] = &["root", "hacluster", "haclient"];
+
+/// A placed file with the owner and mode its archive member records (pcs
+/// config backup and sos read them off the node: `tarball.add`, `copystat`).
+fn with_recorded_stat(disposition: Disposition, file: &TreeFile) -> Disposition {
+    let Disposition::Placed { mut placement, secret, note, .. } = disposition else { return disposition };
+    match &file.recorded {
+        Some(r) if NODE_ACCOUNTS.contains(&r.owner.as_str()) && NODE_ACCOUNTS.contains(&r.group.as_str()) => {
+            placement.owner = r.owner.clone();
+            placement.group = r.group.clone();
+            placement.mode = r.mode;
+            let recorded = "owner and mode as the archive records them".to_string();
+            let note = Some(note.map_or(recorded.clone(), |n| format!("{n}; {recorded}")));
+            Disposition::Placed { placement, secret, note, stated: true }
+        }
+        _ => Disposition::Placed { placement, secret, note, stated: false },
+    }
+}
+
+/// The owner and mode a stock node gives the file at `node_path`, if the
+/// policy knows it.
+pub fn stock(node_path: &str) -> Option<Placement> {
+    if let Some(k) = KNOWN.iter().find(|k| k.node_path == node_path) {
+        return Some(Placement { path: node_path.into(), owner: k.owner.into(), group: k.group.into(), mode: k.mode });
+    }
+    match place_in_dir(node_path)? {
+        Disposition::Placed { placement, .. } => Some(placement),
+        Disposition::Ignored { .. } => None,
+    }
+}
+
 /// The entry for a node path the table holds.
 fn known(node_path: &str) -> &'static Known {
     KNOWN.iter().find(|k| k.node_path == node_path).expect("the table holds the cluster's own files")
@@ -217,6 +274,7 @@ fn placed(known: &Known, note: Option<String>) -> Disposition {
         placement: Placement { path: known.node_path.into(), owner: known.owner.into(), group: known.group.into(), mode: known.mode },
         secret: known.secret,
         note,
+        stated: false,
     }
 }
 
@@ -277,6 +335,7 @@ fn place_in_dir(node_path: &str) -> Option<Disposition> {
         placement: Placement { path: node_path.into(), owner: (*owner).into(), group: (*group).into(), mode: *mode },
         secret: false,
         note: None,
+        stated: false,
     })
 }
 
@@ -305,8 +364,13 @@ fn crm_report_node(tree: &Tree) -> Option<String> {
 
 fn crm_report(tree: &Tree, dc: &str) -> Laid {
     let marked = tree.get(&format!("{dc}/DC")).is_some();
-    let mut laid =
-        Laid { kind: "a crm report".into(), files: Vec::new(), services: vec![Service::Corosync, Service::Pacemaker], notes: Vec::new() };
+    let mut laid = Laid {
+        kind: "a crm report".into(),
+        candidate_kind: CandidateKind::CrmReport,
+        files: Vec::new(),
+        services: vec![Service::Corosync, Service::Pacemaker],
+        notes: Vec::new(),
+    };
     laid.notes.push(if marked {
         format!("used the CIB and corosync.conf of {dc}, the node that was DC when the report was taken")
     } else {
@@ -336,7 +400,10 @@ mod tests {
             origin: "t".into(),
             is_archive: false,
             single_file: false,
-            files: paths.iter().map(|p| TreeFile { path: p.to_string(), content: b"x".to_vec(), executable: false }).collect(),
+            files: paths
+                .iter()
+                .map(|p| TreeFile { path: p.to_string(), content: b"x".to_vec(), executable: false, recorded: None })
+                .collect(),
             skipped: Vec::new(),
         }
     }

@@ -299,6 +299,9 @@ mod tests {
         assert!(owner_alive(&labels));
         labels.insert(LABEL_OWNER_START.into(), "1".into());
         assert!(!owner_alive(&labels), "a recycled pid is not the owner");
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[test]

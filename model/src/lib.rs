@@ -9,6 +9,7 @@ pub mod guidance;
 pub mod measurement;
 pub mod node;
 pub mod report;
+pub mod scope;
 pub mod seconds;
 pub mod status;
 pub mod text;

@@ -44,9 +44,12 @@ fn is_error(v: &Verdict) -> bool {
     v.outcome == Outcome::Undefined || v.is_infra_error()
 }
 
+/// A scenario's verdict in the run before and in the run after, where it ran.
+type BeforeAndAfter<'a> = (Option<&'a Verdict>, Option<&'a Verdict>);
+
 /// Every scenario of either run, with how its verdict changed.
 pub fn rows<'a>(before: &'a Report, after: &'a Report) -> Vec<Row<'a>> {
-    let mut keyed: BTreeMap<(&str, &str), (Option<&Verdict>, Option<&Verdict>)> = BTreeMap::new();
+    let mut keyed: BTreeMap<(&str, &str), BeforeAndAfter> = BTreeMap::new();
     for v in &before.verdicts {
         keyed.entry((&v.feature, &v.scenario)).or_default().0 = Some(v);
     }
@@ -113,7 +116,7 @@ pub fn removed_in_pacemaker3(files: &[(String, String)]) -> Vec<Finding> {
                 }
                 if !text.contains("concurrent-fencing") {
                     add(
-                        format!("{name}"),
+                        name.to_string(),
                         "concurrent-fencing is unset: its default changes from false to true in Pacemaker 3".into(),
                         false,
                     );

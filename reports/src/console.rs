@@ -76,8 +76,11 @@ fn mark(status: Status) -> String {
 /// name, then for a failure its step, reason and remediation, and any waiver.
 pub fn verdict_block(verdict: &Verdict) -> String {
     let mut out = format!("{} {} » {}\n", mark(verdict.status()), verdict.feature, verdict.scenario);
-    if let (Some(step), Some(reason)) = (&verdict.failed_step, &verdict.reason) {
-        out.push_str(&format!("          step: {step}\n"));
+    if let Some(reason) = &verdict.reason {
+        // A scenario not applicable for what its steps could not judge names no one step.
+        if let Some(step) = &verdict.failed_step {
+            out.push_str(&format!("          step: {step}\n"));
+        }
         for line in reason.lines() {
             out.push_str(&format!("          {line}\n"));
         }

@@ -129,7 +129,7 @@ pub fn features(verdicts: &[Verdict]) -> Vec<Feature> {
                     line: s.line,
                     result: StepResult {
                         status: status(s.status).into(),
-                        duration: (s.status != StepStatus::Skipped).then(|| s.duration.as_nanos() as u64),
+                        duration: (s.status != StepStatus::Skipped).then_some(s.duration.as_nanos() as u64),
                         error_message: s.error.clone(),
                     },
                 })

@@ -32,10 +32,13 @@ pub struct Outputs {
     pub report_json: Option<PathBuf>,
 }
 
+/// A writer: the whole report as one file's text.
+type Render = fn(&Report) -> anyhow::Result<String>;
+
 impl Outputs {
     pub fn write(&self, report: &Report) -> anyhow::Result<()> {
         let report = &said_once::errors_said_once(report);
-        let files: [(&Option<PathBuf>, fn(&Report) -> anyhow::Result<String>); 5] = [
+        let files: [(&Option<PathBuf>, Render); 5] = [
             (&self.junit, junit::render),
             (&self.json, cucumber_json::render),
             (&self.sarif, sarif::render),

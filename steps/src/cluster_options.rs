@@ -148,7 +148,7 @@ fn read(cib: &CibFacts, origin: &str, name: &str, version: Pacemaker, with_rules
         let underscore = wanted.replace('-', "_");
         let matches = |n: &str| n == wanted || (legacy_ok && n == underscore);
         let mut found = sets.iter().flat_map(|s| s.pairs.iter()).filter(|p| matches(&p.0));
-        let pair = if last_wins { found.last() } else { found.next() };
+        let pair = if last_wins { found.next_back() } else { found.next() };
         pair.map(|(n, v, l)| (n.clone(), v.clone(), *l))
     };
     let found = match spec.new_name.filter(|_| version == Pacemaker::V3_0_2) {

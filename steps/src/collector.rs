@@ -14,6 +14,10 @@ pub use pcmk_model::verdict::{Outcome, PolicyError, StepRecord, StepStatus, Verd
 /// A scenario as the runner and the verdict writer both name it: feature, line, scenario.
 pub type ScenarioKey = (String, usize, String);
 
+/// Why steps were not judged, per scenario: written by steps as they run
+/// (`PolicyWorld::lacks`), read by the verdict writer as the scenario ends.
+pub type Unjudged = Arc<Mutex<BTreeMap<ScenarioKey, Vec<String>>>>;
+
 #[derive(Default)]
 pub struct Collected {
     pub verdicts: BTreeMap<ScenarioKey, Verdict>,
@@ -49,6 +53,8 @@ pub struct VerdictWriter {
     pub collected: Arc<Mutex<Collected>>,
     pub on_verdict: Option<VerdictSink>,
     pub waiver: Option<WaiverLookup>,
+    /// The run's record of steps not judged (shared with `RunContext`).
+    pub unjudged: Unjudged,
 }
 
 const PANIC_PREFIX: &str = "Step panicked. Captured output: ";
@@ -56,6 +62,7 @@ const PANIC_PREFIX: &str = "Step panicked. Captured output: ";
 impl VerdictWriter {
     fn on_scenario(&self, feature: &gherkin::Feature, scenario: &gherkin::Scenario, ev: Scenario<PolicyWorld>) {
         let key = (feature.name.clone(), scenario.position.line, scenario.name.clone());
+        let unjudged = self.unjudged.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned().unwrap_or_default();
         let mut guard = self.collected.lock().unwrap_or_else(|e| e.into_inner());
         let collected = &mut *guard;
         let now = Instant::now();
@@ -132,6 +139,12 @@ impl VerdictWriter {
             }
             Scenario::Finished => {
                 verdict.duration = now - clock.0;
+                // No scenario passes on what was not looked at. Steps run ahead
+                // of this writer, so the reasons belong to the scenario, not to a step.
+                if verdict.outcome == Outcome::Passed && !unjudged.is_empty() {
+                    verdict.outcome = Outcome::NotApplicable;
+                    verdict.reason = Some(format!("not applicable: {}", distinct(&unjudged).join("; ")));
+                }
                 verdict.waived_by = self.waiver.as_ref().and_then(|lookup| lookup(verdict));
                 if let Some(show) = &self.on_verdict {
                     show(verdict);
@@ -140,6 +153,17 @@ impl VerdictWriter {
             _ => {}
         }
     }
+}
+
+/// Each reason once, in the order first given.
+fn distinct(reasons: &[String]) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for reason in reasons {
+        if !out.contains(&reason.as_str()) {
+            out.push(reason);
+        }
+    }
+    out
 }
 
 /// Marks the step at its line (the first not yet run, should a line repeat) with how it ended.

@@ -7,13 +7,13 @@ use crate::cluster_options::{readings, Pacemaker, Reading};
 use crate::support::{check_file, list, node_named, parse_mode, place, shell_assignments, subject, Violations};
 use crate::world::PolicyWorld;
 use pcmk_model::finding::{Finding, Place, Subject};
+use pcmk_model::scope::Evidence;
 use pcmk_model::text::parse_bool;
 
 async fn file_mode(world: &mut PolicyWorld, path: &str, owner: &str, max_mode: &str, required: bool) -> anyhow::Result<()> {
     let (user, group) = owner.split_once(':').ok_or_else(|| anyhow::anyhow!("owner `{owner}` must be user:group"))?;
     let max_mode = parse_mode(max_mode)?;
-    // A file the harness made (the candidate brings none) says nothing of the candidate.
-    if world.ctx.candidate.generated.iter().any(|g| g == path) {
+    if world.lacks(&[Evidence::Stat(path)]) {
         return Ok(());
     }
     let facts = world.facts().await?;
@@ -24,6 +24,9 @@ async fn file_mode(world: &mut PolicyWorld, path: &str, owner: &str, max_mode: &
             None if required => violations.add(Finding::new(subject(node), format!("{}: {path} does not exist", place(node)))),
             None => {}
         }
+    }
+    if !required && facts.nodes.iter().all(|n| !n.files.contains_key(path)) {
+        world.not_judged(format!("there is no {path}, so no owner or mode to judge"));
     }
     world.judge(violations)
 }
@@ -42,15 +45,23 @@ async fn optional_file_owned(world: &mut PolicyWorld, path: String, owner: Strin
 async fn files_in_dir_owned(world: &mut PolicyWorld, dir: String, owner: String, mode: String) -> anyhow::Result<()> {
     let (user, group) = owner.split_once(':').ok_or_else(|| anyhow::anyhow!("owner `{owner}` must be user:group"))?;
     let max_mode = parse_mode(&mode)?;
-    let facts = world.facts().await?;
     let prefix = format!("{}/", dir.trim_end_matches('/'));
+    if world.lacks(&[Evidence::Stat(&prefix)]) {
+        return Ok(());
+    }
+    let facts = world.facts().await?;
     let mut violations = Violations::default();
+    let mut judged = 0;
     for node in &facts.nodes {
         for (path, file) in node.files.range(prefix.clone()..).take_while(|(p, _)| p.starts_with(&prefix)) {
             if !file.is_dir {
+                judged += 1;
                 check_file(node, path, file, user, group, max_mode, &mut violations);
             }
         }
+    }
+    if judged == 0 {
+        world.not_judged(format!("there is no file in {prefix}, so no owner or mode to judge"));
     }
     world.judge(violations)
 }
@@ -139,7 +150,12 @@ async fn agents_are_safe(world: &mut PolicyWorld) -> anyhow::Result<()> {
     // The candidate's own agents: the running CIB names the harness's fence agent and stand-ins.
     let (cib, _) = world.candidate_cib()?;
     let placed: Vec<String> = world.ctx.candidate.files.iter().map(|f| f.placement.path.clone()).collect();
-    let agents: Vec<(String, String)> = cib.primitives.iter().filter_map(|p| Some((p.id.clone(), p.agent_path()?))).collect();
+    let mut agents: Vec<(String, String)> = cib.primitives.iter().filter_map(|p| Some((p.id.clone(), p.agent_path()?))).collect();
+    // An agent the candidate does not place is the lab image's packaged copy:
+    // evidence only where the candidate names the distribution it runs.
+    if agents.iter().any(|(_, path)| !placed.contains(path)) && world.lacks(&[Evidence::Packages]) {
+        agents.retain(|(_, path)| placed.contains(path));
+    }
     let live = world.live().await?;
     let mut violations = Violations::default();
     for node in live.cluster.node_names() {
@@ -151,7 +167,7 @@ async fn agents_are_safe(world: &mut PolicyWorld) -> anyhow::Result<()> {
                 // An agent the lab's nodes lack says nothing of the real nodes' copy; one the candidate places must be there.
                 if placed.contains(path) {
                     violations.add(Finding::new(
-                        node_named(&node),
+                        node_named(node),
                         format!("{node}: resource `{id}` uses {path}, which the candidate places but the node does not have"),
                     ));
                 }
@@ -161,7 +177,7 @@ async fn agents_are_safe(world: &mut PolicyWorld) -> anyhow::Result<()> {
             let mode = u32::from_str_radix(fields.get(2).unwrap_or(&"0"), 8).unwrap_or(0o7777);
             if fields.get(1) != Some(&"root") || mode & 0o022 != 0 {
                 violations.add(Finding::new(
-                    node_named(&node),
+                    node_named(node),
                     format!(
                         "{node}: resource `{id}` uses {path}, owned by {} with mode {mode:04o}: anyone who can write it runs code as root",
                         fields.get(1).unwrap_or(&"?")
@@ -191,6 +207,9 @@ print "nouser\n";
 #[then(expr = "the password of {string}, if set, is neither empty nor one of {string}")]
 async fn password_not_default(world: &mut PolicyWorld, user: String, defaults: String) -> anyhow::Result<()> {
     let defaults = list(&defaults);
+    if world.lacks(&[Evidence::Password(&user)]) {
+        return Ok(());
+    }
     if !world.ctx.is_live() {
         let candidate = world.ctx.candidate.clone();
         let Some(password) = candidate.users.iter().find(|u| u.name == user).and_then(|u| u.password.as_ref()) else { return Ok(()) };
@@ -206,9 +225,9 @@ async fn password_not_default(world: &mut PolicyWorld, user: String, defaults: S
         let out = world.exec(node, &cmd).await?;
         match out.stdout.trim() {
             "ok" | "locked" | "nouser" => {}
-            "empty" => violations.add(Finding::new(node_named(&node), format!("{node}: `{user}` has an empty password"))),
+            "empty" => violations.add(Finding::new(node_named(node), format!("{node}: `{user}` has an empty password"))),
             "default" => violations.add(Finding::new(
-                node_named(&node),
+                node_named(node),
                 format!("{node}: `{user}` has a well-known default password; set a strong one (passwd {user})"),
             )),
             other => return world.infra(Err(anyhow::anyhow!("password check on {node} answered `{other}`: {}", out.stderr.trim()))),
@@ -230,7 +249,7 @@ async fn pcsd_option(world: &mut PolicyWorld, key: &str) -> anyhow::Result<Vec<(
             let value = node
                 .texts
                 .get(PCSD_SETTINGS)
-                .and_then(|text| shell_assignments(text).into_iter().filter(|(k, _, _)| k == key).last())
+                .and_then(|text| shell_assignments(text).into_iter().rfind(|(k, _, _)| k == key))
                 .map(|(_, v, line)| (v, line));
             (subject(node), place(node), value)
         })
@@ -239,6 +258,9 @@ async fn pcsd_option(world: &mut PolicyWorld, key: &str) -> anyhow::Result<Vec<(
 
 #[then(expr = "the pcsd option {string} is set to none of {string}")]
 async fn pcsd_option_none_of(world: &mut PolicyWorld, key: String, forbidden: String) -> anyhow::Result<()> {
+    if world.lacks(&[Evidence::File(PCSD_SETTINGS)]) {
+        return Ok(());
+    }
     let forbidden = list(&forbidden);
     let mut violations = Violations::default();
     for (subject, place, value) in pcsd_option(world, &key).await? {
@@ -263,6 +285,9 @@ async fn pcsd_option_none_of(world: &mut PolicyWorld, key: String, forbidden: St
 
 #[then(expr = "the pcsd option {string} contains all of {string}")]
 async fn pcsd_option_contains(world: &mut PolicyWorld, key: String, required: String) -> anyhow::Result<()> {
+    if world.lacks(&[Evidence::File(PCSD_SETTINGS)]) {
+        return Ok(());
+    }
     let required = list(&required);
     let mut violations = Violations::default();
     for (subject, place, value) in pcsd_option(world, &key).await? {

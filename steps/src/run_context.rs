@@ -21,7 +21,9 @@ use crate::facts::FactCache;
 /// The tracing target of progress lines (cluster start); the CLI shows them.
 pub const PROGRESS_LOG: &str = "pcmk_comply::progress";
 
-/// Where facts come from for this run.
+/// Where facts come from for this run. There is one per run, so the size of
+/// its live variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum Mode {
     /// `lint`: the candidate's files only.
     Static,
@@ -67,6 +69,9 @@ pub struct RunContext {
     versions: Mutex<std::collections::BTreeMap<String, String>>,
     /// Wall time of the harness's own phases (cluster start, teardown).
     phases: Mutex<Vec<(String, std::time::Duration)>>,
+    /// Why steps of each scenario were not judged (the candidate lacks the
+    /// evidence), shared with the verdict writer.
+    pub unjudged: crate::collector::Unjudged,
     /// How many scenarios and cluster starts at once (set by the runner).
     limits: std::sync::OnceLock<Limits>,
 }
@@ -114,6 +119,7 @@ impl RunContext {
             artifacts: Mutex::new(Default::default()),
             versions: Mutex::new(Default::default()),
             phases: Mutex::new(Vec::new()),
+            unjudged: Default::default(),
             limits: std::sync::OnceLock::new(),
         })
     }
@@ -188,6 +194,11 @@ impl RunContext {
 
     pub fn phases(&self) -> Vec<(String, std::time::Duration)> {
         self.phases.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A step of `scenario` was not judged, for `reason`.
+    pub fn record_unjudged(&self, scenario: ScenarioKey, reason: String) {
+        self.unjudged.lock().unwrap_or_else(|e| e.into_inner()).entry(scenario).or_default().push(reason);
     }
 
     pub fn record_phase(&self, name: &str, took: std::time::Duration) {
@@ -308,10 +319,9 @@ impl RunContext {
     pub async fn shutdown(&self) -> anyhow::Result<()> {
         let live = self.shared.lock().await.take();
         if let Some(Ok(live)) = live {
-            match Arc::try_unwrap(live) {
-                Ok(live) => live.cluster.down().await.map_err(|fault| anyhow!("{fault}"))?,
-                // Still referenced (a step leaked it): its drop guard removes it.
-                Err(_) => {}
+            // Still referenced (a step leaked it): its drop guard removes it.
+            if let Ok(live) = Arc::try_unwrap(live) {
+                live.cluster.down().await.map_err(|fault| anyhow!("{fault}"))?;
             }
         }
         Ok(())

@@ -160,7 +160,12 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
         }
     }
     let params = parameters_given(&ctx, &options).await?;
-    let writer = VerdictWriter { on_verdict: options.on_verdict.clone(), waiver: options.waiver.clone(), ..VerdictWriter::default() };
+    let writer = VerdictWriter {
+        on_verdict: options.on_verdict.clone(),
+        waiver: options.waiver.clone(),
+        unjudged: ctx.unjudged.clone(),
+        ..VerdictWriter::default()
+    };
     let collected = writer.collected.clone();
     ctx.set_limits(options.concurrency, options.own_clusters);
     let durations = if ctx.is_live() { Durations::load_from(options.durations.clone()) } else { Durations::default() };
@@ -225,6 +230,7 @@ async fn run_source(ctx: &Arc<RunContext>, source: &FeatureSource, scenarios: St
         .before(|feature, rule, scenario, world| {
             world.destructive = has_tag(feature, rule, scenario, "destructive");
             world.scenario = Some(scenario.name.clone());
+            world.scenario_key = Some((feature.name.clone(), scenario.position.line, scenario.name.clone()));
             Box::pin(async move {
                 if world.ctx.is_live() {
                     // A failure is recorded as an infrastructure error; the first step meets it again.

@@ -10,6 +10,7 @@ use pcmk_containers::cluster::ExecOutput;
 
 use crate::facts::{CibFacts, Facts};
 use crate::run_context::{LiveCluster, RunContext};
+use pcmk_containers::candidate::{Evidence, Reading};
 
 tokio::task_local! {
     /// The run a World belongs to; cucumber builds Worlds without arguments.
@@ -24,6 +25,9 @@ pub struct PolicyWorld {
     pub destructive: bool,
     /// The scenario's name, set by the before-hook: figures measured in it name it.
     pub scenario: Option<String>,
+    /// The scenario as the verdict writer knows it, set by the before-hook:
+    /// what a step could not judge is recorded under it.
+    pub scenario_key: Option<crate::collector::ScenarioKey>,
     live: Option<Arc<LiveCluster>>,
     /// Held while this scenario runs: a slot on the shared cluster, or for a cluster of its own.
     slot: Option<tokio::sync::OwnedSemaphorePermit>,
@@ -90,6 +94,7 @@ impl PolicyWorld {
             ctx: RUN.with(Arc::clone),
             destructive: false,
             scenario: None,
+            scenario_key: None,
             live: None,
             slot: None,
             start_turn: None,
@@ -347,13 +352,40 @@ impl PolicyWorld {
         Ok(name.to_string())
     }
 
-    /// Ends the scenario as not applicable where the harness, not the
-    /// candidate, made the file at `path` (a key, a corosync.conf for a bare CIB).
-    pub fn require_candidates(&self, path: &str) -> anyhow::Result<()> {
-        if self.ctx.candidate.generated.iter().any(|g| g == path) {
-            return Err(self.not_applicable(format!("the candidate brings no {path}; the harness made the one the cluster uses")));
+    /// Whether the candidate lacks every one of `evidence` (what its kind
+    /// cannot carry, a file the harness made, a stock owner and mode). If so
+    /// the step is not judged: it records why, and the scenario, unless
+    /// another step fails it, ends as not applicable instead of passing.
+    /// For `Then` steps, which judge; a step that acts stops with [`Self::require`].
+    pub fn lacks(&self, evidence: &[Evidence]) -> bool {
+        let Some(reason) = self.absence(evidence) else { return false };
+        self.not_judged(reason);
+        true
+    }
+
+    /// Records that a step found nothing of the candidate's to judge: the
+    /// scenario cannot pass on it.
+    pub fn not_judged(&self, reason: impl std::fmt::Display) {
+        if let Some(key) = &self.scenario_key {
+            self.ctx.record_unjudged(key.clone(), reason.to_string());
         }
-        Ok(())
+    }
+
+    /// Ends the scenario as not applicable unless the candidate holds one of
+    /// `evidence`: for steps that act on it (a `When` that runs AIDE on the
+    /// candidate's configuration), which must not act on the lab's instead.
+    pub fn require(&self, evidence: &[Evidence]) -> anyhow::Result<()> {
+        match self.absence(evidence) {
+            Some(reason) => Err(self.not_applicable(reason)),
+            None => Ok(()),
+        }
+    }
+
+    /// Why the candidate holds none of `evidence`, or `None` when it holds one.
+    pub fn absence(&self, evidence: &[Evidence]) -> Option<String> {
+        let reading = if self.ctx.is_live() { Reading::Nodes } else { Reading::Files };
+        let reasons: Vec<String> = evidence.iter().map_while(|e| self.ctx.candidate.absence(e, reading)).collect();
+        (reasons.len() == evidence.len()).then(|| reasons.into_iter().next()).flatten()
     }
 
     /// Fails the step unless the run is live (for steps with no static meaning).

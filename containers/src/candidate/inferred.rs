@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::{check_destination, Candidate, CandidateFile, SecretSpec};
+use super::{check_destination, Candidate, CandidateFile, CandidateKind, SecretSpec};
 use crate::error::InputError;
 use crate::layout::{lay_out, Disposition};
 use crate::tree::{Skipped, Tree, TreeFile};
@@ -26,7 +26,7 @@ fn placed_files(tree: &Tree, laid: &crate::layout::Laid, declared: &[String]) ->
     for (path, disposition) in &laid.files {
         let source = tree.source_of(path);
         match disposition {
-            Disposition::Placed { placement, secret, note } => {
+            Disposition::Placed { placement, secret, note, stated } => {
                 if declared.contains(&placement.path) {
                     inventory.push(format!("ignored {}: {} is placed by candidate.toml", source.display(), placement.path));
                     continue;
@@ -51,7 +51,14 @@ fn placed_files(tree: &Tree, laid: &crate::layout::Laid, declared: &[String]) ->
                     placement.group,
                     placement.mode
                 ));
-                files.push(CandidateFile { source, placement: placement.clone(), content, secret: *secret, converted: false });
+                files.push(CandidateFile {
+                    source,
+                    placement: placement.clone(),
+                    content,
+                    secret: *secret,
+                    converted: false,
+                    stated: *stated,
+                });
             }
             Disposition::Ignored { reason } => inventory.push(format!("ignored {}: {reason}", source.display())),
         }
@@ -72,8 +79,11 @@ pub fn missing_keys(placed: &[String]) -> (Vec<SecretSpec>, Vec<String>, Vec<Str
             continue;
         }
         said.push(format!("no {path}: the harness generates one for the run ({bytes} bytes, {owner}:{group} 0400); scenarios about it have nothing of the candidate's to judge"));
-        secrets
-            .push(SecretSpec { placement: Placement { path: path.into(), owner: owner.into(), group: group.into(), mode: 0o400 }, bytes });
+        secrets.push(SecretSpec {
+            placement: Placement { path: path.into(), owner: owner.into(), group: group.into(), mode: 0o400 },
+            bytes,
+            stated: false,
+        });
         generated.push(path.to_string());
     }
     (secrets, generated, said)
@@ -87,7 +97,7 @@ impl Candidate {
         inventory.extend(laid.notes.iter().cloned());
         let (files, placed_inventory) = placed_files(&tree, &laid, &[])?;
         inventory.extend(placed_inventory);
-        Self::completed(origin, files, laid.services, inventory)
+        Self::completed(origin, laid.candidate_kind, files, laid.services, inventory)
     }
 
     /// A bare CIB (`pcs cluster cib`, `cibadmin --query`): run with a
@@ -97,10 +107,11 @@ impl Candidate {
             origin: file.to_path_buf(),
             is_archive: false,
             single_file: true,
-            files: vec![TreeFile { path: "cib.xml".into(), content, executable: false }],
+            files: vec![TreeFile { path: "cib.xml".into(), content, executable: false, recorded: None }],
             skipped: Vec::new(),
         };
         let mut candidate = Self::from_tree(file, tree)?;
+        candidate.kind = CandidateKind::BareCib;
         candidate.inventory[0] = format!("{} is a CIB without a corosync.conf", file.display());
         Ok(candidate)
     }
@@ -108,6 +119,7 @@ impl Candidate {
     /// Fills in what the files do not say, then parses and checks the configuration.
     fn completed(
         origin: &Path,
+        kind: CandidateKind,
         mut files: Vec<CandidateFile>,
         services: Vec<Service>,
         mut inventory: Vec<String>,
@@ -135,6 +147,7 @@ impl Candidate {
                 content: conf.0.into_bytes(),
                 secret: false,
                 converted: true,
+                stated: false,
             });
             generated.push(COROSYNC_CONF.to_string());
         }
@@ -146,7 +159,9 @@ impl Candidate {
         let distro = distro_for(&files, &mut inventory);
         let mut candidate = Candidate {
             origin: origin.to_path_buf(),
+            kind,
             distro,
+            distro_declared: false,
             nodes: None,
             services,
             files,

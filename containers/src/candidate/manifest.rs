@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{inferred, read_confined, Candidate, CandidateFile, Secret, SecretSpec, UserSpec, MANIFEST, MAX_NODES};
+use super::{inferred, read_confined, Candidate, CandidateFile, CandidateKind, Secret, SecretSpec, UserSpec, MANIFEST, MAX_NODES};
 use crate::error::{line_of, InputError};
 use pcmk_model::node::{Distro, Placement, Service};
 use pcmk_model::text::parse_mode;
@@ -14,6 +14,9 @@ use pcmk_model::text::parse_mode;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Manifest {
+    /// An artifact the candidate builds on (a pcs config backup, a crm report,
+    /// a sosreport, a CIB): its files are placed first, as they would be alone.
+    base: Option<Spanned<String>>,
     distro: Option<Distro>,
     nodes: Option<Spanned<usize>>,
     services: Option<Vec<Service>>,
@@ -35,12 +38,11 @@ struct Manifest {
 struct FileEntry {
     source: Spanned<String>,
     path: Spanned<String>,
-    #[serde(default = "root")]
-    owner: Spanned<String>,
-    #[serde(default = "root")]
-    group: Spanned<String>,
-    #[serde(default = "mode_0644")]
-    mode: Spanned<String>,
+    /// Unset: a stock node's for the path (see `layout::stock`), else root.
+    owner: Option<Spanned<String>>,
+    group: Option<Spanned<String>>,
+    /// Unset: a stock node's for the path, else 0644.
+    mode: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,12 +50,11 @@ struct FileEntry {
 struct SecretEntry {
     path: Spanned<String>,
     bytes: Spanned<usize>,
-    #[serde(default = "root")]
-    owner: Spanned<String>,
-    #[serde(default = "root")]
-    group: Spanned<String>,
-    #[serde(default = "mode_0400")]
-    mode: Spanned<String>,
+    /// Unset: a stock node's for the path, else root.
+    owner: Option<Spanned<String>>,
+    group: Option<Spanned<String>>,
+    /// Unset: a stock node's for the path, else 0400.
+    mode: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,26 +67,25 @@ struct UserEntry {
     password_file: Option<String>,
 }
 
-fn unspanned(value: &str) -> Spanned<String> {
-    Spanned::new(0..0, value.to_string())
-}
-fn root() -> Spanned<String> {
-    unspanned("root")
-}
-fn mode_0644() -> Spanned<String> {
-    unspanned("0644")
-}
-fn mode_0400() -> Spanned<String> {
-    unspanned("0400")
-}
-
 impl Candidate {
     /// A candidate directory with its manifest: the manifest places and declares,
     /// the directory's other files are laid out as without it, missing keys are made.
     pub(super) fn from_manifest(dir: &Path, manifest_path: &Path) -> Result<Candidate, InputError> {
         let text = read_confined(dir, MANIFEST)?;
         let text = String::from_utf8(text).map_err(|_| InputError::new(manifest_path, None, "not UTF-8"))?;
-        let text = text.as_str();
+        Self::from_manifest_text(dir, manifest_path, &text)
+    }
+
+    /// A directory without a manifest that holds one artifact (a pcs config
+    /// backup, a report) and other files: as if its manifest said `base = "artifact"`.
+    pub(super) fn beside_artifact(dir: &Path, artifact: &str) -> Result<Candidate, InputError> {
+        let text = toml::to_string(&toml::toml! { base = artifact }).map_err(|e| InputError::new(dir, None, e.to_string()))?;
+        let mut candidate = Self::from_manifest_text(dir, &dir.join(MANIFEST), &text)?;
+        candidate.inventory[0] = format!("{} is a candidate directory: {artifact} and the files beside it", dir.display());
+        Ok(candidate)
+    }
+
+    fn from_manifest_text(dir: &Path, manifest_path: &Path, text: &str) -> Result<Candidate, InputError> {
         let manifest: Manifest = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start));
             InputError::new(manifest_path, line, e.message().to_string())
@@ -110,26 +110,26 @@ impl Candidate {
         let mut inventory = vec![format!("{} is a candidate directory with {MANIFEST}", dir.display())];
         for file in &files {
             let p = &file.placement;
-            inventory.push(format!(
-                "placed {} at {} ({}:{} {:04o}) as {MANIFEST} says",
-                file.source.display(),
-                p.path,
-                p.owner,
-                p.group,
-                p.mode
-            ));
+            let how = placement_note(p, file.stated);
+            inventory.push(format!("placed {} at {} ({}:{} {:04o}, {how})", file.source.display(), p.path, p.owner, p.group, p.mode));
         }
         for secret in &secrets {
             let p = &secret.placement;
-            inventory.push(format!(
-                "generated {} ({} bytes, {}:{} {:04o}) as {MANIFEST} declares",
-                p.path, secret.bytes, p.owner, p.group, p.mode
-            ));
+            let how = placement_note(p, secret.stated);
+            inventory.push(format!("generated {} ({} bytes, {}:{} {:04o}, {how})", p.path, secret.bytes, p.owner, p.group, p.mode));
         }
-        let used: Vec<PathBuf> = files.iter().map(|f| f.source.clone()).chain(passwords).chain([dir.join(MANIFEST)]).collect();
-        let tree = crate::tree::read_dir_but(dir, &|path| used.contains(&dir.join(path)))?;
-        let declared: Vec<String> =
+        let mut declared: Vec<String> =
             files.iter().map(|f| f.placement.path.clone()).chain(secrets.iter().map(|s| s.placement.path.clone())).collect();
+        let (base, base_distro) = match &manifest.base {
+            Some(base) => {
+                let (path, distro) = based_on(dir, base, &bad, &declared, &mut files, &mut inventory)?;
+                (Some(path), distro)
+            }
+            None => (None, None),
+        };
+        declared.extend(files.iter().map(|f| f.placement.path.clone()));
+        let used: Vec<PathBuf> = files.iter().map(|f| f.source.clone()).chain(passwords).chain([dir.join(MANIFEST)]).chain(base).collect();
+        let tree = crate::tree::read_dir_but(dir, &|path| used.contains(&dir.join(path)))?;
         let (found, found_inventory) = inferred::placed_from(&tree, &declared)?;
         files.extend(found);
         inventory.extend(found_inventory);
@@ -142,7 +142,9 @@ impl Candidate {
         inventory.push(format!("services: {}", services.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
         let mut candidate = Candidate {
             origin: dir.to_path_buf(),
-            distro: manifest.distro,
+            kind: CandidateKind::Assembled,
+            distro: manifest.distro.or(base_distro),
+            distro_declared: manifest.distro.is_some(),
             nodes: manifest.nodes.map(|n| *n.get_ref()),
             services,
             files,
@@ -159,6 +161,62 @@ impl Candidate {
     }
 }
 
+/// Places the files of the manifest's `base` artifact that the manifest does
+/// not place itself (nor the harness made for it), and returns its path.
+fn based_on(
+    dir: &Path,
+    base: &Spanned<String>,
+    bad: &Bad,
+    declared: &[String],
+    files: &mut Vec<CandidateFile>,
+    inventory: &mut Vec<String>,
+) -> Result<(PathBuf, Option<Distro>), InputError> {
+    let relative = Path::new(base.get_ref());
+    if relative.is_absolute() || relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return Err(bad(base.span(), format!("base `{}` leaves the candidate directory", base.get_ref())));
+    }
+    let path = dir.join(relative);
+    let canonical_dir = dir.canonicalize().map_err(|e| InputError::new(dir, None, format!("cannot read: {e}")))?;
+    let (_, meta) = crate::tree::resolve_confined(&canonical_dir, &path)?;
+    if !meta.is_file() {
+        return Err(bad(
+            base.span(),
+            format!("base `{}` is not a file: name the artifact (a pcs config backup, a report, a CIB)", base.get_ref()),
+        ));
+    }
+    let artifact = Candidate::load(&path)?;
+    // What the combined candidate decides again (placements, keys, services) is said below.
+    let decided_again = |line: &str| ["placed ", "no /etc/", "services: "].iter().any(|p| line.starts_with(p));
+    inventory.extend(artifact.inventory.iter().filter(|l| !decided_again(l)).map(|l| format!("base: {l}")));
+    for file in artifact.files {
+        let p = &file.placement;
+        if artifact.generated.contains(&p.path) {
+            continue;
+        }
+        if declared.contains(&p.path) {
+            inventory.push(format!("ignored {}: {} is placed by {MANIFEST}", file.source.display(), p.path));
+            continue;
+        }
+        let how = if file.stated { "owner and mode as the base records them" } else { "a stock node's owner and mode" };
+        inventory.push(format!("placed {} at {} ({}:{} {:04o}, {how})", file.source.display(), p.path, p.owner, p.group, p.mode));
+        files.push(file);
+    }
+    Ok((path, artifact.distro))
+}
+
+/// How a placement's owner and mode came about, for the inventory.
+fn placement_note(placement: &Placement, stated: bool) -> String {
+    let stock = crate::layout::stock(&placement.path);
+    match (stated, stock) {
+        (false, Some(_)) => "a stock node's owner and mode".into(),
+        (false, None) => "the default owner and mode: no stock node has this file".into(),
+        (true, Some(stock)) if placement.mode & !stock.mode != 0 => {
+            format!("as {MANIFEST} spells out: wider than a stock node's {:04o}", stock.mode)
+        }
+        (true, _) => format!("as {MANIFEST} says"),
+    }
+}
+
 /// What the manifest places, generates and creates, each checked.
 struct Declared {
     files: Vec<CandidateFile>,
@@ -169,34 +227,50 @@ struct Declared {
 type Bad<'a> = dyn Fn(std::ops::Range<usize>, String) -> InputError + 'a;
 
 fn declared(dir: &Path, manifest: &Manifest, bad: &Bad) -> Result<Declared, InputError> {
+    // What the entry leaves out is a stock node's for the path: a key is
+    // never world-readable unless the manifest says so.
     let place = |path: &Spanned<String>,
-                 owner: &Spanned<String>,
-                 group: &Spanned<String>,
-                 mode: &Spanned<String>|
-     -> Result<Placement, InputError> {
+                 owner: &Option<Spanned<String>>,
+                 group: &Option<Spanned<String>>,
+                 mode: &Option<Spanned<String>>,
+                 fallback_mode: u32|
+     -> Result<(Placement, bool), InputError> {
         check_destination(path.get_ref()).map_err(|m| bad(path.span(), m))?;
-        for name in [owner, group] {
+        let stock = crate::layout::stock(path.get_ref());
+        for name in [owner, group].into_iter().flatten() {
             if !valid_account_name(name.get_ref()) {
                 return Err(bad(name.span(), format!("`{}` is not a valid user or group name", name.get_ref())));
             }
         }
-        let mode_value = parse_mode(mode.get_ref()).map_err(|m| bad(mode.span(), m))?;
-        Ok(Placement { path: path.get_ref().clone(), owner: owner.get_ref().clone(), group: group.get_ref().clone(), mode: mode_value })
+        let mode_value = match mode {
+            Some(mode) => parse_mode(mode.get_ref()).map_err(|m| bad(mode.span(), m))?,
+            None => stock.as_ref().map_or(fallback_mode, |s| s.mode),
+        };
+        let or_stock = |given: &Option<Spanned<String>>, stock_value: Option<&String>| {
+            given.as_ref().map(|g| g.get_ref().clone()).or_else(|| stock_value.cloned()).unwrap_or_else(|| "root".to_string())
+        };
+        let placement = Placement {
+            path: path.get_ref().clone(),
+            owner: or_stock(owner, stock.as_ref().map(|s| &s.owner)),
+            group: or_stock(group, stock.as_ref().map(|s| &s.group)),
+            mode: mode_value,
+        };
+        Ok((placement, owner.is_some() || group.is_some() || mode.is_some()))
     };
 
     let mut files = Vec::new();
     for entry in &manifest.files {
-        let placement = place(&entry.path, &entry.owner, &entry.group, &entry.mode)?;
+        let (placement, stated) = place(&entry.path, &entry.owner, &entry.group, &entry.mode, 0o644)?;
         let content = read_confined(dir, entry.source.get_ref())?;
-        files.push(CandidateFile { source: dir.join(entry.source.get_ref()), placement, content, secret: false, converted: false });
+        files.push(CandidateFile { source: dir.join(entry.source.get_ref()), placement, content, secret: false, converted: false, stated });
     }
     let mut secrets = Vec::new();
     for entry in &manifest.secrets {
-        let placement = place(&entry.path, &entry.owner, &entry.group, &entry.mode)?;
+        let (placement, stated) = place(&entry.path, &entry.owner, &entry.group, &entry.mode, 0o400)?;
         if !(1..=65536).contains(entry.bytes.get_ref()) {
             return Err(bad(entry.bytes.span(), format!("secret size {} is outside 1..=65536 bytes", entry.bytes.get_ref())));
         }
-        secrets.push(SecretSpec { placement, bytes: *entry.bytes.get_ref() });
+        secrets.push(SecretSpec { placement, bytes: *entry.bytes.get_ref(), stated });
     }
     let mut users = Vec::new();
     for entry in &manifest.users {

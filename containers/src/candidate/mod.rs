@@ -5,15 +5,18 @@
 
 use std::path::{Component, Path, PathBuf};
 
+mod evidence;
 mod inferred;
 mod manifest;
 
 pub(crate) use manifest::check_destination;
 
 use crate::error::InputError;
+pub use evidence::Reading;
 use pcmk_model::corosync_conf::CorosyncConf;
 use pcmk_model::node::Distro;
 use pcmk_model::node::{Placement, Service, CIB_XML, COROSYNC_CONF};
+pub use pcmk_model::scope::{CandidateKind, Evidence};
 
 pub const MANIFEST: &str = "candidate.toml";
 pub const MAX_NODES: usize = 16;
@@ -30,6 +33,9 @@ pub struct CandidateFile {
     /// the harness made): its lines are in no file the user has, so no
     /// report points a finding at them.
     pub converted: bool,
+    /// The owner and mode are the candidate's own (a manifest spells them, a
+    /// capture read them), not a stock node's that the harness gave the file.
+    pub stated: bool,
 }
 
 impl std::fmt::Debug for CandidateFile {
@@ -51,6 +57,8 @@ impl std::fmt::Debug for CandidateFile {
 pub struct SecretSpec {
     pub placement: Placement,
     pub bytes: usize,
+    /// The manifest spells the owner or mode (else a stock node's).
+    pub stated: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -74,7 +82,12 @@ impl std::fmt::Debug for Secret {
 pub struct Candidate {
     /// The directory (or the bare corosync.conf) the user named.
     pub origin: PathBuf,
+    /// What kind of artifact it is, and so what it can carry.
+    pub kind: CandidateKind,
     pub distro: Option<Distro>,
+    /// The candidate itself names the distribution (`distro` in its
+    /// manifest): the nodes' packages are then the candidate's choice.
+    pub distro_declared: bool,
     pub nodes: Option<usize>,
     pub services: Vec<Service>,
     pub files: Vec<CandidateFile>,
@@ -117,6 +130,7 @@ impl Candidate {
                     return Err(InputError::new(path, None, "crm configure show text, which crmsh has not converted to a CIB yet (pcmk-comply converts it with the Docker engine)"));
                 };
                 let mut candidate = Self::bare_cib(path, cib.into_bytes())?;
+                candidate.kind = CandidateKind::CrmText;
                 candidate.inventory[0] = format!("{} is crm configure show text, converted to a CIB by crmsh (cached)", path.display());
                 // Lines of the converted CIB are not lines of the text: say which file they are in.
                 for file in candidate.files.iter_mut().filter(|f| f.placement.path == CIB_XML) {
@@ -129,6 +143,9 @@ impl Candidate {
         }
         let manifest_path = path.join(MANIFEST);
         if !manifest_path.exists() {
+            if let Some(artifact) = artifact_in(path)? {
+                return Self::beside_artifact(path, &artifact);
+            }
             return Self::from_tree(path, crate::tree::read_dir(path)?);
         }
         Self::from_manifest(path, &manifest_path)
@@ -144,12 +161,15 @@ impl Candidate {
             content,
             secret: false,
             converted: false,
+            stated: false,
         }];
         let placed: Vec<String> = files.iter().map(|f| f.placement.path.clone()).collect();
         let (secrets, generated, said) = inferred::missing_keys(&placed);
         let mut candidate = Candidate {
             origin: file.to_path_buf(),
+            kind: CandidateKind::CorosyncConf,
             distro: None,
+            distro_declared: false,
             nodes: None,
             public_network: false,
             services: vec![Service::Corosync, Service::Pacemaker],
@@ -205,7 +225,32 @@ impl Candidate {
     }
 }
 
-/// `[policy]` values as text: strings as they are, numbers written out, lists joined with `, `.
+/// The one archive at the top of a candidate directory, if it holds one; two
+/// are ambiguous (bad input): the manifest's `base` must say which.
+fn artifact_in(dir: &Path) -> Result<Option<String>, InputError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| InputError::new(dir, None, format!("cannot read: {e}")))?;
+    let mut archives = Vec::new();
+    for entry in entries.flatten() {
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && crate::tree::is_archive(&entry.path()) {
+            archives.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    archives.sort();
+    match archives.len() {
+        0 | 1 => Ok(archives.pop()),
+        _ => Err(InputError::new(
+            dir,
+            None,
+            format!(
+                "holds {} archives ({}): name the one the candidate builds on as `base` in {MANIFEST}",
+                archives.len(),
+                archives.join(", ")
+            ),
+        )),
+    }
+}
+
 /// Reads `relative` below `dir`, refusing anything that resolves outside it
 /// (`..`, absolute paths, symlinks pointing out) or is too large.
 pub fn read_confined(dir: &Path, relative: &str) -> Result<Vec<u8>, InputError> {
@@ -313,6 +358,62 @@ mod tests {
         assert_eq!(c.secrets[0].placement.path, "/etc/corosync/authkey");
         assert_eq!(c.secrets[0].placement.mode, 0o400);
         assert_eq!(c.corosync_conf().root.lookup("totem.cluster_name").unwrap().value, "t");
+    }
+
+    #[test]
+    fn a_manifest_entry_without_owner_or_mode_gets_a_stock_nodes_never_a_readable_key() {
+        let manifest = "[[file]]\nsource = \"corosync.conf\"\npath = \"/etc/corosync/corosync.conf\"\n\
+                        [[file]]\nsource = \"key\"\npath = \"/etc/corosync/authkey\"\n\
+                        [[file]]\nsource = \"pkey\"\npath = \"/etc/pacemaker/authkey\"\nmode = \"0644\"\n";
+        let dir = dir_with(&[("corosync.conf", CONF), ("key", "k"), ("pkey", "p"), ("candidate.toml", manifest)]);
+        let c = Candidate::load(dir.path()).unwrap();
+        let key = c.file_at("/etc/corosync/authkey").unwrap();
+        assert_eq!((key.placement.owner.as_str(), key.placement.mode, key.stated), ("root", 0o400, false));
+        let pkey = c.file_at("/etc/pacemaker/authkey").unwrap();
+        assert_eq!((pkey.placement.owner.as_str(), pkey.placement.group.as_str(), pkey.placement.mode), ("hacluster", "haclient", 0o644));
+        assert!(
+            c.inventory.iter().any(|l| l.contains("/etc/corosync/authkey (root:root 0400, a stock node's owner and mode)")),
+            "{:#?}",
+            c.inventory
+        );
+        assert!(c.inventory.iter().any(|l| l.contains("wider than a stock node's 0400")), "{:#?}", c.inventory);
+    }
+
+    fn real_backup() -> Vec<u8> {
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/real/pcs-backup/lab-backup.tar.bz2")).unwrap()
+    }
+
+    #[test]
+    fn a_backup_with_the_files_a_team_keeps_beside_it_is_one_candidate() {
+        let ruleset = "table inet filter {\n chain input { type filter hook input priority 0; }\n}\n";
+        // As a manifest names it, and as a directory holding both.
+        let manifest = "base = \"lab.tar.bz2\"\ndistro = \"bookworm\"\n";
+        for with_manifest in [true, false] {
+            let dir = dir_with(&[("nftables.conf", ruleset)]);
+            std::fs::write(dir.path().join("lab.tar.bz2"), real_backup()).unwrap();
+            if with_manifest {
+                std::fs::write(dir.path().join("candidate.toml"), manifest).unwrap();
+            }
+            let c = Candidate::load(dir.path()).unwrap();
+            assert_eq!(c.kind, CandidateKind::Assembled);
+            assert!(c.holds("/etc/nftables.conf") && c.holds("/var/lib/pacemaker/cib/cib.xml") && c.holds("/etc/corosync/authkey"));
+            assert!(c.file_at("/var/lib/pacemaker/cib/cib.xml").unwrap().stated, "the backup's recorded owner and mode stay the evidence");
+            assert!(c.inventory.iter().any(|l| l.starts_with("base: ") && l.contains("is a pcs config backup")), "{:#?}", c.inventory);
+            assert_eq!(c.distro_declared, with_manifest);
+        }
+    }
+
+    #[test]
+    fn a_base_must_stay_in_the_directory_and_two_archives_need_a_manifest() {
+        let dir = dir_with(&[("candidate.toml", "\nbase = \"../lab.tar.bz2\"\n")]);
+        let e = Candidate::load(dir.path()).unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("leaves the candidate directory"), "{e}");
+        let dir = dir_with(&[]);
+        std::fs::write(dir.path().join("a.tar.bz2"), real_backup()).unwrap();
+        std::fs::write(dir.path().join("b.tar.bz2"), real_backup()).unwrap();
+        let e = Candidate::load(dir.path()).unwrap_err();
+        assert!(e.message.contains("holds 2 archives (a.tar.bz2, b.tar.bz2)"), "{e}");
     }
 
     #[test]

@@ -7,6 +7,15 @@ use std::path::{Component, Path, PathBuf};
 use super::{Skipped, Tree, TreeFile, MAX_FILES, MAX_FILE_BYTES, MAX_TOTAL_BYTES};
 use crate::error::InputError;
 
+/// The owner, group and mode a member records, where it names both by name
+/// (a member written from memory, such as pcs's `version.txt`, names neither).
+fn recorded_stat(header: &tar::Header) -> Option<pcmk_model::node::Placement> {
+    let owner = header.username().ok().flatten().filter(|n| !n.is_empty())?.to_string();
+    let group = header.groupname().ok().flatten().filter(|n| !n.is_empty())?.to_string();
+    let mode = header.mode().ok()? & 0o7777;
+    Some(pcmk_model::node::Placement { path: String::new(), owner, group, mode })
+}
+
 /// How an archive is compressed, from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Packing {
@@ -135,8 +144,10 @@ pub fn read_archive(path: &Path) -> Result<Tree, InputError> {
         if is_nested_archive(&name, &content) {
             return Err(member_err("is itself an archive; unpack it and hand over the inner one".into()));
         }
-        let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
-        tree.files.push(TreeFile { path: name, content, executable });
+        let header = entry.header();
+        let executable = header.mode().is_ok_and(|m| m & 0o111 != 0);
+        let recorded = recorded_stat(header);
+        tree.files.push(TreeFile { path: name, content, executable, recorded });
     }
     if members == 0 {
         return Err(InputError::new(path, None, "the archive is empty or truncated"));

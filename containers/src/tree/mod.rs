@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::InputError;
+use pcmk_model::node::Placement;
 
 mod archive;
 pub use archive::{is_archive, packing_of, read_archive, Packing};
@@ -25,6 +26,10 @@ pub struct TreeFile {
     pub path: String,
     pub content: Vec<u8>,
     pub executable: bool,
+    /// The owner, group and mode an archive member records (the tool that
+    /// made the archive read them off the node); none for a directory's files,
+    /// whose owners are whoever unpacked or copied them.
+    pub recorded: Option<Placement>,
 }
 
 impl std::fmt::Debug for TreeFile {
@@ -183,7 +188,7 @@ pub fn read_dir_but(dir: &Path, skip: &dyn Fn(&str) -> bool) -> Result<Tree, Inp
             }
             let content = std::fs::read(&resolved).map_err(|e| InputError::new(&shown, None, format!("cannot read: {e}")))?;
             use std::os::unix::fs::PermissionsExt as _;
-            tree.files.push(TreeFile { path, content, executable: meta.permissions().mode() & 0o111 != 0 });
+            tree.files.push(TreeFile { path, content, executable: meta.permissions().mode() & 0o111 != 0, recorded: None });
         }
     }
     tree.files.sort_by(|a, b| a.path.cmp(&b.path));

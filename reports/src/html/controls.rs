@@ -33,9 +33,12 @@ fn natural(id: &str) -> Vec<Part<'_>> {
     parts
 }
 
+/// Controls in natural order (framework rank, then the id's parts), each with its name and scenarios.
+type ByControl<'a> = BTreeMap<(u8, Vec<Part<'a>>), (String, Vec<&'a Verdict>)>;
+
 /// Each control named by a scenario, NIST first, in natural order, with its scenarios.
-fn by_control(report: &Report) -> BTreeMap<(u8, Vec<Part<'_>>), (String, Vec<&Verdict>)> {
-    let mut controls: BTreeMap<(u8, Vec<Part>), (String, Vec<&Verdict>)> = BTreeMap::new();
+fn by_control(report: &Report) -> ByControl<'_> {
+    let mut controls: ByControl = BTreeMap::new();
     for v in &report.verdicts {
         let named = v.controls();
         let nist = named.nist.into_iter().map(|c| (0, c, format!("NIST SP 800-53 {c}")));

@@ -12,6 +12,7 @@ use crate::support::{list, node_named, place, subject, Violations};
 use crate::world::PolicyWorld;
 use pcmk_model::finding::{Finding, Place, Subject};
 use pcmk_model::node::COROSYNC_CONF;
+use pcmk_model::scope::Evidence;
 
 pub(crate) mod outsiders;
 
@@ -28,7 +29,9 @@ fn totem_setting(conf: &pcmk_model::corosync_conf::CorosyncConf, key: &str) -> R
 }
 
 async fn totem_value_is_one_of(world: &mut PolicyWorld, key: &str, allowed: &str) -> anyhow::Result<()> {
-    world.require_candidates("/etc/corosync/corosync.conf")?;
+    if world.lacks(&[Evidence::File(COROSYNC_CONF)]) {
+        return Ok(());
+    }
     let allowed = list(allowed);
     let facts = world.facts().await?;
     // Said with the candidate's lines: a node's copy has its nodelist written for the run.
@@ -71,7 +74,9 @@ async fn hash(world: &mut PolicyWorld, allowed: String) -> anyhow::Result<()> {
 
 #[then(expr = "corosync.conf holds no inline key")]
 async fn no_inline_key(world: &mut PolicyWorld) -> anyhow::Result<()> {
-    world.require_candidates("/etc/corosync/corosync.conf")?;
+    if world.lacks(&[Evidence::File(COROSYNC_CONF)]) {
+        return Ok(());
+    }
     let facts = world.facts().await?;
     let candidate = &world.ctx.candidate;
     let mut violations = Violations::default();
@@ -93,7 +98,9 @@ async fn no_inline_key(world: &mut PolicyWorld) -> anyhow::Result<()> {
 
 #[then(expr = "on every node the running crypto_cipher and crypto_hash match corosync.conf")]
 async fn running_crypto_matches(world: &mut PolicyWorld) -> anyhow::Result<()> {
-    world.require_candidates("/etc/corosync/corosync.conf")?;
+    if world.lacks(&[Evidence::File(COROSYNC_CONF)]) {
+        return Ok(());
+    }
     world.require_live("the running crypto settings")?;
     let facts = world.facts().await?;
     let mut violations = Violations::default();
@@ -125,7 +132,9 @@ fn crypt_packets(cmap: &std::collections::BTreeMap<String, String>) -> u64 {
 
 #[then(expr = "knet's encrypted packet counters grow on every node within {int} seconds")]
 async fn crypt_counters_grow(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()> {
-    world.require_candidates("/etc/corosync/corosync.conf")?;
+    if world.lacks(&[Evidence::File(COROSYNC_CONF)]) {
+        return Ok(());
+    }
     world.require_live("knet's packet counters")?;
     let before = world.facts().await?;
     tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
@@ -148,7 +157,9 @@ async fn crypt_counters_grow(world: &mut PolicyWorld, seconds: u64) -> anyhow::R
 
 #[then(expr = "the key {string} is identical on every node")]
 async fn key_identical(world: &mut PolicyWorld, path: String) -> anyhow::Result<()> {
-    world.require_candidates(&path)?;
+    if world.lacks(&[Evidence::File(&path)]) {
+        return Ok(());
+    }
     let facts = world.facts().await?;
     let mut violations = Violations::default();
     let mut hashes = std::collections::BTreeSet::new();
@@ -173,7 +184,9 @@ async fn key_identical(world: &mut PolicyWorld, path: String) -> anyhow::Result<
 
 #[then(expr = "the key {string} is between {int} and {int} bytes")]
 async fn key_size(world: &mut PolicyWorld, path: String, min: u64, max: u64) -> anyhow::Result<()> {
-    world.require_candidates(&path)?;
+    if world.lacks(&[Evidence::File(&path)]) {
+        return Ok(());
+    }
     let facts = world.facts().await?;
     let mut violations = Violations::default();
     for node in &facts.nodes {
@@ -211,7 +224,9 @@ async fn no_plaintext_secrets(world: &mut PolicyWorld) -> anyhow::Result<()> {
 
 #[then(expr = "no cleartext cluster data crosses the wire while the CIB changes")]
 async fn nothing_in_clear_on_the_wire(world: &mut PolicyWorld) -> anyhow::Result<()> {
-    world.require_candidates("/etc/corosync/corosync.conf")?;
+    if world.lacks(&[Evidence::File(COROSYNC_CONF)]) {
+        return Ok(());
+    }
     world.require_live("capturing cluster traffic")?;
     let facts = world.facts().await?;
     let live = world.live().await?;
@@ -267,6 +282,9 @@ fn nft_tables(ruleset: &str) -> Vec<String> {
 
 #[then(expr = "the nftables ruleset is loaded on every node")]
 async fn firewall_loaded(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    if world.lacks(&[Evidence::File(NFTABLES_CONF)]) {
+        return Ok(());
+    }
     let candidate = world.ctx.candidate.clone();
     let Some(ruleset) = candidate.file_at(NFTABLES_CONF) else {
         anyhow::bail!("the candidate places no {NFTABLES_CONF}: the nodes have no firewall of their own");
@@ -296,7 +314,9 @@ async fn firewall_loaded(world: &mut PolicyWorld) -> anyhow::Result<()> {
 
 #[then(expr = "a rogue node with the cluster's corosync.conf but another key cannot join")]
 async fn rogue_node_cannot_join(world: &mut PolicyWorld) -> anyhow::Result<()> {
-    world.require_candidates("/etc/corosync/corosync.conf")?;
+    if world.lacks(&[Evidence::File(COROSYNC_CONF)]) {
+        return Ok(());
+    }
     world.require_live("starting a rogue node")?;
     anyhow::ensure!(world.destructive, "this step replaces a node: tag the scenario @destructive");
     let facts = world.facts().await?;

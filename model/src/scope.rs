@@ -1,0 +1,184 @@
+//! What a candidate can say about a cluster. Each kind of candidate carries
+//! some of a node's files and not others: a `pcs config backup` holds the CIB,
+//! corosync.conf and the keys, never a firewall or /etc/shadow. A verdict about
+//! something the candidate's kind cannot carry would describe the artifact or
+//! the lab, not the user's cluster: such a step is not judged, and says why
+//! and how to bring the evidence.
+
+use serde::{Deserialize, Serialize};
+
+/// The kinds of candidate, by what the user handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CandidateKind {
+    /// A directory, with or without `candidate.toml`: the user assembled it,
+    /// so what it lacks, the cluster lacks.
+    Assembled,
+    /// `pcs config backup` (pcs/config.py, `config_backup_path_list`, the same
+    /// from pcs 0.10 to 0.12).
+    PcsBackup,
+    /// `crm report` (crmsh report/collect.py): one directory per node.
+    CrmReport,
+    /// A sosreport, as a directory or an archive.
+    Sosreport,
+    /// A CIB alone (`pcs cluster cib`, `cibadmin --query`).
+    BareCib,
+    /// `crm configure show` text, converted to a CIB by crmsh.
+    CrmText,
+    /// A corosync.conf alone.
+    CorosyncConf,
+}
+
+/// Node paths a kind carries when the node has them. A path ending in `/`
+/// stands for every file below that directory.
+const PCS_BACKUP: &[&str] = &[
+    "/var/lib/pacemaker/cib/cib.xml",
+    "/etc/corosync/corosync.conf",
+    "/etc/corosync/authkey",
+    "/etc/pacemaker/authkey",
+    "/var/lib/pcsd/pcs_settings.conf",
+    "/etc/corosync/uidgid.d/",
+];
+/// crmsh report/collect.py (4.4 to 5.x): corosync.conf and the CIB; never a key,
+/// a firewall, sudoers, audit, AIDE, rsyslog or pcsd file.
+const CRM_REPORT: &[&str] = &["/var/lib/pacemaker/cib/cib.xml", "/etc/corosync/corosync.conf"];
+/// What sos 4.x copies whenever the node has it, unconditionally on every
+/// distribution (sos/report/plugins): corosync.py (all of /etc/corosync, the
+/// authkey too), pacemaker.py (the CIB through crm_report), sudo.py
+/// (`/etc/sudo*`), logs.py (rsyslog), system.py (all of /etc/default). Its
+/// firewall_tables, auditd and aide plugins run only under conditions (a
+/// kernel module, a package name Debian does not use, sos 4.7 and later), so
+/// their files' absence says nothing; where the report holds them they count.
+const SOSREPORT: &[&str] = &[
+    "/var/lib/pacemaker/cib/cib.xml",
+    "/etc/corosync/",
+    "/etc/sudoers",
+    "/etc/sudoers.d/",
+    "/etc/rsyslog.conf",
+    "/etc/rsyslog.d/",
+    "/etc/default/",
+];
+const CIB_ONLY: &[&str] = &["/var/lib/pacemaker/cib/cib.xml"];
+const COROSYNC_CONF_ONLY: &[&str] = &["/etc/corosync/corosync.conf"];
+
+impl CandidateKind {
+    /// As said to people: "a pcs config backup".
+    pub fn describe(self) -> &'static str {
+        match self {
+            CandidateKind::Assembled => "a candidate directory",
+            CandidateKind::PcsBackup => "a pcs config backup",
+            CandidateKind::CrmReport => "a crm report",
+            CandidateKind::Sosreport => "a sosreport",
+            CandidateKind::BareCib => "a CIB alone",
+            CandidateKind::CrmText => "crm configure show text",
+            CandidateKind::CorosyncConf => "a corosync.conf alone",
+        }
+    }
+
+    /// Whether this kind holds the node file at `node_path` whenever the node
+    /// has it, so that its absence says the node has none.
+    pub fn carries(self, node_path: &str) -> bool {
+        let carried = match self {
+            CandidateKind::Assembled => return true,
+            CandidateKind::PcsBackup => PCS_BACKUP,
+            CandidateKind::CrmReport => CRM_REPORT,
+            CandidateKind::Sosreport => SOSREPORT,
+            CandidateKind::BareCib | CandidateKind::CrmText => CIB_ONLY,
+            CandidateKind::CorosyncConf => COROSYNC_CONF_ONLY,
+        };
+        carried.iter().any(|c| covers(c, node_path))
+    }
+
+    /// Whether its archive members record the node's own owner and mode: pcs
+    /// adds each file with `tarball.add` (pcs/config.py, `config_backup_local`),
+    /// sos copies with `copystat` and `chown` (sos/archive.py). `crm report`
+    /// saves the CIB from `cibadmin` and owns its copies itself.
+    pub fn records_stat(self) -> bool {
+        matches!(self, CandidateKind::PcsBackup | CandidateKind::Sosreport)
+    }
+
+    /// How a user brings a file this kind lacks.
+    pub fn remedy(self) -> &'static str {
+        match self {
+            CandidateKind::Assembled => "add it to the candidate",
+            CandidateKind::PcsBackup => {
+                "put it beside the backup in a candidate directory (or a candidate.toml whose `base` is the backup)"
+            }
+            CandidateKind::CrmReport => {
+                "put it beside the report in a candidate directory (or a candidate.toml whose `base` is the report)"
+            }
+            CandidateKind::Sosreport => {
+                "put it beside the sosreport in a candidate directory (or a candidate.toml whose `base` is the sosreport)"
+            }
+            CandidateKind::BareCib | CandidateKind::CrmText => {
+                "put it beside the CIB in a candidate directory (or a candidate.toml whose `base` is the CIB)"
+            }
+            CandidateKind::CorosyncConf => {
+                "put it beside corosync.conf in a candidate directory (or a candidate.toml whose `base` is corosync.conf)"
+            }
+        }
+    }
+}
+
+/// Whether the carried path (a file, or a directory ending in `/`) covers
+/// `node_path` (a file, or a directory ending in `/`).
+fn covers(carried: &str, node_path: &str) -> bool {
+    if carried.ends_with('/') {
+        node_path.starts_with(carried)
+    } else {
+        carried == node_path
+    }
+}
+
+/// What a step needs to know about the cluster, beyond what every candidate holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evidence<'a> {
+    /// A node file's content, or any file below a directory (ending in `/`).
+    File(&'a str),
+    /// A node file's owner and mode.
+    Stat(&'a str),
+    /// How an account's password is set (/etc/shadow).
+    Password(&'a str),
+    /// The packages the nodes run, and the files they ship (resource agents).
+    Packages,
+}
+
+impl std::fmt::Display for Evidence<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Evidence::File(path) if path.ends_with('/') => write!(f, "a file in {path}"),
+            Evidence::File(path) => f.write_str(path),
+            Evidence::Stat(path) => write!(f, "the owner and mode of {path}"),
+            Evidence::Password(user) => write!(f, "the password of `{user}`"),
+            Evidence::Packages => f.write_str("the packages the nodes run"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pcs_backup_carries_what_pcs_backs_up_and_nothing_else() {
+        let kind = CandidateKind::PcsBackup;
+        for path in ["/var/lib/pacemaker/cib/cib.xml", "/etc/corosync/authkey", "/etc/corosync/uidgid.d/ops"] {
+            assert!(kind.carries(path), "{path}");
+        }
+        for path in
+            ["/etc/nftables.conf", "/etc/shadow", "/etc/default/pcsd", "/etc/aide/aide.conf", "/etc/sudoers.d/", "/etc/audit/rules.d/"]
+        {
+            assert!(!kind.carries(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn a_directory_carries_everything_and_a_single_file_only_itself() {
+        assert!(CandidateKind::Assembled.carries("/etc/nftables.conf"));
+        assert!(CandidateKind::BareCib.carries("/var/lib/pacemaker/cib/cib.xml"));
+        assert!(!CandidateKind::BareCib.carries("/etc/corosync/corosync.conf"));
+        assert!(!CandidateKind::CorosyncConf.carries("/etc/corosync/authkey"));
+        assert!(CandidateKind::Sosreport.carries("/etc/sudoers.d/"));
+        assert!(!CandidateKind::CrmReport.carries("/etc/corosync/authkey"));
+    }
+}
