@@ -42,22 +42,14 @@ const PCS_BACKUP: &[&str] = &[
 /// crmsh report/collect.py (4.4 to 5.x): corosync.conf and the CIB; never a key,
 /// a firewall, sudoers, audit, AIDE, rsyslog or pcsd file.
 const CRM_REPORT: &[&str] = &["/var/lib/pacemaker/cib/cib.xml", "/etc/corosync/corosync.conf"];
-/// What sos 4.x copies whenever the node has it, unconditionally on every
-/// distribution (sos/report/plugins): corosync.py (all of /etc/corosync, the
-/// authkey too), pacemaker.py (the CIB through crm_report), sudo.py
-/// (`/etc/sudo*`), logs.py (rsyslog), system.py (all of /etc/default). Its
-/// firewall_tables, auditd and aide plugins run only under conditions (a
-/// kernel module, a package name Debian does not use, sos 4.7 and later), so
-/// their files' absence says nothing; where the report holds them they count.
-const SOSREPORT: &[&str] = &[
-    "/var/lib/pacemaker/cib/cib.xml",
-    "/etc/corosync/",
-    "/etc/sudoers",
-    "/etc/sudoers.d/",
-    "/etc/rsyslog.conf",
-    "/etc/rsyslog.d/",
-    "/etc/default/",
-];
+/// What every sosreport of a cluster node holds: sos's corosync plugin copies
+/// all of /etc/corosync (the authkey too), its pacemaker plugin the CIB
+/// through crm_report (sos/report/plugins/corosync.py, pacemaker.py). Other
+/// plugins (sudo, logs, system, firewall_tables, auditd, aide) run only when
+/// enabled: `sos report -o corosync,pacemaker` is common for cluster cases,
+/// so their files count where the report holds them, and their absence says
+/// nothing.
+const SOSREPORT: &[&str] = &["/var/lib/pacemaker/cib/cib.xml", "/etc/corosync/"];
 const CIB_ONLY: &[&str] = &["/var/lib/pacemaker/cib/cib.xml"];
 const COROSYNC_CONF_ONLY: &[&str] = &["/etc/corosync/corosync.conf"];
 
@@ -87,6 +79,12 @@ impl CandidateKind {
             CandidateKind::CorosyncConf => COROSYNC_CONF_ONLY,
         };
         carried.iter().any(|c| covers(c, node_path))
+    }
+
+    /// Whether it is one node's copy of the configuration (a backup or report
+    /// taken on one node), which cannot show that the other nodes match it.
+    pub fn is_one_nodes_copy(self) -> bool {
+        matches!(self, CandidateKind::PcsBackup | CandidateKind::CrmReport | CandidateKind::Sosreport)
     }
 
     /// Whether its archive members record the node's own owner and mode: pcs
@@ -178,7 +176,8 @@ mod tests {
         assert!(CandidateKind::BareCib.carries("/var/lib/pacemaker/cib/cib.xml"));
         assert!(!CandidateKind::BareCib.carries("/etc/corosync/corosync.conf"));
         assert!(!CandidateKind::CorosyncConf.carries("/etc/corosync/authkey"));
-        assert!(CandidateKind::Sosreport.carries("/etc/sudoers.d/"));
+        assert!(CandidateKind::Sosreport.carries("/etc/corosync/authkey"));
+        assert!(!CandidateKind::Sosreport.carries("/etc/sudoers.d/"), "sos's sudo plugin may not have run");
         assert!(!CandidateKind::CrmReport.carries("/etc/corosync/authkey"));
     }
 }

@@ -162,6 +162,10 @@ fn timestamped(line: &str) -> bool {
 #[then(expr = "on every node the logs {string} have timestamped lines")]
 async fn logs_timestamped(world: &mut PolicyWorld, files: String) -> anyhow::Result<()> {
     world.require_live("reading the nodes' logs")?;
+    // Where and how corosync logs is corosync.conf's to say.
+    if world.lacks(&[Evidence::File(pcmk_model::node::COROSYNC_CONF)]) {
+        return Ok(());
+    }
     let live = world.live().await?;
     let mut violations = Violations::default();
     for node in live.cluster.node_names() {
@@ -185,6 +189,8 @@ async fn logs_timestamped(world: &mut PolicyWorld, files: String) -> anyhow::Res
 async fn change_through_sudo(world: &mut PolicyWorld, user: String, option: String, resource: String) -> anyhow::Result<()> {
     let resource = world.subject_resource(&resource).await?;
     world.require_live("changing the CIB as a user")?;
+    // What sudo lets the user do is the sudoers files': the lab's say nothing of the candidate's.
+    world.require(&crate::access_control::SUDOERS)?;
     let user = if user == "auto" { sudo_operator(world).await? } else { user };
     let node = world.first_node().await?;
     let marker = format!("{}", rand::random::<u32>());
@@ -199,7 +205,6 @@ async fn change_through_sudo(world: &mut PolicyWorld, user: String, option: Stri
 
 /// The first user the candidate's sudoers rules let run crm_resource (or everything).
 async fn sudo_operator(world: &mut PolicyWorld) -> anyhow::Result<String> {
-    world.require(&crate::access_control::SUDOERS)?;
     let rules = crate::access_control::candidate_sudo_rules(world).await?;
     let found = rules.into_iter().find(|r| r.commands.contains("crm_resource") || r.commands.split([',', ' ', ':']).any(|c| c == "ALL"));
     match found {
@@ -212,6 +217,10 @@ async fn sudo_operator(world: &mut PolicyWorld) -> anyhow::Result<String> {
 
 #[then(expr = "the node's logs name the user, the command and the change")]
 async fn audit_trail(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    // sudo's lines reach auth.log through the nodes' syslog configuration.
+    if world.lacks(&crate::logging::RSYSLOG) {
+        return Ok(());
+    }
     let change = world.audit.clone().ok_or_else(|| anyhow::anyhow!("no change was made as a user in this scenario"))?;
     // Give syslog and pacemaker a moment to write.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);

@@ -143,7 +143,7 @@ impl VerdictWriter {
                 // of this writer, so the reasons belong to the scenario, not to a step.
                 if verdict.outcome == Outcome::Passed && !unjudged.is_empty() {
                     verdict.outcome = Outcome::NotApplicable;
-                    verdict.reason = Some(format!("not applicable: {}", distinct(&unjudged).join("; ")));
+                    verdict.reason = Some(format!("not applicable: {}", distinct(&unjudged).join("\n")));
                 }
                 verdict.waived_by = self.waiver.as_ref().and_then(|lookup| lookup(verdict));
                 if let Some(show) = &self.on_verdict {

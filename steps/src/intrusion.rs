@@ -151,6 +151,10 @@ async fn aide_init(world: &mut PolicyWorld) -> anyhow::Result<()> {
     world.require_live("running AIDE")?;
     // AIDE run with the lab image's configuration would judge the lab.
     world.require(&[Evidence::File(AIDE_CONF)])?;
+    anyhow::ensure!(
+        world.ctx.candidate.holds(AIDE_CONF),
+        "the candidate places no {AIDE_CONF}, so the nodes have no file-integrity configuration of their own"
+    );
     let live = world.live().await?;
     for node in live.cluster.node_names() {
         let out = world

@@ -26,7 +26,7 @@ template(name="Line" type="string" string="%TIMESTAMP:::date-rfc3339% %HOSTNAME%
 "#;
 
 /// rsyslog's configuration: where the nodes forward is the candidate's only where it holds one of these.
-const RSYSLOG: [Evidence<'static>; 2] = [Evidence::File("/etc/rsyslog.conf"), Evidence::File("/etc/rsyslog.d/")];
+pub(crate) const RSYSLOG: [Evidence<'static>; 2] = [Evidence::File("/etc/rsyslog.conf"), Evidence::File("/etc/rsyslog.d/")];
 
 #[given(expr = "a central log collector on the cluster network")]
 async fn collector(world: &mut PolicyWorld) -> anyhow::Result<()> {

@@ -230,7 +230,10 @@ async fn run_source(ctx: &Arc<RunContext>, source: &FeatureSource, scenarios: St
         .before(|feature, rule, scenario, world| {
             world.destructive = has_tag(feature, rule, scenario, "destructive");
             world.scenario = Some(scenario.name.clone());
-            world.scenario_key = Some((feature.name.clone(), scenario.position.line, scenario.name.clone()));
+            let key = (feature.name.clone(), scenario.position.line, scenario.name.clone());
+            // A scenario starts with nothing unjudged (a retried one too).
+            world.ctx.unjudged.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+            world.scenario_key = Some(key);
             Box::pin(async move {
                 if world.ctx.is_live() {
                     // A failure is recorded as an infrastructure error; the first step meets it again.

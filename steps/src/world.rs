@@ -219,6 +219,10 @@ impl PolicyWorld {
     }
 
     pub async fn cib(&mut self) -> anyhow::Result<CibFacts> {
+        // A live cluster always has a CIB: without the candidate's, it is the harness's empty one.
+        if self.ctx.candidate.file_at(pcmk_model::node::CIB_XML).is_none() {
+            return Err(self.not_applicable("the candidate has no CIB, so there is no cluster configuration to check"));
+        }
         let facts = self.facts().await?;
         let text = facts
             .cib
@@ -366,9 +370,9 @@ impl PolicyWorld {
     /// Records that a step found nothing of the candidate's to judge: the
     /// scenario cannot pass on it.
     pub fn not_judged(&self, reason: impl std::fmt::Display) {
-        if let Some(key) = &self.scenario_key {
-            self.ctx.record_unjudged(key.clone(), reason.to_string());
-        }
+        // Fails closed: a step outside the runner's hooks (no key) panics, which fails it, never passes it.
+        let key = self.scenario_key.as_ref().expect("the runner's before-hook names the scenario");
+        self.ctx.record_unjudged(key.clone(), reason.to_string());
     }
 
     /// Ends the scenario as not applicable unless the candidate holds one of

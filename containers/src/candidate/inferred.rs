@@ -16,19 +16,24 @@ pub const PACEMAKER_AUTHKEY: &str = "/etc/pacemaker/authkey";
 
 /// The files of a tree its layout places, but none at a node path already
 /// `declared` (a manifest's own placements), and what became of each file.
-pub(crate) fn placed_from(tree: &Tree, declared: &[String]) -> Result<(Vec<CandidateFile>, Vec<String>), InputError> {
+/// `declared` pairs each node path already placed with what placed it.
+pub(crate) fn placed_from(tree: &Tree, declared: &[(String, String)]) -> Result<(Vec<CandidateFile>, Vec<String>), InputError> {
     placed_files(tree, &lay_out(tree), declared)
 }
 
-fn placed_files(tree: &Tree, laid: &crate::layout::Laid, declared: &[String]) -> Result<(Vec<CandidateFile>, Vec<String>), InputError> {
+fn placed_files(tree: &Tree, laid: &crate::layout::Laid, declared: &[(String, String)]) -> Result<(Vec<CandidateFile>, Vec<String>), InputError> {
     let mut inventory = Vec::new();
     let mut files: Vec<CandidateFile> = Vec::new();
     for (path, disposition) in &laid.files {
         let source = tree.source_of(path);
         match disposition {
             Disposition::Placed { placement, secret, note, stated } => {
-                if declared.contains(&placement.path) {
-                    inventory.push(format!("ignored {}: {} is placed by candidate.toml", source.display(), placement.path));
+                if let Some((_, by)) = declared.iter().find(|(path, _)| *path == placement.path) {
+                    inventory.push(format!(
+                        "ignored {}: {} is placed by {by} (a [[file]] entry in candidate.toml overrides it)",
+                        source.display(),
+                        placement.path
+                    ));
                     continue;
                 }
                 if let Some(twin) = files.iter().find(|f| f.placement.path == placement.path) {

@@ -91,7 +91,7 @@ impl Candidate {
             InputError::new(manifest_path, line, e.message().to_string())
         })?;
         let bad = |span: std::ops::Range<usize>, msg: String| InputError::new(manifest_path, Some(line_of(text, span.start)), msg);
-        let Declared { mut files, mut secrets, users } = declared(dir, &manifest, &bad)?;
+        let Declared { mut files, mut secrets, users, notes } = declared(dir, &manifest, &bad)?;
         if let Some(n) = &manifest.nodes {
             if !(1..=MAX_NODES).contains(n.get_ref()) {
                 return Err(bad(n.span(), format!("nodes = {} is outside 1..={MAX_NODES}", n.get_ref())));
@@ -108,26 +108,34 @@ impl Candidate {
         // are laid out as they would be without it, and keys it lacks are made.
         let passwords: Vec<PathBuf> = manifest.users.iter().filter_map(|u| u.password_file.as_ref()).map(|f| dir.join(f)).collect();
         let mut inventory = vec![format!("{} is a candidate directory with {MANIFEST}", dir.display())];
+        let mut notes = notes.into_iter();
         for file in &files {
             let p = &file.placement;
-            let how = placement_note(p, file.stated);
+            let how = notes.next().unwrap_or_default();
             inventory.push(format!("placed {} at {} ({}:{} {:04o}, {how})", file.source.display(), p.path, p.owner, p.group, p.mode));
         }
         for secret in &secrets {
             let p = &secret.placement;
-            let how = placement_note(p, secret.stated);
+            let how = notes.next().unwrap_or_default();
             inventory.push(format!("generated {} ({} bytes, {}:{} {:04o}, {how})", p.path, secret.bytes, p.owner, p.group, p.mode));
         }
-        let mut declared: Vec<String> =
-            files.iter().map(|f| f.placement.path.clone()).chain(secrets.iter().map(|s| s.placement.path.clone())).collect();
-        let (base, base_distro) = match &manifest.base {
+        let mut declared: Vec<(String, String)> = files
+            .iter()
+            .map(|f| f.placement.path.clone())
+            .chain(secrets.iter().map(|s| s.placement.path.clone()))
+            .map(|p| (p, MANIFEST.to_string()))
+            .collect();
+        // A combined candidate carries what its base's kind carries, and what is placed beside it.
+        let (base, base_distro, kind) = match &manifest.base {
             Some(base) => {
-                let (path, distro) = based_on(dir, base, &bad, &declared, &mut files, &mut inventory)?;
-                (Some(path), distro)
+                let placed_before = files.len();
+                let artifact = based_on(dir, base, &bad, &declared, &mut files, &mut inventory)?;
+                let by = format!("the base {}", base.get_ref());
+                declared.extend(files[placed_before..].iter().map(|f| (f.placement.path.clone(), by.clone())));
+                (Some(artifact.0), artifact.1, artifact.2)
             }
-            None => (None, None),
+            None => (None, None, CandidateKind::Assembled),
         };
-        declared.extend(files.iter().map(|f| f.placement.path.clone()));
         let used: Vec<PathBuf> = files.iter().map(|f| f.source.clone()).chain(passwords).chain([dir.join(MANIFEST)]).chain(base).collect();
         let tree = crate::tree::read_dir_but(dir, &|path| used.contains(&dir.join(path)))?;
         let (found, found_inventory) = inferred::placed_from(&tree, &declared)?;
@@ -142,7 +150,7 @@ impl Candidate {
         inventory.push(format!("services: {}", services.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
         let mut candidate = Candidate {
             origin: dir.to_path_buf(),
-            kind: CandidateKind::Assembled,
+            kind,
             distro: manifest.distro.or(base_distro),
             distro_declared: manifest.distro.is_some(),
             nodes: manifest.nodes.map(|n| *n.get_ref()),
@@ -167,10 +175,10 @@ fn based_on(
     dir: &Path,
     base: &Spanned<String>,
     bad: &Bad,
-    declared: &[String],
+    declared: &[(String, String)],
     files: &mut Vec<CandidateFile>,
     inventory: &mut Vec<String>,
-) -> Result<(PathBuf, Option<Distro>), InputError> {
+) -> Result<(PathBuf, Option<Distro>, CandidateKind), InputError> {
     let relative = Path::new(base.get_ref());
     if relative.is_absolute() || relative.components().any(|c| !matches!(c, Component::Normal(_))) {
         return Err(bad(base.span(), format!("base `{}` leaves the candidate directory", base.get_ref())));
@@ -193,7 +201,7 @@ fn based_on(
         if artifact.generated.contains(&p.path) {
             continue;
         }
-        if declared.contains(&p.path) {
+        if declared.iter().any(|(path, _)| *path == p.path) {
             inventory.push(format!("ignored {}: {} is placed by {MANIFEST}", file.source.display(), p.path));
             continue;
         }
@@ -201,19 +209,22 @@ fn based_on(
         inventory.push(format!("placed {} at {} ({}:{} {:04o}, {how})", file.source.display(), p.path, p.owner, p.group, p.mode));
         files.push(file);
     }
-    Ok((path, artifact.distro))
+    Ok((path, artifact.distro, artifact.kind))
 }
 
 /// How a placement's owner and mode came about, for the inventory.
-fn placement_note(placement: &Placement, stated: bool) -> String {
+fn placement_note(placement: &Placement, spelled: [bool; 3]) -> String {
     let stock = crate::layout::stock(&placement.path);
-    match (stated, stock) {
-        (false, Some(_)) => "a stock node's owner and mode".into(),
-        (false, None) => "the default owner and mode: no stock node has this file".into(),
-        (true, Some(stock)) if placement.mode & !stock.mode != 0 => {
-            format!("as {MANIFEST} spells out: wider than a stock node's {:04o}", stock.mode)
-        }
-        (true, _) => format!("as {MANIFEST} says"),
+    let wider = match (&stock, spelled[2]) {
+        (Some(stock), true) if placement.mode & !stock.mode != 0 => format!(": wider than a stock node's {:04o}", stock.mode),
+        _ => String::new(),
+    };
+    match (spelled, stock) {
+        ([false, false, false], Some(_)) => "a stock node's owner and mode".into(),
+        ([false, false, false], None) => "the default owner and mode: no stock node has this file".into(),
+        ([true, true, true], _) if !wider.is_empty() => format!("as {MANIFEST} spells out{wider}"),
+        ([true, true, true], _) => format!("as {MANIFEST} says"),
+        _ => format!("partly as {MANIFEST} says, the rest a stock node's or the default{wider}"),
     }
 }
 
@@ -222,6 +233,8 @@ struct Declared {
     files: Vec<CandidateFile>,
     secrets: Vec<SecretSpec>,
     users: Vec<UserSpec>,
+    /// How each placement's owner and mode came about, files then secrets.
+    notes: Vec<String>,
 }
 
 type Bad<'a> = dyn Fn(std::ops::Range<usize>, String) -> InputError + 'a;
@@ -234,7 +247,7 @@ fn declared(dir: &Path, manifest: &Manifest, bad: &Bad) -> Result<Declared, Inpu
                  group: &Option<Spanned<String>>,
                  mode: &Option<Spanned<String>>,
                  fallback_mode: u32|
-     -> Result<(Placement, bool), InputError> {
+     -> Result<(Placement, [bool; 3]), InputError> {
         check_destination(path.get_ref()).map_err(|m| bad(path.span(), m))?;
         let stock = crate::layout::stock(path.get_ref());
         for name in [owner, group].into_iter().flatten() {
@@ -255,18 +268,23 @@ fn declared(dir: &Path, manifest: &Manifest, bad: &Bad) -> Result<Declared, Inpu
             group: or_stock(group, stock.as_ref().map(|s| &s.group)),
             mode: mode_value,
         };
-        Ok((placement, owner.is_some() || group.is_some() || mode.is_some()))
+        Ok((placement, [owner.is_some(), group.is_some(), mode.is_some()]))
     };
 
-    let mut files = Vec::new();
+    let (mut files, mut file_notes, mut secret_notes) = (Vec::new(), Vec::new(), Vec::new());
     for entry in &manifest.files {
-        let (placement, stated) = place(&entry.path, &entry.owner, &entry.group, &entry.mode, 0o644)?;
+        let (placement, spelled) = place(&entry.path, &entry.owner, &entry.group, &entry.mode, 0o644)?;
+        // Evidence of a file's owner and mode only where the entry spells all three.
+        let stated = spelled.iter().all(|s| *s);
+        file_notes.push(placement_note(&placement, spelled));
         let content = read_confined(dir, entry.source.get_ref())?;
         files.push(CandidateFile { source: dir.join(entry.source.get_ref()), placement, content, secret: false, converted: false, stated });
     }
     let mut secrets = Vec::new();
     for entry in &manifest.secrets {
-        let (placement, stated) = place(&entry.path, &entry.owner, &entry.group, &entry.mode, 0o400)?;
+        let (placement, spelled) = place(&entry.path, &entry.owner, &entry.group, &entry.mode, 0o400)?;
+        let stated = spelled.iter().all(|s| *s);
+        secret_notes.push(placement_note(&placement, spelled));
         if !(1..=65536).contains(entry.bytes.get_ref()) {
             return Err(bad(entry.bytes.span(), format!("secret size {} is outside 1..=65536 bytes", entry.bytes.get_ref())));
         }
@@ -293,7 +311,7 @@ fn declared(dir: &Path, manifest: &Manifest, bad: &Bad) -> Result<Declared, Inpu
             password,
         });
     }
-    Ok(Declared { files, secrets, users })
+    Ok(Declared { files, secrets, users, notes: file_notes.into_iter().chain(secret_notes).collect() })
 }
 
 fn policy_values(

@@ -395,7 +395,8 @@ mod tests {
                 std::fs::write(dir.path().join("candidate.toml"), manifest).unwrap();
             }
             let c = Candidate::load(dir.path()).unwrap();
-            assert_eq!(c.kind, CandidateKind::Assembled);
+            // It carries what the backup carries, and what is placed beside it.
+            assert_eq!(c.kind, CandidateKind::PcsBackup);
             assert!(c.holds("/etc/nftables.conf") && c.holds("/var/lib/pacemaker/cib/cib.xml") && c.holds("/etc/corosync/authkey"));
             assert!(c.file_at("/var/lib/pacemaker/cib/cib.xml").unwrap().stated, "the backup's recorded owner and mode stay the evidence");
             assert!(c.inventory.iter().any(|l| l.starts_with("base: ") && l.contains("is a pcs config backup")), "{:#?}", c.inventory);

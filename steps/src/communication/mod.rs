@@ -161,23 +161,40 @@ async fn key_identical(world: &mut PolicyWorld, path: String) -> anyhow::Result<
         return Ok(());
     }
     let facts = world.facts().await?;
+    // One node's artifact holds one copy: it cannot show that the others match.
+    if facts.nodes.len() == 1 && world.ctx.candidate.kind.is_one_nodes_copy() {
+        let kind = world.ctx.candidate.kind.describe();
+        world.not_judged(format!("{kind} holds one node's {path}, so whether every node has the same one is unknown: capture the nodes"));
+        return Ok(());
+    }
     let mut violations = Violations::default();
-    let mut hashes = std::collections::BTreeSet::new();
+    // Node names by the key's hash; a node with no hash gathered is the harness's gap, never a match.
+    let mut holders: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for node in &facts.nodes {
         match node.files.get(&path) {
             None => violations.add(Finding::new(subject(node), format!("{}: {path} does not exist", place(node)))),
-            Some(file) if facts.live => {
-                hashes.insert(file.sha256.clone().unwrap_or_default());
-            }
-            // The harness generates declared keys once per run, the same for every node.
-            Some(_) => {}
+            Some(file) => match &file.sha256 {
+                Some(hash) => holders.entry(hash.clone()).or_default().push(node.name.clone()),
+                None if facts.nodes.len() > 1 => {
+                    return world.infra(Err(anyhow::anyhow!("no content hash of {path} was gathered on {}", node.name)));
+                }
+                // The candidate's one copy, placed on every node alike.
+                None => {}
+            },
         }
     }
-    if hashes.len() > 1 {
-        violations.add(Finding::new(
-            Subject::Cluster,
-            format!("{path} differs between nodes ({} distinct keys): nodes cannot authenticate each other", hashes.len()),
-        ));
+    if holders.len() > 1 {
+        let mut groups: Vec<Vec<String>> = holders.into_values().collect();
+        groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+        let most = groups[0].join(", ");
+        for odd in &groups[1..] {
+            for node in odd {
+                violations.add(Finding::new(
+                    node_named(node),
+                    format!("{node}: {path} differs from the one {most} hold{}: nodes cannot authenticate each other", if groups[0].len() == 1 { "s" } else { "" }),
+                ));
+            }
+        }
     }
     world.judge(violations)
 }

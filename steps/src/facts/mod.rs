@@ -177,7 +177,9 @@ for p in "$@"; do
   fi
 done
 echo '### sha256'
-for p in /etc/corosync/authkey /etc/pacemaker/authkey; do [ -f "$p" ] && sha256sum "$p"; done
+for p in "$@"; do
+  if [ -d "$p" ]; then for f in "$p"/*; do [ -f "$f" ] && sha256sum "$f"; done; elif [ -f "$p" ]; then sha256sum "$p"; fi
+done
 echo '### cmap'
 corosync-cmapctl 2>/dev/null
 corosync-cmapctl -m stats 2>/dev/null | grep '^stats\.knet\.handle\.'
