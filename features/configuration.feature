@@ -49,3 +49,10 @@ Feature: Secure cluster configuration
     Remediation: set PCSD_BIND_ADDR to the node's cluster address and PCSD_SSL_OPTIONS to disable TLS 1.0/1.1 in /etc/default/pcsd.
     Then the pcsd option "PCSD_BIND_ADDR" is set to none of "::, 0.0.0.0"
     And the pcsd option "PCSD_SSL_OPTIONS" contains all of "OP_NO_SSLv2, OP_NO_SSLv3, OP_NO_TLSv1, OP_NO_TLSv1_1"
+
+  @static @live @high @CM-2 @CM-6 @CIS-4.1
+  Scenario: Every node holds the same keys and configuration
+    Drift between nodes breaks membership or opens one node: a key that differs, a sudoers rule or a firewall on one node only.
+    Remediation: copy the files from one node to the others (`pcs cluster sync`, `crm cluster copy`) and reload the firewall everywhere.
+    Then the files "/etc/corosync/authkey, /etc/pacemaker/authkey, /etc/corosync/corosync.conf, /etc/sudoers, /etc/sudoers.d/, /etc/nftables.conf" are identical on every node
+    And every node loads the same firewall

@@ -3,7 +3,7 @@ Feature: Regular updates and patching
   Practice 3 of the seed: no node runs a cluster stack older than the first
   release that fixes a known vulnerability, and all nodes run the same one.
 
-  @live @high @SI-2 @RA-5 @CIS-7.4
+  @static @live @high @SI-2 @RA-5 @CIS-7.4
   Scenario: The cluster stack includes the fixes for known CVEs
     Known vulnerabilities in pacemaker, corosync or pcs are the first thing an attacker tries.
     Remediation: upgrade the listed packages from the distribution's security archive.
@@ -16,7 +16,7 @@ Feature: Regular updates and patching
       | libknet1    | 1.25     | knet link and crypto fixes                     |
       | libknet1t64 | 1.25     | knet link and crypto fixes                     |
 
-  @live @medium @CM-2 @CIS-2.2
+  @static @live @medium @CM-2 @CIS-2.2
   Scenario: Every node runs the same cluster software
     Mixed versions are for rolling upgrades only, never a steady state.
     Remediation: finish the upgrade on every node.

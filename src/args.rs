@@ -50,6 +50,27 @@ pub enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Make a candidate of a running cluster's nodes, read over SSH, never changed.
+    Capture {
+        /// A node as ssh reaches it (HOST or USER@HOST). One is enough: the others come from its corosync.conf.
+        #[arg(long = "node", required = true, value_name = "HOST")]
+        nodes: Vec<String>,
+        /// The candidate directory to write; it must not exist.
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// An ssh config file (ssh -F); by default the user's own.
+        #[arg(long, value_name = "FILE")]
+        ssh_config: Option<std::path::PathBuf>,
+        /// An ssh option (ssh -o), e.g. `--ssh-option User=admin`; repeatable.
+        #[arg(long = "ssh-option", value_name = "OPTION=VALUE")]
+        ssh_options: Vec<String>,
+        /// Read through `sudo -n` as a sudo user, rather than as root.
+        #[arg(long)]
+        sudo: bool,
+        /// Keep the nodes that answered when others do not (the capture says which are missing).
+        #[arg(long)]
+        allow_partial: bool,
+    },
     /// List every step a policy author can use, with its meaning and an example.
     Steps,
     /// Why a scenario matters and how to fix it: by name (substring) or by @tag.

@@ -3,6 +3,7 @@
 //! module of its own.
 
 mod args;
+mod capture;
 mod compare;
 mod engine_commands;
 mod images;
@@ -125,6 +126,7 @@ fn prints_only(command: &Command) -> bool {
             | Command::Completions { .. }
             | Command::Man
             | Command::Merge { .. }
+            | Command::Capture { .. }
     )
 }
 
@@ -141,6 +143,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain { query, policy } => info::explain(query, policy),
         Command::Policy { command: PolicyCommand::Export { dir } } => info::policy_export(dir),
         Command::Steps => info::steps().await,
+        Command::Capture { nodes, out, ssh_config, ssh_options, sudo, allow_partial } => {
+            capture::capture(capture::Capture { nodes, out, ssh_config, ssh_options, sudo, allow_partial }).await
+        }
         Command::Image { command: ImageCommand::Build { distro } } => engine_commands::image_build(distro).await,
         Command::Image { command: ImageCommand::List } => engine_commands::image_list().await,
         Command::Cluster { command: ClusterCommand::Up { candidate, nodes, distro, ready_timeout, keep, run_id } } => {

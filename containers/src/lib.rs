@@ -4,6 +4,7 @@
 pub mod addresses;
 pub mod cache;
 pub mod candidate;
+pub mod capture;
 pub mod cib;
 pub mod cluster;
 pub mod corosync_semantics;

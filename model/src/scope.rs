@@ -27,6 +27,9 @@ pub enum CandidateKind {
     CrmText,
     /// A corosync.conf alone.
     CorosyncConf,
+    /// `pcmk-comply capture`: every file the policy reads, on every node, with
+    /// the nodes' tools' own answers.
+    Captured,
 }
 
 /// Node paths a kind carries when the node has them. A path ending in `/`
@@ -64,6 +67,7 @@ impl CandidateKind {
             CandidateKind::BareCib => "a CIB alone",
             CandidateKind::CrmText => "crm configure show text",
             CandidateKind::CorosyncConf => "a corosync.conf alone",
+            CandidateKind::Captured => "a capture of the nodes",
         }
     }
 
@@ -71,7 +75,7 @@ impl CandidateKind {
     /// has it, so that its absence says the node has none.
     pub fn carries(self, node_path: &str) -> bool {
         let carried = match self {
-            CandidateKind::Assembled => return true,
+            CandidateKind::Assembled | CandidateKind::Captured => return true,
             CandidateKind::PcsBackup => PCS_BACKUP,
             CandidateKind::CrmReport => CRM_REPORT,
             CandidateKind::Sosreport => SOSREPORT,
@@ -99,6 +103,7 @@ impl CandidateKind {
     pub fn remedy(self) -> &'static str {
         match self {
             CandidateKind::Assembled => "add it to the candidate",
+            CandidateKind::Captured => "capture the nodes again",
             CandidateKind::PcsBackup => {
                 "put it beside the backup in a candidate directory (or a candidate.toml whose `base` is the backup)"
             }

@@ -163,14 +163,16 @@ pub(crate) async fn ensure_account(world: &mut PolicyWorld, node: &str, user: &s
     if world.exec(node, &["id", user]).await?.success() {
         return Ok(());
     }
-    let mut cmd = vec!["useradd", "--no-create-home", "--shell", "/bin/sh"];
+    // No group of its own: a system group may already bear the name (Debian's `operator`).
+    let mut cmd = vec!["useradd", "--no-create-home", "--no-user-group", "--shell", "/bin/sh"];
     let joined = groups.join(",");
     if !groups.is_empty() {
         cmd.extend(["--groups", joined.as_str()]);
     }
     cmd.push(user);
     let out = world.exec(node, &cmd).await?;
-    if !out.success() {
+    // Another scenario on this node may have made it meanwhile.
+    if !out.success() && !world.exec(node, &["id", user]).await?.success() {
         return world.infra(Err(anyhow::anyhow!("useradd {user} on {node}: {}", out.stderr.trim())));
     }
     let member = if groups.is_empty() { String::new() } else { format!(" in {joined}") };

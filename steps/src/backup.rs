@@ -2,9 +2,9 @@
 //! private, and it restores the whole configuration onto a fresh cluster,
 //! while a damaged backup is refused without touching the running cluster.
 
-use pcmk_model::scope::Evidence;
 use base64::Engine;
 use cucumber::{then, when};
+use pcmk_model::scope::Evidence;
 
 use crate::world::{Backup, PolicyWorld};
 

@@ -210,8 +210,11 @@ async fn password_not_default(world: &mut PolicyWorld, user: String, defaults: S
     if world.lacks(&[Evidence::Password(&user)]) {
         return Ok(());
     }
+    let candidate = world.ctx.candidate.clone();
+    if !world.ctx.is_live() && !candidate.captured.is_empty() && candidate.users.iter().all(|u| u.name != user) {
+        return captured_password(world, &candidate.captured, &user, &defaults);
+    }
     if !world.ctx.is_live() {
-        let candidate = world.ctx.candidate.clone();
         let Some(password) = candidate.users.iter().find(|u| u.name == user).and_then(|u| u.password.as_ref()) else { return Ok(()) };
         anyhow::ensure!(!password.0.is_empty(), "the candidate sets an empty password for `{user}`");
         anyhow::ensure!(!defaults.contains(&password.0), "the candidate sets a well-known default password for `{user}`");
@@ -231,6 +234,36 @@ async fn password_not_default(world: &mut PolicyWorld, user: String, defaults: S
                 format!("{node}: `{user}` has a well-known default password; set a strong one (passwd {user})"),
             )),
             other => return world.infra(Err(anyhow::anyhow!("password check on {node} answered `{other}`: {}", out.stderr.trim()))),
+        }
+    }
+    world.judge(violations)
+}
+
+/// hacluster's password as capture decided it on each node, against the words it tried.
+fn captured_password(
+    world: &PolicyWorld,
+    nodes: &[pcmk_containers::candidate::CapturedNode],
+    user: &str,
+    defaults: &[String],
+) -> anyhow::Result<()> {
+    use pcmk_containers::capture::script::DEFAULT_PASSWORDS;
+    let untried: Vec<&String> = defaults.iter().filter(|d| !DEFAULT_PASSWORDS.contains(&d.as_str())).collect();
+    if !untried.is_empty() {
+        let tried = DEFAULT_PASSWORDS.join(", ");
+        world.not_judged(format!(
+            "the capture tried {tried} against `{user}`'s password, not {}",
+            untried.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let mut violations = Violations::default();
+    for node in nodes {
+        match node.password.as_deref() {
+            Some("empty") => violations.add(Finding::new(node_named(&node.name), format!("{}: `{user}` has an empty password", node.name))),
+            Some("default") => violations.add(Finding::new(
+                node_named(&node.name),
+                format!("{}: `{user}` has a well-known default password; set a strong one (passwd {user})", node.name),
+            )),
+            _ => {}
         }
     }
     world.judge(violations)

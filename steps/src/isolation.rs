@@ -2,8 +2,8 @@
 //! public one. The cluster's ports answer only on the cluster network; the
 //! service the cluster protects answers on the public one.
 
-use pcmk_model::scope::Evidence;
 use cucumber::then;
+use pcmk_model::scope::Evidence;
 
 use crate::communication::outsiders::{add_outsider, tcp_ports_closed, udp_ports_closed, Vantage};
 use crate::support::{node_named, Violations};

@@ -64,18 +64,32 @@ impl Candidate {
                     }),
                 }
             }
+            // A capture decided hacluster's on every node it read.
+            Evidence::Password(user)
+                if *user == "hacluster" && !self.captured.is_empty() && self.captured.iter().all(|n| n.password.is_some()) =>
+            {
+                None
+            }
             Evidence::Password(user) => (!self.users.iter().any(|u| u.name == *user)).then(|| {
                 format!(
                     "{kind} does not say how the password of `{user}` is set (no /etc/shadow, no [[user]] entry): \
                      declare the account in candidate.toml ([[user]], with password_file if it has one)"
                 )
             }),
-            Evidence::Packages => (!self.distro_declared).then(|| {
-                format!(
+            Evidence::Packages => match reading {
+                Reading::Files if self.captured.is_empty() => {
+                    Some(format!("{kind} lists no installed packages: capture the nodes (`pcmk-comply capture`), or run it"))
+                }
+                Reading::Files => None,
+                Reading::Nodes if self.distro_declared => None,
+                Reading::Nodes if !self.captured.is_empty() => {
+                    Some("the lab image's packages are not the captured nodes': `lint` judges the packages the capture listed".into())
+                }
+                Reading::Nodes => Some(format!(
                     "{kind} does not say which packages the nodes run, so the lab image's are no evidence: \
                      name the distribution in candidate.toml (`distro = \"bookworm\"`)"
-                )
-            }),
+                )),
+            },
         }
     }
 

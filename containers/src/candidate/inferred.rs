@@ -21,7 +21,11 @@ pub(crate) fn placed_from(tree: &Tree, declared: &[(String, String)]) -> Result<
     placed_files(tree, &lay_out(tree), declared)
 }
 
-fn placed_files(tree: &Tree, laid: &crate::layout::Laid, declared: &[(String, String)]) -> Result<(Vec<CandidateFile>, Vec<String>), InputError> {
+fn placed_files(
+    tree: &Tree,
+    laid: &crate::layout::Laid,
+    declared: &[(String, String)],
+) -> Result<(Vec<CandidateFile>, Vec<String>), InputError> {
     let mut inventory = Vec::new();
     let mut files: Vec<CandidateFile> = Vec::new();
     for (path, disposition) in &laid.files {
@@ -177,6 +181,7 @@ impl Candidate {
             inventory,
             generated,
             policy: Vec::new(),
+            captured: Vec::new(),
         };
         candidate.parse_configuration()?;
         Ok(candidate)

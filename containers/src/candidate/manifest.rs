@@ -163,6 +163,7 @@ impl Candidate {
             inventory,
             generated,
             policy: policy_values(manifest_path, text, &manifest.policy)?,
+            captured: Vec::new(),
         };
         candidate.parse_configuration()?;
         Ok(candidate)

@@ -5,6 +5,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+mod captured;
 mod evidence;
 mod inferred;
 mod manifest;
@@ -12,6 +13,7 @@ mod manifest;
 pub(crate) use manifest::check_destination;
 
 use crate::error::InputError;
+pub use captured::{CapturedNode, RecordedFile};
 pub use evidence::Reading;
 use pcmk_model::corosync_conf::CorosyncConf;
 use pcmk_model::node::Distro;
@@ -104,6 +106,8 @@ pub struct Candidate {
     pub generated: Vec<String>,
     /// Policy parameters the manifest sets: (name, value, where: `file:line`).
     pub policy: Vec<(String, String, String)>,
+    /// Every node of a capture, judged one by one (empty for other kinds).
+    pub captured: Vec<CapturedNode>,
 }
 
 impl Candidate {
@@ -140,6 +144,9 @@ impl Candidate {
                 return Ok(candidate);
             }
             return Self::bare_corosync_conf(path);
+        }
+        if path.join(crate::capture::CAPTURE_TOML).exists() {
+            return Self::captured(path);
         }
         let manifest_path = path.join(MANIFEST);
         if !manifest_path.exists() {
@@ -180,6 +187,7 @@ impl Candidate {
             inventory: std::iter::once(format!("{} is a corosync.conf alone", file.display())).chain(said).collect(),
             generated,
             policy: Vec::new(),
+            captured: Vec::new(),
         };
         candidate.parse_configuration()?;
         Ok(candidate)

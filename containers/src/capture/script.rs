@@ -25,6 +25,10 @@ pub const FILES: &[&str] = &[
     "/etc/audit/rules.d/*",
     "/etc/sudoers",
     "/etc/sudoers.d/*",
+    // root's login umask, which decides a backup's mode.
+    "/etc/profile",
+    "/etc/profile.d/*",
+    "/etc/login.defs",
 ];
 
 /// Directories whose owner and mode the policy judges.
@@ -37,24 +41,31 @@ pub const QUERIES: &[(&str, &str)] = &[
     ("cmap", "corosync-cmapctl"),
     ("nft", "nft list ruleset"),
     ("sockets", "ss -lntup"),
+    ("processes", "ps -eo comm --no-headers"),
 ];
 
 /// The default words `crm cluster init` and guides set for hacluster.
 pub const DEFAULT_PASSWORDS: &[&str] = &["linux", "hacluster", "password"];
 
-const BODY: &str = r#"
+const BODY: &str = r####"
 set -u
 export LC_ALL=C
 file() {
   [ -f "$1" ] || return 0
   if [ ! -r "$1" ]; then printf 'E\t%s\tnot readable\n' "$1"; return 0; fi
   printf 'F\t%s\t%s\t%s\n' "$1" "$(stat -c '%U	%G	%a	%s' -- "$1")" "$(sha256sum -- "$1" | cut -d' ' -f1)"
-  printf 'B\t%s\n' "$(base64 -w0 -- "$1")"
+  printf 'B\t%s\t%s\n' "$1" "$(base64 -w0 -- "$1")"
 }
 echo '### files'
 for pattern in __FILES__; do
   for p in $pattern; do file "$p"; done
 done
+# The alert agents the CIB runs: the lab runs them too.
+if command -v cibadmin >/dev/null 2>&1; then
+  for p in $(cibadmin --query 2>/dev/null | grep -o '<alert [^>]*' | grep -o ' path="[^"]*"' | cut -d'"' -f2); do
+    case "$p" in /*) file "$p" ;; esac
+  done
+fi
 for d in __DIRECTORIES__; do
   [ -d "$d" ] && printf 'D\t%s\t%s\n' "$d" "$(stat -c '%U	%G	%a' -- "$d")"
 done
@@ -87,12 +98,16 @@ while (<$shadow>) {
 }
 print "nouser\n";' hacluster __DEFAULTS__ || echo unreadable
 echo '### end'
-"#;
+"####;
 
 /// The script, with the paths and queries filled in.
 pub fn script() -> String {
+    script_for(FILES)
+}
+
+fn script_for(files: &[&str]) -> String {
     let queries: Vec<String> = QUERIES.iter().map(|(name, command)| format!("query {name} {command}")).collect();
-    BODY.replace("__FILES__", &FILES.join(" "))
+    BODY.replace("__FILES__", &files.join(" "))
         .replace("__DIRECTORIES__", &DIRECTORIES.join(" "))
         .replace("__QUERIES__", &queries.join("\n"))
         .replace("__DEFAULTS__", &DEFAULT_PASSWORDS.join(" "))
@@ -168,12 +183,6 @@ pub fn parse(text: &str) -> Result<NodeOutput, String> {
                         out.files.insert(path.to_string(), file);
                         last_file = Some(path.to_string());
                     }
-                    ["B", path] | ["B", path, ""] => {
-                        // An empty file: nothing after the tab.
-                        if let Some(file) = out.files.get_mut(*path) {
-                            file.content = Some(Vec::new());
-                        }
-                    }
                     ["B", path, b64] => {
                         if last_file.as_deref() != Some(*path) {
                             return Err(format!("content of {path} without its stat"));
@@ -226,10 +235,21 @@ mod tests {
 
     #[test]
     fn the_script_runs_on_this_machine_and_its_output_reads_back() {
-        let out = std::process::Command::new("bash").args(["-c", &script()]).output().unwrap();
+        let dir = std::env::temp_dir().join(format!("pcmk-capture-script-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("d")).unwrap();
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        std::fs::write(dir.join("key"), &bytes).unwrap();
+        std::fs::write(dir.join("d/a"), "").unwrap();
+        let (key, glob) = (dir.join("key").display().to_string(), format!("{}/d/*", dir.display()));
+        let out = std::process::Command::new("bash").args(["-c", &script_for(&[&key, &glob])]).output().unwrap();
         let parsed = parse(&String::from_utf8_lossy(&out.stdout)).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
         assert!(parsed.complete, "{}", String::from_utf8_lossy(&out.stdout));
         assert!(parsed.password.is_some());
+        let file = &parsed.files[&key];
+        assert_eq!(file.content.as_deref(), Some(&bytes[..]), "content round-trips byte for byte");
+        assert_eq!(file.sha256.as_deref().map(str::len), Some(64));
+        assert_eq!(parsed.files[&format!("{}/d/a", dir.display())].content.as_deref(), Some(&b""[..]), "an empty file is a file");
     }
 
     #[test]

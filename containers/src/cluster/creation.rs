@@ -80,7 +80,13 @@ impl Cluster {
         Ok(HostConfig {
             network_mode: Some(network_mode.to_string()),
             cap_add: Some(vec!["NET_ADMIN".into()]),
-            cap_drop: Some(vec!["MKNOD".into(), "SYS_CHROOT".into(), "SETFCAP".into()]),
+            cap_drop: Some(
+                ["MKNOD", "SYS_CHROOT", "SETFCAP"]
+                    .into_iter()
+                    .filter(|c| !(self.ssh_server && *c == "SYS_CHROOT"))
+                    .map(String::from)
+                    .collect(),
+            ),
             privileged: Some(false),
             memory: Some(self.limits.0),
             memory_swap: Some(self.limits.0),

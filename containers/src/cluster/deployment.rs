@@ -3,12 +3,16 @@
 //! mapped addresses, keys), as one archive, and the networks.
 
 use super::*;
+use std::collections::BTreeMap;
 
 /// What one node receives: files, and the plan `pcmk-node` applies at first boot.
 pub(super) struct Deployment {
     /// Files whose owner and mode the plan sets, and whether they are
     /// configuration text whose addresses are mapped (secrets are not).
     pub(super) files: Vec<(Placement, Vec<u8>, bool)>,
+    /// A captured cluster's nodes, in order: each node's own copy of a placed
+    /// file (a pcsd bound to its own address, a key that drifted), by path.
+    pub(super) per_node: Vec<BTreeMap<String, (Placement, Vec<u8>)>>,
     /// Files the plan consumes and deletes (passwords).
     pub(super) transient: Vec<(String, Vec<u8>)>,
     pub(super) plan: String,
@@ -180,7 +184,38 @@ pub(super) fn deployment(candidate: &Candidate) -> Result<(Deployment, Vec<Harne
     for value in cib_text.map(crate::redact::cib_secret_values).unwrap_or_default() {
         redactor.add(value.as_bytes());
     }
-    Ok((Deployment { files, transient, plan, corosync_conf, redactor }, settings))
+    let per_node = candidate.captured.iter().map(|node| own_copies(node, &files)).collect::<Vec<_>>();
+    for copies in &per_node {
+        for (placement, content) in copies.values() {
+            if candidate.files.iter().any(|f| f.secret && f.placement.path == placement.path) {
+                redactor.add(content);
+            }
+        }
+    }
+    Ok((Deployment { files, per_node, transient, plan, corosync_conf, redactor }, settings))
+}
+
+/// A captured node's own copies of the placed files that differ from the
+/// first node's (the CIB and corosync.conf stay the cluster's one).
+fn own_copies(node: &crate::candidate::CapturedNode, files: &[(Placement, Vec<u8>, bool)]) -> BTreeMap<String, (Placement, Vec<u8>)> {
+    let mut copies = BTreeMap::new();
+    for (placement, content, _) in files {
+        if placement.path == CIB_XML {
+            continue;
+        }
+        let Some(recorded) = node.files.get(&placement.path) else { continue };
+        let Some(own) = &recorded.content else { continue };
+        if own != content || recorded.mode != placement.mode || recorded.owner != placement.owner || recorded.group != placement.group {
+            let placement = Placement {
+                path: placement.path.clone(),
+                owner: recorded.owner.clone(),
+                group: recorded.group.clone(),
+                mode: recorded.mode,
+            };
+            copies.insert(placement.path.clone(), (placement, own.clone()));
+        }
+    }
+    copies
 }
 
 impl Deployment {
@@ -208,16 +243,17 @@ impl Deployment {
         settings
     }
 
-    /// The tar uploaded to `/` of every node, and the files whose addresses were mapped.
-    pub(super) fn archive(&self, corosync_conf: &str, addresses: &AddressMap) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
+    /// The tar uploaded to `/` of the node at `index`, and the files whose addresses were mapped.
+    pub(super) fn archive(&self, corosync_conf: &str, addresses: &AddressMap, index: usize) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
         let mut plan = self.plan.clone();
         let mut mapped = Vec::new();
         let mut archive = tar::Builder::new(Vec::new());
-        let placed = self.files.iter().map(|(p, c, text)| (p, c.as_slice(), *text)).chain(std::iter::once((
-            &self.corosync_conf,
-            corosync_conf.as_bytes(),
-            false,
-        )));
+        let own = self.per_node.get(index);
+        let files = self.files.iter().map(|(p, c, text)| match own.and_then(|o| o.get(&p.path)) {
+            Some((placement, content)) => (placement, content.as_slice(), *text),
+            None => (p, c.as_slice(), *text),
+        });
+        let placed = files.chain(std::iter::once((&self.corosync_conf, corosync_conf.as_bytes(), false)));
         for (placement, content, text) in placed {
             let rewritten = std::str::from_utf8(content).ok().filter(|_| text).and_then(|t| addresses.apply(t));
             if rewritten.is_some() {

@@ -16,6 +16,7 @@ impl Cluster {
     /// step): same name, addresses, keys and configuration; a clean shutdown first.
     pub async fn replace_node(&self, node: &str, image: &NodeImage) -> anyhow::Result<()> {
         let placed = self.node(node)?.clone();
+        let index = self.nodes.iter().position(|n| n.name == placed.name).unwrap_or(0);
         self.stop_node(node).await?;
         self.remove_container(node).await?;
         let addrs: Vec<Option<Ipv4Addr>> = placed.addrs.iter().copied().chain(placed.public_addr).map(Some).collect();
@@ -25,7 +26,7 @@ impl Cluster {
             &placed.name,
             &addrs,
             &placed.name,
-            &self.archive,
+            &self.archives[index],
         )
         .await
     }

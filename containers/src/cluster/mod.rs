@@ -73,6 +73,9 @@ pub struct ClusterOptions {
     /// Host names the nodes resolve to the log collector, besides `loghost`
     /// (the log servers the candidate forwards to).
     pub log_host_aliases: Vec<String>,
+    /// Nodes may run sshd (it chroots to separate privileges), for `capture`'s
+    /// tests; no run of a candidate asks for it.
+    pub ssh_server: bool,
 }
 
 impl Default for ClusterOptions {
@@ -87,6 +90,7 @@ impl Default for ClusterOptions {
             pids_limit: 1024,
             public_network: false,
             log_host_aliases: Vec::new(),
+            ssh_server: false,
         }
     }
 }
@@ -122,9 +126,12 @@ pub struct Cluster {
     /// Index in `networks` of the public network, if any.
     pub public_link: Option<usize>,
     /// What every node receives at creation, kept to recreate a node.
-    archive: Vec<u8>,
+    /// What each node receives, in the order of `nodes`.
+    archives: Vec<Vec<u8>>,
     /// Memory bytes and pids per container.
     limits: (i64, i64),
+    /// Nodes keep CAP_SYS_CHROOT, which sshd's privilege separation needs.
+    ssh_server: bool,
     /// Names the nodes resolve to the log collector besides `loghost`.
     log_host_aliases: Vec<String>,
     fence: Option<FenceWatcher>,
@@ -225,7 +232,13 @@ impl Cluster {
             }
         }
         harness_settings.extend(deployment.move_virtual_ips(&mut addresses, &networks[0].subnet));
-        let (archive, mapped_files) = deployment.archive(&corosync_conf, &addresses)?;
+        let mut archives = Vec::new();
+        let mut mapped_files = Vec::new();
+        for index in 0..nodes.len() {
+            let (archive, mapped) = deployment.archive(&corosync_conf, &addresses, index)?;
+            archives.push(archive);
+            mapped_files = mapped;
+        }
         let cluster = Cluster {
             docker: docker.clone(),
             run,
@@ -237,8 +250,9 @@ impl Cluster {
             mapped_files,
             labels,
             public_link,
-            archive: archive.clone(),
+            archives: archives.clone(),
             limits: (options.memory_bytes, options.pids_limit),
+            ssh_server: options.ssh_server,
             log_host_aliases: options.log_host_aliases.clone(),
             fence: None,
             redactor: deployment.redactor.clone(),
@@ -254,7 +268,8 @@ impl Cluster {
             .iter()
             .zip(&node_addrs)
             .zip(&containers)
-            .map(|((node, addrs), container)| cluster.create_container(container, &node.name, addrs, &node.name, &archive));
+            .zip(&archives)
+            .map(|(((node, addrs), container), archive)| cluster.create_container(container, &node.name, addrs, &node.name, archive));
         for result in future::join_all(starts).await {
             result?;
         }

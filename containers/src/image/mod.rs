@@ -40,6 +40,8 @@ const PACKAGES: &[&str] = &[
     "rsyslog",
     "libxml2-utils",
     "less",
+    // For `capture` tests: a node reached over SSH (sshd runs only where a test starts it).
+    "openssh-server",
 ];
 
 /// The fence agents: trixie splits them per agent, and its `fence-agents`

@@ -183,18 +183,11 @@ async fn key_identical(world: &mut PolicyWorld, path: String) -> anyhow::Result<
             },
         }
     }
-    if holders.len() > 1 {
-        let mut groups: Vec<Vec<String>> = holders.into_values().collect();
-        groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
-        let most = groups[0].join(", ");
-        for odd in &groups[1..] {
-            for node in odd {
-                violations.add(Finding::new(
-                    node_named(node),
-                    format!("{node}: {path} differs from the one {most} hold{}: nodes cannot authenticate each other", if groups[0].len() == 1 { "s" } else { "" }),
-                ));
-            }
-        }
+    for (node, most) in odd_ones_out(holders) {
+        violations.add(Finding::new(
+            node_named(&node),
+            format!("{node}: {path} differs from the one {most} hold: nodes cannot authenticate each other"),
+        ));
     }
     world.judge(violations)
 }
@@ -303,6 +296,9 @@ async fn firewall_loaded(world: &mut PolicyWorld) -> anyhow::Result<()> {
         return Ok(());
     }
     let candidate = world.ctx.candidate.clone();
+    if !candidate.captured.is_empty() && !world.ctx.is_live() {
+        return captured_firewall(world).await;
+    }
     let Some(ruleset) = candidate.file_at(NFTABLES_CONF) else {
         anyhow::bail!("the candidate places no {NFTABLES_CONF}: the nodes have no firewall of their own");
     };
@@ -324,6 +320,106 @@ async fn firewall_loaded(world: &mut PolicyWorld) -> anyhow::Result<()> {
                     missing.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
                 ),
             ));
+        }
+    }
+    world.judge(violations)
+}
+
+#[then(expr = "the files {string} are identical on every node")]
+async fn files_identical(world: &mut PolicyWorld, paths: String) -> anyhow::Result<()> {
+    let paths = list(&paths);
+    if !drift_is_visible(world) {
+        return Ok(());
+    }
+    let facts = world.facts().await?;
+    let mut violations = Violations::default();
+    for path in &paths {
+        // Each node's files at the path (or below the directory), with their hashes.
+        let mut holders: std::collections::BTreeMap<Vec<(String, Option<String>)>, Vec<String>> = Default::default();
+        for node in &facts.nodes {
+            let held = node
+                .files
+                .iter()
+                .filter(|(p, f)| !f.is_dir && (p.as_str() == path.as_str() || (path.ends_with('/') && p.starts_with(path.as_str()))))
+                .map(|(p, f)| (p.clone(), f.sha256.clone()))
+                .collect();
+            holders.entry(held).or_default().push(node.name.clone());
+        }
+        for (node, most) in odd_ones_out(holders) {
+            violations.add(Finding::new(node_named(&node), format!("{node}: {path} differs from what {most} hold")));
+        }
+    }
+    world.judge(violations)
+}
+
+/// Nodes grouped by what they hold: each node outside the largest group,
+/// with the nodes of that group (named together), for a finding.
+fn odd_ones_out<K: Ord>(holders: std::collections::BTreeMap<K, Vec<String>>) -> Vec<(String, String)> {
+    let mut groups: Vec<Vec<String>> = holders.into_values().collect();
+    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+    let Some(most) = groups.first().map(|g| g.join(", ")) else { return Vec::new() };
+    groups.into_iter().skip(1).flatten().map(|node| (node, most.clone())).collect()
+}
+
+/// Drift between nodes shows only in what each real node holds: a capture.
+/// One set of files (a directory, a backup) says nothing of the other nodes,
+/// and the lab's nodes all receive the candidate's files, so they cannot drift.
+fn drift_is_visible(world: &PolicyWorld) -> bool {
+    let candidate = &world.ctx.candidate;
+    if world.ctx.is_live() || candidate.captured.len() < 2 {
+        let what = if world.ctx.is_live() { "the lab's nodes, which all receive the candidate's files" } else { candidate.kind.describe() };
+        world.not_judged(format!("drift between nodes shows only in a capture of the nodes (`pcmk-comply capture`), not in {what}"));
+        return false;
+    }
+    true
+}
+
+/// A ruleset's rules, to compare between nodes: counters (which differ from
+/// node to node) left out, and the table Docker's embedded DNS keeps in a
+/// container (its ports differ per container), which is the lab's, not the cluster's.
+fn firewall_rules(ruleset: &str) -> String {
+    let mut tables: Vec<Vec<&str>> = Vec::new();
+    for line in ruleset.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        if line.starts_with("table ") || tables.is_empty() {
+            tables.push(Vec::new());
+        }
+        if let Some(table) = tables.last_mut() {
+            table.push(line.split(" counter packets ").next().unwrap_or(line).trim_end());
+        }
+    }
+    tables.into_iter().filter(|t| !t.iter().any(|l| l.contains("DOCKER_"))).flatten().collect::<Vec<_>>().join("\n")
+}
+
+#[then(expr = "every node loads the same firewall")]
+async fn same_firewall(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    if !drift_is_visible(world) {
+        return Ok(());
+    }
+    let facts = world.facts().await?;
+    let mut holders: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for node in &facts.nodes {
+        holders.entry(firewall_rules(node.nft.as_deref().unwrap_or_default())).or_default().push(node.name.clone());
+    }
+    let mut violations = Violations::default();
+    for (node, most) in odd_ones_out(holders) {
+        violations.add(Finding::new(node_named(&node), format!("{node}: its loaded firewall differs from what {most} load")));
+    }
+    world.judge(violations)
+}
+
+/// A capture holds each node's loaded ruleset (`nft list ruleset`): a firewall
+/// is loaded where it filters input, whatever file it came from.
+async fn captured_firewall(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    let facts = world.facts().await?;
+    let mut violations = Violations::default();
+    for node in &facts.nodes {
+        match node.nft.as_deref() {
+            None => world.not_judged(format!("the capture has no `nft list ruleset` of {}", node.name)),
+            Some(ruleset) if !ruleset.contains("hook input") => violations.add(Finding::new(
+                subject(node),
+                format!("{}: no nftables ruleset filters input (`nft list ruleset` has no input hook)", node.name),
+            )),
+            Some(_) => {}
         }
     }
     world.judge(violations)
@@ -377,4 +473,22 @@ async fn rogue_node_cannot_join(world: &mut PolicyWorld) -> anyhow::Result<()> {
         anyhow::bail!("a node with the cluster's corosync.conf but a different key joined as {} (nodeid {}): membership is not authenticated; enable crypto_cipher and crypto_hash", victim.name, victim.nodeid);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn firewalls_compare_by_their_rules_without_counters_or_dockers_dns_table() {
+        let docker = |port: u16| {
+            format!("table ip nat {{\n\tchain DOCKER_POSTROUTING {{\n\t\tip saddr 127.0.0.11 tcp sport {port} counter packets 0 bytes 0\n\t}}\n}}\n")
+        };
+        let filter = |packets: u32| {
+            format!("table inet filter {{\n\tchain input {{\n\t\ttype filter hook input priority filter; policy drop;\n\t\ttcp dport 22 counter packets {packets} bytes 9 accept\n\t}}\n}}\n")
+        };
+        assert_eq!(firewall_rules(&format!("{}{}", docker(39911), filter(1))), firewall_rules(&format!("{}{}", docker(47441), filter(7))));
+        assert_ne!(firewall_rules(&filter(1)), firewall_rules(&filter(1).replace("dport 22", "dport 23")));
+        assert_eq!(firewall_rules(&docker(1)), "", "Docker's table alone is no firewall");
+    }
 }

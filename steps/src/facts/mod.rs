@@ -78,6 +78,7 @@ pub const WATCHED_PATHS: &[&str] = &[
     "/etc/default/pcsd",
     "/etc/sudoers",
     "/etc/sudoers.d",
+    NFTABLES_CONF,
 ];
 
 /// Text files the policy reads whole, when present (a `*` matches within one directory).
@@ -109,8 +110,11 @@ pub fn is_read_path(path: &str) -> bool {
 pub const PACKAGES: &[&str] = &["pacemaker", "corosync", "pcs", "crmsh", "libknet1", "libknet1t64", "resource-agents"];
 
 impl Facts {
-    /// Facts from the candidate's files alone.
+    /// Facts from the candidate's files alone; a capture's from each node it read.
     pub fn from_candidate(candidate: &Candidate) -> Facts {
+        if !candidate.captured.is_empty() {
+            return Self::from_capture(candidate);
+        }
         let mut node = NodeFacts { name: "candidate".into(), ..NodeFacts::default() };
         node.corosync_conf = Some(candidate.corosync_conf().clone());
         node.corosync_text = Some(String::from_utf8_lossy(&candidate.corosync_file().content).into_owned());
@@ -147,6 +151,21 @@ impl Facts {
         }
     }
 
+    /// Every captured node as it was read: its files with their hashes, its
+    /// loaded ruleset and packages; the CIB as its first node's cibadmin printed it.
+    fn from_capture(candidate: &Candidate) -> Facts {
+        let nodes = candidate.captured.iter().map(captured_node).collect();
+        let first = &candidate.captured[0];
+        let (cib, cib_origin) = match first.queries.get("cib") {
+            Some(cib) => (Some(cib.clone()), format!("the CIB captured on {} (cibadmin --query)", first.name)),
+            None => {
+                let file = candidate.file_at(CIB_XML);
+                (file.map(|f| String::from_utf8_lossy(&f.content).into_owned()), format!("{}'s {CIB_XML}", first.name))
+            }
+        };
+        Facts { live: false, nodes, cib, cib_origin }
+    }
+
     /// Facts from every node of a running cluster: one command per node, plus the CIB once.
     pub async fn from_cluster(cluster: &Cluster) -> anyhow::Result<Facts> {
         let names = cluster.node_names();
@@ -162,6 +181,41 @@ impl Facts {
     pub fn node_names(&self) -> Vec<&str> {
         self.nodes.iter().map(|n| n.name.as_str()).collect()
     }
+}
+
+fn captured_node(node: &pcmk_containers::candidate::CapturedNode) -> NodeFacts {
+    let mut facts = NodeFacts { name: node.name.clone(), ..NodeFacts::default() };
+    for (path, file) in &node.files {
+        let size = file.content.as_ref().map_or(0, |c| c.len() as u64);
+        let is_dir = file.sha256.is_none();
+        let fact =
+            FileFact { owner: file.owner.clone(), group: file.group.clone(), mode: file.mode, size, is_dir, sha256: file.sha256.clone() };
+        facts.files.insert(path.clone(), fact);
+        if let (true, Some(content)) = (is_read_path(path), &file.content) {
+            facts.texts.insert(path.clone(), String::from_utf8_lossy(content).into_owned());
+        }
+    }
+    if let Some(content) = node.files.get(COROSYNC_CONF).and_then(|f| f.content.as_ref()) {
+        let text = String::from_utf8_lossy(content).into_owned();
+        facts.corosync_conf = CorosyncConf::parse(&text, std::path::Path::new(&format!("{}:{COROSYNC_CONF}", node.name))).ok();
+        facts.corosync_text = Some(text);
+    }
+    facts.cmap = node.queries.get("cmap").map(|t| t.lines().filter_map(cmap_line).collect());
+    facts.packages = node.queries.get("packages").map(|t| t.lines().filter_map(package_line).collect());
+    facts.nft = node.queries.get("nft").cloned();
+    facts
+}
+
+/// `key (type) = value`, as corosync-cmapctl prints it.
+fn cmap_line(line: &str) -> Option<(String, String)> {
+    let (left, value) = line.split_once(" = ")?;
+    Some((left.split(" (").next().unwrap_or(left).to_string(), value.to_string()))
+}
+
+/// `package<TAB>version<TAB>status` of an installed package.
+fn package_line(line: &str) -> Option<(String, String)> {
+    let f: Vec<&str> = line.split('\t').collect();
+    (f.len() == 3 && f[2].starts_with("ii")).then(|| (f[0].to_string(), f[1].to_string()))
 }
 
 /// The gather script: stat, hashes, cmap, package versions and a few files in one exec.
@@ -248,19 +302,8 @@ fn parse_gather(node: &str, text: &str) -> anyhow::Result<NodeFacts> {
                     hashes.insert(path.to_string(), hash.to_string());
                 }
             }
-            "cmap" => {
-                // `key (type) = value`
-                if let Some((left, value)) = line.split_once(" = ") {
-                    let key = left.split(" (").next().unwrap_or(left);
-                    cmap.insert(key.to_string(), value.to_string());
-                }
-            }
-            "packages" => {
-                let f: Vec<&str> = line.split('\t').collect();
-                if f.len() == 3 && f[2].starts_with("ii") {
-                    packages.insert(f[0].to_string(), f[1].to_string());
-                }
-            }
+            "cmap" => cmap.extend(cmap_line(line)),
+            "packages" => packages.extend(package_line(line)),
             "texts" => {
                 if let Some((path, b64)) = line.split_once('\t') {
                     facts.texts.insert(path.to_string(), decode(b64)?);
