@@ -172,6 +172,23 @@ async fn a_live_cluster_is_captured_read_only_and_linted_node_by_node() {
     refused(&["--node", &names[0], "--ssh-option", &unknown_key], &access.out("unknown"), "Host key verification failed");
     // An account the nodes do not let in (the command line's User wins over the config's).
     refused(&["--node", &names[0], "--ssh-option", "User=nobody"], &access.out("denied"), "Permission denied");
+    // A sudo user: without --sudo the keys are not readable (exit 2, naming the node and the
+    // file); with --sudo (`sudo -n`) the capture is whole.
+    let public = std::fs::read_to_string(access.dir.join("id.pub")).unwrap();
+    for node in &names {
+        let setup = format!(
+            "useradd --create-home --shell /bin/bash ops && install -d -m 700 -o ops -g ops ~ops/.ssh && printf '%s' '{public}' > ~ops/.ssh/authorized_keys \
+             && chown ops: ~ops/.ssh/authorized_keys && echo 'ops ALL=(root) NOPASSWD: ALL' > /etc/sudoers.d/ops && chmod 0440 /etc/sudoers.d/ops"
+        );
+        let out = cluster.exec(node, &["bash", "-c", &setup]).await.unwrap();
+        assert!(out.success(), "{node}: {out:?}");
+    }
+    refused(&["--node", &names[0], "--ssh-option", "User=ops"], &access.out("unprivileged"), "/etc/corosync/authkey is not readable");
+    let as_ops = access.out("sudo");
+    let (code, stdout, stderr) =
+        pcmk(&["capture", "--node", &names[0], "--ssh-config", &access.config(), "--ssh-option", "User=ops", "--sudo", "--out", as_ops.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("captured 3 of 3 nodes"), "{stdout}{stderr}");
     // --allow-partial keeps the nodes that answered and says which did not.
     let partial = access.out("partial");
     let mut args: Vec<&str> = vec!["capture", "--ssh-config"];
