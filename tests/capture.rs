@@ -185,8 +185,18 @@ async fn a_live_cluster_is_captured_read_only_and_linted_node_by_node() {
     }
     refused(&["--node", &names[0], "--ssh-option", "User=ops"], &access.out("unprivileged"), "/etc/corosync/authkey is not readable");
     let as_ops = access.out("sudo");
-    let (code, stdout, stderr) =
-        pcmk(&["capture", "--node", &names[0], "--ssh-config", &access.config(), "--ssh-option", "User=ops", "--sudo", "--out", as_ops.to_str().unwrap()]);
+    let (code, stdout, stderr) = pcmk(&[
+        "capture",
+        "--node",
+        &names[0],
+        "--ssh-config",
+        &access.config(),
+        "--ssh-option",
+        "User=ops",
+        "--sudo",
+        "--out",
+        as_ops.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("captured 3 of 3 nodes"), "{stdout}{stderr}");
     // --allow-partial keeps the nodes that answered and says which did not.

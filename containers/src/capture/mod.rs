@@ -142,7 +142,12 @@ fn report(host: &str, result: &Result<NodeOutput, String>, started: Instant, pro
 /// The names a node's corosync.conf lists (`name`, else `ring0_addr`).
 fn nodelist(output: &NodeOutput) -> Result<Vec<String>, String> {
     let file = output.files.get(pcmk_model::node::COROSYNC_CONF).and_then(|f| f.content.as_ref());
-    let Some(content) = file else { return Err("no corosync.conf to find the other nodes in; name every node (--node)".into()) };
+    let Some(content) = file else {
+        let problems = if output.problems.is_empty() { String::new() } else { format!(" ({})", output.problems.join("; ")) };
+        return Err(format!(
+            "no readable corosync.conf to find the other nodes in{problems}: name every node (--node), or read as root (--sudo)"
+        ));
+    };
     let text = String::from_utf8_lossy(content);
     let conf = pcmk_model::corosync_conf::CorosyncConf::parse(&text, Path::new("corosync.conf")).map_err(|e| e.to_string())?;
     Ok(conf.nodes().iter().filter_map(|n| n.name.clone().or_else(|| n.addrs.first().map(|(_, a)| a.clone()))).collect())
