@@ -189,21 +189,6 @@ async fn agents_are_safe(world: &mut PolicyWorld) -> anyhow::Result<()> {
     world.judge(violations)
 }
 
-const PASSWORD_CHECK: &str = r#"
-my ($user, @words) = @ARGV;
-open(my $shadow, '<', '/etc/shadow') or die "cannot read /etc/shadow: $!\n";
-while (<$shadow>) {
-  chomp; my @f = split /:/, $_, -1;
-  next unless $f[0] eq $user;
-  my $h = $f[1];
-  if ($h eq '') { print "empty\n"; exit 0 }
-  if ($h =~ /^[!*]/) { print "locked\n"; exit 0 }
-  for my $w (@words) { if (crypt($w, $h) eq $h) { print "default\n"; exit 0 } }
-  print "ok\n"; exit 0;
-}
-print "nouser\n";
-"#;
-
 #[then(expr = "the password of {string}, if set, is neither empty nor one of {string}")]
 async fn password_not_default(world: &mut PolicyWorld, user: String, defaults: String) -> anyhow::Result<()> {
     let defaults = list(&defaults);
@@ -223,11 +208,11 @@ async fn password_not_default(world: &mut PolicyWorld, user: String, defaults: S
     let live = world.live().await?;
     let mut violations = Violations::default();
     for node in live.cluster.node_names() {
-        let mut cmd = vec!["perl", "-e", PASSWORD_CHECK, user.as_str()];
+        let mut cmd = vec!["perl", "-e", pcmk_containers::capture::script::PASSWORD_STATE, user.as_str()];
         cmd.extend(defaults.iter().map(String::as_str));
         let out = world.exec(node, &cmd).await?;
         match out.stdout.trim() {
-            "ok" | "locked" | "nouser" => {}
+            "set" | "locked" | "nouser" => {}
             "empty" => violations.add(Finding::new(node_named(node), format!("{node}: `{user}` has an empty password"))),
             "default" => violations.add(Finding::new(
                 node_named(node),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{read_confined, Candidate, CandidateKind};
+pub use crate::capture::script::NodeFile;
 use crate::capture::{read_stat, CaptureManifest, CAPTURE_TOML, FILES_DIR, FORMAT, QUERIES_DIR, STAT_TSV};
 use crate::error::{line_of, InputError};
 use pcmk_model::node::{Placement, Service};
@@ -15,27 +16,11 @@ use pcmk_model::node::{Placement, Service};
 pub struct CapturedNode {
     pub name: String,
     /// Node path → what the node had there (a directory has no hash).
-    pub files: BTreeMap<String, RecordedFile>,
+    pub files: BTreeMap<String, NodeFile>,
     /// What its tools said: cib, crm_mon, cmap, nft, sockets, packages.
     pub queries: BTreeMap<String, String>,
     /// hacluster's password, decided on the node: empty, locked, default, set, nouser.
     pub password: Option<String>,
-}
-
-#[derive(Clone)]
-pub struct RecordedFile {
-    pub owner: String,
-    pub group: String,
-    pub mode: u32,
-    pub sha256: Option<String>,
-    pub content: Option<Vec<u8>>,
-}
-
-impl std::fmt::Debug for RecordedFile {
-    // Contents may be keys: never printed.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RecordedFile({}:{} {:04o})", self.owner, self.group, self.mode)
-    }
 }
 
 impl Candidate {
@@ -170,7 +155,7 @@ fn read_node(dir: &Path, name: &str, password: Option<String>) -> Result<Capture
     for (path, (owner, group, mode, sha256)) in read_stat(&stat) {
         let relative = format!("{name}/{FILES_DIR}{path}");
         let content = if sha256.is_some() { Some(read_confined(dir, &relative)?) } else { None };
-        files.insert(path, RecordedFile { owner, group, mode, sha256, content });
+        files.insert(path, NodeFile { owner, group, mode, sha256, content });
     }
     let mut queries = BTreeMap::new();
     let queries_dir = dir.join(name).join(QUERIES_DIR);

@@ -13,7 +13,7 @@ mod manifest;
 pub(crate) use manifest::check_destination;
 
 use crate::error::InputError;
-pub use captured::{CapturedNode, RecordedFile};
+pub use captured::{CapturedNode, NodeFile};
 pub use evidence::Reading;
 use pcmk_model::corosync_conf::CorosyncConf;
 use pcmk_model::node::Distro;

@@ -84,7 +84,15 @@ else
   query packages rpm -qa --qf '%{NAME}\t%{VERSION}-%{RELEASE}\tii \n'
 fi
 echo '### password'
-perl -e '
+perl -e '__PASSWORD_STATE__' hacluster __DEFAULTS__ || echo unreadable
+echo '### end'
+"####;
+
+/// How a user's password is set, decided where /etc/shadow is (the hash never
+/// leaves the node): `empty`, `locked`, `default` (one of the words given
+/// after the user), `set`, `nouser`, or `unreadable`. No single quote: the
+/// capture script quotes it so.
+pub const PASSWORD_STATE: &str = r#"
 my ($user, @words) = @ARGV;
 open(my $shadow, "<", "/etc/shadow") or do { print "unreadable\n"; exit 0 };
 while (<$shadow>) {
@@ -96,9 +104,8 @@ while (<$shadow>) {
   for my $w (@words) { if (crypt($w, $h) eq $h) { print "default\n"; exit 0 } }
   print "set\n"; exit 0;
 }
-print "nouser\n";' hacluster __DEFAULTS__ || echo unreadable
-echo '### end'
-"####;
+print "nouser\n";
+"#;
 
 /// The script, with the paths and queries filled in.
 pub fn script() -> String {
@@ -111,6 +118,7 @@ fn script_for(files: &[&str]) -> String {
         .replace("__DIRECTORIES__", &DIRECTORIES.join(" "))
         .replace("__QUERIES__", &queries.join("\n"))
         .replace("__DEFAULTS__", &DEFAULT_PASSWORDS.join(" "))
+        .replace("__PASSWORD_STATE__", PASSWORD_STATE)
 }
 
 /// A file as the node has it.
@@ -226,6 +234,7 @@ mod tests {
     #[test]
     fn the_script_is_valid_bash_and_only_reads() {
         let script = script();
+        assert!(!PASSWORD_STATE.contains('\''), "the script quotes the password check in single quotes");
         let check = std::process::Command::new("bash").args(["-n", "-c", &script]).output().unwrap();
         assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
         for writer in [" > /", ">>", "rm ", "mv ", "cp ", "tee ", "chmod", "chown", "--replace", "--modify", "--delete", "cibadmin -R"] {
