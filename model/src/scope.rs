@@ -5,11 +5,8 @@
 //! the lab, not the user's cluster: such a step is not judged, and says why
 //! and how to bring the evidence.
 
-use serde::{Deserialize, Serialize};
-
 /// The kinds of candidate, by what the user handed over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CandidateKind {
     /// A directory, with or without `candidate.toml`: the user assembled it,
     /// so what it lacks, the cluster lacks.

@@ -385,11 +385,11 @@ impl PolicyWorld {
         }
     }
 
-    /// Why the candidate holds none of `evidence`, or `None` when it holds one.
-    pub fn absence(&self, evidence: &[Evidence]) -> Option<String> {
+    /// Why the candidate holds none of `evidence` (the first one's reason), or `None` when it holds one.
+    fn absence(&self, evidence: &[Evidence]) -> Option<String> {
         let reading = if self.ctx.is_live() { Reading::Nodes } else { Reading::Files };
-        let reasons: Vec<String> = evidence.iter().map_while(|e| self.ctx.candidate.absence(e, reading)).collect();
-        (reasons.len() == evidence.len()).then(|| reasons.into_iter().next()).flatten()
+        let reasons: Option<Vec<String>> = evidence.iter().map(|e| self.ctx.candidate.absence(e, reading)).collect();
+        reasons?.into_iter().next()
     }
 
     /// Fails the step unless the run is live (for steps with no static meaning).

@@ -67,10 +67,9 @@ impl Candidate {
                 file.placement.group = recorded.group.clone();
                 file.placement.mode = recorded.mode;
                 file.stated = true;
-                let (source, p) = (file.source.display().to_string(), &file.placement);
-                let said = format!("placed {source} at {} (", p.path);
+                let said = format!("placed {} at {} (", file.source.display(), file.placement.path);
                 if let Some(line) = candidate.inventory.iter_mut().find(|l| l.starts_with(&said)) {
-                    *line = format!("{said}{}:{} {:04o}, as the node has it)", p.owner, p.group, p.mode);
+                    *line = as_the_node_has_it(&file.source, &file.placement);
                 }
             }
         }
@@ -97,13 +96,7 @@ impl Candidate {
             let source = dir.join(&first.name).join(FILES_DIR).join(path.trim_start_matches('/'));
             let ignored = format!("ignored {}:", source.display());
             candidate.inventory.retain(|line| !line.starts_with(&ignored));
-            candidate.inventory.push(format!(
-                "placed {} at {path} ({}:{} {:04o}, as the node has it)",
-                source.display(),
-                placement.owner,
-                placement.group,
-                placement.mode
-            ));
+            candidate.inventory.push(as_the_node_has_it(&source, &placement));
             candidate.files.push(super::CandidateFile {
                 source,
                 placement,
@@ -129,6 +122,11 @@ impl Candidate {
     }
 }
 
+/// The inventory's line for a file placed with the owner and mode the node had.
+fn as_the_node_has_it(source: &Path, p: &Placement) -> String {
+    format!("placed {} at {} ({}:{} {:04o}, as the node has it)", source.display(), p.path, p.owner, p.group, p.mode)
+}
+
 /// The services a captured node ran, from its processes and loaded ruleset:
 /// its files alone would start pcsd wherever /etc/default/pcsd exists.
 fn running_services(node: &CapturedNode) -> Option<Vec<Service>> {
@@ -139,7 +137,8 @@ fn running_services(node: &CapturedNode) -> Option<Vec<Service>> {
         services.push(Service::Nftables);
     }
     services.extend([Service::Corosync, Service::Pacemaker]);
-    if runs("pcsd") || processes.lines().any(|p| p.trim().starts_with("pcsd")) {
+    // pcsd's process name may carry a suffix, as ps truncates or the interpreter names it.
+    if processes.lines().any(|p| p.trim().starts_with("pcsd")) {
         services.push(Service::Pcsd);
     }
     if runs("rsyslogd") {

@@ -37,7 +37,7 @@ impl Candidate {
         match evidence {
             Evidence::File(path) => self.file_absence(path),
             Evidence::Stat(path) => {
-                if let Some(file) = self.files.iter().find(|f| f.placement.path == *path) {
+                if let Some(file) = self.file_at(path) {
                     let p = &file.placement;
                     return (!file.stated).then(|| {
                         format!(
