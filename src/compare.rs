@@ -11,8 +11,11 @@ use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::ClusterOptions;
 use pcmk_containers::engine;
 use pcmk_containers::error::InputError;
+use pcmk_containers::image::NodeImage;
+use pcmk_containers::knowledge;
 use pcmk_model::node::Distro;
 use pcmk_model::report::Report;
+use pcmk_reports::compare::{Behaviour, Finding};
 use pcmk_steps::durations;
 use pcmk_steps::run_context::{Mode, RunContext};
 use pcmk_steps::runner::{self, RunOptions};
@@ -28,6 +31,54 @@ pub struct Compare {
     pub features: FeatureArgs,
     pub json: Option<PathBuf>,
     pub report: Option<PathBuf>,
+}
+
+/// What in the candidate the newer version removed or changed: its settings
+/// against what each version's own software lists (cached per image), the
+/// newer version's crm_verify and dry CIB upgrade, and what no option table
+/// lists (nagios and upstart resources, master resources, pre-3.0 roles),
+/// each citing what the newer version does.
+async fn findings(
+    docker: &pcmk_containers::Docker,
+    older: &NodeImage,
+    newer: &NodeImage,
+    candidate: &Candidate,
+    from: Distro,
+    to: Distro,
+) -> anyhow::Result<Vec<Finding>> {
+    let ((old, old_cached), (new, new_cached)) = tokio::try_join!(knowledge::of_image(docker, older), knowledge::of_image(docker, newer))?;
+    for (distro, k, cached) in [(from, &old, old_cached), (to, &new, new_cached)] {
+        eprintln!(
+            "compare: {distro} lists {} cluster options, {} pcsd variables, {} corosync keys ({}){}",
+            k.cluster_options.len(),
+            k.pcsd_env.len(),
+            k.corosync_keys.len(),
+            ["pacemaker", "pcs", "corosync"].map(|p| k.named(p)).join(", "),
+            if cached { " (cached)" } else { "" }
+        );
+    }
+    let upgrade = match candidate.file_at(pcmk_model::node::CIB_XML) {
+        Some(cib) => Some(knowledge::upgrade(docker, newer, &cib.content).await?),
+        None => None,
+    };
+    let settings = knowledge::judge::settings(candidate);
+    let (older, newer) = (from.to_string(), to.to_string());
+    let judged = knowledge::judge::judge(
+        &settings,
+        upgrade.as_ref(),
+        knowledge::judge::Version { name: &older, knows: &old },
+        knowledge::judge::Version { name: &newer, knows: &new },
+    );
+    let target = new.named("pacemaker");
+    let behaviour = Behaviour {
+        target: &target,
+        said: upgrade.as_ref().map(|u| u.said.as_str()).unwrap_or_default(),
+        upgraded: upgrade.as_ref().and_then(|u| u.upgraded.as_deref()),
+    };
+    let mut findings = pcmk_reports::compare::removed_in_pacemaker3(settings.cib.as_slice(), &behaviour);
+    findings.extend(judged.into_iter().map(|j| Finding { place: j.place, message: j.message, breaks: j.breaks }));
+    findings.extend(pcmk_reports::compare::tool_findings(&newer, behaviour.said));
+    Ok(pcmk_reports::compare::without_quoted(findings))
 }
 
 pub async fn compare(Compare { candidate, from, to, tags, features, json, report }: Compare) -> anyhow::Result<ExitCode> {
@@ -65,28 +116,7 @@ pub async fn compare(Compare { candidate, from, to, tags, features, json, report
         reports.push(report);
     }
     let (before, after) = (&reports[0], &reports[1]);
-    let files: Vec<(String, String)> = candidate
-        .files
-        .iter()
-        .filter_map(|f| {
-            std::str::from_utf8(&f.content)
-                .ok()
-                .map(|t| (f.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), t.to_string()))
-        })
-        .collect();
-    let mut findings = pcmk_reports::compare::removed_in_pacemaker3(&files);
-    if let Some(cib) = candidate.file_at(pcmk_model::node::CIB_XML) {
-        let check = "crm_verify --xml-file /tmp/candidate-cib.xml 2>&1; echo '### upgrade'; cp /tmp/candidate-cib.xml /tmp/upgraded.xml && CIB_file=/tmp/upgraded.xml cibadmin --upgrade --force 2>&1";
-        let out = pcmk_containers::cluster::run_tool(
-            &docker,
-            &images[1],
-            &[("/tmp/candidate-cib.xml", &cib.content)],
-            "root",
-            &["sh", "-c", &format!("echo '### verify'; {check}")],
-        )
-        .await?;
-        findings.extend(pcmk_reports::compare::tool_findings(&to.to_string(), &out.stdout));
-    }
+    let findings = findings(&docker, &images[0], &images[1], &candidate, from, to).await?;
     let rows = pcmk_reports::compare::rows(before, after);
     let versions = |r: &Report| {
         r.info

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod fence;
 pub mod image;
+pub mod knowledge;
 pub mod layout;
 pub mod redact;
 pub mod run;

@@ -81,56 +81,77 @@ pub struct Finding {
     pub breaks: bool,
 }
 
-/// What Pacemaker 3 and pcs 0.12 removed or changed, found in the candidate's
-/// own files by reading them: `(file name, text)`.
-pub fn removed_in_pacemaker3(files: &[(String, String)]) -> Vec<Finding> {
+/// What the newer version's own tools made of the candidate's CIB, for the
+/// findings below to cite: `crm_verify` and `cibadmin --upgrade` as they said
+/// it, and the CIB after the dry upgrade.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Behaviour<'a> {
+    /// The newer Pacemaker as its version says it: `Pacemaker 3.0.0`.
+    pub target: &'a str,
+    pub said: &'a str,
+    pub upgraded: Option<&'a str>,
+}
+
+impl Behaviour<'_> {
+    /// The line of the tools' output that names `id`.
+    fn said_about(&self, id: &str) -> Option<&str> {
+        self.said.lines().map(str::trim).find(|l| l.contains(&format!(" {id} ")))
+    }
+
+    /// The element with this id after the upgrade: None without an upgraded
+    /// CIB, Some(None) when the upgrade removed it, else (tag, attribute's value).
+    fn upgraded(&self, id: &str, attribute: &str) -> Option<Option<(String, Option<String>)>> {
+        let doc = pcmk_model::text::parse_xml(self.upgraded?).ok()?;
+        let node = doc.descendants().find(|n| n.attribute("id") == Some(id));
+        Some(node.map(|n| (n.tag_name().name().to_string(), n.attribute(attribute).map(str::to_string))))
+    }
+}
+
+/// What Pacemaker 3 removed or changed that no option table lists, found in
+/// the candidate's CIB (`(file name, text)`), each with what the newer
+/// version's own CIB upgrade does with it: nagios and upstart resources,
+/// master resources, the pre-3.0 role names. Options, pcsd settings,
+/// corosync keys and crm_mon options are judged from each version's own
+/// tables (`pcmk_containers::knowledge`).
+pub fn removed_in_pacemaker3(files: &[(String, String)], behaviour: &Behaviour) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut add = |place: String, message: String, breaks: bool| findings.push(Finding { place, message, breaks });
-    for (name, text) in files {
-        if name.ends_with("cib.xml") {
-            if let Ok(doc) = pcmk_model::text::parse_xml(text) {
-                for node in doc.descendants().filter(|n| n.is_element()) {
-                    let line = doc.text_pos_at(node.range().start).row;
-                    let place = format!("{name} line {line}");
-                    let id = node.attribute("id").unwrap_or("?");
-                    match (node.tag_name().name(), node.attribute("class"), node.attribute("name"), node.attribute("value")) {
-                        ("primitive", Some(class @ ("nagios" | "upstart")), _, _) => {
-                            add(place, format!("resource `{id}` uses class {class}, which Pacemaker 3 removed: the CIB upgrade drops the resource"), true)
-                        }
-                        ("master", _, _, _) => add(place, format!("`{id}` is a master resource, which Pacemaker 3 removed; it is converted to a promotable clone (`<clone>` with meta promotable=true): check scripts and constraints that name it"), false),
-                        ("nvpair", _, Some("stonith-action"), Some("poweroff")) => add(place, "stonith-action=poweroff was removed in Pacemaker 3; the upgrade rewrites it to `off`".into(), false),
-                        ("nvpair", _, Some(option @ ("remove-after-stop" | "startup-fencing" | "stop-orphan-resources" | "stop-orphan-actions")), _) => {
-                            add(place, format!("cluster option {option} is deprecated or changed in Pacemaker 3; check its meaning before upgrading"), false)
-                        }
-                        _ => {}
-                    }
-                    for role in ["rsc-role", "with-rsc-role", "first-action", "then-action", "role"] {
-                        if let Some(value) = node.attribute(role).filter(|v| matches!(*v, "Master" | "Slave")) {
-                            add(
-                                format!("{name} line {line}"),
-                                format!("role `{value}` in `{role}` is the pre-3.0 name (Promoted/Unpromoted)"),
-                                false,
-                            );
-                        }
-                    }
+    let target = if behaviour.target.is_empty() { "Pacemaker 3" } else { behaviour.target };
+    for (name, text) in files.iter().filter(|(name, _)| name.ends_with("cib.xml")) {
+        let Ok(doc) = pcmk_model::text::parse_xml(text) else { continue };
+        for node in doc.descendants().filter(|n| n.is_element()) {
+            let line = doc.text_pos_at(node.range().start).row;
+            let place = format!("{name} line {line}");
+            let id = node.attribute("id").unwrap_or("?");
+            match (node.tag_name().name(), node.attribute("class")) {
+                ("primitive", Some(class @ ("nagios" | "upstart"))) => {
+                    let fate = match (behaviour.said_about(id), behaviour.upgraded(id, "class")) {
+                        (Some(said), _) => format!("{target}'s CIB upgrade drops the resource (\"{said}\")"),
+                        (None, Some(None)) => format!("{target}'s CIB upgrade drops the resource"),
+                        _ => format!("{target} no longer has the {class} class"),
+                    };
+                    add(place, format!("resource `{id}` uses class {class}: {fate}"), true)
                 }
-                if !text.contains("concurrent-fencing") {
-                    add(
-                        name.to_string(),
-                        "concurrent-fencing is unset: its default changes from false to true in Pacemaker 3".into(),
-                        false,
-                    );
+                ("master", _) => {
+                    let fate = match behaviour.upgraded(id, "id") {
+                        Some(Some((tag, _))) if tag == "clone" => {
+                            format!("{target}'s CIB upgrade turns it into a promotable clone (`<clone>` with meta promotable=true)")
+                        }
+                        _ => {
+                            format!("{target} has no master resources; they become promotable clones (`<clone>` with meta promotable=true)")
+                        }
+                    };
+                    add(place, format!("`{id}` is a master resource: {fate}; check scripts and constraints that name it"), false)
                 }
+                _ => {}
             }
-        }
-        for (index, line) in text.lines().enumerate() {
-            let place = format!("{name} line {}", index + 1);
-            if line.trim_start().starts_with("PCSD_DISABLE_GUI") {
-                add(place.clone(), "PCSD_DISABLE_GUI was removed in pcs 0.12 (the web UI is a separate package)".into(), true);
-            }
-            for option in ["--as-html", "--as-xml", "--web-cgi"] {
-                if line.contains("crm_mon") && line.contains(option) {
-                    add(place.clone(), format!("crm_mon {option} was removed in Pacemaker 3; use --output-as"), true);
+            for role in ["rsc-role", "with-rsc-role", "first-action", "then-action", "role"] {
+                if let Some(value) = node.attribute(role).filter(|v| matches!(*v, "Master" | "Slave")) {
+                    let fate = match behaviour.upgraded(id, role) {
+                        Some(Some((_, Some(now)))) if now != value => format!("{target}'s CIB upgrade rewrites it to `{now}`"),
+                        _ => format!("{target} names the roles Promoted and Unpromoted"),
+                    };
+                    add(format!("{name} line {line}"), format!("role `{value}` in `{role}` is the pre-3.0 name: {fate}"), false);
                 }
             }
         }
@@ -139,19 +160,26 @@ pub fn removed_in_pacemaker3(files: &[(String, String)]) -> Vec<Finding> {
 }
 
 /// Findings from another version's own tools: `crm_verify` and a dry
-/// `cibadmin --upgrade` of the candidate's CIB (output sections `### verify`, `### upgrade`).
+/// `cibadmin --upgrade` of the candidate's CIB (output sections `### verify`,
+/// `### upgrade`; an `### upgraded` CIB ends them). Dropping a resource stops
+/// it running and breaks; dropping an option, or a warning, is a change.
 pub fn tool_findings(distro: &str, output: &str) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut section = "";
     for line in output.lines() {
         if let Some(name) = line.strip_prefix("### ") {
+            if name == "upgraded" {
+                break;
+            }
             section = if name == "verify" { "verify" } else { "upgrade" };
             continue;
         }
         let line = line.trim();
         let tool = if section == "verify" { "crm_verify" } else { "cibadmin --upgrade" };
         let place = format!("{tool} on {distro}");
-        if line.contains("Dropping")
+        if line.contains("Dropping nvpair") {
+            findings.push(Finding { place, message: line.to_string(), breaks: false });
+        } else if line.contains("Dropping")
             || line.starts_with("error")
             || line.contains("Errors found")
             || line.contains("invalid")
@@ -163,6 +191,14 @@ pub fn tool_findings(distro: &str, output: &str) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// Drops a tool's finding that another finding already quotes.
+pub fn without_quoted(findings: Vec<Finding>) -> Vec<Finding> {
+    let quoted =
+        |f: &Finding| findings.iter().any(|g| !std::ptr::eq(f, g) && g.message.len() > f.message.len() && g.message.contains(&f.message));
+    let keep: Vec<bool> = findings.iter().map(|f| !quoted(f)).collect();
+    findings.into_iter().zip(keep).filter_map(|(f, keep)| keep.then_some(f)).collect()
 }
 
 fn status(v: Option<&Verdict>) -> &'static str {
@@ -276,17 +312,33 @@ mod tests {
     }
 
     #[test]
-    fn removed_classes_and_options_are_found_with_their_lines() {
-        let cib = "<cib>\n<configuration>\n<crm_config><cluster_property_set id=\"o\">\n<nvpair id=\"a\" name=\"stonith-action\" value=\"poweroff\"/>\n</cluster_property_set></crm_config>\n<resources>\n<primitive id=\"health\" class=\"nagios\" type=\"check_x\"/>\n<master id=\"m\"><primitive id=\"s\" class=\"ocf\" provider=\"pacemaker\" type=\"Stateful\"/></master>\n</resources>\n</configuration>\n</cib>\n";
-        let findings = removed_in_pacemaker3(&[("cib.xml".into(), cib.into()), ("pcsd.defaults".into(), "PCSD_DISABLE_GUI=true\n".into())]);
-        assert!(
-            findings.iter().any(|f| f.breaks && f.place == "cib.xml line 7" && f.message.contains("`health` uses class nagios")),
-            "{findings:?}"
+    fn removed_classes_and_roles_cite_what_the_upgrade_does() {
+        let cib = "<cib>\n<configuration>\n<crm_config/>\n<resources>\n<primitive id=\"health\" class=\"nagios\" type=\"check_x\"/>\n<master id=\"m\"><primitive id=\"s\" class=\"ocf\" provider=\"pacemaker\" type=\"Stateful\"/></master>\n</resources>\n<constraints>\n<rsc_colocation id=\"c\" rsc=\"x\" with-rsc=\"m\" with-rsc-role=\"Master\" score=\"INFINITY\"/>\n</constraints>\n</configuration>\n</cib>\n";
+        let upgraded = "<cib><configuration><resources><clone id=\"m\"/></resources><constraints><rsc_colocation id=\"c\" with-rsc-role=\"Promoted\"/></constraints></configuration></cib>";
+        let said = "### verify\nWARNING: Dropping resource health because nagios resources are no longer supported\n";
+        let behaviour = Behaviour { target: "Pacemaker 3.0.0", said, upgraded: Some(upgraded) };
+        let findings = removed_in_pacemaker3(&[("cib.xml".into(), cib.into())], &behaviour);
+        assert_eq!(
+            findings[0],
+            Finding {
+                place: "cib.xml line 5".into(),
+                message: "resource `health` uses class nagios: Pacemaker 3.0.0's CIB upgrade drops the resource (\"WARNING: Dropping resource health because nagios resources are no longer supported\")".into(),
+                breaks: true
+            }
         );
-        assert!(findings.iter().any(|f| !f.breaks && f.place == "cib.xml line 4" && f.message.contains("poweroff")));
-        assert!(findings.iter().any(|f| f.place == "cib.xml line 8" && f.message.contains("master resource")));
-        assert!(findings.iter().any(|f| f.breaks && f.place == "pcsd.defaults line 1"));
-        assert!(findings.iter().any(|f| f.message.contains("concurrent-fencing")));
+        assert!(findings
+            .iter()
+            .any(|f| !f.breaks && f.place == "cib.xml line 6" && f.message.contains("CIB upgrade turns it into a promotable clone")));
+        assert!(
+            findings.iter().any(|f| f.place == "cib.xml line 9" && f.message.ends_with("CIB upgrade rewrites it to `Promoted`")),
+            "{findings:#?}"
+        );
+        let tools = tool_findings("trixie", said);
+        let all = without_quoted(findings.into_iter().chain(tools).collect());
+        assert!(!all.iter().any(|f| f.place.starts_with("crm_verify")), "quoted once: {all:#?}");
+        // Without the tools' answers, the finding still says what Pacemaker 3 does.
+        let findings = removed_in_pacemaker3(&[("cib.xml".into(), cib.into())], &Behaviour::default());
+        assert!(findings[0].message.ends_with("uses class nagios: Pacemaker 3 no longer has the nagios class"), "{findings:#?}");
     }
 
     #[test]
@@ -300,5 +352,8 @@ mod tests {
                 breaks: true
             }]
         );
+        let dropped = tool_findings("trixie", "### verify\nWARNING: Dropping nvpair o-ras because the remove-after-stop property is unsupported\n### upgrade\n### upgraded\n<cib> invalid\n");
+        assert_eq!(dropped.len(), 1, "the upgraded CIB is not the tools' words: {dropped:#?}");
+        assert!(!dropped[0].breaks, "an option the target drops is a change");
     }
 }
