@@ -49,7 +49,77 @@ pub fn parse<'a>(text: &'a str, file: &Path) -> Result<roxmltree::Document<'a>, 
     if !doc.root_element().children().any(|n| n.has_tag_name("configuration")) {
         return Err(InputError::new(file, None, "the CIB has no <configuration> section"));
     }
+    if let Some((line, message)) = refusal(&doc) {
+        return Err(InputError::new(file, Some(line), format!("Pacemaker would refuse this CIB: {message}")));
+    }
     Ok(doc)
+}
+
+/// Cluster option names that the schema upgrade to pacemaker-3.0 renames
+/// (xml/upgrade-2.10.xsl, `cibtr:table for="cluster-properties"`), and that
+/// every pacemaker-3.x and later schema refuses (xml/options-3.0.rng).
+pub const RENAMED_OPTIONS: &[(&str, &str)] = &[
+    ("cluster_recheck_interval", "cluster-recheck-interval"),
+    ("dc_deadtime", "dc-deadtime"),
+    ("default_action_timeout", "default-action-timeout"),
+    ("default_migration_threshold", "default-migration-threshold"),
+    ("default_resource_failure_stickiness", "default-resource-failure-stickiness"),
+    ("default_resource_stickiness", "default-resource-stickiness"),
+    ("election_timeout", "election-timeout"),
+    ("is_managed_default", "is-managed-default"),
+    ("no_quorum_policy", "no-quorum-policy"),
+    ("remove_after_stop", "remove-after-stop"),
+    ("shutdown_escalation", "shutdown-escalation"),
+    ("startup_fencing", "startup-fencing"),
+    ("stonith_action", "stonith-action"),
+    ("stonith_enabled", "stonith-enabled"),
+    ("stop_orphan_actions", "stop-orphan-actions"),
+    ("stop_orphan_resources", "stop-orphan-resources"),
+    ("symmetric_cluster", "symmetric-cluster"),
+    ("transition_idle_timeout", "transition-timeout"),
+];
+
+/// Whether `validate-with` names a pacemaker-3.x schema: those refuse the
+/// pre-3.0 option names (options-3.0.rng); pacemaker-4.0 accepts and ignores them.
+fn schema_3_x(doc: &roxmltree::Document) -> bool {
+    let schema = doc.root_element().attribute("validate-with").unwrap_or_default();
+    schema.strip_prefix("pacemaker-").and_then(|v| v.split('.').next()).and_then(|m| m.parse::<u32>().ok()) == Some(3)
+}
+
+/// What Pacemaker's schema validation refuses in the option sets, first
+/// found, as the oracle suite (tests/oracle) confirms with 2.1.5 and 3.0.0:
+/// an id used twice (Relax-NG `ID`), 0.6-era `<attributes>` inside a set,
+/// and, under a pacemaker-3.x schema, an option spelled with its pre-3.0
+/// underscore name.
+fn refusal(doc: &roxmltree::Document) -> Option<(usize, String)> {
+    let line = |n: roxmltree::Node| doc.text_pos_at(n.range().start).row as usize;
+    let option_sections = doc.descendants().filter(|n| ["crm_config", "rsc_defaults", "op_defaults"].iter().any(|t| n.has_tag_name(*t)));
+    let mut seen: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for node in option_sections.flat_map(|s| s.descendants()).filter(|n| n.is_element()) {
+        if let Some(id) = node.attribute("id") {
+            if let Some(first) = seen.insert(id, line(node)) {
+                return Some((line(node), format!("id `{id}` is used twice (lines {first} and {}); ids must be unique", line(node))));
+            }
+        }
+    }
+    let sets = doc.descendants().filter(|n| n.has_tag_name("cluster_property_set"));
+    if let Some(old) = sets.flat_map(|s| s.children()).find(|n| n.has_tag_name("attributes")) {
+        return Some((
+            line(old),
+            "`<attributes>` inside a property set is 0.6-era markup that Pacemaker 2 and 3 no longer read: the nvpairs belong directly in the set".into(),
+        ));
+    }
+    if schema_3_x(doc) {
+        let sets = doc.descendants().filter(|n| n.has_tag_name("cluster_property_set"));
+        for pair in sets.flat_map(|s| s.children()).filter(|n| n.has_tag_name("nvpair")) {
+            let name = pair.attribute("name").unwrap_or_default();
+            if let Some((_, new)) = RENAMED_OPTIONS.iter().find(|(old, _)| *old == name) {
+                let schema = doc.root_element().attribute("validate-with").unwrap_or_default();
+                return Some((line(pair), format!("cluster option `{name}` is not valid under {schema}: its name is `{new}`")));
+            }
+        }
+    }
+    None
 }
 
 /// The CIB to place on every node before first start, and the settings the harness added.

@@ -61,6 +61,21 @@ impl Pacemaker {
     }
 }
 
+/// The Pacemaker that wrote this CIB, and how that is known: its
+/// `dc-version` stamp, else a pacemaker-4 schema (only 3.0 and later write one).
+pub fn writer(cib: &CibFacts, origin: &str) -> Option<(Pacemaker, String)> {
+    let stamp = cib.property_sets.iter().flat_map(|s| s.pairs.iter()).find(|p| p.0 == "dc-version" && !p.1.trim().is_empty());
+    if let Some((_, version, line)) = stamp {
+        return Some((Pacemaker::of_version(version), format!("{origin} line {line} records dc-version {version}")));
+    }
+    match cib.validate_with.as_deref() {
+        Some(schema) if schema.starts_with("pacemaker-4") => {
+            Some((Pacemaker::V3_0, format!("{origin} validates with {schema}, which only Pacemaker 3.0 and later write")))
+        }
+        _ => None,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Boolean,
@@ -121,7 +136,16 @@ pub fn readings(cib: &CibFacts, origin: &str, name: &str, versions: &[Pacemaker]
     for &version in versions {
         let rule_cases: &[bool] = if cib.property_sets.iter().any(|s| s.has_rule) { &[true, false] } else { &[false] };
         for &with_rules in rule_cases {
-            let reading = read(cib, origin, name, version, with_rules);
+            let mut reading = read(cib, origin, name, version, with_rules);
+            if name == "no-quorum-policy" && matches!(reading.value.as_str(), "suicide" | "fence") {
+                // `unpack_config()`: fencing nodes needs fencing.
+                let fencing = read(cib, origin, "stonith-enabled", version, with_rules);
+                if fencing.value == "false" {
+                    reading.how =
+                        format!("{}, which {} resets to `stop` because fencing is disabled ({})", reading.how, version.name(), fencing.how);
+                    reading.value = "stop".into();
+                }
+            }
             if !out.iter().any(|r| r.value == reading.value && r.version == reading.version) {
                 out.push(reading);
             }
@@ -145,8 +169,8 @@ fn read(cib: &CibFacts, origin: &str, name: &str, version: Pacemaker, with_rules
     // 2.1's CIB manager lets the last set it reads win for enable-acl.
     let last_wins = spec.name == "enable-acl" && version == Pacemaker::V2_1;
     let lookup = |wanted: &str| -> Option<(String, String, usize)> {
-        let underscore = wanted.replace('-', "_");
-        let matches = |n: &str| n == wanted || (legacy_ok && n == underscore);
+        let renamed = |n: &str| pcmk_containers::cib::RENAMED_OPTIONS.iter().any(|(old, new)| *old == n && *new == wanted);
+        let matches = |n: &str| n == wanted || (legacy_ok && renamed(n));
         let mut found = sets.iter().flat_map(|s| s.pairs.iter()).filter(|p| matches(&p.0));
         let pair = if last_wins { found.next_back() } else { found.next() };
         pair.map(|(n, v, l)| (n.clone(), v.clone(), *l))
@@ -191,7 +215,10 @@ fn ordered_sets(cib: &CibFacts, version: Pacemaker, with_rules: bool) -> Vec<&Pr
     };
     let mut sets: Vec<(usize, &PropertySet)> = cib.property_sets.iter().filter(|s| with_rules || !s.has_rule).enumerate().collect();
     // Bootstrap first; then score, highest first; equal scores, later in the document first.
-    sets.sort_by(|(ia, a), (ib, b)| bootstrap(b).cmp(&bootstrap(a)).then(b.score.cmp(&a.score)).then(ib.cmp(ia)));
+    // 2.1's `sort_pairs()` puts every set whose id matches first without
+    // looking at their scores, so among those the later in the document wins.
+    let score = |s: &PropertySet| if version == Pacemaker::V2_1 && bootstrap(s) { 0 } else { s.score };
+    sets.sort_by(|(ia, a), (ib, b)| bootstrap(b).cmp(&bootstrap(a)).then(score(b).cmp(&score(a))).then(ib.cmp(ia)));
     sets.into_iter().map(|(_, s)| s).collect()
 }
 
@@ -262,10 +289,46 @@ mod tests {
 
     #[test]
     fn underscore_names_count_only_where_the_schema_upgrade_renames_them() {
-        let old = CibFacts::parse("<cib validate-with=\"pacemaker-1.2\"><configuration><crm_config><cluster_property_set id=\"c\"><nvpair id=\"a\" name=\"stonith_enabled\" value=\"off\"/></cluster_property_set></crm_config></configuration></cib>", "cib.xml").unwrap();
+        let old = CibFacts::parse("<cib validate-with=\"pacemaker-1.2\"><configuration><crm_config><cluster_property_set id=\"c\"><nvpair id=\"a\" name=\"stonith_enabled\" value=\"off\"/><nvpair id=\"b\" name=\"maintenance_mode\" value=\"on\"/></cluster_property_set></crm_config></configuration></cib>", "cib.xml").unwrap();
         assert_eq!(values(&old, "stonith-enabled", &[Pacemaker::V2_1]), vec!["false"]);
-        let new = cib("<cluster_property_set id=\"c\"><nvpair id=\"a\" name=\"stonith_enabled\" value=\"off\"/></cluster_property_set>");
-        assert_eq!(values(&new, "stonith-enabled", &[Pacemaker::V2_1]), vec!["true"]);
+        // maintenance-mode never had an underscore name: the upgrade leaves `maintenance_mode` alone.
+        assert_eq!(values(&old, "maintenance-mode", &[Pacemaker::V2_1]), vec!["false"]);
+        let set = "<cluster_property_set id=\"c\"><nvpair id=\"a\" name=\"stonith_enabled\" value=\"off\"/></cluster_property_set>";
+        let refused = CibFacts::parse(
+            &format!("<cib validate-with=\"pacemaker-3.9\"><configuration><crm_config>{set}</crm_config></configuration></cib>"),
+            "cib.xml",
+        );
+        assert!(format!("{:#}", refused.unwrap_err()).contains("`stonith_enabled` is not valid under pacemaker-3.9"));
+        let ignored = CibFacts::parse(
+            &format!("<cib validate-with=\"pacemaker-4.0\"><configuration><crm_config>{set}</crm_config></configuration></cib>"),
+            "cib.xml",
+        )
+        .unwrap();
+        assert_eq!(values(&ignored, "stonith-enabled", &[Pacemaker::V3_0]), vec!["true"]);
+    }
+
+    #[test]
+    fn pacemaker_2_1_takes_bootstrap_named_sets_first_whatever_their_scores() {
+        // 2.1's sort_pairs() matches the id case-insensitively and never compares those sets' scores.
+        let c = cib("<cluster_property_set id=\"cib-bootstrap-options\"><nvpair id=\"a\" name=\"maintenance-mode\" value=\"off\"/></cluster_property_set>\
+                     <cluster_property_set id=\"CIB-Bootstrap-Options\" score=\"-INFINITY\"><nvpair id=\"b\" name=\"maintenance-mode\" value=\"yes\"/></cluster_property_set>");
+        assert_eq!(values(&c, "maintenance-mode", &[Pacemaker::V2_1, Pacemaker::V3_0]), vec!["true", "false"]);
+    }
+
+    #[test]
+    fn a_set_by_reference_is_read_where_the_reference_stands() {
+        let c = cib("<cluster_property_set id=\"base\" score=\"10\"><nvpair id=\"a\" name=\"no-quorum-policy\" value=\"freeze\"/></cluster_property_set>\
+                     <cluster_property_set id=\"other\" score=\"10\"><nvpair id=\"b\" name=\"no-quorum-policy\" value=\"ignore\"/></cluster_property_set>\
+                     <cluster_property_set id-ref=\"base\"/>");
+        assert_eq!(values(&c, "no-quorum-policy", &[Pacemaker::V2_1]), vec!["freeze"]);
+    }
+
+    #[test]
+    fn fencing_nodes_on_quorum_loss_needs_fencing() {
+        let c = cib("<cluster_property_set id=\"cib-bootstrap-options\"><nvpair id=\"a\" name=\"no-quorum-policy\" value=\"suicide\"/><nvpair id=\"b\" name=\"stonith-enabled\" value=\"false\"/></cluster_property_set>");
+        let read = readings(&c, "cib.xml", "no-quorum-policy", &[Pacemaker::V2_1]);
+        assert_eq!(read[0].value, "stop");
+        assert!(read[0].how.contains("because fencing is disabled"), "{}", read[0].how);
     }
 
     #[test]

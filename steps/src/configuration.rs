@@ -3,7 +3,7 @@
 
 use cucumber::then;
 
-use crate::cluster_options::{readings, Pacemaker, Reading};
+use crate::cluster_options::{readings, writer, Pacemaker, Reading};
 use crate::support::{check_file, list, node_named, parse_mode, place, shell_assignments, subject, Violations};
 use crate::world::PolicyWorld;
 use pcmk_model::finding::{Finding, Place, Subject};
@@ -67,16 +67,34 @@ async fn files_in_dir_owned(world: &mut PolicyWorld, dir: String, owner: String,
 }
 
 /// Every reading of a cluster option that matters: by the Pacemaker the
-/// candidate runs, and by 3.0.2 and later, which read the `fencing-*` names
-/// (a CIB judged before an upgrade must hold under both).
+/// candidate runs (the running one; else the declared distribution's; else
+/// the one that wrote the CIB, as its `dc-version` says), by the one that
+/// wrote the CIB, and by 3.0.2 and later, which read the `fencing-*` names
+/// (a CIB judged before an upgrade must hold under all of them).
 async fn option_readings(world: &mut PolicyWorld, name: &str) -> anyhow::Result<Vec<Reading>> {
     let cib = world.cib().await?;
     let origin = world.facts().await?.cib_origin.clone();
-    let mut versions = vec![world.target_pacemaker()];
-    if !versions.contains(&Pacemaker::V3_0_2) {
-        versions.push(Pacemaker::V3_0_2);
+    let writer = if world.ctx.is_live() { None } else { writer(&cib, &origin) };
+    let mut versions = match &writer {
+        Some((wrote, _)) if !world.ctx.candidate.distro_declared => vec![*wrote],
+        Some((wrote, _)) => vec![world.target_pacemaker(), *wrote],
+        None => vec![world.target_pacemaker()],
+    };
+    versions.push(Pacemaker::V3_0_2);
+    let mut seen = Vec::new();
+    versions.retain(|v| {
+        !seen.contains(v) && {
+            seen.push(*v);
+            true
+        }
+    });
+    let mut read = readings(&cib, &origin, name, &versions);
+    if let Some((wrote, how)) = writer {
+        for reading in read.iter_mut().filter(|r| r.version == wrote) {
+            reading.how = format!("{}; this Pacemaker wrote the CIB: {how}", reading.how);
+        }
     }
-    Ok(readings(&cib, &origin, name, &versions))
+    Ok(read)
 }
 
 /// Whose CIB an option was read from: the candidate's in `lint`, the running cluster's in `run`.

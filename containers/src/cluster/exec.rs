@@ -86,6 +86,34 @@ impl Cluster {
 /// with `files` placed first: for checks that need a node's tools but no
 /// cluster (e.g. another version's `crm_verify`). Removed however it ends.
 pub async fn run_tool(docker: &Docker, image: &NodeImage, files: &[(&str, &[u8])], user: &str, cmd: &[&str]) -> anyhow::Result<ExecOutput> {
+    run_tool_with(docker, image, files, user, cmd, &ToolGrant::default()).await
+}
+
+/// What a tool container may do beyond the default (no capabilities, the
+/// node exec timeout): a batch that runs many cases in one container.
+#[derive(Debug, Clone)]
+pub struct ToolGrant {
+    /// Capabilities inside the container's own network namespace, e.g.
+    /// NET_ADMIN to give its loopback the addresses a case names.
+    pub cap_add: Vec<String>,
+    pub timeout: Duration,
+}
+
+impl Default for ToolGrant {
+    fn default() -> Self {
+        ToolGrant { cap_add: Vec::new(), timeout: EXEC_TIMEOUT }
+    }
+}
+
+/// [`run_tool`] with a grant.
+pub async fn run_tool_with(
+    docker: &Docker,
+    image: &NodeImage,
+    files: &[(&str, &[u8])],
+    user: &str,
+    cmd: &[&str],
+    grant: &ToolGrant,
+) -> anyhow::Result<ExecOutput> {
     let run = RunId::generate();
     run::register(&run);
     let mut guard = RunGuard { run: run.clone(), armed: true };
@@ -93,13 +121,14 @@ pub async fn run_tool(docker: &Docker, image: &NodeImage, files: &[(&str, &[u8])
     let defaults = ClusterOptions::default();
     let body = ContainerCreateBody {
         image: Some(image.tag.clone()),
-        cmd: Some(vec!["sleep".into(), "600".into()]),
+        cmd: Some(vec!["sleep".into(), (grant.timeout.as_secs() + 60).to_string()]),
         entrypoint: Some(vec![]),
         labels: Some(run::labels(&run, "tool")),
         network_disabled: Some(true),
         host_config: Some(HostConfig {
             network_mode: Some("none".into()),
             cap_drop: Some(vec!["ALL".into()]),
+            cap_add: (!grant.cap_add.is_empty()).then(|| grant.cap_add.clone()),
             privileged: Some(false),
             memory: Some(defaults.memory_bytes),
             memory_swap: Some(defaults.memory_bytes),
@@ -119,8 +148,8 @@ pub async fn run_tool(docker: &Docker, image: &NodeImage, files: &[(&str, &[u8])
         Session::open_delivering(docker, &container, &archive.into_inner()?).await.context("copying files into the tool container")?;
         exec_in(docker, &container, user, cmd).await
     };
-    let out = tokio::time::timeout(EXEC_TIMEOUT, used).await;
+    let out = tokio::time::timeout(grant.timeout, used).await;
     run::remove_run(docker, &run).await?;
     guard.armed = false;
-    out.map_err(|_| anyhow::anyhow!("`{}` did not finish within {EXEC_TIMEOUT:?}", cmd.join(" ")))?
+    out.map_err(|_| anyhow::anyhow!("`{}` did not finish within {:?}", cmd.join(" "), grant.timeout))?
 }

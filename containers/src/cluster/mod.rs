@@ -163,7 +163,7 @@ pub(crate) use crate::run::RunGuard;
 pub use crate::session::exec_in;
 pub use crate::session::ExecOutput;
 use deployment::{append, create_network, deployment, host_address, Layout};
-pub use exec::run_tool;
+pub use exec::{run_tool, run_tool_with, ToolGrant};
 use guests::Guests;
 pub use guests::{local_image, GuestSpec, Helper};
 pub use readiness::{NodeStopped, NotReadyInTime};

@@ -82,6 +82,22 @@ impl Primitive {
 
 const ATTRIBUTE_OWNERS: &[&str] = &["primitive", "group", "clone", "master", "bundle", "template", "rsc_defaults"];
 
+/// The element an `id-ref` stands for, wherever it is in the document
+/// (Pacemaker's `expand_idref()`, which looks for an element of the same
+/// name); the element itself when it is no reference.
+fn resolve_id_ref<'a, 'input>(
+    doc: &'a roxmltree::Document<'input>,
+    node: roxmltree::Node<'a, 'input>,
+) -> Option<roxmltree::Node<'a, 'input>> {
+    match node.attribute("id-ref") {
+        // Only an element of the same kind: `//cluster_property_set[@id='x']`.
+        Some(reference) if node.attribute("id").is_none() => {
+            doc.descendants().find(|n| n.tag_name() == node.tag_name() && n.attribute("id") == Some(reference))
+        }
+        _ => Some(node),
+    }
+}
+
 impl CibFacts {
     pub fn parse(text: &str, origin: &str) -> anyhow::Result<CibFacts> {
         let doc = pcmk_containers::cib::parse(text, std::path::Path::new(origin))?;
@@ -89,7 +105,8 @@ impl CibFacts {
         let mut facts =
             CibFacts { validate_with: doc.root_element().attribute("validate-with").map(str::to_string), ..CibFacts::default() };
         let crm_config = doc.descendants().filter(|n| n.has_tag_name("crm_config"));
-        for set in crm_config.flat_map(|c| c.children().filter(|n| n.has_tag_name("cluster_property_set"))) {
+        let resolve = |node| resolve_id_ref(&doc, node);
+        for set in crm_config.flat_map(|c| c.children().filter(|n| n.has_tag_name("cluster_property_set"))).filter_map(resolve) {
             facts.property_sets.push(PropertySet {
                 id: set.attribute("id").unwrap_or_default().to_string(),
                 score: pcmk_model::text::parse_score(set.attribute("score")),
@@ -97,6 +114,7 @@ impl CibFacts {
                 pairs: set
                     .children()
                     .filter(|n| n.has_tag_name("nvpair"))
+                    .filter_map(resolve)
                     .filter_map(|nv| {
                         Some((nv.attribute("name")?.to_string(), nv.attribute("value").unwrap_or_default().to_string(), line(nv)))
                     })
