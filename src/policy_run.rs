@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::ClusterOptions;
+use pcmk_containers::crmsh;
 use pcmk_containers::engine;
 use pcmk_containers::error::InputError;
 use pcmk_model::node::Distro;
@@ -119,8 +120,7 @@ fn candidate_paths(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Option<Candidate>)
 
 /// Loads a candidate and says what it was found to be and hold.
 async fn load_candidate(path: &Path) -> anyhow::Result<Arc<Candidate>> {
-    convert_crm_text(path).await?;
-    Ok(said(Candidate::load(path)?))
+    Ok(said(load_converting(path).await?))
 }
 
 /// Says what the candidate was found to be and hold.
@@ -131,24 +131,41 @@ fn said(candidate: Candidate) -> Arc<Candidate> {
     Arc::new(candidate)
 }
 
-/// `crm configure show` text is turned into a CIB by the real crmsh once
-/// (then cached); that needs the engine and the bookworm node image.
-async fn convert_crm_text(path: &Path) -> anyhow::Result<()> {
-    let Ok(meta) = std::fs::metadata(path) else { return Ok(()) };
-    if !meta.is_file() || meta.len() > pcmk_containers::tree::MAX_FILE_BYTES {
-        return Ok(());
+/// Loads a candidate, converting the `crm configure show` text it holds
+/// (alone, in a directory under any name, as a manifest's CIB or base) to a
+/// CIB with the real crmsh first: loading reads conversions from the cache
+/// and notes the texts it lacks, which are converted (that needs the engine
+/// and the bookworm node image) before it loads again.
+pub(crate) async fn load_converting(path: &Path) -> anyhow::Result<Candidate> {
+    let mut engine = None;
+    // Each round converts at least one text the last load lacked; a candidate holds few.
+    for _ in 0..64 {
+        let (loaded, unconverted) = crmsh::unconverted_during(|| Candidate::load(path));
+        let error = match loaded {
+            Ok(candidate) => return Ok(candidate),
+            Err(e) if unconverted.is_empty() => return Err(e.into()),
+            Err(e) => e,
+        };
+        let (docker, image) = match &engine {
+            Some(engine) => engine,
+            None => {
+                let docker = engine::connect().await.map_err(|e| {
+                    InputError::new(
+                        &error.file,
+                        None,
+                        format!("crm configure show text needs crmsh, run in a node container, to become a CIB: {e:#}"),
+                    )
+                })?;
+                let image = crate::images::prepare(&docker, &[Distro::Bookworm]).await?.image(Distro::Bookworm);
+                engine.insert((docker, image))
+            }
+        };
+        for text in unconverted {
+            eprintln!("candidate: converting {} to a CIB with crmsh", text.source.display());
+            crmsh::convert(docker, image, &text.text, &text.source).await?;
+        }
     }
-    let text = String::from_utf8_lossy(&std::fs::read(path)?).into_owned();
-    if !pcmk_containers::crmsh::is_crm_text(&text) || pcmk_containers::crmsh::cached(&text).is_some() {
-        return Ok(());
-    }
-    let docker = engine::connect().await.map_err(|e| {
-        InputError::new(path, None, format!("crm configure show text needs crmsh, run in a node container, to become a CIB: {e:#}"))
-    })?;
-    let image = crate::images::prepare(&docker, &[Distro::Bookworm]).await?.image(Distro::Bookworm);
-    eprintln!("candidate: converting {} to a CIB with crmsh", path.display());
-    pcmk_containers::crmsh::convert(&docker, &image, &text, path).await?;
-    Ok(())
+    Err(InputError::new(path, None, "holds more crm configure show texts than pcmk-comply converts for one candidate").into())
 }
 
 fn check_policy_args(policy: &PolicyArgs) -> Result<(), InputError> {

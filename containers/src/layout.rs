@@ -2,7 +2,8 @@
 //! A candidate is taken as users have it: a `pcs config backup`, a `crm
 //! report`, a sosreport, a copy of a node's files (the root layout:
 //! `etc/corosync/corosync.conf`, …) or files under their well-known names
-//! (`corosync.conf`, `cib.xml`, `authkey`, …). Every file is either placed,
+//! (`corosync.conf`, `cib.xml`, `authkey`, …), and `crm configure show` text
+//! under any name, which supplies the CIB. Every file is either placed,
 //! with the owner and mode a stock node gives it, or listed as ignored with
 //! the reason: nothing is dropped silently.
 
@@ -296,6 +297,9 @@ fn place_flat(file: &TreeFile) -> Disposition {
     if name == "version.txt" {
         return Disposition::Ignored { reason: "the pcs backup's format version".into() };
     }
+    if crate::crmsh::is_crm_bytes(&file.content) {
+        return placed(known(CIB_XML), None);
+    }
     ignored_flat(name)
 }
 
@@ -316,6 +320,10 @@ fn place_rooted(file: &TreeFile) -> Disposition {
     }
     if file.path.starts_with("sos_commands/") || file.path.starts_with("sos_logs/") || file.path.starts_with("sos_reports/") {
         return Disposition::Ignored { reason: "sosreport command output, not a node file".into() };
+    }
+    // `crm configure show` text kept anywhere in a copy of a node's files supplies the CIB.
+    if crate::crmsh::is_crm_bytes(&file.content) {
+        return placed(known(CIB_XML), None);
     }
     Disposition::Ignored {
         reason: "not a file the policy or the cluster reads; place it with a [[file]] entry in candidate.toml if the nodes need it".into(),
@@ -446,6 +454,23 @@ mod tests {
         ]));
         assert_eq!(placed_at(&sos, "sos_commands/pacemaker/crm_report/n1/cib.xml"), Some(("/var/lib/pacemaker/cib/cib.xml".into(), 0o600)));
         assert_eq!(placed_at(&sos, "sos_commands/pacemaker/crm_report/n1/cib.xml.live"), None);
+    }
+
+    #[test]
+    fn crm_text_under_any_name_supplies_the_cib_but_sos_output_does_not() {
+        let crm = b"node 1: a\nprimitive vip IPaddr2 \\\n\tparams ip=10.0.0.1\n".to_vec();
+        let mut flat = tree(&["corosync.conf", "notes.txt", "cluster-config"]);
+        flat.files[1].content = b"order matters: the database first\n".to_vec();
+        flat.files[2].content = crm.clone();
+        let laid = lay_out(&flat);
+        assert_eq!(placed_at(&laid, "cluster-config"), Some(("/var/lib/pacemaker/cib/cib.xml".into(), 0o600)));
+        assert_eq!(placed_at(&laid, "notes.txt"), None);
+        let mut sos = tree(&["etc/corosync/corosync.conf", "sos_commands/pacemaker/crm_configure_show", "root/cluster.crm"]);
+        sos.files[1].content = crm.clone();
+        sos.files[2].content = crm;
+        let laid = lay_out(&sos);
+        assert_eq!(placed_at(&laid, "sos_commands/pacemaker/crm_configure_show"), None, "sos's command output");
+        assert_eq!(placed_at(&laid, "root/cluster.crm"), Some(("/var/lib/pacemaker/cib/cib.xml".into(), 0o600)));
     }
 
     #[test]

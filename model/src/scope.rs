@@ -20,7 +20,9 @@ pub enum CandidateKind {
     Sosreport,
     /// A CIB alone (`pcs cluster cib`, `cibadmin --query`).
     BareCib,
-    /// `crm configure show` text, converted to a CIB by crmsh.
+    /// `crm configure show` text alone, converted to a CIB by crmsh. In a
+    /// directory or a manifest entry, such text supplies the CIB of an
+    /// assembled candidate, which carries what it holds.
     CrmText,
     /// A corosync.conf alone.
     CorosyncConf,
@@ -110,8 +112,9 @@ impl CandidateKind {
             CandidateKind::Sosreport => {
                 "put it beside the sosreport in a candidate directory (or a candidate.toml whose `base` is the sosreport)"
             }
-            CandidateKind::BareCib | CandidateKind::CrmText => {
-                "put it beside the CIB in a candidate directory (or a candidate.toml whose `base` is the CIB)"
+            CandidateKind::BareCib => "put it beside the CIB in a candidate directory (or a candidate.toml whose `base` is the CIB)",
+            CandidateKind::CrmText => {
+                "put it beside the text in a candidate directory, whose CIB the text then supplies (or a candidate.toml whose `base` is the text)"
             }
             CandidateKind::CorosyncConf => {
                 "put it beside corosync.conf in a candidate directory (or a candidate.toml whose `base` is corosync.conf)"

@@ -51,7 +51,12 @@ fn placed_files(
                 }
                 check_destination(&placement.path).map_err(|m| InputError::new(&source, None, m))?;
                 let content = tree.get(path).map(|f| f.content.clone()).unwrap_or_default();
-                let note = note.as_deref().map(|n| format!("; {n}")).unwrap_or_default();
+                let mut note = note.as_deref().map(|n| format!("; {n}")).unwrap_or_default();
+                // crm configure show text at the CIB's path: the CIB crmsh made of it.
+                let cib = if placement.path == CIB_XML { crate::crmsh::as_cib(&content, &source)? } else { None };
+                if cib.is_some() {
+                    note.push_str("; crm configure show text, converted to a CIB by crmsh");
+                }
                 inventory.push(format!(
                     "placed {} at {} ({}:{} {:04o}{note})",
                     source.display(),
@@ -60,14 +65,9 @@ fn placed_files(
                     placement.group,
                     placement.mode
                 ));
-                files.push(CandidateFile {
-                    source,
-                    placement: placement.clone(),
-                    content,
-                    secret: *secret,
-                    converted: false,
-                    stated: *stated,
-                });
+                let converted = cib.is_some();
+                let (content, source) = cib.unwrap_or((content, source));
+                files.push(CandidateFile { source, placement: placement.clone(), content, secret: *secret, converted, stated: *stated });
             }
             Disposition::Ignored { reason } => inventory.push(format!("ignored {}: {reason}", source.display())),
         }
@@ -146,8 +146,13 @@ impl Candidate {
             let text = std::str::from_utf8(&cib.content).map_err(|_| InputError::new(&cib.source, None, "not UTF-8"))?;
             let doc = crate::cib::parse(text, &cib.source)?;
             let conf = corosync_conf_for(&doc);
+            let renumbered = if conf.2 {
+                " (their ids renumbered from 1: knet takes none above 65535, as corosync 2 gave them from addresses)"
+            } else {
+                ""
+            };
             inventory.push(format!(
-                "no corosync.conf: the harness made a knet one for the CIB's {} nodes; scenarios about corosync.conf have nothing of the candidate's to judge",
+                "no corosync.conf: the harness made a knet one for the CIB's {} nodes{renumbered}; scenarios about corosync.conf have nothing of the candidate's to judge",
                 conf.1
             ));
             files.push(CandidateFile {
@@ -202,20 +207,40 @@ fn distro_for(files: &[CandidateFile], inventory: &mut Vec<String>) -> Option<pc
     })
 }
 
+/// Highest nodeid corosync 3 takes on knet ("Knet requires nodeid to be less than 65536").
+const KNET_MAX_NODEID: u32 = 65535;
+
 /// A knet corosync.conf with crypto for the nodes a CIB names (as `pcs
-/// cluster setup` writes one), and how many nodes it has.
-fn corosync_conf_for(doc: &roxmltree::Document) -> (String, usize) {
-    let mut nodes: Vec<(u32, String)> = doc
+/// cluster setup` writes one), how many nodes it has, and whether their ids
+/// were renumbered (corosync 2 made ids of addresses, 1084752129 and the
+/// like, as crmsh-built clusters' `node 1084752129: alpha` show; knet takes
+/// none above 65535).
+fn corosync_conf_for(doc: &roxmltree::Document) -> (String, usize, bool) {
+    let named: Vec<(Option<u32>, String)> = doc
         .descendants()
         .filter(|n| n.has_tag_name("node") && n.parent().is_some_and(|p| p.has_tag_name("nodes")))
         .filter(|n| n.attribute("type").is_none_or(|t| t == "member" || t == "normal"))
-        .filter_map(|n| Some((n.attribute("id")?.parse().ok()?, n.attribute("uname")?.to_string())))
+        .filter_map(|n| Some((n.attribute("id").and_then(|id| id.parse().ok()), n.attribute("uname")?.to_string())))
         .filter(|(_, name)| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_'))
         .collect();
+    let mut nodes: Vec<(u32, String)> = named.iter().filter_map(|(id, name)| Some(((*id)?, name.clone()))).collect();
     nodes.sort();
     nodes.dedup_by_key(|(id, _)| *id);
+    // A node named without a number (crmsh's `node pg1`, whose id is its name): the next free id.
+    for (_, name) in named.iter().filter(|(id, _)| id.is_none()) {
+        if !nodes.iter().any(|(_, n)| n == name) {
+            let next = nodes.iter().map(|(id, _)| *id).max().unwrap_or(0).saturating_add(1);
+            nodes.push((next, name.clone()));
+        }
+    }
     if nodes.is_empty() {
         nodes = (1..=3).map(|i| (i, format!("node{i}"))).collect();
+    }
+    let renumbered = nodes.iter().any(|(id, _)| *id > KNET_MAX_NODEID);
+    if renumbered {
+        for (i, node) in nodes.iter_mut().enumerate() {
+            node.0 = i as u32 + 1;
+        }
     }
     let mut text = String::from("totem {\n    version: 2\n    cluster_name: pcmk-comply\n    transport: knet\n    crypto_cipher: aes256\n    crypto_hash: sha256\n}\n\nnodelist {\n");
     for (i, (id, name)) in nodes.iter().enumerate() {
@@ -227,5 +252,27 @@ fn corosync_conf_for(doc: &roxmltree::Document) -> (String, usize) {
         text.push_str("    two_node: 1\n");
     }
     text.push_str("}\n\nlogging {\n    to_syslog: yes\n}\n");
-    (text, nodes.len())
+    (text, nodes.len(), renumbered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf_for(nodes: &str) -> (String, usize, bool) {
+        let cib = format!("<cib><configuration><nodes>{nodes}</nodes></configuration></cib>");
+        corosync_conf_for(&roxmltree::Document::parse(&cib).unwrap())
+    }
+
+    #[test]
+    fn a_made_corosync_conf_numbers_the_nodes_as_knet_takes_them() {
+        // As crmsh-built clusters on corosync 2 show them: ids made of addresses.
+        let (text, count, renumbered) = conf_for("<node id=\"1084752129\" uname=\"a\"/><node id=\"1084752130\" uname=\"b\"/>");
+        assert_eq!((count, renumbered), (2, true));
+        assert!(text.contains("name: a\n        nodeid: 1\n") && text.contains("name: b\n        nodeid: 2\n"), "{text}");
+        // `node pg1` (crmsh gives it the id `pg1`): the next free number.
+        let (text, count, renumbered) = conf_for("<node id=\"pg1\" uname=\"pg1\"/><node id=\"3\" uname=\"pg3\"/>");
+        assert_eq!((count, renumbered), (2, false));
+        assert!(text.contains("name: pg3\n        nodeid: 3\n") && text.contains("name: pg1\n        nodeid: 4\n"), "{text}");
+    }
 }

@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::{inferred, read_confined, Candidate, CandidateFile, CandidateKind, Secret, SecretSpec, UserSpec, MANIFEST, MAX_NODES};
 use crate::error::{line_of, InputError};
-use pcmk_model::node::{Distro, Placement, Service};
+use pcmk_model::node::{Distro, Placement, Service, CIB_XML};
 use pcmk_model::text::parse_mode;
 
 #[derive(Debug, Deserialize)]
@@ -136,7 +136,9 @@ impl Candidate {
             }
             None => (None, None, CandidateKind::Assembled),
         };
-        let used: Vec<PathBuf> = files.iter().map(|f| f.source.clone()).chain(passwords).chain([dir.join(MANIFEST)]).chain(base).collect();
+        // The entries' own sources (a converted CIB's source names what crmsh made of it).
+        let sources = manifest.files.iter().map(|f| dir.join(f.source.get_ref()));
+        let used: Vec<PathBuf> = sources.chain(passwords).chain([dir.join(MANIFEST)]).chain(base).collect();
         let tree = crate::tree::read_dir_but(dir, &|path| used.contains(&dir.join(path)))?;
         let (found, found_inventory) = inferred::placed_from(&tree, &declared)?;
         files.extend(found);
@@ -279,7 +281,12 @@ fn declared(dir: &Path, manifest: &Manifest, bad: &Bad) -> Result<Declared, Inpu
         let stated = spelled.iter().all(|s| *s);
         file_notes.push(placement_note(&placement, spelled));
         let content = read_confined(dir, entry.source.get_ref())?;
-        files.push(CandidateFile { source: dir.join(entry.source.get_ref()), placement, content, secret: false, converted: false, stated });
+        let source = dir.join(entry.source.get_ref());
+        // crm configure show text, under any name, placed as the CIB: the CIB crmsh made of it.
+        let cib = if placement.path == CIB_XML { crate::crmsh::as_cib(&content, &source)? } else { None };
+        let converted = cib.is_some();
+        let (content, source) = cib.unwrap_or((content, source));
+        files.push(CandidateFile { source, placement, content, secret: false, converted, stated });
     }
     let mut secrets = Vec::new();
     for entry in &manifest.secrets {

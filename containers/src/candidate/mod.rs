@@ -130,15 +130,13 @@ impl Candidate {
             }
             let text = String::from_utf8_lossy(&content);
             if crate::crmsh::is_crm_text(&text) {
-                let Some(cib) = crate::crmsh::cached(&text) else {
-                    return Err(InputError::new(path, None, "crm configure show text, which crmsh has not converted to a CIB yet (pcmk-comply converts it with the Docker engine)"));
-                };
+                let cib = crate::crmsh::cib_of(&text, path)?;
                 let mut candidate = Self::bare_cib(path, cib.into_bytes())?;
                 candidate.kind = CandidateKind::CrmText;
                 candidate.inventory[0] = format!("{} is crm configure show text, converted to a CIB by crmsh (cached)", path.display());
                 // Lines of the converted CIB are not lines of the text: say which file they are in.
                 for file in candidate.files.iter_mut().filter(|f| f.placement.path == CIB_XML) {
-                    file.source = format!("{} (the CIB crmsh made of it)", path.display()).into();
+                    file.source = crate::crmsh::converted_source(path);
                     file.converted = true;
                 }
                 return Ok(candidate);
@@ -207,6 +205,13 @@ impl Candidate {
         // Every node image runs corosync 3: what it refuses, the candidate cannot use.
         if let Some((line, message)) = crate::corosync_semantics::refusal(&conf) {
             return Err(InputError::new(&file.source, Some(line), format!("corosync 3 would refuse to start: {message}")));
+        }
+        // A key the candidate brings is read as corosync reads it; a missing one the harness makes.
+        let key_path = crate::corosync_semantics::key_path(&conf);
+        if let Some(key) = self.file_at(&key_path) {
+            if let Some(message) = crate::corosync_semantics::key_refusal(&conf, Some(key.content.len())) {
+                return Err(InputError::new(&key.source, None, format!("corosync 3 would refuse to start: {message}")));
+            }
         }
         self.inventory.extend(crate::corosync_semantics::corosync2_notes(&conf));
         self.corosync = Some((conf, index));
@@ -423,6 +428,40 @@ mod tests {
         std::fs::write(dir.path().join("b.tar.bz2"), real_backup()).unwrap();
         let e = Candidate::load(dir.path()).unwrap_err();
         assert!(e.message.contains("holds 2 archives (a.tar.bz2, b.tar.bz2)"), "{e}");
+    }
+
+    const CRM_TEXT: &str = "node 1: alpha\nnode 2: beta\nprimitive vip IPaddr2 \\\n\tparams ip=10.0.0.1\nproperty stonith-enabled=true\n";
+    const CRM_CIB: &str = "<cib validate-with=\"pacemaker-3.9\" epoch=\"1\" num_updates=\"0\" admin_epoch=\"0\"><configuration><crm_config/>\
+        <nodes><node id=\"1\" uname=\"alpha\"/><node id=\"2\" uname=\"beta\"/></nodes><resources/><constraints/></configuration><status/></cib>";
+
+    #[test]
+    fn crm_text_under_any_name_supplies_the_cib_of_a_directory_or_a_manifest() {
+        let dir = dir_with(&[("corosync.conf", CONF), ("cluster-config.txt", CRM_TEXT), ("README.md", "# Notes\norder matters\n")]);
+        // Not converted yet: the load says so, and notes the text for the caller that converts.
+        let (loaded, noted) = crate::crmsh::unconverted_during(|| Candidate::load(dir.path()));
+        assert!(loaded.unwrap_err().message.contains("has not converted to a CIB yet"));
+        assert_eq!(noted.len(), 1);
+        assert_eq!(noted[0].source, dir.path().join("cluster-config.txt"));
+        crate::crmsh::remember(CRM_TEXT, CRM_CIB);
+        let c = Candidate::load(dir.path()).unwrap();
+        let cib = c.file_at(CIB_XML).unwrap();
+        assert!(cib.converted && cib.content == CRM_CIB.as_bytes(), "{cib:?}");
+        assert_eq!(c.kind, CandidateKind::Assembled, "a directory carries what it holds: the CIB of the text, its corosync.conf");
+        assert!(c.file_at(COROSYNC_CONF).is_some_and(|f| !f.converted));
+        let placed = format!(
+            "placed {} at /var/lib/pacemaker/cib/cib.xml (hacluster:haclient 0600; crm configure show text, converted to a CIB by crmsh)",
+            dir.path().join("cluster-config.txt").display()
+        );
+        assert!(c.inventory.contains(&placed), "{:#?}", c.inventory);
+        assert!(c.inventory.iter().any(|l| l.contains("README.md` is not a well-known name")), "prose is no crm text: {:#?}", c.inventory);
+
+        // A manifest's [[file]] entry under any name, placed as the CIB.
+        let manifest = "[[file]]\nsource = \"web.crm\"\npath = \"/var/lib/pacemaker/cib/cib.xml\"\n";
+        let dir = dir_with(&[("corosync.conf", CONF), ("web.crm", CRM_TEXT), ("candidate.toml", manifest)]);
+        let c = Candidate::load(dir.path()).unwrap();
+        let cib = c.file_at(CIB_XML).unwrap();
+        assert!(cib.converted && cib.content == CRM_CIB.as_bytes(), "{cib:?}");
+        assert!(c.inventory.iter().all(|l| !l.starts_with("ignored")), "the entry's source is used once: {:#?}", c.inventory);
     }
 
     #[test]
