@@ -83,7 +83,7 @@ async fn findings(
 
 pub async fn compare(Compare { candidate, from, to, tags, features, json, report }: Compare) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let candidate = Arc::new(Candidate::load(&candidate)?);
+    let candidate = Arc::new(crate::policy_run::load_converting(&candidate).await?);
     if let Some(tags) = &tags {
         pcmk_steps::selection::parse_tags(tags).map_err(|e| InputError::new("--tags", None, e))?;
     }

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::{Cluster, ClusterOptions};
 use pcmk_containers::image;
 use pcmk_containers::run::{self, RunId};
@@ -40,7 +39,7 @@ pub struct ClusterUp {
 }
 
 pub async fn cluster_up(ClusterUp { candidate, nodes, distro, ready_timeout, keep, run_id }: ClusterUp) -> anyhow::Result<ExitCode> {
-    let candidate = Candidate::load(&candidate)?;
+    let candidate = crate::policy_run::load_converting(&candidate).await?;
     let distro = distro.or(candidate.distro).unwrap_or(Distro::Bookworm);
     let docker = engine::connect().await?;
     let image = images::prepare(&docker, &[distro]).await?.image(distro);
