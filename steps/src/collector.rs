@@ -8,15 +8,10 @@ use std::time::{Duration, Instant};
 use cucumber::event::{self, Cucumber, Feature, Rule, Scenario, Step};
 use cucumber::{gherkin, parser, Event};
 
+use crate::run_context::Unjudged;
+use crate::scenario_key::ScenarioKey;
 use crate::world::PolicyWorld;
 pub use pcmk_model::verdict::{Outcome, PolicyError, StepRecord, StepStatus, Verdict};
-
-/// A scenario as the runner and the verdict writer both name it: feature, line, scenario.
-pub type ScenarioKey = (String, usize, String);
-
-/// Why steps were not judged, per scenario: written by steps as they run
-/// (`PolicyWorld::lacks`), read by the verdict writer as the scenario ends.
-pub type Unjudged = Arc<Mutex<BTreeMap<ScenarioKey, Vec<String>>>>;
 
 #[derive(Default)]
 pub struct Collected {

@@ -12,6 +12,7 @@ pub mod parameters;
 pub mod policy;
 pub mod run_context;
 pub mod runner;
+pub mod scenario_key;
 pub mod selection;
 pub mod world;
 

@@ -15,8 +15,8 @@ use pcmk_containers::Docker;
 use pcmk_model::measurement::Measurement;
 use pcmk_model::report::{ClusterStart, SHARED_LANE};
 
-use crate::collector::ScenarioKey;
 use crate::facts::FactCache;
+use crate::scenario_key::ScenarioKey;
 
 /// The tracing target of progress lines (cluster start); the CLI shows them.
 pub const PROGRESS_LOG: &str = "pcmk_comply::progress";
@@ -30,6 +30,11 @@ pub enum Mode {
     /// `run`: clusters built from the candidate.
     Live { docker: Docker, image: NodeImage, options: ClusterOptions },
 }
+
+/// Why steps were not judged, per scenario: written by steps as they run
+/// (`PolicyWorld::lacks`, through [`RunContext::record_unjudged`]), read by
+/// the verdict writer as the scenario ends. The run owns it; the writer holds a handle.
+pub type Unjudged = Arc<Mutex<BTreeMap<ScenarioKey, Vec<String>>>>;
 
 /// A cluster and the facts gathered from it while it is unchanged.
 pub struct LiveCluster {
@@ -71,7 +76,7 @@ pub struct RunContext {
     phases: Mutex<Vec<(String, std::time::Duration)>>,
     /// Why steps of each scenario were not judged (the candidate lacks the
     /// evidence), shared with the verdict writer.
-    pub unjudged: crate::collector::Unjudged,
+    pub unjudged: Unjudged,
     /// How many scenarios and cluster starts at once (set by the runner).
     limits: std::sync::OnceLock<Limits>,
 }
@@ -280,7 +285,7 @@ impl RunContext {
             .files
             .iter()
             .filter(|f| f.placement.path.starts_with("/etc/rsyslog"))
-            .flat_map(|f| crate::logging::forward_targets(&String::from_utf8_lossy(&f.content)))
+            .flat_map(|f| crate::facts::rsyslog::forward_targets(&String::from_utf8_lossy(&f.content)))
             .map(|(host, _)| host)
             // Host names only (an untrusted candidate's text goes into the engine's host list).
             .filter(|h| {

@@ -27,7 +27,7 @@ pub struct PolicyWorld {
     pub scenario: Option<String>,
     /// The scenario as the verdict writer knows it, set by the before-hook:
     /// what a step could not judge is recorded under it.
-    pub scenario_key: Option<crate::collector::ScenarioKey>,
+    pub scenario_key: Option<crate::scenario_key::ScenarioKey>,
     live: Option<Arc<LiveCluster>>,
     /// Held while this scenario runs: a slot on the shared cluster, or for a cluster of its own.
     slot: Option<tokio::sync::OwnedSemaphorePermit>,

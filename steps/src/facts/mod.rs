@@ -13,6 +13,7 @@ use pcmk_model::node::{Service, CIB_XML, COROSYNC_CONF};
 
 mod cib;
 pub use cib::{CibFacts, InstanceAttribute, Primitive, PropertySet};
+pub(crate) mod rsyslog;
 
 pub const NFTABLES_CONF: &str = "/etc/nftables.conf";
 use pcmk_containers::cluster::Cluster;
