@@ -28,8 +28,9 @@ Feature: Secure cluster configuration
   @static @live @critical @SC-24 @CM-6 @CIS-4.1
   Scenario: Fencing is enabled
     Without fencing a hung node can keep writing to shared data while another takes over.
-    Remediation: configure a fence device and set stonith-enabled=true.
+    Remediation: configure a fence device for every node (pcmk_host_list or pcmk_host_map) and set stonith-enabled=true.
     Then the cluster option "stonith-enabled" is "true"
+    And every node is the target of an enabled fence device
 
   @static @live @critical @SC-24 @CM-6 @CIS-4.1
   Scenario: A cluster that loses quorum stops its resources

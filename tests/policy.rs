@@ -138,6 +138,23 @@ async fn lint_fails_the_insecure_candidate_for_the_reasons_it_names() {
     insta::assert_snapshot!("lint_insecure", verdict_table(&report));
 }
 
+/// Fencing enabled, but the only device names node1 and node2: a failure of
+/// node3 is never fenced, and lint says so before any cluster is built.
+#[tokio::test]
+async fn lint_fails_a_cluster_with_a_node_no_fence_device_reaches() {
+    let dir = common::hardened_variant("unfenced-node3", |d| {
+        let cib = std::fs::read_to_string(d.join("cib.xml")).unwrap();
+        let narrowed = cib.replace("value=\"node1 node2 node3\"", "value=\"node1 node2\"");
+        assert_ne!(cib, narrowed, "the bundled candidate's device names its three nodes");
+        std::fs::write(d.join("cib.xml"), narrowed).unwrap();
+    });
+    let candidate = Arc::new(Candidate::load(&dir).unwrap());
+    let report = runner::run(RunContext::new(candidate, Mode::Static), options(&["features"], true)).await.unwrap();
+    let fencing = report.verdicts.iter().find(|v| v.scenario == "Fencing is enabled").unwrap();
+    assert_eq!(fencing.outcome, Outcome::Failed, "{}", verdict_table(&report));
+    assert_reason(&report, "Fencing is enabled", "node node3 is the target of no enabled fence device");
+}
+
 #[tokio::test]
 async fn lint_reads_a_plain_pcs_corosync_conf() {
     let candidate = Arc::new(Candidate::load(&repo_path("tests/fixtures/pcs-corosync.conf")).unwrap());

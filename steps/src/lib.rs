@@ -22,6 +22,7 @@ mod backup;
 mod communication;
 mod configuration;
 mod failover;
+mod fence_reach;
 mod intrusion;
 mod isolation;
 mod logging;

@@ -16,6 +16,21 @@ pub struct CibFacts {
     /// Every instance attribute of a resource, template or resource default,
     /// at whatever level it is set.
     pub instance_attributes: Vec<InstanceAttribute>,
+    /// The cluster nodes `<nodes>` names (remote nodes left out), with their lines.
+    pub nodes: Vec<(String, usize)>,
+    /// `fencing-topology` levels.
+    pub fencing_levels: Vec<FencingLevel>,
+}
+
+/// One `fencing-level`: the devices that fence a target, tried in index order.
+#[derive(Debug, Clone)]
+pub struct FencingLevel {
+    /// `target` (a node name); None when the level targets a pattern or an attribute.
+    pub target: Option<String>,
+    /// `target-pattern` or `target-attribute`, as written.
+    pub other_target: Option<String>,
+    pub devices: Vec<String>,
+    pub line: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +74,8 @@ pub struct Primitive {
     /// `target-role=Stopped` on it or a parent, or `is-managed=false`: the
     /// cluster does not run or move it.
     pub held: bool,
+    /// `target-role=Stopped` on it or a parent: disabled.
+    pub disabled: bool,
 }
 
 impl Primitive {
@@ -145,19 +162,16 @@ impl CibFacts {
             let id_of = |tags: &[&str]| {
                 ancestors.iter().find(|a| tags.iter().any(|t| a.has_tag_name(*t))).and_then(|a| a.attribute("id")).map(str::to_string)
             };
-            let held = std::iter::once(primitive).chain(ancestors.iter().copied()).any(|node| {
-                node.children()
-                    .filter(|c| c.has_tag_name("meta_attributes"))
-                    .flat_map(|m| m.children().filter(|c| c.has_tag_name("nvpair")))
-                    .any(|nv| {
-                        let value = nv.attribute("value").unwrap_or_default();
-                        match nv.attribute("name") {
-                            Some("target-role") => value.eq_ignore_ascii_case("stopped"),
-                            Some("is-managed") => pcmk_model::text::parse_bool(value) == Some(false),
-                            _ => false,
-                        }
-                    })
-            });
+            let meta_says = |wanted: &dyn Fn(&str, &str) -> bool| {
+                std::iter::once(primitive).chain(ancestors.iter().copied()).any(|node| {
+                    node.children()
+                        .filter(|c| c.has_tag_name("meta_attributes"))
+                        .flat_map(|m| m.children().filter(|c| c.has_tag_name("nvpair")))
+                        .any(|nv| wanted(nv.attribute("name").unwrap_or_default(), nv.attribute("value").unwrap_or_default()))
+                })
+            };
+            let disabled = meta_says(&|name, value| name == "target-role" && value.eq_ignore_ascii_case("stopped"));
+            let held = disabled || meta_says(&|name, value| name == "is-managed" && pcmk_model::text::parse_bool(value) == Some(false));
             facts.primitives.push(Primitive {
                 id: primitive.attribute("id").unwrap_or_default().to_string(),
                 class,
@@ -168,6 +182,7 @@ impl CibFacts {
                 group: id_of(&["group"]),
                 replicated_by: id_of(&["clone", "master", "bundle"]),
                 held,
+                disabled,
             });
         }
         for block in doc.descendants().filter(|n| n.has_tag_name("instance_attributes")) {
@@ -190,6 +205,29 @@ impl CibFacts {
                     line: line(nv),
                 });
             }
+        }
+        let configuration = doc.root_element().children().find(|n| n.has_tag_name("configuration"));
+        for node in configuration.iter().flat_map(|c| c.children()).filter(|n| n.has_tag_name("nodes")).flat_map(|n| n.children()) {
+            if node.has_tag_name("node") && node.attribute("type") != Some("remote") {
+                if let Some(name) = node.attribute("uname") {
+                    facts.nodes.push((name.to_string(), line(node)));
+                }
+            }
+        }
+        for level in doc.descendants().filter(|n| n.has_tag_name("fencing-level")) {
+            let other_target = level.attribute("target-pattern").or(level.attribute("target-attribute")).map(str::to_string);
+            facts.fencing_levels.push(FencingLevel {
+                target: level.attribute("target").map(str::to_string),
+                other_target,
+                devices: level
+                    .attribute("devices")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|d| d.trim().to_string())
+                    .filter(|d| !d.is_empty())
+                    .collect(),
+                line: line(level),
+            });
         }
         Ok(facts)
     }

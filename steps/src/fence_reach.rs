@@ -1,0 +1,235 @@
+//! Whether every node can be fenced, judged from the CIB: a cluster whose
+//! fencing is enabled still cannot recover a node no fence device reaches
+//! (Pacemaker waits for a fencing that never succeeds, and the node's
+//! resources never move).
+//!
+//! What a device reaches, as the fencer decides it (Pacemaker's
+//! `pcmk_host_check`, fenced's `stonith_device_register()`): the nodes of
+//! `pcmk_host_list` and `pcmk_host_map`; every node with
+//! `pcmk_host_check=none`; otherwise only what the agent itself answers at run
+//! time (its `list` or `status`), which no file records. A device disabled in
+//! the CIB (`target-role=Stopped`) reaches none. A `fencing-level` whose
+//! devices are all configured and enabled reaches its `target`. A nonzero
+//! `stonith-watchdog-timeout` lets every node fence itself by watchdog (SBD).
+
+use cucumber::then;
+
+use crate::facts::{CibFacts, Primitive};
+use crate::support::Violations;
+use crate::world::PolicyWorld;
+use pcmk_model::finding::{Finding, Place, Subject};
+
+/// What one device reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reach {
+    Nodes(Vec<String>),
+    Every(String),
+    /// Known only to the agent at run time.
+    Unrecorded,
+    Disabled,
+}
+
+fn param<'a>(device: &'a Primitive, name: &str) -> Option<&'a str> {
+    device.params.iter().find(|(n, _, _)| n == name).map(|(_, v, _)| v.trim())
+}
+
+/// Names in a host list: separated by spaces, commas or semicolons.
+fn names(list: &str) -> impl Iterator<Item = &str> {
+    list.split(|c: char| c.is_whitespace() || c == ',' || c == ';').filter(|n| !n.is_empty())
+}
+
+fn reach(device: &Primitive) -> Reach {
+    if device.disabled {
+        return Reach::Disabled;
+    }
+    if param(device, "pcmk_host_check").is_some_and(|c| c.eq_ignore_ascii_case("none")) {
+        return Reach::Every("pcmk_host_check=none: it claims every node".into());
+    }
+    let mut nodes: Vec<String> = param(device, "pcmk_host_list").map(|l| names(l).map(str::to_string).collect()).unwrap_or_default();
+    if let Some(map) = param(device, "pcmk_host_map") {
+        nodes.extend(names(map).map(|entry| entry.split_once([':', '=']).map_or(entry, |(node, _)| node).to_string()));
+    }
+    if nodes.is_empty() {
+        Reach::Unrecorded
+    } else {
+        Reach::Nodes(nodes)
+    }
+}
+
+/// A nonzero `stonith-watchdog-timeout`, as written (`0`, `0s` and unset are off).
+fn watchdog_timeout(cib: &CibFacts) -> Option<String> {
+    let value = cib.property_sets.iter().flat_map(|s| s.pairs.iter()).find(|p| p.0 == "stonith-watchdog-timeout")?.1.trim().to_string();
+    let digits: String = value.chars().take_while(|c| c.is_ascii_digit() || *c == '-').collect();
+    (!value.is_empty() && digits.parse::<i64>().map_or(true, |n| n != 0)).then_some(value)
+}
+
+/// The judgement: the nodes no enabled device or level reaches, or why it
+/// cannot be told from the files.
+fn unreached(cib: &CibFacts, nodes: &[String]) -> Result<Vec<String>, String> {
+    if watchdog_timeout(cib).is_some() {
+        return Ok(Vec::new());
+    }
+    let devices: Vec<&Primitive> = cib.primitives.iter().filter(|p| p.class == "stonith").collect();
+    let reaches: Vec<(&Primitive, Reach)> = devices.iter().map(|d| (*d, reach(d))).collect();
+    if reaches.iter().any(|(_, r)| matches!(r, Reach::Every(_))) {
+        return Ok(Vec::new());
+    }
+    let enabled = |id: &str| reaches.iter().any(|(d, r)| d.id == id && *r != Reach::Disabled);
+    let reached = |node: &String| {
+        reaches.iter().any(|(_, r)| matches!(r, Reach::Nodes(n) if n.contains(node)))
+            || cib
+                .fencing_levels
+                .iter()
+                .any(|l| l.target.as_ref() == Some(node) && !l.devices.is_empty() && l.devices.iter().all(|d| enabled(d)))
+    };
+    let missing: Vec<String> = nodes.iter().filter(|n| !reached(n)).cloned().collect();
+    if missing.is_empty() {
+        return Ok(missing);
+    }
+    let unrecorded: Vec<&str> = reaches.iter().filter(|(_, r)| *r == Reach::Unrecorded).map(|(d, _)| d.id.as_str()).collect();
+    let patterned = cib.fencing_levels.iter().any(|l| l.other_target.is_some());
+    if !unrecorded.is_empty() || patterned {
+        let what = if unrecorded.is_empty() {
+            "a fencing level targets nodes by pattern or attribute".to_string()
+        } else {
+            format!("fence device {} names no hosts (no pcmk_host_list or pcmk_host_map)", unrecorded.join(", "))
+        };
+        return Err(format!(
+            "no file says whether {} can be fenced: {what}, so only the agent can say at run time which nodes it reaches; \
+             set pcmk_host_list or pcmk_host_map so its reach is on record",
+            missing.join(", ")
+        ));
+    }
+    Ok(missing)
+}
+
+/// The cluster's node names: the running cluster's, else the candidate's
+/// nodelist (`name`, else `ring0_addr`) and the CIB's `<nodes>`.
+async fn node_names(world: &mut PolicyWorld, cib: &CibFacts) -> anyhow::Result<Vec<String>> {
+    let facts = world.facts().await?;
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |name: String| {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    };
+    if world.ctx.is_live() {
+        facts.nodes.iter().for_each(|n| add(n.name.clone()));
+    } else {
+        for node in facts.nodes.iter().filter_map(|n| n.corosync_conf.as_ref()).flat_map(|c| c.nodes()) {
+            if let Some(name) = node.name.or_else(|| node.addrs.first().map(|(_, a)| a.clone())) {
+                add(name);
+            }
+        }
+        cib.nodes.iter().for_each(|(n, _)| add(n.clone()));
+    }
+    Ok(names)
+}
+
+#[then(expr = "every node is the target of an enabled fence device")]
+async fn every_node_fenceable(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    let cib = world.cib().await?;
+    let nodes = node_names(world, &cib).await?;
+    if nodes.is_empty() {
+        world.not_judged("the candidate names no nodes (no nodelist, no <nodes> in the CIB), so no node's fencing can be judged");
+        return Ok(());
+    }
+    let origin = world.facts().await?.cib_origin.clone();
+    let subject = if world.ctx.is_live() { Subject::Cluster } else { Subject::Candidate };
+    match unreached(&cib, &nodes) {
+        Err(reason) => {
+            world.not_judged(reason);
+            Ok(())
+        }
+        Ok(missing) => {
+            let mut violations = Violations::default();
+            let disabled: Vec<&str> = cib.primitives.iter().filter(|p| p.class == "stonith" && p.disabled).map(|p| p.id.as_str()).collect();
+            let note =
+                if disabled.is_empty() { String::new() } else { format!(" ({} disabled: target-role=Stopped)", disabled.join(", ")) };
+            for node in missing {
+                let place = cib.nodes.iter().find(|(n, _)| *n == node).map(|(_, line)| Place::new(&origin, *line));
+                violations.add(
+                    Finding::new(
+                        subject.clone(),
+                        format!("node {node} is the target of no enabled fence device or fencing level in {origin}{note}: a failure of {node} is never fenced, so its resources never move"),
+                    )
+                    .at(place),
+                );
+            }
+            world.judge(violations)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cib(resources: &str, extra: &str) -> CibFacts {
+        cib_with_topology(resources, extra, "")
+    }
+
+    fn cib_with_topology(resources: &str, extra: &str, topology: &str) -> CibFacts {
+        let text = format!(
+            "<cib validate-with=\"pacemaker-3.9\"><configuration><crm_config>{extra}</crm_config><nodes/><resources>{resources}</resources><constraints/>{topology}</configuration></cib>"
+        );
+        CibFacts::parse(&text, "cib.xml").unwrap()
+    }
+
+    fn device(id: &str, params: &str, meta: &str) -> String {
+        format!("<primitive id=\"{id}\" class=\"stonith\" type=\"fence_ipmilan\"><instance_attributes id=\"{id}-ia\">{params}</instance_attributes>{meta}</primitive>")
+    }
+
+    fn nvpair(id: &str, name: &str, value: &str) -> String {
+        format!("<nvpair id=\"{id}\" name=\"{name}\" value=\"{value}\"/>")
+    }
+
+    fn nodes() -> Vec<String> {
+        vec!["node1".into(), "node2".into(), "node3".into()]
+    }
+
+    #[test]
+    fn a_node_no_device_names_is_unreached() {
+        let c = cib(
+            &[device("f1", &nvpair("a", "pcmk_host_list", "node1"), ""), device("f2", &nvpair("b", "pcmk_host_map", "node2:port2;"), "")]
+                .concat(),
+            "",
+        );
+        assert_eq!(unreached(&c, &nodes()), Ok(vec!["node3".to_string()]));
+    }
+
+    #[test]
+    fn a_disabled_device_reaches_no_node() {
+        let stopped = "<meta_attributes id=\"m\"><nvpair id=\"m1\" name=\"target-role\" value=\"Stopped\"/></meta_attributes>";
+        let c = cib(&device("f1", &nvpair("a", "pcmk_host_list", "node1 node2 node3"), stopped), "");
+        assert_eq!(unreached(&c, &nodes()).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn host_check_none_and_watchdog_reach_every_node() {
+        let c = cib(&device("f1", &nvpair("a", "pcmk_host_check", "none"), ""), "");
+        assert_eq!(unreached(&c, &nodes()), Ok(vec![]));
+        let watchdog =
+            "<cluster_property_set id=\"o\"><nvpair id=\"w\" name=\"stonith-watchdog-timeout\" value=\"10s\"/></cluster_property_set>";
+        assert_eq!(unreached(&cib("", watchdog), &nodes()), Ok(vec![]));
+        let off = "<cluster_property_set id=\"o\"><nvpair id=\"w\" name=\"stonith-watchdog-timeout\" value=\"0\"/></cluster_property_set>";
+        assert_eq!(unreached(&cib("", off), &nodes()).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_device_without_a_host_list_leaves_the_question_to_the_agent() {
+        let c = cib(
+            &[device("f1", &nvpair("a", "pcmk_host_list", "node1"), ""), device("f2", &nvpair("b", "ipaddr", "10.0.0.9"), "")].concat(),
+            "",
+        );
+        let why = unreached(&c, &nodes()).unwrap_err();
+        assert!(why.contains("node2, node3") && why.contains("f2 names no hosts"), "{why}");
+    }
+
+    #[test]
+    fn a_fencing_level_reaches_its_target() {
+        let topology = "<fencing-topology><fencing-level id=\"l1\" target=\"node3\" index=\"1\" devices=\"f1\"/></fencing-topology>";
+        let c = cib_with_topology(&device("f1", &nvpair("a", "pcmk_host_list", "node1 node2"), ""), "", topology);
+        assert_eq!(unreached(&c, &nodes()), Ok(vec![]));
+    }
+}
