@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use pcmk_containers::candidate::Candidate;
 use pcmk_containers::cluster::ClusterOptions;
-use pcmk_containers::crmsh;
 use pcmk_containers::engine;
 use pcmk_containers::error::InputError;
+use pcmk_containers::{crmsh, crmsh_engine};
 use pcmk_model::node::Distro;
 use pcmk_model::report::Report;
 use pcmk_reports::console::{self, Stream};
@@ -162,7 +162,7 @@ pub(crate) async fn load_converting(path: &Path) -> anyhow::Result<Candidate> {
         };
         for text in unconverted {
             eprintln!("candidate: converting {} to a CIB with crmsh", text.source.display());
-            crmsh::convert(docker, image, &text.text, &text.source).await?;
+            crmsh_engine::convert(docker, image, &text.text, &text.source).await?;
         }
     }
     Err(InputError::new(path, None, "holds more crm configure show texts than pcmk-comply converts for one candidate").into())

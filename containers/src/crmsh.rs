@@ -19,8 +19,10 @@
 //!   credential values masked.
 //!
 //! Loading is synchronous and reads the cache; the conversion needs the
-//! engine. A load notes the texts it found unconverted
-//! (`unconverted_during`), so the caller converts them and loads again.
+//! engine: `crmsh_engine::convert` runs crmsh, and this module, which runs
+//! nothing, plans what it runs and reads what crmsh said. A load notes the
+//! texts it found unconverted (`unconverted_during`), so the caller converts
+//! them and loads again.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -30,6 +32,7 @@ use std::sync::Mutex;
 use sha2::Digest as _;
 
 use crate::error::InputError;
+use crate::session::ExecOutput;
 
 /// Keywords that open a `crm configure show` statement (crmsh/parse.py);
 /// `xml` is how `show` prints an element it cannot render as a statement.
@@ -190,7 +193,7 @@ thread_local! {
 
 /// Runs a load (`Candidate::load`) and returns, beside its result, the crm
 /// texts it found that crmsh has not converted yet: convert them
-/// (`convert`) and load again.
+/// (`crmsh_engine::convert`) and load again.
 pub fn unconverted_during<T>(load: impl FnOnce() -> T) -> (T, Vec<Unconverted>) {
     let outer = NOTED.with(|n| n.replace(Some(Vec::new())));
     let result = load();
@@ -294,27 +297,48 @@ fn script(loads: usize) -> String {
     script
 }
 
-/// Converts crmsh text to a CIB with the crmsh of `image`, and caches the result.
-pub async fn convert(docker: &crate::Docker, image: &crate::image::NodeImage, text: &str, source: &Path) -> Result<String, anyhow::Error> {
-    let loads = plan(text);
-    let names: Vec<String> = (0..loads.len()).map(|n| format!("/tmp/candidate-{n}.crm")).collect();
-    let files: Vec<(&str, &[u8])> = names.iter().zip(&loads).map(|(name, load)| (name.as_str(), load.text.as_bytes())).collect();
-    let script = script(loads.len());
-    // As hacluster: crmsh writes its own log (/var/log/crmsh, hacluster's), and the tool container's root has no capabilities.
-    let out = crate::cluster::run_tool(docker, image, &files, "hacluster", &["sh", "-c", &script]).await?;
-    let said = refusals(&out.stderr, &loads, text);
-    if !out.success() || !out.stdout.contains("<cib") || !said.is_empty() {
-        return Err(refused(source, text, out.code, &out.stderr, &said).into());
+/// One conversion of a text as a tool container runs it: the text as loads,
+/// each in a file of its own, and the script that loads them in turn. The
+/// engine's part, running it, is `crmsh_engine::convert`; reading what
+/// crmsh said and keeping the CIB are this module's.
+pub(crate) struct Conversion {
+    loads: Vec<Load>,
+}
+
+impl Conversion {
+    pub(crate) fn of(text: &str) -> Self {
+        Self { loads: plan(text) }
     }
-    if let Some(file) = cached_file(text) {
-        if let Some(dir) = file.parent() {
-            let _ = std::fs::create_dir_all(dir);
+
+    /// The files the container is given: one per load, as the script names them.
+    pub(crate) fn files(&self) -> Vec<(String, &[u8])> {
+        self.loads.iter().enumerate().map(|(n, load)| (format!("/tmp/candidate-{n}.crm"), load.text.as_bytes())).collect()
+    }
+
+    /// The script the container runs (`sh -c`): the CIB on its output, crmsh's words on its errors.
+    pub(crate) fn script(&self) -> String {
+        script(self.loads.len())
+    }
+
+    /// What crmsh made of `text` (the candidate file `source`), from the
+    /// container's output: the CIB, kept for later loads (this process's
+    /// and, in the cache directory, the next), or the input error in
+    /// crmsh's words.
+    pub(crate) fn outcome(&self, text: &str, source: &Path, out: ExecOutput) -> Result<String, InputError> {
+        let said = refusals(&out.stderr, &self.loads, text);
+        if !out.success() || !out.stdout.contains("<cib") || !said.is_empty() {
+            return Err(refused(source, text, out.code, &out.stderr, &said));
         }
-        // A cache that cannot be written only costs a conversion next time.
-        let _ = std::fs::write(&file, &out.stdout);
+        if let Some(file) = cached_file(text) {
+            if let Some(dir) = file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            // A cache that cannot be written only costs a conversion next time.
+            let _ = std::fs::write(&file, &out.stdout);
+        }
+        CONVERTED.lock().unwrap_or_else(|e| e.into_inner()).insert(key(text), out.stdout.clone());
+        Ok(out.stdout)
     }
-    CONVERTED.lock().unwrap_or_else(|e| e.into_inner()).insert(key(text), out.stdout.clone());
-    Ok(out.stdout)
 }
 
 /// An error crmsh reported about the text, at the user's line where known.

@@ -9,6 +9,7 @@ pub mod cib;
 pub mod cluster;
 pub mod corosync_semantics;
 pub mod crmsh;
+pub mod crmsh_engine;
 pub mod engine;
 pub mod error;
 pub mod fence;
