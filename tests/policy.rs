@@ -305,9 +305,9 @@ fn lint_exit_codes_follow_the_verdicts() {
 
 #[test]
 fn authoring_mistakes_are_errors_not_verdicts() {
-    let (code, _, stderr) = pcmk(&["lint", "tests/features/live-step-tagged-static.feature"]);
+    let (code, stdout, stderr) = pcmk(&["lint", "tests/features/live-step-tagged-static.feature"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("needs a running cluster"), "{stderr}");
+    assert!(stdout.contains("authoring error: `knet's packet counters` needs a running cluster"), "{stdout}");
     let (code, stdout, _) = pcmk(&["lint", "tests/features/undefined-step.feature"]);
     assert_eq!(code, 2);
     assert!(stdout.contains("UNDEFINED"), "{stdout}");
@@ -317,6 +317,22 @@ fn authoring_mistakes_are_errors_not_verdicts() {
     let (code, _, stderr) = pcmk(&["lint", "no/such/features"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no/such/features"), "{stderr}");
+    // A step's argument that cannot mean anything is the scenario's mistake, not the candidate's.
+    let (code, stdout, stderr) = pcmk(&["lint", "tests/features/bad-owner-argument.feature"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stdout.contains("authoring error: owner `root` must be user:group"), "{stdout}");
+}
+
+/// A step that breaks the cluster, in a scenario not tagged @destructive,
+/// is the author's mistake: exit 2, never a verdict about the cluster.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destructive_step_in_an_untagged_scenario_is_an_authoring_error() {
+    let report = run_live(repo_path("candidates/hardened"), &["tests/features/destructive-step-untagged.feature"]).await;
+    assert_eq!(report.exit_code(), 2, "{}", verdict_table(&report));
+    let verdict = &report.verdicts[0];
+    assert_eq!(verdict.outcome, Outcome::Undefined, "{}", verdict_table(&report));
+    assert!(reason(&report, &verdict.scenario).contains("authoring error: this step breaks the cluster: tag the scenario @destructive"));
+    assert!(verdict.findings.is_empty(), "an authoring error finds nothing about the cluster");
 }
 
 #[test]

@@ -21,7 +21,9 @@ pub enum Outcome {
     NotApplicable,
     /// The harness, not the policy, failed: never a verdict.
     InfraError,
-    /// A step matched no definition: an authoring error, never a pass.
+    /// An authoring error, never a pass: a step matched no definition, or
+    /// cannot work as the scenario uses it (a step that breaks the cluster
+    /// outside @destructive, an argument that means nothing).
     Undefined,
 }
 

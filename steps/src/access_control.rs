@@ -7,14 +7,18 @@ use pcmk_model::scope::Evidence;
 
 use pcmk_containers::cluster::ExecOutput;
 
-use crate::support::{node_named, Violations};
+use crate::support::{ensure_policy, fail_policy, node_named, Violations};
 use crate::world::PolicyWorld;
 use pcmk_model::finding::{Finding, Subject};
 
 /// A missing account is the candidate's fault, not the harness's: say so plainly.
 pub(crate) async fn require_user(world: &mut PolicyWorld, node: &str, user: &str) -> anyhow::Result<()> {
     let id = world.exec(node, &["id", user]).await?;
-    anyhow::ensure!(id.success(), "user `{user}` does not exist on {node}; the candidate creates users with [[user]] in candidate.toml");
+    ensure_policy!(
+        world,
+        id.success(),
+        "user `{user}` does not exist on {node}; the candidate creates users with [[user]] in candidate.toml"
+    );
     Ok(())
 }
 
@@ -32,7 +36,8 @@ const READ_CIB: &[&str] = &["cibadmin", "--query", "--scope", "configuration"];
 #[then(expr = "the user {string} can read the CIB")]
 async fn can_read(world: &mut PolicyWorld, user: String) -> anyhow::Result<()> {
     let (node, out) = run_as(world, &user, READ_CIB).await?;
-    anyhow::ensure!(
+    ensure_policy!(
+        world,
         out.success() && out.stdout.contains("<configuration"),
         "`{user}` cannot read the CIB on {node}: {}",
         out.stderr.trim()
@@ -43,7 +48,8 @@ async fn can_read(world: &mut PolicyWorld, user: String) -> anyhow::Result<()> {
 #[then(expr = "the user {string} cannot read the CIB")]
 async fn cannot_read(world: &mut PolicyWorld, user: String) -> anyhow::Result<()> {
     let (node, out) = run_as(world, &user, READ_CIB).await?;
-    anyhow::ensure!(
+    ensure_policy!(
+        world,
         !(out.success() && out.stdout.contains("<configuration")),
         "`{user}` read the CIB on {node}; only members of haclient with an ACL role should"
     );
@@ -59,12 +65,13 @@ async fn cannot_write(world: &mut PolicyWorld, user: String) -> anyhow::Result<(
     if check.success() && check.stdout.trim() == "written" {
         world.exec(&node, &["crm_attribute", "--type", "crm_config", "--name", &probe, "--delete"]).await?;
         world.changed_cluster().await;
-        anyhow::bail!(
+        fail_policy!(
+            world,
             "`{user}` changed the CIB on {node} (crm_attribute exit {}); enable-acl must be true and the user's role read-only",
             write.code
         );
     }
-    anyhow::ensure!(!write.success(), "crm_attribute as `{user}` reported success on {node} although the CIB is unchanged");
+    ensure_policy!(world, !write.success(), "crm_attribute as `{user}` reported success on {node} although the CIB is unchanged");
     Ok(())
 }
 

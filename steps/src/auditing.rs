@@ -6,6 +6,7 @@ use cucumber::gherkin::Step;
 use cucumber::{then, when};
 
 use crate::facts::NodeFacts;
+use crate::support::{ensure_policy, fail_policy};
 use crate::support::{node_named, place, subject, Violations};
 use crate::world::PolicyWorld;
 use pcmk_model::finding::{Finding, Place};
@@ -70,7 +71,7 @@ fn audit_rules(node: &NodeFacts) -> Vec<(&String, &String)> {
 
 #[then(expr = "the audit rules watch these paths for writes and attribute changes:")]
 async fn audit_rules_watch(world: &mut PolicyWorld, step: &Step) -> anyhow::Result<()> {
-    let required = crate::support::table_column(step, "path")?;
+    let required = crate::support::table_column(step, "path").map_err(|e| world.authoring(e))?;
     if world.lacks(&[Evidence::File(AUDIT_RULES_DIR)]) {
         return Ok(());
     }
@@ -197,7 +198,7 @@ async fn change_through_sudo(world: &mut PolicyWorld, user: String, option: Stri
     crate::access_control::ensure_account(world, &node, &user, &[]).await?;
     let cmd = format!("sudo -n /usr/sbin/crm_resource --resource {resource} --meta --set-parameter {option} --parameter-value {marker}");
     let out = world.exec(&node, &["su", "-s", "/bin/sh", &user, "-c", &cmd]).await?;
-    anyhow::ensure!(out.success(), "`{cmd}` as `{user}` on {node} failed (exit {}): {}", out.code, out.stderr.trim());
+    ensure_policy!(world, out.success(), "`{cmd}` as `{user}` on {node} failed (exit {}): {}", out.code, out.stderr.trim());
     world.audit = Some(crate::world::AuditedChange { node, user, option, marker });
     world.changed_cluster().await;
     Ok(())
@@ -221,7 +222,7 @@ async fn audit_trail(world: &mut PolicyWorld) -> anyhow::Result<()> {
     if world.lacks(&crate::logging::RSYSLOG) {
         return Ok(());
     }
-    let change = world.audit.clone().ok_or_else(|| anyhow::anyhow!("no change was made as a user in this scenario"))?;
+    let change = world.audit.clone().ok_or_else(|| world.authoring("no change was made as a user in this scenario"))?;
     // Give syslog and pacemaker a moment to write.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
@@ -249,7 +250,7 @@ async fn audit_trail(world: &mut PolicyWorld) -> anyhow::Result<()> {
                 if no_change {
                     missing.push(format!("pacemaker.log does not record {}={}", change.option, change.marker));
                 }
-                anyhow::bail!("{}: {}", change.node, missing.join("; "));
+                fail_policy!(world, "{}: {}", change.node, missing.join("; "));
             }
         }
     }

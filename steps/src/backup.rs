@@ -6,6 +6,7 @@ use base64::Engine;
 use cucumber::{then, when};
 use pcmk_model::scope::Evidence;
 
+use crate::support::{ensure_authored, ensure_policy, fail_policy};
 use crate::world::{Backup, PolicyWorld};
 
 const BACKUP_DIR: &str = "/var/backups/pcmk-comply";
@@ -107,22 +108,22 @@ async fn configuration(world: &mut PolicyWorld, node: &str) -> anyhow::Result<St
 }
 
 fn backup(world: &PolicyWorld) -> anyhow::Result<Backup> {
-    world.backup.clone().ok_or_else(|| anyhow::anyhow!("no backup was taken before this step"))
+    world.backup.clone().ok_or_else(|| world.authoring("no backup was taken before this step"))
 }
 
 #[when(expr = "the configuration is backed up with {string}")]
 async fn take_backup(world: &mut PolicyWorld, name: String) -> anyhow::Result<()> {
     world.require_live("a backup")?;
-    anyhow::ensure!(world.destructive, "backup and restore replace clusters: tag the scenario @destructive");
-    let (command, file) = procedure(&name)?;
+    ensure_authored!(world, world.destructive, "backup and restore replace clusters: tag the scenario @destructive");
+    let (command, file) = procedure(&name).map_err(|e| world.authoring(e))?;
     let node = world.first_node().await?;
     let original = configuration(world, &node).await?;
     // A root login shell, as an operator or a cron job with the node's login environment runs it.
     let out = world.exec(&node, &["bash", "-lc", &format!("mkdir -p {BACKUP_DIR} && {command}")]).await?;
-    anyhow::ensure!(out.success(), "`{command}` failed on {node}: {}", out.stderr.trim());
+    ensure_policy!(world, out.success(), "`{command}` failed on {node}: {}", out.stderr.trim());
     let content = world.exec(&node, &["base64", "-w0", &file]).await?;
     let bytes = world.infra(base64::engine::general_purpose::STANDARD.decode(content.stdout.trim()).map_err(anyhow::Error::from))?;
-    anyhow::ensure!(!bytes.is_empty(), "`{command}` wrote an empty backup");
+    ensure_policy!(world, !bytes.is_empty(), "`{command}` wrote an empty backup");
     world.backup = Some(Backup { procedure: name, node, file, content: bytes, original });
     Ok(())
 }
@@ -138,7 +139,8 @@ async fn backup_private(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let out = world.exec(&backup.node, &["stat", "-c", "%U %a", &backup.file]).await?;
     let mut fields = out.stdout.split_whitespace();
     let (owner, mode) = (fields.next().unwrap_or("?"), u32::from_str_radix(fields.next().unwrap_or("777"), 8).unwrap_or(0o777));
-    anyhow::ensure!(
+    ensure_policy!(
+        world,
         owner == "root" && mode & 0o077 == 0,
         "{}:{} is owned by {owner} with mode {mode:04o}: the backup holds keys and perhaps passwords (set `umask 077` for the backup job)",
         backup.node,
@@ -156,7 +158,9 @@ async fn erase(world: &mut PolicyWorld) -> anyhow::Result<()> {
     }
     world.changed_cluster().await;
     let erased = configuration(world, &node).await?;
-    anyhow::ensure!(!erased.contains("<primitive"), "the configuration still holds resources after cibadmin --erase");
+    if erased.contains("<primitive") {
+        return world.infra(Err(anyhow::anyhow!("the configuration still holds resources after cibadmin --erase")));
+    }
     Ok(())
 }
 
@@ -182,7 +186,7 @@ async fn restore_fresh(world: &mut PolicyWorld) -> anyhow::Result<()> {
     upload(world, &node, &backup.file, &backup.content).await?;
     let command = restore_command(&backup.procedure, &backup.file);
     let out = world.exec(&node, &["bash", "-c", &command]).await?;
-    anyhow::ensure!(out.success(), "`{command}` failed on the fresh cluster: {}{}", out.stdout.trim(), out.stderr.trim());
+    ensure_policy!(world, out.success(), "`{command}` failed on the fresh cluster: {}{}", out.stdout.trim(), out.stderr.trim());
     world.changed_cluster().await;
     Ok(())
 }
@@ -201,7 +205,7 @@ async fn restored_equals_original(world: &mut PolicyWorld) -> anyhow::Result<()>
             .find(|(a, b)| a != b)
             .map(|(a, b)| format!("first difference:\n  original: {}\n  restored: {}", a.trim(), b.trim()))
             .unwrap_or_else(|| format!("{} lines before, {} after", backup.original.lines().count(), restored.lines().count()));
-        anyhow::bail!("the configuration restored from `{}` differs from the original; {difference}", backup.procedure);
+        fail_policy!(world, "the configuration restored from `{}` differs from the original; {difference}", backup.procedure);
     }
     Ok(())
 }
@@ -217,8 +221,8 @@ async fn truncated_restore_refused(world: &mut PolicyWorld) -> anyhow::Result<()
     let out = world.exec(&node, &["bash", "-c", &command]).await?;
     world.changed_cluster().await;
     let after = configuration(world, &node).await?;
-    anyhow::ensure!(!out.success(), "`{command}` accepted a truncated backup (exit 0)");
-    anyhow::ensure!(after == before, "a failed restore of a truncated backup changed the running configuration");
+    ensure_policy!(world, !out.success(), "`{command}` accepted a truncated backup (exit 0)");
+    ensure_policy!(world, after == before, "a failed restore of a truncated backup changed the running configuration");
     Ok(())
 }
 

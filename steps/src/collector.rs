@@ -110,7 +110,15 @@ impl VerdictWriter {
                 let text = error.to_string();
                 let reason = text.strip_prefix(PANIC_PREFIX).unwrap_or(&text).to_string();
                 // The step's World says what kind of failure it was; the text is only for people.
-                let outcome = world.as_ref().and_then(|w| w.failure_kind()).unwrap_or(Outcome::Failed);
+                // An error no step typed (a plain error, a panic) is never a policy failure: the harness's.
+                let kind = world.as_ref().and_then(|w| w.failure_kind());
+                let outcome = kind.unwrap_or(Outcome::InfraError);
+                let reason = match kind {
+                    None if !reason.starts_with("infrastructure error") => {
+                        format!("infrastructure error: the step failed without a verdict: {reason}")
+                    }
+                    _ => reason,
+                };
                 let status = if outcome == Outcome::NotApplicable { StepStatus::NotApplicable } else { StepStatus::Failed };
                 record(verdict, clock, now, &step, status, Some(reason.clone()));
                 // What a policy failure found; an infrastructure error or nothing to judge has no findings.

@@ -4,6 +4,7 @@
 use cucumber::then;
 
 use crate::cluster_options::{readings, writer, Pacemaker, Reading};
+use crate::support::ensure_policy;
 use crate::support::{check_file, list, node_named, parse_mode, place, shell_assignments, subject, Violations};
 use crate::world::PolicyWorld;
 use pcmk_model::finding::{Finding, Place, Subject};
@@ -11,8 +12,8 @@ use pcmk_model::scope::Evidence;
 use pcmk_model::text::parse_bool;
 
 async fn file_mode(world: &mut PolicyWorld, path: &str, owner: &str, max_mode: &str, required: bool) -> anyhow::Result<()> {
-    let (user, group) = owner.split_once(':').ok_or_else(|| anyhow::anyhow!("owner `{owner}` must be user:group"))?;
-    let max_mode = parse_mode(max_mode)?;
+    let (user, group) = owner.split_once(':').ok_or_else(|| world.authoring(format!("owner `{owner}` must be user:group")))?;
+    let max_mode = parse_mode(max_mode).map_err(|e| world.authoring(e))?;
     if world.lacks(&[Evidence::Stat(path)]) {
         return Ok(());
     }
@@ -43,8 +44,8 @@ async fn optional_file_owned(world: &mut PolicyWorld, path: String, owner: Strin
 
 #[then(expr = "every file in {string} is owned by {string} with mode at most {string}")]
 async fn files_in_dir_owned(world: &mut PolicyWorld, dir: String, owner: String, mode: String) -> anyhow::Result<()> {
-    let (user, group) = owner.split_once(':').ok_or_else(|| anyhow::anyhow!("owner `{owner}` must be user:group"))?;
-    let max_mode = parse_mode(&mode)?;
+    let (user, group) = owner.split_once(':').ok_or_else(|| world.authoring(format!("owner `{owner}` must be user:group")))?;
+    let max_mode = parse_mode(&mode).map_err(|e| world.authoring(e))?;
     let prefix = format!("{}/", dir.trim_end_matches('/'));
     if world.lacks(&[Evidence::Stat(&prefix)]) {
         return Ok(());
@@ -219,8 +220,8 @@ async fn password_not_default(world: &mut PolicyWorld, user: String, defaults: S
     }
     if !world.ctx.is_live() {
         let Some(password) = candidate.users.iter().find(|u| u.name == user).and_then(|u| u.password.as_ref()) else { return Ok(()) };
-        anyhow::ensure!(!password.0.is_empty(), "the candidate sets an empty password for `{user}`");
-        anyhow::ensure!(!defaults.contains(&password.0), "the candidate sets a well-known default password for `{user}`");
+        ensure_policy!(world, !password.0.is_empty(), "the candidate sets an empty password for `{user}`");
+        ensure_policy!(world, !defaults.contains(&password.0), "the candidate sets a well-known default password for `{user}`");
         return Ok(());
     }
     let live = world.live().await?;

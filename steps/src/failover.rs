@@ -13,6 +13,7 @@ use cucumber::{then, when};
 use pcmk_model::measurement::{Kind, Measurement};
 use pcmk_model::node::Service;
 
+use crate::support::{ensure_authored, ensure_policy, fail_policy};
 use crate::world::{Fault, PolicyWorld};
 use placement::location;
 pub(crate) use placement::{running_now, wait_running};
@@ -23,12 +24,12 @@ const POLL: Duration = Duration::from_millis(250);
 
 async fn running_on(world: &mut PolicyWorld, resource: &str) -> anyhow::Result<String> {
     world.require_live("failover")?;
-    anyhow::ensure!(world.destructive, "this step breaks the cluster: tag the scenario @destructive");
+    ensure_authored!(world, world.destructive, "this step breaks the cluster: tag the scenario @destructive");
     wait_running(world, resource).await
 }
 
 fn fault(world: &PolicyWorld) -> anyhow::Result<Fault> {
-    world.fault.clone().ok_or_else(|| anyhow::anyhow!("no fault was injected before this step"))
+    world.fault.clone().ok_or_else(|| world.authoring("no fault was injected before this step"))
 }
 
 #[when(expr = "the node running {string} is killed")]
@@ -89,7 +90,7 @@ async fn moved_within(world: &mut PolicyWorld, resource: String, seconds: u64) -
             }
         }
         if Instant::now() >= deadline {
-            anyhow::bail!("`{resource}` did not run on another node within {seconds}s of {} going down", fault.node);
+            fail_policy!(world, "`{resource}` did not run on another node within {seconds}s of {} going down", fault.node);
         }
         tokio::time::sleep(POLL).await;
     }
@@ -115,7 +116,8 @@ async fn recovered_within(world: &mut PolicyWorld, resource: String, seconds: u6
             }
         }
         if Instant::now() >= deadline {
-            anyhow::bail!(
+            fail_policy!(
+                world,
                 "`{resource}` was not running again within {seconds}s of failing on {} (fail count recorded: {counted})",
                 fault.node
             );
@@ -130,10 +132,11 @@ async fn victim_fenced(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let live = world.live().await?;
     let by_harness = live.cluster.fence_actions().into_iter().any(|a| a.target == fault.node && a.succeeded);
     let survivor =
-        others(world, &fault).await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("a one-node cluster has no survivor to ask"))?;
+        others(world, &fault).await?.into_iter().next().ok_or_else(|| world.authoring("a one-node cluster has no survivor to ask"))?;
     let history = world.exec(&survivor, &["stonith_admin", "--history", &fault.node]).await?;
     let in_history = history.stdout.lines().any(|l| l.contains("successful") || l.contains(" was able to "));
-    anyhow::ensure!(
+    ensure_policy!(
+        world,
         by_harness && in_history,
         "{} was not fenced (harness carried out a fencing action: {by_harness}; stonith_admin --history {}: {})",
         fault.node,
@@ -170,7 +173,7 @@ async fn whole_again(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()
     world
         .wait_whole(Duration::from_secs(seconds))
         .await?
-        .map_err(|why| anyhow::anyhow!("the cluster did not return to full membership within {seconds}s: {why}"))
+        .map_err(|why| world.fails(format!("the cluster did not return to full membership within {seconds}s: {why}")))
 }
 
 #[then(expr = "the cluster is quorate with every node online")]
@@ -180,7 +183,7 @@ async fn quorate_and_complete(world: &mut PolicyWorld) -> anyhow::Result<()> {
     if world.lacks(&[Evidence::File(COROSYNC_CONF)]) {
         return Ok(());
     }
-    world.wait_whole(Duration::ZERO).await?.map_err(|why| anyhow::anyhow!("the cluster is not whole: {why}"))
+    world.wait_whole(Duration::ZERO).await?.map_err(|why| world.fails(format!("the cluster is not whole: {why}")))
 }
 
 #[then(expr = "{string} runs on at most one side of the partition for {int} seconds")]
@@ -227,7 +230,8 @@ async fn never_on_both_sides(world: &mut PolicyWorld, resource: String, seconds:
                 Err(_) => false, // powered off by fencing, or pacemaker gone: not running there
             };
             if alone {
-                anyhow::bail!(
+                fail_policy!(
+                    world,
                     "{:.1}s after {isolated} was cut off, `{resource}` runs on {isolated} and on the majority at once: split brain (fencing and no-quorum-policy must stop the minority)",
                     fault.at.elapsed().as_secs_f64()
                 );
@@ -236,7 +240,11 @@ async fn never_on_both_sides(world: &mut PolicyWorld, resource: String, seconds:
         tokio::time::sleep(POLL).await;
     }
     let silent = majority_silent.map(|why| format!(" (a majority node did not answer: {why})")).unwrap_or_default();
-    anyhow::ensure!(majority_took_over, "the majority never took `{resource}` over within {seconds}s of {isolated} being cut off{silent}");
+    ensure_policy!(
+        world,
+        majority_took_over,
+        "the majority never took `{resource}` over within {seconds}s of {isolated} being cut off{silent}"
+    );
     Ok(())
 }
 
@@ -246,7 +254,7 @@ async fn kill_daemon(world: &mut PolicyWorld, daemon: String, resource: String) 
     let service = match daemon.as_str() {
         "corosync" => Service::Corosync,
         "pacemakerd" => Service::Pacemaker,
-        other => anyhow::bail!("`{other}` is not a daemon this step kills (corosync, pacemakerd)"),
+        other => return Err(world.authoring(format!("`{other}` is not a daemon this step kills (corosync, pacemakerd)"))),
     };
     let node = running_on(world, &resource).await?;
     let live = world.live().await?;
@@ -282,7 +290,8 @@ async fn available_within(world: &mut PolicyWorld, resource: String, seconds: u6
                 }
             }
         }
-        anyhow::ensure!(
+        ensure_policy!(
+            world,
             Instant::now() < deadline,
             "`{resource}` was not running on a quorate partition within {seconds}s of the fault on {}",
             fault.node
@@ -313,7 +322,7 @@ async fn fenced_or_back(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result
             Ok(()) => return Ok(()),
             Err(why_not) => why_not,
         };
-        anyhow::ensure!(Instant::now() < deadline, "{} was neither fenced nor back in the cluster within {seconds}s ({why_not}): a node in an unknown state can still write to shared data", fault.node);
+        ensure_policy!(world, Instant::now() < deadline, "{} was neither fenced nor back in the cluster within {seconds}s ({why_not}): a node in an unknown state can still write to shared data", fault.node);
         tokio::time::sleep(POLL).await;
     }
 }
@@ -371,7 +380,8 @@ async fn stops_without_quorum(world: &mut PolicyWorld, resource: String, seconds
             });
             return Ok(());
         }
-        anyhow::ensure!(
+        ensure_policy!(
+            world,
             Instant::now() < deadline,
             "`{resource}` still runs on {} {seconds}s after it lost quorum (quorate: {}): no-quorum-policy must stop it",
             fault.node,
@@ -394,7 +404,7 @@ fn configured_primitives(cib: &str) -> Vec<String> {
 async fn all_resources_active(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()> {
     world.require_live("checking resources")?;
     let Some(cib) = world.ctx.candidate.file_at(pcmk_model::node::CIB_XML) else {
-        anyhow::bail!("the candidate has no cib.xml, so it configures no resources to check");
+        return Err(world.not_applicable("the candidate has no cib.xml, so it configures no resources to check"));
     };
     let wanted = configured_primitives(&String::from_utf8_lossy(&cib.content));
     let live = world.live().await?;
@@ -415,7 +425,7 @@ async fn all_resources_active(world: &mut PolicyWorld, seconds: u64) -> anyhow::
             return Ok(());
         }
         if Instant::now() >= deadline {
-            anyhow::bail!("after {seconds}s: {}", problems.join("; "));
+            fail_policy!(world, "after {seconds}s: {}", problems.join("; "));
         }
         tokio::time::sleep(POLL).await;
     }

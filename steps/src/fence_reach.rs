@@ -10,7 +10,9 @@
 //! time (its `list` or `status`), which no file records. A device disabled in
 //! the CIB (`target-role=Stopped`) reaches none. A `fencing-level` whose
 //! devices are all configured and enabled reaches its `target`. A nonzero
-//! `stonith-watchdog-timeout` lets every node fence itself by watchdog (SBD).
+//! `stonith-watchdog-timeout` lets every node fence itself by watchdog (SBD),
+//! and an SBD device (`fence_sbd`, `external/sbd`) reaches every node with a
+//! slot on its disk.
 
 use cucumber::then;
 
@@ -42,6 +44,10 @@ fn reach(device: &Primitive) -> Reach {
     if device.disabled {
         return Reach::Disabled;
     }
+    // SBD fences through the shared disk, where every node running sbd on it has a slot.
+    if matches!(device.kind.as_str(), "external/sbd" | "fence_sbd") {
+        return Reach::Every(format!("{} fences every node with a slot on its shared disk", device.kind));
+    }
     if param(device, "pcmk_host_check").is_some_and(|c| c.eq_ignore_ascii_case("none")) {
         return Reach::Every("pcmk_host_check=none: it claims every node".into());
     }
@@ -60,7 +66,7 @@ fn reach(device: &Primitive) -> Reach {
 fn watchdog_timeout(cib: &CibFacts) -> Option<String> {
     let value = cib.property_sets.iter().flat_map(|s| s.pairs.iter()).find(|p| p.0 == "stonith-watchdog-timeout")?.1.trim().to_string();
     let digits: String = value.chars().take_while(|c| c.is_ascii_digit() || *c == '-').collect();
-    (!value.is_empty() && digits.parse::<i64>().map_or(true, |n| n != 0)).then_some(value)
+    (!value.is_empty() && !matches!(digits.parse::<i64>(), Ok(0))).then_some(value)
 }
 
 /// The judgement: the nodes no enabled device or level reaches, or why it

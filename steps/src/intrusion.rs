@@ -9,6 +9,7 @@ use cucumber::gherkin::Step;
 use cucumber::{then, when};
 use regex::Regex;
 
+use crate::support::{ensure_authored, ensure_policy};
 use crate::support::{list, place, subject, Violations};
 use crate::world::PolicyWorld;
 use pcmk_model::finding::{Finding, Place};
@@ -151,7 +152,8 @@ async fn aide_init(world: &mut PolicyWorld) -> anyhow::Result<()> {
     world.require_live("running AIDE")?;
     // AIDE run with the lab image's configuration would judge the lab.
     world.require(&[Evidence::File(AIDE_CONF)])?;
-    anyhow::ensure!(
+    ensure_policy!(
+        world,
         world.ctx.candidate.holds(AIDE_CONF),
         "the candidate places no {AIDE_CONF}, so the nodes have no file-integrity configuration of their own"
     );
@@ -160,7 +162,7 @@ async fn aide_init(world: &mut PolicyWorld) -> anyhow::Result<()> {
         let out = world
             .exec(node, &["sh", "-c", "aide --config /etc/aide/aide.conf --init && mv /var/lib/aide/aide.db.new /var/lib/aide/aide.db"])
             .await?;
-        anyhow::ensure!(out.success(), "{node}: `aide --init` failed (exit {}): {}", out.code, out.stderr.trim());
+        ensure_policy!(world, out.success(), "{node}: `aide --init` failed (exit {}): {}", out.code, out.stderr.trim());
     }
     Ok(())
 }
@@ -171,7 +173,9 @@ async fn tamper(world: &mut PolicyWorld, files: String, node: String) -> anyhow:
     for file in list(&files) {
         // One byte appended: the running daemons keep what they read at start.
         let out = world.exec(&node, &["sh", "-c", "printf '#' >> \"$1\"", "tamper", &file]).await?;
-        anyhow::ensure!(out.success(), "{node}: could not append to {file}: {}", out.stderr.trim());
+        if !out.success() {
+            return world.infra(Err(anyhow::anyhow!("{node}: could not append to {file}: {}", out.stderr.trim())));
+        }
     }
     world.tampered = list(&files);
     world.changed_cluster().await;
@@ -198,11 +202,12 @@ fn aide_reported(output: &str) -> Vec<String> {
 
 #[then(expr = "the file-integrity check on {string} reports exactly the tampered files")]
 async fn aide_finds_tampering(world: &mut PolicyWorld, node: String) -> anyhow::Result<()> {
-    anyhow::ensure!(!world.tampered.is_empty(), "no file was tampered with in this scenario");
+    ensure_authored!(world, !world.tampered.is_empty(), "no file was tampered with in this scenario");
     let out = world.exec(&node, &["aide", "--config", AIDE_CONF, "--check"]).await?;
     let reported = aide_reported(&out.stdout);
     let missed: Vec<&String> = world.tampered.iter().filter(|f| !reported.contains(f)).collect();
-    anyhow::ensure!(
+    ensure_policy!(
+        world,
         out.code != 0 && missed.is_empty(),
         "{node}: AIDE (exit {}) did not report {} as changed; it reported: {}",
         out.code,
@@ -210,7 +215,8 @@ async fn aide_finds_tampering(world: &mut PolicyWorld, node: String) -> anyhow::
         if reported.is_empty() { "nothing".to_string() } else { reported.join(", ") }
     );
     let extra: Vec<&String> = reported.iter().filter(|r| !world.tampered.contains(r)).collect();
-    anyhow::ensure!(
+    ensure_policy!(
+        world,
         extra.is_empty(),
         "{node}: AIDE also reports {} as changed, which nobody touched",
         extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
@@ -221,7 +227,8 @@ async fn aide_finds_tampering(world: &mut PolicyWorld, node: String) -> anyhow::
 #[then(expr = "the file-integrity check on {string} reports no change")]
 async fn aide_clean(world: &mut PolicyWorld, node: String) -> anyhow::Result<()> {
     let out = world.exec(&node, &["aide", "--config", AIDE_CONF, "--check"]).await?;
-    anyhow::ensure!(
+    ensure_policy!(
+        world,
         out.code == 0,
         "{node}: AIDE (exit {}) reports changes on an untouched node: {}",
         out.code,

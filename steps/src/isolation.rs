@@ -6,6 +6,7 @@ use cucumber::then;
 use pcmk_model::scope::Evidence;
 
 use crate::communication::outsiders::{add_outsider, tcp_ports_closed, udp_ports_closed, Vantage};
+use crate::support::ensure_policy;
 use crate::support::{node_named, Violations};
 use crate::world::PolicyWorld;
 use pcmk_model::finding::Finding;
@@ -37,7 +38,7 @@ async fn public_service_answers(world: &mut PolicyWorld, resource: String, port:
     let out = world.exec(&outsider, &["bash", "-c", &probe]).await;
     // Only the outsider goes: the nodes' canaries may be another scenario's probe.
     let _ = world.live().await?.cluster.remove_container(&outsider).await;
-    anyhow::ensure!(out?.success(), "`{resource}` runs on {node}, but {target}:{port} does not answer a host on the public network");
+    ensure_policy!(world, out?.success(), "`{resource}` runs on {node}, but {target}:{port} does not answer a host on the public network");
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use cucumber::{given, then};
 use pcmk_model::node::{Placement, Service};
 
 use crate::facts::rsyslog::forward_targets;
+use crate::support::fail_policy;
 use crate::world::PolicyWorld;
 use pcmk_model::finding::{Finding, Place};
 
@@ -50,7 +51,7 @@ async fn collector(world: &mut PolicyWorld) -> anyhow::Result<()> {
 /// What the collector holds from `host`.
 async fn collected(world: &mut PolicyWorld, host: &str) -> anyhow::Result<String> {
     let collector = world.collector.clone().ok_or_else(|| {
-        anyhow::anyhow!("no log collector in this scenario; start with `Given a central log collector on the cluster network`")
+        world.authoring("no log collector in this scenario; start with `Given a central log collector on the cluster network`")
     })?;
     let out = world.exec(&collector, &["sh", "-c", "cat \"/var/log/remote/$1.log\" 2>/dev/null", "collected", host]).await?;
     Ok(out.stdout)
@@ -73,7 +74,7 @@ async fn logs_arrive(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()
     let forwarding =
         facts.nodes.iter().any(|n| n.texts.iter().any(|(p, t)| p.starts_with("/etc/rsyslog") && !forward_targets(t).is_empty()));
     if !forwarding {
-        anyhow::bail!("no node's rsyslog forwards anywhere (/etc/rsyslog.conf, /etc/rsyslog.d), so no line can reach the collector; forward the cluster's logs (e.g. /etc/rsyslog.d: `*.* action(type=\"omfwd\" target=\"{COLLECTOR}\" protocol=\"tcp\" port=\"514\")`)");
+        fail_policy!(world, "no node's rsyslog forwards anywhere (/etc/rsyslog.conf, /etc/rsyslog.d), so no line can reach the collector; forward the cluster's logs (e.g. /etc/rsyslog.d: `*.* action(type=\"omfwd\" target=\"{COLLECTOR}\" protocol=\"tcp\" port=\"514\")`)");
     }
     let deadline = Instant::now() + Duration::from_secs(seconds);
     loop {
@@ -93,7 +94,7 @@ async fn logs_arrive(world: &mut PolicyWorld, seconds: u64) -> anyhow::Result<()
             return Ok(());
         }
         if Instant::now() >= deadline {
-            anyhow::bail!("after {seconds}s the collector has from {}; forward the cluster's logs (e.g. /etc/rsyslog.d: `*.* action(type=\"omfwd\" target=\"{COLLECTOR}\" protocol=\"tcp\" port=\"514\")`)", missing.join(", "));
+            fail_policy!(world, "after {seconds}s the collector has from {}; forward the cluster's logs (e.g. /etc/rsyslog.d: `*.* action(type=\"omfwd\" target=\"{COLLECTOR}\" protocol=\"tcp\" port=\"514\")`)", missing.join(", "));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -106,15 +107,15 @@ async fn alert_arrives(world: &mut PolicyWorld, tag: String, resource: String, s
         return Ok(());
     }
     let resource = world.subject_resource(&resource).await?;
-    let fault = world.fault.clone().ok_or_else(|| anyhow::anyhow!("no fault was injected in this scenario"))?;
+    let fault = world.fault.clone().ok_or_else(|| world.authoring("no fault was injected in this scenario"))?;
     // Pacemaker runs alert agents only as the CIB's <alerts> name them: with none, nothing can arrive.
     if !configures_alerts(world) {
-        anyhow::bail!("`{resource}` failed over, but the CIB configures no alert agent (<alerts>), so no alert tagged `{tag}` can reach the collector");
+        fail_policy!(world, "`{resource}` failed over, but the CIB configures no alert agent (<alerts>), so no alert tagged `{tag}` can reach the collector");
     }
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let live = world.live().await?;
     let others: Vec<String> = live.cluster.node_names().iter().filter(|n| **n != fault.node).map(|n| n.to_string()).collect();
-    let observer = others.first().ok_or_else(|| anyhow::anyhow!("a one-node cluster has no node to fail over to"))?;
+    let observer = others.first().ok_or_else(|| world.authoring("a one-node cluster has no node to fail over to"))?;
     crate::failover::until_corosync_can_notice(world, &fault, observer).await?;
     let mut new_node = None;
     loop {
@@ -137,7 +138,8 @@ async fn alert_arrives(world: &mut PolicyWorld, tag: String, resource: String, s
                 Some(node) => format!("`{resource}` started on {node}"),
                 None => format!("`{resource}` has not moved off {}", fault.node),
             };
-            anyhow::bail!(
+            fail_policy!(
+                world,
                 "{what}, but within {seconds}s no alert tagged `{tag}` naming `{resource}`, the node and `start` reached the collector (it has {} `{tag}` line(s){}); configure an alert agent in the CIB (<alerts>) that logs to syslog, and forward syslog",
                 seen.len(),
                 seen.last().map(|l| format!(", the last: `{l}`")).unwrap_or_default()

@@ -17,11 +17,11 @@ async fn minimum_versions(world: &mut PolicyWorld, step: &Step) -> anyhow::Resul
     if world.lacks(&[Evidence::Packages]) {
         return Ok(());
     }
-    let table = step.table.as_ref().ok_or_else(|| anyhow::anyhow!("the step needs a table: package | version | reason"))?;
+    let table = step.table.as_ref().ok_or_else(|| world.authoring("the step needs a table: package | version | reason"))?;
     let header = table.rows.first().cloned().unwrap_or_default();
     let column = |name: &str| header.iter().position(|h| h == name);
     let (Some(pkg), Some(ver)) = (column("package"), column("version")) else {
-        anyhow::bail!("the table needs `package` and `version` columns");
+        return Err(world.authoring("the table needs `package` and `version` columns"));
     };
     let reason = column("reason");
     let facts = world.facts().await?;

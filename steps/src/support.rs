@@ -162,6 +162,33 @@ pub fn compare_debian_versions(a: &str, b: &str) -> std::cmp::Ordering {
     ea.cmp(&eb).then_with(|| part(ua, ub)).then_with(|| part(ra, rb))
 }
 
+/// Fails the step as a policy failure unless `cond` holds (a finding, see `PolicyWorld::fails`).
+macro_rules! ensure_policy {
+    ($world:expr, $cond:expr, $($arg:tt)+) => {
+        if !$cond {
+            return Err($world.fails(format!($($arg)+)));
+        }
+    };
+}
+
+/// Fails the step as a policy failure (a finding, see `PolicyWorld::fails`).
+macro_rules! fail_policy {
+    ($world:expr, $($arg:tt)+) => {
+        return Err($world.fails(format!($($arg)+)))
+    };
+}
+
+/// Fails the step as an authoring error unless `cond` holds (exit 2, see `PolicyWorld::authoring`).
+macro_rules! ensure_authored {
+    ($world:expr, $cond:expr, $($arg:tt)+) => {
+        if !$cond {
+            return Err($world.authoring(format!($($arg)+)));
+        }
+    };
+}
+
+pub(crate) use {ensure_authored, ensure_policy, fail_policy};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,14 +9,15 @@ use pcmk_model::measurement::{Kind, Measurement};
 use pcmk_model::node::Distro;
 
 use crate::run_context::Mode;
+use crate::support::ensure_authored;
 use crate::world::PolicyWorld;
 
 #[then(expr = "replacing each node in turn by a {word} node keeps the cluster quorate and {string} running")]
 async fn rolling_upgrade(world: &mut PolicyWorld, distro: String, resource: String) -> anyhow::Result<()> {
     let resource = world.subject_resource(&resource).await?;
     world.require_live("a rolling upgrade")?;
-    anyhow::ensure!(world.destructive, "this step replaces every node: tag the scenario @destructive");
-    let distro: Distro = distro.parse().map_err(anyhow::Error::msg)?;
+    ensure_authored!(world, world.destructive, "this step replaces every node: tag the scenario @destructive");
+    let distro: Distro = distro.parse().map_err(|e: String| world.authoring(e))?;
     // The cluster first: the turn to start it, held since the scenario began, should not wait on an image build.
     let live = world.live().await?;
     let Mode::Live { docker, .. } = &world.ctx.mode else { unreachable!("checked live above") };
@@ -30,7 +31,7 @@ async fn rolling_upgrade(world: &mut PolicyWorld, distro: String, resource: Stri
         world.changed_cluster().await;
         let at = |what: String| format!("step {} of {} ({node} replaced by a {distro} node): {what}", step + 1, names.len());
         if let Err(why) = world.wait_whole(Duration::from_secs(120)).await? {
-            anyhow::bail!(at(format!("the cluster did not become whole again: {why}")));
+            return Err(world.fails(at(format!("the cluster did not become whole again: {why}"))));
         }
         let running = crate::failover::wait_running(world, &resource).await.map_err(|e| anyhow::anyhow!(at(e.to_string())))?;
         let version = world.infra(live.cluster.package_versions(node, &["pacemaker"]).await)?;

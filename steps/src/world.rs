@@ -129,7 +129,26 @@ impl PolicyWorld {
         }
         let text = violations.text();
         self.findings.lock().unwrap_or_else(|e| e.into_inner()).extend(violations.0);
+        self.set_failure_kind(pcmk_model::verdict::Outcome::Failed);
         Err(anyhow!(text))
+    }
+
+    /// A policy failure that a live check saw (no file or line): recorded as
+    /// a finding about the cluster (the candidate, in `lint`), and the step's
+    /// error. Only this and [`Self::judge`] make a step a policy failure.
+    pub fn fails(&self, message: impl Into<String>) -> anyhow::Error {
+        let subject = if self.ctx.is_live() { pcmk_model::finding::Subject::Cluster } else { pcmk_model::finding::Subject::Candidate };
+        let mut violations = crate::support::Violations::default();
+        violations.add(pcmk_model::finding::Finding::new(subject, message));
+        self.judge(violations).expect_err("one finding fails the step")
+    }
+
+    /// A scenario written so that a step cannot work (a step in a scenario
+    /// without the tag it needs, a malformed table or argument): exit 2,
+    /// never a verdict about the cluster.
+    pub fn authoring(&self, message: impl std::fmt::Display) -> anyhow::Error {
+        self.set_failure_kind(pcmk_model::verdict::Outcome::Undefined);
+        anyhow!("authoring error: {message}")
     }
 
     /// What the failing step found, typed.
@@ -151,7 +170,9 @@ impl PolicyWorld {
         }
     }
 
-    /// How the failing step failed, if not as a policy failure.
+    /// How the failing step failed: a policy failure (findings), not
+    /// applicable, an authoring or an infrastructure error; None for an
+    /// untyped error, which the collector takes for the harness's.
     pub fn failure_kind(&self) -> Option<pcmk_model::verdict::Outcome> {
         *self.failure_kind.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -265,7 +286,9 @@ impl PolicyWorld {
     /// Makes this scenario's own cluster one built from nothing: same nodes,
     /// pacemaker restarted on an empty configuration.
     pub async fn reset_cluster(&mut self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.destructive, "resetting the cluster needs a @destructive scenario");
+        if !self.destructive {
+            return Err(self.authoring("resetting the cluster needs a @destructive scenario"));
+        }
         let live = self.live().await?;
         let reset = live.cluster.reset_pacemaker(pcmk_containers::cluster::DEFAULT_READY_TIMEOUT).await;
         self.changed_cluster().await;
@@ -339,7 +362,7 @@ impl PolicyWorld {
         if name != "auto" {
             return match cib.primitive_for(name) {
                 Some(primitive) => Ok(primitive.id.clone()),
-                None => anyhow::bail!("the policy names the resource `{name}`, which the candidate's CIB does not define (set failover_resource to one of its resources, or to auto)"),
+                None => return Err(self.authoring(format!("the policy names the resource `{name}`, which the candidate's CIB does not define (set failover_resource to one of its resources, or to auto)"))),
             };
         }
         let first = cib.movable().next().map(|p| p.id.clone());
@@ -397,7 +420,7 @@ impl PolicyWorld {
         if self.ctx.is_live() {
             Ok(())
         } else {
-            self.infra(Err(anyhow!("`{what}` needs a running cluster; tag the scenario @live, not @static")))
+            Err(self.authoring(format!("`{what}` needs a running cluster; tag the scenario @live, not @static")))
         }
     }
 }

@@ -8,6 +8,7 @@ use pcmk_containers::corosync_semantics::{self, Resolved};
 
 use crate::facts::NFTABLES_CONF;
 use crate::probes;
+use crate::support::{ensure_authored, ensure_policy, fail_policy};
 use crate::support::{list, node_named, place, subject, Violations};
 use crate::world::PolicyWorld;
 use pcmk_model::finding::{Finding, Place, Subject};
@@ -272,11 +273,11 @@ async fn nothing_in_clear_on_the_wire(world: &mut PolicyWorld) -> anyhow::Result
     if found.is_empty() {
         Ok(())
     } else {
-        Err(anyhow::anyhow!(
+        Err(world.fails(format!(
             "{observer} captured {} bytes of cluster traffic in which these appear in clear text: {}",
             pcap.len(),
             found.join(", ")
-        ))
+        )))
     }
 }
 
@@ -300,10 +301,10 @@ async fn firewall_loaded(world: &mut PolicyWorld) -> anyhow::Result<()> {
         return captured_firewall(world).await;
     }
     let Some(ruleset) = candidate.file_at(NFTABLES_CONF) else {
-        anyhow::bail!("the candidate places no {NFTABLES_CONF}: the nodes have no firewall of their own");
+        fail_policy!(world, "the candidate places no {NFTABLES_CONF}: the nodes have no firewall of their own");
     };
     let expected = nft_tables(&String::from_utf8_lossy(&ruleset.content));
-    anyhow::ensure!(!expected.is_empty(), "{} declares no nftables table", ruleset.source.display());
+    ensure_policy!(world, !expected.is_empty(), "{} declares no nftables table", ruleset.source.display());
     let facts = world.facts().await?;
     let mut violations = Violations::default();
     for node in &facts.nodes {
@@ -431,13 +432,13 @@ async fn rogue_node_cannot_join(world: &mut PolicyWorld) -> anyhow::Result<()> {
         return Ok(());
     }
     world.require_live("starting a rogue node")?;
-    anyhow::ensure!(world.destructive, "this step replaces a node: tag the scenario @destructive");
+    ensure_authored!(world, world.destructive, "this step replaces a node: tag the scenario @destructive");
     let facts = world.facts().await?;
     let live = world.live().await?;
     let cluster = &live.cluster;
     let observer = cluster.nodes()[0].name.clone();
     let victim = cluster.nodes().last().expect("a cluster has nodes").clone();
-    anyhow::ensure!(cluster.nodes().len() >= 2, "a rogue node needs a cluster of two or more nodes");
+    ensure_authored!(world, cluster.nodes().len() >= 2, "a rogue node needs a cluster of two or more nodes");
     let conf = facts.nodes[0].corosync_text.clone().unwrap_or_default();
     let keyfile = facts.nodes[0]
         .corosync_conf
@@ -470,7 +471,7 @@ async fn rogue_node_cannot_join(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let key = format!("runtime.members.{}.status", victim.nodeid);
     let status = world.exec(&observer, &["corosync-cmapctl", "-g", &key]).await?;
     if status.stdout.contains("joined") {
-        anyhow::bail!("a node with the cluster's corosync.conf but a different key joined as {} (nodeid {}): membership is not authenticated; enable crypto_cipher and crypto_hash", victim.name, victim.nodeid);
+        fail_policy!(world, "a node with the cluster's corosync.conf but a different key joined as {} (nodeid {}): membership is not authenticated; enable crypto_cipher and crypto_hash", victim.name, victim.nodeid);
     }
     Ok(())
 }

@@ -110,7 +110,7 @@ pub(crate) async fn tcp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
     if world.lacks(&[Evidence::File(NFTABLES_CONF)]) {
         return Ok(());
     }
-    let ports = parse_ports(ports)?;
+    let ports = parse_ports(ports).map_err(|e| world.authoring(e))?;
     let _turn = probe_turn(world).await?;
     start_canaries(world, Protocol::Tcp, &ports).await?;
     let (outsider, addr) = add_outsider(world, vantage).await?;
@@ -164,7 +164,7 @@ pub(crate) async fn udp_ports_closed(world: &mut PolicyWorld, ports: &str, vanta
     // UDP has no handshake: the proof is the nodes' own delivery counters, which
     // a burst from the outsider raises far above the cluster's own traffic
     // unless the firewall drops it first. Canaries bind ports nothing listens on.
-    let ports = parse_ports(ports)?;
+    let ports = parse_ports(ports).map_err(|e| world.authoring(e))?;
     let _turn = probe_turn(world).await?;
     start_canaries(world, Protocol::Udp, &ports).await?;
     let (outsider, addr) = add_outsider(world, vantage).await?;

@@ -1,5 +1,6 @@
 //! Where a resource runs, as the nodes a fault spared see it.
 
+use crate::support::ensure_policy;
 use std::time::{Duration, Instant};
 
 use pcmk_model::status::ClusterStatus;
@@ -55,11 +56,12 @@ pub(crate) async fn wait_running(world: &mut PolicyWorld, resource: &str) -> any
         }
         match view {
             Some((status, nodes)) => {
-                anyhow::ensure!(status.resources.iter().any(|r| r.id == resource), "the CIB has no resource `{resource}`");
+                ensure_policy!(world, status.resources.iter().any(|r| r.id == resource), "the running CIB has no resource `{resource}`");
                 if let Some(node) = nodes.into_iter().next() {
                     return Ok(node);
                 }
-                anyhow::ensure!(
+                ensure_policy!(
+                    world,
                     Instant::now() < deadline,
                     "`{resource}` did not start anywhere within 60s, so there is nothing to fail over"
                 );
