@@ -122,9 +122,12 @@ async fn lint_passes_the_hardened_candidate() {
 async fn lint_fails_the_insecure_candidate_for_the_reasons_it_names() {
     let report = lint("candidates/insecure").await;
     assert_eq!(report.exit_code(), 1);
-    // Every scenario fails, but those that need a capture: packages, and drift between nodes.
+    // Every scenario fails, but those that need a capture (packages, and drift
+    // between nodes) and SBD's, which it does not use.
     let about_packages = |v: &&pcmk_model::verdict::Verdict| {
-        v.feature == "Regular updates and patching" || v.scenario == "Every node holds the same keys and configuration"
+        v.feature == "Regular updates and patching"
+            || v.scenario == "Every node holds the same keys and configuration"
+            || v.feature == "SBD fencing"
     };
     assert!(report.verdicts.iter().filter(|v| !about_packages(v)).all(|v| v.outcome == Outcome::Failed), "{}", verdict_table(&report));
     assert!(report.verdicts.iter().filter(about_packages).all(|v| v.outcome == Outcome::NotApplicable), "{}", verdict_table(&report));
@@ -153,6 +156,109 @@ async fn lint_fails_a_cluster_with_a_node_no_fence_device_reaches() {
     let fencing = report.verdicts.iter().find(|v| v.scenario == "Fencing is enabled").unwrap();
     assert_eq!(fencing.outcome, Outcome::Failed, "{}", verdict_table(&report));
     assert_reason(&report, "Fencing is enabled", "node node3 is the target of no enabled fence device");
+}
+
+const SBD: &str = "SBD can fence, with timeouts that let a fencing finish";
+
+/// What an SBD variant of candidates/hardened changes.
+struct SbdSetup<'a> {
+    /// Its `sbd` file (placed at /etc/default/sbd); none: no file.
+    sbd: Option<&'a str>,
+    /// The agent of an SBD fence device beside its own; none: no SBD device.
+    agent: Option<&'a str>,
+    /// nvpairs added to its property set.
+    options: String,
+    /// Whether it keeps its fence_dummy device.
+    fence_dummy: bool,
+}
+
+fn sbd_variant(name: &str, setup: &SbdSetup) -> PathBuf {
+    common::hardened_variant(&format!("sbd-{name}"), |d| {
+        let mut cib = std::fs::read_to_string(d.join("cib.xml")).unwrap();
+        cib = cib.replacen("</cluster_property_set>", &format!("{}</cluster_property_set>", setup.options), 1);
+        if !setup.fence_dummy {
+            let start = cib.find("<primitive id=\"fence-nodes\"").unwrap();
+            let end = start + cib[start..].find("</primitive>").unwrap() + "</primitive>".len();
+            cib.replace_range(start..end, "");
+        }
+        if let Some(agent) = setup.agent {
+            let device = format!("<primitive id=\"fence-sbd\" class=\"stonith\" type=\"{agent}\"/>\n      <primitive id=\"service\"");
+            cib = cib.replacen("<primitive id=\"service\"", &device, 1);
+        }
+        std::fs::write(d.join("cib.xml"), cib).unwrap();
+        if let Some(text) = setup.sbd {
+            std::fs::write(d.join("sbd"), text).unwrap();
+        }
+    })
+}
+
+fn nvpair(name: &str, value: &str) -> String {
+    format!("<nvpair id=\"cib-bootstrap-options-{name}\" name=\"{name}\" value=\"{value}\"/>")
+}
+
+async fn lint_candidate(path: &std::path::Path) -> Report {
+    let candidate = Arc::new(Candidate::load(path).unwrap());
+    runner::run(RunContext::new(candidate, Mode::Static), options(&["features"], true)).await.unwrap()
+}
+
+fn verdict<'a>(report: &'a Report, scenario: &str) -> &'a pcmk_model::verdict::Verdict {
+    report.verdicts.iter().find(|v| v.scenario == scenario).unwrap_or_else(|| panic!("no scenario `{scenario}`"))
+}
+
+const DISKLESS: &str = "SBD_PACEMAKER=yes\nSBD_STARTMODE=clean\nSBD_WATCHDOG_TIMEOUT=5\n";
+const ONE_DISK: &str = "SBD_DEVICE=\"/dev/disk/by-id/sbd1\"\nSBD_WATCHDOG_TIMEOUT=5\n";
+
+/// SBD judged from /etc/sysconfig/sbd and the CIB: diskless SBD with its
+/// timeouts right passes; each wrong setting fails with its reason.
+#[tokio::test]
+async fn lint_judges_sbd_from_its_file_and_the_cib() {
+    let watchdog = [nvpair("have-watchdog", "true"), nvpair("stonith-watchdog-timeout", "10s")].concat();
+    let setup = |sbd, agent, options: &str, fence_dummy| SbdSetup { sbd, agent, options: options.to_string(), fence_dummy };
+    let sound = lint_candidate(&sbd_variant("sound", &setup(Some(DISKLESS), None, &watchdog, true))).await;
+    assert_eq!(verdict(&sound, SBD).outcome, Outcome::Passed, "{}", verdict_table(&sound));
+    assert_eq!(sound.exit_code(), 0, "{}", verdict_table(&sound));
+
+    let short_watchdog_fencing = [nvpair("have-watchdog", "true"), nvpair("stonith-watchdog-timeout", "8s")].concat();
+    let cases = [
+        (
+            "no-fencing",
+            setup(Some(DISKLESS), None, &nvpair("have-watchdog", "true"), false),
+            "no enabled fence device and stonith-watchdog-timeout is unset",
+        ),
+        ("no-disk", setup(Some(DISKLESS), Some("fence_sbd"), "", true), "watches no disk"),
+        ("no-file", setup(None, Some("external/sbd"), "", true), "the node has no /etc/sysconfig/sbd or /etc/default/sbd"),
+        ("no-pacemaker", setup(Some("SBD_PACEMAKER=no\n"), None, &watchdog, true), "SBD_PACEMAKER=`no`"),
+        ("short-watchdog", setup(Some("SBD_WATCHDOG_TIMEOUT=3\n"), None, &watchdog, true), "SBD_WATCHDOG_TIMEOUT is 3 s"),
+        (
+            "two-devices",
+            setup(Some("SBD_DEVICE=\"/dev/a;/dev/b\"\n"), Some("external/sbd"), &nvpair("stonith-timeout", "60s"), true),
+            "names 2 devices",
+        ),
+        ("short-fencing", setup(Some(ONE_DISK), Some("external/sbd"), &nvpair("stonith-timeout", "10s"), true), "waits 10 s for a fencing"),
+        ("short-watchdog-fencing", setup(Some(DISKLESS), None, &short_watchdog_fencing, true), "less than twice SBD_WATCHDOG_TIMEOUT"),
+    ];
+    for (name, setup, expected) in cases {
+        let report = lint_candidate(&sbd_variant(name, &setup)).await;
+        assert_eq!(verdict(&report, SBD).outcome, Outcome::Failed, "{name}: {}", verdict_table(&report));
+        assert_reason(&report, SBD, expected);
+    }
+}
+
+/// What the candidate cannot show leaves SBD not applicable, with how to bring it.
+#[tokio::test]
+async fn lint_leaves_sbd_not_applicable_without_evidence() {
+    let hardened = lint("candidates/hardened").await;
+    assert_eq!(verdict(&hardened, SBD).outcome, Outcome::NotApplicable);
+    assert_reason(&hardened, SBD, "the cluster does not use SBD");
+    // A CIB alone with an SBD device: the file that says how sbd runs is not in it.
+    let sbd_device = SbdSetup { sbd: None, agent: Some("fence_sbd"), options: nvpair("stonith-timeout", "60s"), fence_dummy: true };
+    let report = lint_candidate(&sbd_variant("bare-cib", &sbd_device).join("cib.xml")).await;
+    assert_eq!(verdict(&report, SBD).outcome, Outcome::NotApplicable, "{}", verdict_table(&report));
+    assert_reason(&report, SBD, "a CIB alone does not carry /etc/sysconfig/sbd: put it beside the CIB");
+    // Disk-based SBD without a dump of the device: msgwait is on the disk.
+    let report = lint_candidate(&sbd_variant("no-dump", &SbdSetup { sbd: Some(ONE_DISK), ..sbd_device })).await;
+    assert_eq!(verdict(&report, SBD).outcome, Outcome::NotApplicable, "{}", verdict_table(&report));
+    assert_reason(&report, SBD, "only `sbd -d DEV dump` shows: capture the nodes");
 }
 
 #[tokio::test]
@@ -297,7 +403,7 @@ fn lint_exit_codes_follow_the_verdicts() {
     assert_eq!(pcmk(&["lint"]).0, 0);
     let (code, stdout, _) = pcmk(&["lint", "--candidate", "candidates/insecure"]);
     assert_eq!(code, 1);
-    assert!(stdout.contains("19 scenarios: 0 passed, 16 failed, 0 waived, 3 not applicable"), "{stdout}");
+    assert!(stdout.contains("20 scenarios: 0 passed, 16 failed, 0 waived, 4 not applicable"), "{stdout}");
     let (code, stdout, _) = pcmk(&["lint", "--tags", "@communication and @critical"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("lint: 5 scenarios: 5 passed"), "{stdout}");

@@ -109,6 +109,18 @@ const KNOWN: &[Known] = &[
         secret: false,
         service: Some(Service::Rsyslog),
     },
+    // sbd's environment (sbd.sysconfig, the same template on every
+    // distribution): `SBD_DEVICE`, `SBD_WATCHDOG_TIMEOUT`. No service: the
+    // node images have no sbd, and a lab has no watchdog or shared disk.
+    Known {
+        node_path: "/etc/default/sbd",
+        flat: &["sbd", "sbd.sysconfig", "sysconfig-sbd"],
+        owner: "root",
+        group: "root",
+        mode: 0o644,
+        secret: false,
+        service: None,
+    },
     Known {
         node_path: "/etc/audit/auditd.conf",
         flat: &["auditd.conf"],
@@ -132,7 +144,7 @@ const KNOWN_DIRS: &[KnownDir] = &[
 ];
 
 /// Where a file of another distribution's layout sits on the Debian node.
-const ALIASES: &[(&str, &str)] = &[("/etc/sysconfig/pcsd", "/etc/default/pcsd")];
+const ALIASES: &[(&str, &str)] = &[("/etc/sysconfig/pcsd", "/etc/default/pcsd"), ("/etc/sysconfig/sbd", "/etc/default/sbd")];
 
 /// What became of one file of the candidate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -347,9 +359,14 @@ fn place_in_dir(node_path: &str) -> Option<Disposition> {
     })
 }
 
+/// Where a Debian node reads sbd's environment (/etc/sysconfig/sbd elsewhere).
+const SBD_CONF: &str = "/etc/default/sbd";
+
 /// `crm report` (and hb_report) write one directory per node, each with its
 /// `cib.xml` and `corosync.conf`, and an empty `DC` file in the directory of
-/// the node that was DC (crmsh report/collect.py, `collect_ha_logs`/`dump_state`).
+/// the node that was DC (crmsh report/collect.py, `collect_ha_logs`/`dump_state`);
+/// beside them `sbd`, a copy of /etc/sysconfig/sbd, where the node has one
+/// (`collect_sbd_info()`, crmsh 4.4 to 5.x).
 fn crm_report_node(tree: &Tree) -> Option<String> {
     let nodes: Vec<&str> = tree
         .files
@@ -388,8 +405,10 @@ fn crm_report(tree: &Tree, dc: &str) -> Laid {
         let disposition = match file.path.strip_prefix(&format!("{dc}/")) {
             Some("cib.xml") => placed(known(CIB_XML), None),
             Some("corosync.conf") => placed(known(COROSYNC_CONF), None),
+            // `collect_sbd_info()` copies /etc/sysconfig/sbd into the node's directory.
+            Some("sbd") => placed(known(SBD_CONF), Some("the node's /etc/sysconfig/sbd, as crm report copies it".into())),
             Some(_) => Disposition::Ignored { reason: "report output, not configuration".into() },
-            None if file.path.ends_with("/cib.xml") || file.path.ends_with("/corosync.conf") => {
+            None if ["/cib.xml", "/corosync.conf", "/sbd"].iter().any(|name| file.path.ends_with(name)) => {
                 Disposition::Ignored { reason: format!("another node's copy; {dc}'s is used") }
             }
             None => Disposition::Ignored { reason: "report output, not configuration".into() },
@@ -441,8 +460,10 @@ mod tests {
             "etc/sudoers.d/ops.bak",
             "etc/hosts",
             "etc/nftables.conf",
+            "etc/sysconfig/sbd",
         ]));
         assert_eq!(placed_at(&laid, "etc/sysconfig/pcsd"), Some(("/etc/default/pcsd".into(), 0o644)));
+        assert_eq!(placed_at(&laid, "etc/sysconfig/sbd"), Some(("/etc/default/sbd".into(), 0o644)));
         assert_eq!(placed_at(&laid, "etc/sudoers.d/ops"), Some(("/etc/sudoers.d/ops".into(), 0o440)));
         assert_eq!(placed_at(&laid, "etc/sudoers.d/ops.bak"), None);
         assert_eq!(placed_at(&laid, "etc/hosts"), None);
@@ -454,6 +475,16 @@ mod tests {
         ]));
         assert_eq!(placed_at(&sos, "sos_commands/pacemaker/crm_report/n1/cib.xml"), Some(("/var/lib/pacemaker/cib/cib.xml".into(), 0o600)));
         assert_eq!(placed_at(&sos, "sos_commands/pacemaker/crm_report/n1/cib.xml.live"), None);
+    }
+
+    #[test]
+    fn the_sbd_environment_file_goes_where_a_debian_node_reads_it() {
+        for name in ["sbd", "sbd.sysconfig", "sysconfig-sbd"] {
+            let laid = lay_out(&tree(&["corosync.conf", name]));
+            assert_eq!(placed_at(&laid, name), Some(("/etc/default/sbd".into(), 0o644)), "{name}");
+            assert_eq!(laid.services, vec![Service::Corosync, Service::Pacemaker], "the lab runs no sbd");
+        }
+        assert_eq!(placed_at(&lay_out(&tree(&["etc/default/sbd"])), "etc/default/sbd"), Some(("/etc/default/sbd".into(), 0o644)));
     }
 
     #[test]
@@ -475,12 +506,25 @@ mod tests {
 
     #[test]
     fn a_crm_report_uses_the_dc() {
-        let laid = lay_out(&tree(&["n1/cib.xml", "n1/corosync.conf", "n2/cib.xml", "n2/corosync.conf", "n2/DC", "n2/crm_mon.txt"]));
+        let laid = lay_out(&tree(&[
+            "n1/cib.xml",
+            "n1/corosync.conf",
+            "n1/sbd",
+            "n2/cib.xml",
+            "n2/corosync.conf",
+            "n2/DC",
+            "n2/crm_mon.txt",
+            "n2/sbd",
+            "n2/sbd.txt",
+        ]));
         let candidates = lay_out(&tree(&["a/cib.xml", "a/corosync.conf", "a/candidate.toml", "b/cib.xml", "b/corosync.conf"]));
         assert_ne!(candidates.kind, "a crm report", "a directory of candidates is no report");
         assert_eq!(laid.kind, "a crm report");
         assert_eq!(placed_at(&laid, "n2/cib.xml"), Some(("/var/lib/pacemaker/cib/cib.xml".into(), 0o600)));
         assert_eq!(placed_at(&laid, "n1/cib.xml"), None);
+        assert_eq!(placed_at(&laid, "n2/sbd"), Some(("/etc/default/sbd".into(), 0o644)), "collect_sbd_info() copies /etc/sysconfig/sbd");
+        assert_eq!(placed_at(&laid, "n1/sbd"), None);
+        assert_eq!(placed_at(&laid, "n2/sbd.txt"), None);
         assert!(laid.notes[0].contains("n2, the node that was DC"));
     }
 }

@@ -41,17 +41,21 @@ const PCS_BACKUP: &[&str] = &[
     "/var/lib/pcsd/pcs_settings.conf",
     "/etc/corosync/uidgid.d/",
 ];
-/// crmsh report/collect.py (4.4 to 5.x): corosync.conf and the CIB; never a key,
-/// a firewall, sudoers, audit, AIDE, rsyslog or pcsd file.
-const CRM_REPORT: &[&str] = &["/var/lib/pacemaker/cib/cib.xml", "/etc/corosync/corosync.conf"];
+/// crmsh report/collect.py (4.4 to 5.x): corosync.conf and the CIB, and
+/// /etc/sysconfig/sbd where the node has it (`collect_sbd_info()`, which
+/// copies `constants.SBDCONF` only: never Debian's /etc/default/sbd); never a
+/// key, a firewall, sudoers, audit, AIDE, rsyslog or pcsd file.
+const CRM_REPORT: &[&str] = &["/var/lib/pacemaker/cib/cib.xml", "/etc/corosync/corosync.conf", "/etc/sysconfig/sbd"];
 /// What every sosreport of a cluster node holds: sos's corosync plugin copies
 /// all of /etc/corosync (the authkey too), its pacemaker plugin the CIB
 /// through crm_report (sos/report/plugins/corosync.py, pacemaker.py). Other
 /// plugins (sudo, logs, system, firewall_tables, auditd, aide) run only when
 /// enabled: `sos report -o corosync,pacemaker` is common for cluster cases,
 /// so their files count where the report holds them, and their absence says
-/// nothing.
-const SOSREPORT: &[&str] = &["/var/lib/pacemaker/cib/cib.xml", "/etc/corosync/"];
+/// nothing. The pacemaker plugin also copies /etc/sysconfig/sbd on Red Hat
+/// (`RedHatPacemaker.setup()`); its Debian and Ubuntu variant copies no
+/// /etc/default/sbd, and sos has no sbd plugin.
+const SOSREPORT: &[&str] = &["/var/lib/pacemaker/cib/cib.xml", "/etc/corosync/", "/etc/sysconfig/sbd"];
 const CIB_ONLY: &[&str] = &["/var/lib/pacemaker/cib/cib.xml"];
 const COROSYNC_CONF_ONLY: &[&str] = &["/etc/corosync/corosync.conf"];
 
@@ -168,9 +172,16 @@ mod tests {
         for path in ["/var/lib/pacemaker/cib/cib.xml", "/etc/corosync/authkey", "/etc/corosync/uidgid.d/ops"] {
             assert!(kind.carries(path), "{path}");
         }
-        for path in
-            ["/etc/nftables.conf", "/etc/shadow", "/etc/default/pcsd", "/etc/aide/aide.conf", "/etc/sudoers.d/", "/etc/audit/rules.d/"]
-        {
+        for path in [
+            "/etc/nftables.conf",
+            "/etc/shadow",
+            "/etc/default/pcsd",
+            "/etc/aide/aide.conf",
+            "/etc/sudoers.d/",
+            "/etc/audit/rules.d/",
+            "/etc/sysconfig/sbd",
+            "/etc/default/sbd",
+        ] {
             assert!(!kind.carries(path), "{path}");
         }
     }
@@ -184,5 +195,14 @@ mod tests {
         assert!(CandidateKind::Sosreport.carries("/etc/corosync/authkey"));
         assert!(!CandidateKind::Sosreport.carries("/etc/sudoers.d/"), "sos's sudo plugin may not have run");
         assert!(!CandidateKind::CrmReport.carries("/etc/corosync/authkey"));
+    }
+
+    #[test]
+    fn crm_report_and_sos_copy_etc_sysconfig_sbd_only() {
+        for kind in [CandidateKind::CrmReport, CandidateKind::Sosreport] {
+            assert!(kind.carries("/etc/sysconfig/sbd"), "{kind:?}");
+            assert!(!kind.carries("/etc/default/sbd"), "{kind:?}: Debian's file is not copied");
+        }
+        assert!(CandidateKind::Captured.carries("/etc/default/sbd"));
     }
 }

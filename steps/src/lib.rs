@@ -28,6 +28,7 @@ mod isolation;
 mod logging;
 mod patching;
 mod probes;
+mod sbd;
 mod secrets;
 mod subjects;
 mod support;

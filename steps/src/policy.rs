@@ -18,6 +18,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("features/isolation.feature", include_str!("../../features/isolation.feature")),
     ("features/logging.feature", include_str!("../../features/logging.feature")),
     ("features/patching.feature", include_str!("../../features/patching.feature")),
+    ("features/sbd.feature", include_str!("../../features/sbd.feature")),
     ("features/upgrade.feature", include_str!("../../features/upgrade.feature")),
 ];
 

@@ -25,6 +25,9 @@ pub const FILES: &[&str] = &[
     "/etc/audit/rules.d/*",
     "/etc/sudoers",
     "/etc/sudoers.d/*",
+    // sbd's environment: RHEL and SUSE, Debian.
+    "/etc/sysconfig/sbd",
+    "/etc/default/sbd",
     // root's login umask, which decides a backup's mode.
     "/etc/profile",
     "/etc/profile.d/*",
@@ -43,6 +46,10 @@ pub const QUERIES: &[(&str, &str)] = &[
     ("sockets", "ss -lntup"),
     ("processes", "ps -eo comm --no-headers"),
 ];
+
+/// The query under which a node's `sbd -d DEV dump` of every device its
+/// SBD_DEVICE names is kept (no query where it names none or has no sbd).
+pub const SBD_DUMP: &str = "sbd-dump";
 
 /// The default words `crm cluster init` and guides set for hacluster.
 pub const DEFAULT_PASSWORDS: &[&str] = &["linux", "hacluster", "password"];
@@ -78,6 +85,22 @@ query() {
   printf '### status\t%s\t%s\n' "$name" "$status"
 }
 __QUERIES__
+# SBD's device headers (msgwait, watchdog timeout), where the node names
+# devices: `sbd -d DEV dump` only reads them. The file is read, never sourced.
+for conf in __SBD_CONFS__; do
+  [ -f "$conf" ] && [ -r "$conf" ] || continue
+  devices=$(sed -n 's/^[[:space:]]*\(export[[:space:]][[:space:]]*\)\{0,1\}SBD_DEVICE=//p' "$conf" | tail -n 1 | tr -d "\"'")
+  [ -n "$devices" ] && command -v sbd >/dev/null 2>&1 || continue
+  echo '### __SBD_DUMP__'
+  old_ifs=$IFS; IFS=';'
+  for dev in $devices; do
+    dev=$(printf '%s' "$dev" | tr -d '[:space:]')
+    [ -n "$dev" ] && sbd -d "$dev" dump 2>&1
+  done | base64 -w0
+  IFS=$old_ifs
+  echo
+  break
+done
 if command -v dpkg-query >/dev/null 2>&1; then
   query packages dpkg-query -W -f '${Package}\t${Version}\t${db:Status-Abbrev}\n'
 else
@@ -107,16 +130,25 @@ while (<$shadow>) {
 print "nouser\n";
 "#;
 
+/// sbd's environment files, whose SBD_DEVICE the dump reads.
+const SBD_CONFS: &[&str] = &["/etc/sysconfig/sbd", "/etc/default/sbd"];
+
 /// The script, with the paths and queries filled in.
 pub fn script() -> String {
     script_for(FILES)
 }
 
 fn script_for(files: &[&str]) -> String {
+    script_with(files, SBD_CONFS)
+}
+
+fn script_with(files: &[&str], sbd_confs: &[&str]) -> String {
     let queries: Vec<String> = QUERIES.iter().map(|(name, command)| format!("query {name} {command}")).collect();
     BODY.replace("__FILES__", &files.join(" "))
         .replace("__DIRECTORIES__", &DIRECTORIES.join(" "))
         .replace("__QUERIES__", &queries.join("\n"))
+        .replace("__SBD_DUMP__", SBD_DUMP)
+        .replace("__SBD_CONFS__", &sbd_confs.join(" "))
         .replace("__DEFAULTS__", &DEFAULT_PASSWORDS.join(" "))
         .replace("__PASSWORD_STATE__", PASSWORD_STATE)
 }
@@ -259,6 +291,27 @@ mod tests {
         assert_eq!(file.content.as_deref(), Some(&bytes[..]), "content round-trips byte for byte");
         assert_eq!(file.sha256.as_deref().map(str::len), Some(64));
         assert_eq!(parsed.files[&format!("{}/d/a", dir.display())].content.as_deref(), Some(&b""[..]), "an empty file is a file");
+    }
+
+    #[test]
+    fn the_script_dumps_the_header_of_every_device_sbd_names() {
+        let dir = std::env::temp_dir().join(format!("pcmk-capture-sbd-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("sbd");
+        std::fs::write(&conf, "#SBD_DEVICE=/dev/old\nSBD_DEVICE=\" /dev/a ;/dev/b\"\nSBD_PACEMAKER=yes\n").unwrap();
+        // A stand-in sbd that prints a header as `sbd -d DEV dump` does.
+        let fake = dir.join("bin");
+        std::fs::create_dir_all(&fake).unwrap();
+        std::fs::write(fake.join("sbd"), "#!/bin/sh\necho \"==Dumping header on disk $2\"\necho 'Timeout (msgwait)  : 10'\n").unwrap();
+        std::fs::set_permissions(fake.join("sbd"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let script = script_with(&[], &[&conf.display().to_string()]);
+        let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap_or_default());
+        let out = std::process::Command::new("bash").args(["-c", &script]).env("PATH", path).output().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let parsed = parse(&String::from_utf8_lossy(&out.stdout)).unwrap();
+        assert!(parsed.complete, "{}", String::from_utf8_lossy(&out.stdout));
+        let dump = &parsed.queries[SBD_DUMP];
+        assert!(dump.contains("on disk /dev/a\n") && dump.contains("on disk /dev/b\n") && !dump.contains("/dev/old"), "{dump}");
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub const TEXT_GLOBS: &[&str] = &[
     "/etc/aide/aide.conf",
     "/etc/rsyslog.conf",
     "/etc/rsyslog.d/*.conf",
+    // sbd's environment: RHEL and SUSE, Debian.
+    "/etc/sysconfig/sbd",
+    "/etc/default/sbd",
 ];
 
 /// Whether `path` is one of the text files the policy reads.
