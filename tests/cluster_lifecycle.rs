@@ -212,12 +212,15 @@ async fn a_dropped_cluster_is_removed() {
 async fn a_cluster_that_never_gets_ready_fails_with_each_nodes_logs_and_is_removed() {
     let docker = docker().await;
     let image = node_image(&docker, Distro::Bookworm).await;
-    // Encryption on, with an authkey far below knet's 1024-bit minimum: corosync refuses to start.
+    // Encryption on, with a key file no node has (what the files say cannot
+    // show that, so the load accepts it): corosync refuses to start.
     let dir = std::env::temp_dir().join(format!("pcmk-nokey-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(repo_path("candidates/hardened/corosync.conf"), dir.join("corosync.conf")).unwrap();
-    std::fs::write(dir.join("short-key"), [7u8; 16]).unwrap();
-    std::fs::write(dir.join("candidate.toml"), "[[file]]\nsource = \"corosync.conf\"\npath = \"/etc/corosync/corosync.conf\"\n\n[[file]]\nsource = \"short-key\"\npath = \"/etc/corosync/authkey\"\nmode = \"0400\"\n").unwrap();
+    let conf = std::fs::read_to_string(repo_path("candidates/hardened/corosync.conf")).unwrap();
+    let conf = conf.replacen("totem {\n", "totem {\n    keyfile: /etc/corosync/elsewhere.key\n", 1);
+    assert!(conf.contains("keyfile:"), "the bundled corosync.conf opens a totem section");
+    std::fs::write(dir.join("corosync.conf"), conf).unwrap();
+    std::fs::write(dir.join("candidate.toml"), "[[file]]\nsource = \"corosync.conf\"\npath = \"/etc/corosync/corosync.conf\"\n").unwrap();
     let candidate = pcmk_containers::candidate::Candidate::load(&dir).unwrap();
     let mut opts = options("nokey", Some(2));
     opts.ready_timeout = Duration::from_secs(8);
@@ -231,7 +234,7 @@ async fn a_cluster_that_never_gets_ready_fails_with_each_nodes_logs_and_is_remov
             || text.contains("--- node2 logs, the lines around the failure (full logs: "),
         "{text}"
     );
-    assert!(text.contains("authkey"), "corosync's own complaint is shown: {text}");
+    assert!(text.contains("elsewhere.key"), "corosync's own complaint is shown: {text}");
     assert_eq!(leftovers(&docker, &run).await, (0, 0, 0));
     std::fs::remove_dir_all(&dir).unwrap();
 }

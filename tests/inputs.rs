@@ -201,9 +201,15 @@ fn crm_configure_show_text_is_converted_by_crmsh_and_cached() {
         assert_ne!(code, 2, "{stderr}");
         assert!(stdout.contains(&format!("has parameter `{password_param}`")), "{text}: {stdout}");
     }
-    // The legacy text's `property $id="cib-bootstrap-options"` block is read by crmsh itself.
+    // The legacy text's `property $id="cib-bootstrap-options"` block is read by crmsh itself:
+    // stonith-enabled holds; what fails is the one fence device, which reaches beta only.
     let (_, stdout, _) = pcmk(&["lint", "--candidate", &fixture("crmsh-legacy/configure-show.txt")], &std::env::temp_dir());
-    assert_eq!(mark(&stdout, "Fencing is enabled"), "PASS", "{stdout}");
+    assert_eq!(mark(&stdout, "Fencing is enabled"), "FAIL", "{stdout}");
+    assert!(stdout.contains("step: And every node is the target of an enabled fence device"), "{stdout}");
+    assert!(
+        stdout.contains("node alpha is the target of no enabled fence device") && !stdout.contains("stonith-enabled is `false`"),
+        "{stdout}"
+    );
     // Lines of the CIB crmsh made are in no file the user has: no report points at them.
     let sarif = std::env::temp_dir().join(format!("pcmk-crm-{}.sarif", std::process::id()));
     pcmk(&["lint", "--candidate", &fixture("crmsh/configure-show.txt"), "--sarif", sarif.to_str().unwrap()], &std::env::temp_dir());
