@@ -58,3 +58,11 @@ Feature: Failover and fencing
     Remediation: set no-quorum-policy=stop (never ignore on three or more nodes).
     When every node but the one running "${failover_resource}" is killed
     Then "${failover_resource}" stops on the remaining node within ${failover_seconds} seconds
+
+  @live @destructive @critical @SC-24 @CP-10 @CIS-4.1
+  Scenario: A node whose corosync hangs is fenced and its resource moves
+    A hung corosync leaves its node alive to itself and still running its resources while the others lose it: only fencing makes it safe to start them elsewhere.
+    Remediation: configure a working fence device for every node and keep stonith-enabled=true, so that a node the others lost is powered off before its resources start elsewhere.
+    When corosync is paused on the node running "${failover_resource}"
+    Then "${failover_resource}" runs on another node within ${failover_seconds} seconds
+    And the faulted node was fenced

@@ -287,6 +287,8 @@ async fn run_passes_the_hardened_candidate_on_a_live_cluster() {
     assert!(report.harness_notes.iter().any(|n| n.contains("fence agent of fence-nodes=fence_pcmk_comply")));
     assert!(report.measurements.iter().any(|m| m.what.starts_with("failover of service from")), "{:?}", report.measurements);
     assert!(report.measurements.iter().any(|m| m.what.starts_with("fencing of")), "{:?}", report.measurements);
+    let hung = |kind| report.measurements.iter().any(|m| m.kind == kind && m.scenario.as_deref() == Some(HUNG_COROSYNC));
+    assert!(hung(pcmk_model::measurement::Kind::Failover) && hung(pcmk_model::measurement::Kind::Fencing), "{:?}", report.measurements);
     // Typed for the HTML report's chart and timeline: bounds beside the time, each scenario on its cluster's lane.
     let failover = report.measurements.iter().find(|m| m.kind == pcmk_model::measurement::Kind::Failover).expect("a failover measured");
     assert!(failover.took.is_some() && failover.floor.is_some() && failover.slo.is_some() && failover.scenario.is_some(), "{failover:?}");
@@ -325,6 +327,7 @@ async fn run_fails_the_insecure_candidate_on_a_live_cluster() {
     assert_reason(&report, "A node without the key cannot join", "joined as node3");
     assert_reason(&report, "A node cut off from the others never runs the resource beside them", "split brain");
     assert_reason(&report, "A killed node's resource moves and the node is fenced", "was not fenced");
+    assert_reason(&report, HUNG_COROSYNC, "was not fenced");
     assert_reason(&report, "A cibadmin backup is private and restores the whole configuration", "mode 0644");
     assert_reason(&report, "A node that loses quorum stops its resources", "still runs on");
     assert_reason(&report, "The hacluster account has no default password", "well-known default password");
@@ -364,6 +367,58 @@ async fn the_udp_probe_sees_datagrams_that_no_firewall_stops() {
     assert_eq!(report.exit_code(), 1, "{}", failures(&report));
     let why = reason(&report, "Corosync's ports take no datagrams from outside");
     assert!(why.contains("UDP port 5405 took") && why.contains("UDP port 5406 took"), "{why}");
+}
+
+/// The hung-corosync scenario alone: corosync stopped with SIGSTOP on the node running the resource.
+const HUNG_COROSYNC_FEATURE: &str = "tests/features/hung-corosync.feature";
+const HUNG_COROSYNC: &str = "A node whose corosync hangs is fenced and its resource moves";
+
+/// With fencing, the hung node is powered off and its resource moves within
+/// the service level, each figure timed from the pause beside corosync's floor.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_corosync_is_fenced_and_its_resource_moves() {
+    let report = run_live(repo_path("candidates/hardened"), &[HUNG_COROSYNC_FEATURE]).await;
+    assert_eq!(report.exit_code(), 0, "{}", failures(&report));
+    assert_eq!(report.verdicts.len(), 1, "{}", verdict_table(&report));
+    assert_eq!(report.verdicts[0].outcome, Outcome::Passed, "{}", verdict_table(&report));
+    let timed = |kind| {
+        report
+            .measurements
+            .iter()
+            .find(|m| m.kind == kind && m.scenario.as_deref() == Some(HUNG_COROSYNC))
+            .unwrap_or_else(|| panic!("no {kind:?} measured: {:?}", report.measurements))
+    };
+    let failover = timed(pcmk_model::measurement::Kind::Failover);
+    let fencing = timed(pcmk_model::measurement::Kind::Fencing);
+    let (took, floor) = (failover.took.unwrap(), failover.floor.unwrap());
+    assert!(floor <= took && failover.within_slo() == Some(true), "{failover:?}");
+    // Pacemaker starts the resource elsewhere only once the hung node is fenced.
+    let fenced = fencing.took.expect("the fencing is timed from the pause");
+    assert!(floor <= fenced && fenced <= took, "fenced after {fenced:?}, moved after {took:?}: {fencing:?}");
+    eprintln!("measured: {failover}\nmeasured: {fencing} ({:.2}s after the pause)", fenced.as_secs_f64());
+}
+
+/// Without fencing, the others start the resource while the hung node still
+/// runs it: the scenario fails on the fencing, not on the move.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_corosync_without_fencing_fails_for_want_of_fencing() {
+    let dir = common::hardened_variant("hung-unfenced", |d| {
+        let cib = std::fs::read_to_string(d.join("cib.xml")).unwrap();
+        let unfenced = cib.replace("name=\"stonith-enabled\" value=\"true\"", "name=\"stonith-enabled\" value=\"false\"");
+        assert_ne!(cib, unfenced, "the bundled candidate enables fencing");
+        std::fs::write(d.join("cib.xml"), unfenced).unwrap();
+    });
+    let report = run_live(dir.clone(), &[HUNG_COROSYNC_FEATURE]).await;
+    assert_eq!(report.exit_code(), 1, "{}", failures(&report));
+    assert!(report.infra_errors.is_empty(), "{:?}", report.infra_errors);
+    assert_eq!(report.verdicts[0].outcome, Outcome::Failed, "{}", verdict_table(&report));
+    assert!(
+        report.verdicts[0].failed_step.as_deref().is_some_and(|s| s.contains("the faulted node was fenced")),
+        "{}",
+        verdict_table(&report)
+    );
+    assert_reason(&report, HUNG_COROSYNC, "was not fenced");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,6 +1,7 @@
-//! High availability under real faults: a node killed, a monitor failing, a
-//! node cut off. Timing is polled at 250 ms from the floor corosync itself
-//! imposes (token + consensus after the fault) to the resource running again.
+//! High availability under real faults: a node killed, a daemon killed or
+//! hung, a monitor failing, a node cut off. Timing is polled at 250 ms from
+//! the floor corosync itself imposes (token + consensus after the fault) to
+//! the resource running again.
 
 mod placement;
 mod timing;
@@ -90,7 +91,18 @@ async fn moved_within(world: &mut PolicyWorld, resource: String, seconds: u64) -
             }
         }
         if Instant::now() >= deadline {
-            fail_policy!(world, "`{resource}` did not run on another node within {seconds}s of {} going down", fault.node);
+            // Pacemaker moves a lost node's resources once it is fenced: the bound holds token + consensus and the fencing.
+            let fenced = match fenced_after(&live, &fault) {
+                Some(took) => format!("fenced {:.2}s after the fault", took.as_secs_f64()),
+                None => "not fenced".to_string(),
+            };
+            fail_policy!(
+                world,
+                "`{resource}` did not run on another node within {seconds}s of the fault on {} (corosync token + consensus: {:.2}s; {} {fenced})",
+                fault.node,
+                floor.as_secs_f64(),
+                fault.node
+            );
         }
         tokio::time::sleep(POLL).await;
     }
@@ -128,6 +140,18 @@ async fn recovered_within(world: &mut PolicyWorld, resource: String, seconds: u6
 
 #[then(expr = "the killed node was fenced")]
 async fn victim_fenced(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    was_fenced(world).await
+}
+
+/// The same check, worded for a fault that leaves the node running (a hung daemon).
+#[then(expr = "the faulted node was fenced")]
+async fn faulted_fenced(world: &mut PolicyWorld) -> anyhow::Result<()> {
+    was_fenced(world).await
+}
+
+/// The fault's node was fenced: by the harness at the cluster's request, and in
+/// the cluster's own fencing history. Recorded with the failover's bound.
+async fn was_fenced(world: &mut PolicyWorld) -> anyhow::Result<()> {
     let fault = fault(world)?;
     let live = world.live().await?;
     let by_harness = live.cluster.fence_actions().into_iter().any(|a| a.target == fault.node && a.succeeded);
@@ -259,6 +283,18 @@ async fn kill_daemon(world: &mut PolicyWorld, daemon: String, resource: String) 
     let node = running_on(world, &resource).await?;
     let live = world.live().await?;
     world.infra(live.cluster.service(&node, pcmk_containers::cluster::ServiceAction::Kill, service).await)?;
+    world.fault = Some(Fault { node, at: Instant::now(), resource });
+    world.changed_cluster().await;
+    Ok(())
+}
+
+#[when(expr = "corosync is paused on the node running {string}")]
+async fn pause_corosync(world: &mut PolicyWorld, resource: String) -> anyhow::Result<()> {
+    let resource = world.subject_resource(&resource).await?;
+    let node = running_on(world, &resource).await?;
+    let live = world.live().await?;
+    // SIGSTOP: the process stays, so the node looks alive to itself while the others lose it.
+    world.infra(live.cluster.service(&node, pcmk_containers::cluster::ServiceAction::Pause, Service::Corosync).await)?;
     world.fault = Some(Fault { node, at: Instant::now(), resource });
     world.changed_cluster().await;
     Ok(())

@@ -4,6 +4,9 @@
 
 use super::*;
 
+/// Where the supervisor keeps each daemon's pid (`$STATE/SERVICE.pid`).
+const STATE: &str = "/run/pcmk-node";
+
 /// What a call does to one daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServiceAction {
@@ -11,6 +14,9 @@ pub enum ServiceAction {
     Stop,
     Restart,
     Kill,
+    /// SIGSTOP, as `kill -STOP`: the daemon stays, hung, and never resumes
+    /// (a scenario's cluster is torn down with it).
+    Pause,
     /// A stop that ends in SIGKILL after 20 s, as `pcs cluster destroy`.
     ForceStop,
 }
@@ -22,6 +28,7 @@ impl ServiceAction {
             ServiceAction::Stop => "stop",
             ServiceAction::Restart => "restart",
             ServiceAction::Kill => "kill",
+            ServiceAction::Pause => "pause",
             ServiceAction::ForceStop => "force-stop",
         }
     }
@@ -50,6 +57,11 @@ pub enum Verb {
 impl Verb {
     pub fn argv(&self) -> Vec<String> {
         let words: Vec<String> = match *self {
+            // A signal, not a verb of the supervisor: sent to the pid it recorded for the daemon.
+            Verb::Service(ServiceAction::Pause, service) => {
+                let pause = format!("read -r pid < {STATE}/\"$1\".pid && kill -STOP \"$pid\"");
+                return ["bash", "-c", &pause, "pcmk-node-pause", service.as_str()].map(String::from).to_vec();
+            }
             Verb::Service(action, service) => vec![action.as_str().into(), service.as_str().into()],
             Verb::Status => vec!["status".into()],
             Verb::Logs { lines } => vec!["logs".into(), lines.to_string()],
@@ -72,7 +84,8 @@ impl Cluster {
 mod tests {
     use super::*;
 
-    /// Every verb names a command the supervisor script's dispatch knows.
+    /// Every verb names a command the supervisor script's dispatch knows
+    /// (a pause is a signal to the pid it records, below).
     #[test]
     fn every_verb_is_one_the_supervisor_dispatches() {
         let script = SUPERVISOR;
@@ -91,5 +104,16 @@ mod tests {
             assert_eq!(argv[0], "pcmk-node");
             assert!(known.contains(&argv[1].as_str()), "{verb:?}: `{}` is not among {known:?}", argv[1]);
         }
+    }
+
+    /// A pause stops the pid the supervisor recorded for the daemon, where it records it.
+    #[test]
+    fn a_pause_signals_the_pid_the_supervisor_records() {
+        assert!(SUPERVISOR.lines().any(|l| l == format!("STATE={STATE}")), "the supervisor keeps its state in {STATE}");
+        assert!(SUPERVISOR.contains(r#"echo $! > "$STATE/$svc.pid""#), "the supervisor records each daemon's pid");
+        let argv = Verb::Service(ServiceAction::Pause, Service::Corosync).argv();
+        assert_eq!(argv[..2], ["bash", "-c"]);
+        assert!(argv[2].contains("/run/pcmk-node/\"$1\".pid") && argv[2].contains("kill -STOP"), "{argv:?}");
+        assert_eq!(argv[4], "corosync");
     }
 }
