@@ -66,6 +66,8 @@ pub async fn prove(policy: PolicyArgs, how: How) -> anyhow::Result<ExitCode> {
                 let docker = engine::connect().await?;
                 let prepared = crate::images::prepare(&docker, &images_needed(&policy, &candidate, distro).await?).await?;
                 let image = prepared.image(distro);
+                // What corosync refuses, it refuses before any cluster starts.
+                pcmk_containers::corosync_check::corosync_accepts(&docker, &image, &candidate).await?;
                 let cluster = ClusterOptions { nodes: *nodes, origin: "run".into(), ..ClusterOptions::default() };
                 let options = RunOptions { concurrency: *concurrency, own_clusters: *own_clusters, ..options };
                 let mut report = runner::run(RunContext::new(candidate, Mode::Live { docker, image, options: cluster }), options).await?;

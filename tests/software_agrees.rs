@@ -1,7 +1,8 @@
 //! The cases where a careful reading of the source was wrong, each as the
 //! real software decided it (issue «Verdicts the real software agrees
 //! with»; the oracle suite, tests/oracle, checks the same readings on many
-//! generated cases). No engine: lint decides these from the files.
+//! generated cases). lint decides these from the files; the last test asks
+//! the engine, as `run` asks the node image's corosync before any cluster.
 
 mod common;
 
@@ -152,4 +153,24 @@ fn a_short_corosync_key_is_refused_before_any_cluster_starts() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("Could only read 512 bits of minimum 1024 bits"), "{stderr}");
+}
+
+/// What lint's reading does not know (here an unknown `link_mode`), `run`
+/// asks the node image's corosync about (`corosync -t`) before it builds a
+/// cluster: refused in its words, exit 2, nothing left behind.
+#[test]
+fn run_asks_corosync_itself_before_any_cluster_starts() {
+    let dir = hardened_variant("link-mode", |d| {
+        let path = d.join("corosync.conf");
+        let conf = std::fs::read_to_string(&path).unwrap().replacen("totem {\n", "totem {\n    link_mode: bogus\n", 1);
+        std::fs::write(path, conf).unwrap();
+    });
+    let (code, _, _) = lint(&dir);
+    assert_ne!(code, 2, "lint's reading does not know link_mode's values");
+    let out = binary().args(["run", "--candidate"]).arg(&dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("node image's corosync refuses this corosync.conf (`corosync -t`, exit 8)"), "{stderr}");
+    assert!(stderr.contains("The Knet link mode \"bogus\" specified is invalid"), "{stderr}");
+    assert!(!stderr.contains("cluster: starting nodes"), "{stderr}");
 }

@@ -7,6 +7,7 @@ pub mod candidate;
 pub mod capture;
 pub mod cib;
 pub mod cluster;
+pub mod corosync_check;
 pub mod corosync_semantics;
 pub mod crmsh;
 pub mod crmsh_engine;
