@@ -95,6 +95,12 @@ async fn a_live_cluster_is_captured_read_only_and_linted_node_by_node() {
     let cluster = Cluster::up(&docker, &hardened(), &image, &options).await.expect("cluster comes up");
     let access = Access::new(&cluster, "live").await;
     let names: Vec<String> = cluster.node_names().iter().map(|n| n.to_string()).collect();
+    // The same pcsd key on every node, as `pcs cluster sync` leaves it.
+    for node in &names {
+        let write =
+            "mkdir -p /var/lib/pcsd && printf 'pcsd-key-of-this-cluster' > /var/lib/pcsd/pcsd.key && chmod 600 /var/lib/pcsd/pcsd.key";
+        cluster.exec(node, &["bash", "-c", write]).await.unwrap();
+    }
     let mut before = Vec::new();
     for node in &names {
         before.push(state(&cluster, node).await);
@@ -128,6 +134,11 @@ async fn a_live_cluster_is_captured_read_only_and_linted_node_by_node() {
     assert!(stdout.contains("PASS      Secure cluster configuration » The hacluster account has no default password"), "{stdout}");
     assert!(stdout.contains("PASS      Secure cluster configuration » Every node holds the same keys and configuration"), "{stdout}");
     assert!(stdout.contains("PASS      Regular updates and patching » Every node runs the same cluster software"), "{stdout}");
+    // A scenario naming a file outside the policy's own list judges that file.
+    let pcsd_key = repo_path("tests/features/pcsd-key-identical.feature");
+    let (code, stdout, _) = pcmk(&["lint", "--candidate", out.to_str().unwrap(), pcsd_key.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("PASS      pcsd's key » Every node holds the same pcsd key"), "{stdout}");
 
     // A key changed on one node is caught, with that node named.
     let odd = &names[2];
@@ -137,7 +148,7 @@ async fn a_live_cluster_is_captured_read_only_and_linted_node_by_node() {
             &[
                 "bash",
                 "-c",
-                "head -c 256 /dev/urandom > /etc/corosync/authkey.new && cat /etc/corosync/authkey.new > /etc/corosync/authkey",
+                "head -c 256 /dev/urandom > /etc/corosync/authkey.new && cat /etc/corosync/authkey.new > /etc/corosync/authkey && printf 'another' > /var/lib/pcsd/pcsd.key",
             ],
         )
         .await
@@ -150,6 +161,9 @@ async fn a_live_cluster_is_captured_read_only_and_linted_node_by_node() {
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains(&format!("{odd}: /etc/corosync/authkey differs from the one")), "{stdout}");
     assert!(stdout.contains(&format!("{odd}: /etc/corosync/authkey differs from what")), "the drift scenario names the node: {stdout}");
+    let (code, stdout, _) = pcmk(&["lint", "--candidate", drifted.to_str().unwrap(), pcsd_key.to_str().unwrap()]);
+    assert_eq!(code, 1, "a pcsd key that differs on one node fails: {stdout}");
+    assert!(stdout.contains(&format!("{odd}: /var/lib/pcsd/pcsd.key")), "{stdout}");
 
     // Faults: each a clear exit 2 naming the node, and nothing left looking complete.
     let refused = |args: &[&str], out: &Path, expected: &str| {

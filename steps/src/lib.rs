@@ -8,6 +8,7 @@ pub mod durations;
 pub mod engine;
 pub mod explain;
 pub mod facts;
+mod named_paths;
 pub mod parameters;
 pub mod policy;
 pub mod run_context;

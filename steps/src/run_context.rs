@@ -77,6 +77,9 @@ pub struct RunContext {
     /// Why steps of each scenario were not judged (the candidate lacks the
     /// evidence), shared with the verdict writer.
     pub unjudged: Unjudged,
+    /// Paths the selected scenarios' steps name: every gathering stats and
+    /// hashes them beside the policy's own (set once, before any scenario).
+    named_paths: std::sync::OnceLock<Vec<String>>,
     /// How many scenarios and cluster starts at once (set by the runner).
     limits: std::sync::OnceLock<Limits>,
 }
@@ -125,8 +128,14 @@ impl RunContext {
             versions: Mutex::new(Default::default()),
             phases: Mutex::new(Vec::new()),
             unjudged: Default::default(),
+            named_paths: std::sync::OnceLock::new(),
             limits: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Declares the paths the selected scenarios name; the first call wins.
+    pub fn declare_paths(&self, paths: Vec<String>) {
+        let _ = self.named_paths.set(paths);
     }
 
     /// Sets how many scenarios may run on the shared cluster and how many may
@@ -270,7 +279,7 @@ impl RunContext {
         }
         Ok(Arc::new(LiveCluster {
             cluster: crate::engine::Engine::new(cluster),
-            facts: FactCache::default(),
+            facts: FactCache::for_paths(self.named_paths.get().cloned().unwrap_or_default()),
             probe_turn: Default::default(),
             lane,
             corosync_floor: OnceLock::new(),

@@ -169,12 +169,17 @@ pub async fn run(ctx: Arc<RunContext>, options: RunOptions) -> anyhow::Result<Re
     let collected = writer.collected.clone();
     ctx.set_limits(options.concurrency, options.own_clusters);
     let durations = if ctx.is_live() { Durations::load_from(options.durations.clone()) } else { Durations::default() };
+    let mut orders = Vec::new();
     for source in &options.features {
         let selection = selection.clone();
         let filter = move |feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, scenario: &gherkin::Scenario| {
             selection.takes(feature, rule, scenario)
         };
-        let scenarios = StartOrder::parse(source, &filter, &durations, &params).await?;
+        orders.push((source, StartOrder::parse(source, &filter, &durations, &params).await?));
+    }
+    // Facts are gathered for exactly what the scenarios name, beside the policy's own paths.
+    ctx.declare_paths(crate::named_paths::of(orders.iter().flat_map(|(_, order)| order.parts.iter().map(|(_, f)| f))));
+    for (source, scenarios) in orders {
         run_source(&ctx, source, scenarios, writer.clone()).await;
     }
     let scenarios_done = std::time::Instant::now();

@@ -172,7 +172,7 @@ async fn key_identical(world: &mut PolicyWorld, path: String) -> anyhow::Result<
     // Node names by the key's hash; a node with no hash gathered is the harness's gap, never a match.
     let mut holders: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for node in &facts.nodes {
-        match node.files.get(&path) {
+        match world.infra(node.file(&path).map_err(anyhow::Error::from))? {
             None => violations.add(Finding::new(subject(node), format!("{}: {path} does not exist", place(node)))),
             Some(file) => match &file.sha256 {
                 Some(hash) => holders.entry(hash.clone()).or_default().push(node.name.clone()),
@@ -201,7 +201,7 @@ async fn key_size(world: &mut PolicyWorld, path: String, min: u64, max: u64) -> 
     let facts = world.facts().await?;
     let mut violations = Violations::default();
     for node in &facts.nodes {
-        match node.files.get(&path) {
+        match world.infra(node.file(&path).map_err(anyhow::Error::from))? {
             None => violations.add(Finding::new(subject(node), format!("{}: {path} does not exist", place(node)))),
             Some(file) if !(min..=max).contains(&file.size) => violations
                 .add(Finding::new(subject(node), format!("{}: {path} is {} bytes, outside {min}..={max}", place(node), file.size))),

@@ -48,6 +48,37 @@ pub struct NodeFacts {
     /// The firewall: `nft list ruleset` (live), or the candidate's
     /// /etc/nftables.conf when it loads it at boot (static).
     pub nft: Option<String>,
+    /// The paths a live gathering asked about (and their directories'
+    /// entries); None where the facts are the candidate's whole (its files,
+    /// a capture), in which a path not held is known absent.
+    pub asked: Option<std::collections::BTreeSet<String>>,
+}
+
+/// A step asked for a path that no gathering asked about: the harness's gap,
+/// never an absent file.
+#[derive(Debug)]
+pub struct NotGathered(pub String);
+
+impl std::fmt::Display for NotGathered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} was not gathered from the nodes (not among the paths the run's scenarios name)", self.0)
+    }
+}
+
+impl std::error::Error for NotGathered {}
+
+impl NodeFacts {
+    /// The path's stat: Some, None when it is known absent, or Err when it
+    /// was never asked about.
+    pub fn file(&self, path: &str) -> Result<Option<&FileFact>, NotGathered> {
+        let asked = |set: &std::collections::BTreeSet<String>| {
+            set.contains(path) || std::path::Path::new(path).parent().is_some_and(|d| set.contains(&d.display().to_string()))
+        };
+        match &self.asked {
+            Some(set) if !asked(set) => Err(NotGathered(path.to_string())),
+            _ => Ok(self.files.get(path)),
+        }
+    }
 }
 
 /// Facts for one scenario's view of the system.
@@ -171,9 +202,9 @@ impl Facts {
     }
 
     /// Facts from every node of a running cluster: one command per node, plus the CIB once.
-    pub async fn from_cluster(cluster: &Cluster) -> anyhow::Result<Facts> {
+    pub async fn from_cluster(cluster: &Cluster, named: &[String]) -> anyhow::Result<Facts> {
         let names = cluster.node_names();
-        let gathers = names.iter().map(|node| gather_node(cluster, node));
+        let gathers = names.iter().map(|node| gather_node(cluster, node, named));
         let nodes = futures_util::future::try_join_all(gathers).await?;
         let cib = cluster.exec(names[0], &["cibadmin", "--query"]).await?;
         if !cib.success() {
@@ -251,12 +282,15 @@ echo '### corosync.conf'
 base64 -w0 /etc/corosync/corosync.conf 2>/dev/null; echo
 "#;
 
-async fn gather_node(cluster: &Cluster, node: &str) -> anyhow::Result<NodeFacts> {
+async fn gather_node(cluster: &Cluster, node: &str, named: &[String]) -> anyhow::Result<NodeFacts> {
     let script = GATHER.replace("__PACKAGES__", &PACKAGES.join(" ")).replace("__READ__", &TEXT_GLOBS.join(" "));
     let mut cmd: Vec<&str> = vec!["bash", "-c", &script, "gather"];
     cmd.extend_from_slice(WATCHED_PATHS);
+    cmd.extend(named.iter().map(String::as_str).filter(|p| !WATCHED_PATHS.contains(p)));
     let out = cluster.exec(node, &cmd).await?;
-    parse_gather(node, &out.stdout).with_context(|| format!("reading facts from {node}"))
+    let mut facts = parse_gather(node, &out.stdout).with_context(|| format!("reading facts from {node}"))?;
+    facts.asked = Some(cmd[4..].iter().map(|p| p.to_string()).collect());
+    Ok(facts)
 }
 
 fn parse_gather(node: &str, text: &str) -> anyhow::Result<NodeFacts> {
@@ -337,9 +371,16 @@ fn parse_gather(node: &str, text: &str) -> anyhow::Result<NodeFacts> {
 #[derive(Default)]
 pub struct FactCache {
     facts: tokio::sync::Mutex<Option<Arc<Facts>>>,
+    /// Paths the run's scenarios name, gathered beside [`WATCHED_PATHS`].
+    named: Vec<String>,
 }
 
 impl FactCache {
+    /// A cache whose gatherings also stat and hash `named`.
+    pub fn for_paths(named: Vec<String>) -> FactCache {
+        FactCache { facts: Default::default(), named }
+    }
+
     /// The cached facts, or fresh ones with the time gathering took.
     pub async fn get_or_gather(&self, cluster: &Cluster) -> anyhow::Result<(Arc<Facts>, Option<std::time::Duration>)> {
         let mut slot = self.facts.lock().await;
@@ -347,7 +388,7 @@ impl FactCache {
             return Ok((facts.clone(), None));
         }
         let started = std::time::Instant::now();
-        let facts = Arc::new(Facts::from_cluster(cluster).await?);
+        let facts = Arc::new(Facts::from_cluster(cluster, &self.named).await?);
         *slot = Some(facts.clone());
         Ok((facts, Some(started.elapsed())))
     }
