@@ -70,16 +70,20 @@ async fn files_in_dir_owned(world: &mut PolicyWorld, dir: String, owner: String,
 }
 
 /// Every reading of a cluster option that matters: by the Pacemaker the
-/// candidate runs (the running one; else the declared distribution's; else
-/// the one that wrote the CIB, as its `dc-version` says), by the one that
-/// wrote the CIB, and by 3.0.2 and later, which read the `fencing-*` names
-/// (a CIB judged before an upgrade must hold under all of them).
+/// candidate runs (the running one; else the declared distribution's; else,
+/// for a pacemaker-4 CIB only 3.x can load, the one that wrote it), by the
+/// one that wrote the CIB (its `dc-version`), and by 3.0.2 and later, which
+/// read the `fencing-*` names (a CIB judged before an upgrade must hold
+/// under all of them).
 async fn option_readings(world: &mut PolicyWorld, name: &str) -> anyhow::Result<Vec<Reading>> {
     let cib = world.cib().await?;
     let origin = world.facts().await?.cib_origin.clone();
     let writer = if world.ctx.is_live() { None } else { writer(&cib, &origin) };
+    // A CIB that Pacemaker 2 can still load (a schema before pacemaker-4)
+    // may yet be read by a 2.x node, mid-upgrade: judged for the target too.
+    let only_3 = cib.validate_with.as_deref().is_some_and(|s| s.starts_with("pacemaker-4"));
     let mut versions = match &writer {
-        Some((wrote, _)) if !world.ctx.candidate.distro_declared => vec![*wrote],
+        Some((wrote, _)) if !world.ctx.candidate.distro_declared && only_3 => vec![*wrote],
         Some((wrote, _)) => vec![world.target_pacemaker(), *wrote],
         None => vec![world.target_pacemaker()],
     };
