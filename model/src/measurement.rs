@@ -24,6 +24,9 @@ pub enum Kind {
     QuorumLoss,
     /// One node of a rolling upgrade replaced and the cluster whole again.
     UpgradeStep,
+    /// A window of packet loss on corosync's port ridden out (or how far
+    /// into it the cluster held), with corosync's retransmits in its line.
+    PacketLoss,
 }
 
 impl Kind {
@@ -36,6 +39,7 @@ impl Kind {
             Kind::Fencing => "fencing",
             Kind::QuorumLoss => "stop without quorum",
             Kind::UpgradeStep => "upgrade step",
+            Kind::PacketLoss => "packet loss",
         }
     }
 

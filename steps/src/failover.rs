@@ -1,8 +1,9 @@
 //! High availability under real faults: a node killed, a daemon killed or
-//! hung, a monitor failing, a node cut off. Timing is polled at 250 ms from
+//! hung, a monitor failing, a node cut off, packets lost. Timing is polled at 250 ms from
 //! the floor corosync itself imposes (token + consensus after the fault) to
 //! the resource running again.
 
+mod loss;
 mod placement;
 mod timing;
 

@@ -52,6 +52,30 @@ pub enum Verb {
     AwaitBoot {
         seconds: u64,
     },
+    /// Drops `percent` % of the UDP datagrams to ports `first..=last`, on the
+    /// way in and on the way out, with an nftables table of the harness's own
+    /// (`inet pcmk_loss`, before any table of the candidate's); a second call
+    /// replaces the first. Not a verb of the supervisor: `nft` itself.
+    PacketLoss {
+        percent: u8,
+        first: u16,
+        last: u16,
+    },
+}
+
+/// The harness's own nftables table: the candidate's ruleset is left as it is.
+const LOSS_TABLE: &str = "inet pcmk_loss";
+
+/// The ruleset of [`Verb::PacketLoss`]: the table made (so that it can be
+/// deleted), deleted and made again with a chain on input and on output.
+fn loss_ruleset(percent: u8, first: u16, last: u16) -> String {
+    let ports = if first == last { first.to_string() } else { format!("{first}-{last}") };
+    let chain = |hook: &str| {
+        format!(
+            "  chain {hook} {{\n    type filter hook {hook} priority -200; policy accept;\n    udp dport {ports} numgen random mod 100 < {percent} drop\n  }}\n"
+        )
+    };
+    format!("table {LOSS_TABLE}\ndelete table {LOSS_TABLE}\ntable {LOSS_TABLE} {{\n{}{}}}\n", chain("input"), chain("output"))
 }
 
 impl Verb {
@@ -61,6 +85,10 @@ impl Verb {
             Verb::Service(ServiceAction::Pause, service) => {
                 let pause = format!("read -r pid < {STATE}/\"$1\".pid && kill -STOP \"$pid\"");
                 return ["bash", "-c", &pause, "pcmk-node-pause", service.as_str()].map(String::from).to_vec();
+            }
+            Verb::PacketLoss { percent, first, last } => {
+                let ruleset = loss_ruleset(percent, first, last);
+                return ["bash", "-c", "nft -f - <<< \"$1\"", "pcmk-node-loss", &ruleset].map(String::from).to_vec();
             }
             Verb::Service(action, service) => vec![action.as_str().into(), service.as_str().into()],
             Verb::Status => vec!["status".into()],
@@ -115,5 +143,21 @@ mod tests {
         assert_eq!(argv[..2], ["bash", "-c"]);
         assert!(argv[2].contains("/run/pcmk-node/\"$1\".pid") && argv[2].contains("kill -STOP"), "{argv:?}");
         assert_eq!(argv[4], "corosync");
+    }
+
+    /// Packet loss is a table of the harness's own that drops a share of
+    /// corosync's UDP both ways, and replaces itself when called again.
+    #[test]
+    fn packet_loss_drops_a_share_of_udp_both_ways() {
+        let argv = Verb::PacketLoss { percent: 30, first: 5405, last: 5406 }.argv();
+        assert_eq!(argv[..3], ["bash", "-c", "nft -f - <<< \"$1\""]);
+        let ruleset = &argv[4];
+        assert!(ruleset.starts_with("table inet pcmk_loss\ndelete table inet pcmk_loss\ntable inet pcmk_loss {\n"), "{ruleset}");
+        for hook in ["input", "output"] {
+            assert!(ruleset.contains(&format!("chain {hook} {{\n    type filter hook {hook} priority -200; policy accept;")), "{ruleset}");
+        }
+        assert_eq!(ruleset.matches("udp dport 5405-5406 numgen random mod 100 < 30 drop").count(), 2, "{ruleset}");
+        let one = Verb::PacketLoss { percent: 10, first: 5405, last: 5405 }.argv();
+        assert!(one[4].contains("udp dport 5405 numgen random mod 100 < 10 drop"), "{}", one[4]);
     }
 }
