@@ -450,7 +450,8 @@ async fn a_cluster_rides_out_packet_loss_on_corosyncs_port() {
     assert_eq!(windows.len(), 1, "{:?}", report.measurements);
     for window in windows {
         assert!(window.what.contains("ridden out") && window.what.contains("corosync retransmitted"), "{window}");
-        assert!(window.within_slo() == Some(true) && window.floor.is_some(), "{window:?}");
+        // A window ridden out is as long as asked; no corosync floor applies to it.
+        assert!(window.within_slo() == Some(true) && window.floor.is_none(), "{window:?}");
     }
 }
 
