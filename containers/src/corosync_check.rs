@@ -11,7 +11,7 @@
 //! itself in the nodelist; a refusal that only says it did not is this
 //! container's, not the candidate's, and is not reported.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::candidate::Candidate;
@@ -19,6 +19,7 @@ use crate::cluster::{run_tool_with, ToolGrant};
 use crate::error::InputError;
 use crate::image::NodeImage;
 use crate::Docker;
+use pcmk_model::corosync_conf::CorosyncConf;
 
 const CONF: &str = "/tmp/corosync-check/corosync.conf";
 
@@ -28,39 +29,62 @@ const NOT_ITS_WORDS: &[&str] = &["Corosync Cluster Engine exiting with status"];
 /// corosync's words when it only failed to find this container in the nodelist.
 const NOT_LOCAL: &str = "No valid name found for local host";
 
-const SCRIPT: &str = r#"set -u
-while read -r a; do
+/// Shell that makes the addresses listed in `$PLACE/local` this container's
+/// own (on the loopback) and resolves the names in `$PLACE/hosts`.
+const PLACE_SCRIPT: &str = r#"while read -r a; do
   case "$a" in *:*) ip -6 addr add "$a/128" dev lo 2>/dev/null ;; *) ip addr add "$a/32" dev lo 2>/dev/null ;; esac
-done < /tmp/corosync-check/local
-cat /tmp/corosync-check/hosts >> /etc/hosts
+done < "$PLACE/local"
+cat "$PLACE/hosts" >> /etc/hosts
+"#;
+
+const SCRIPT: &str = r#"set -u
 while read -r d; do mkdir -p "$d"; done < /tmp/corosync-check/dirs
 mkdir -p /var/lib/corosync /run/corosync
 corosync -t -c /tmp/corosync-check/corosync.conf 2>&1 </dev/null
 echo "exit $?"
 "#;
 
-/// Addresses to make local (the first node's) and names to resolve.
-fn placement(candidate: &Candidate) -> (Vec<String>, String) {
-    let mut local = Vec::new();
-    let mut hosts = String::new();
-    let mut names: BTreeMap<String, String> = BTreeMap::new();
-    for (index, node) in candidate.corosync_conf().nodes().iter().enumerate() {
-        for (_, addr) in &node.addrs {
-            let ip = if addr.parse::<std::net::IpAddr>().is_ok() {
-                addr.clone()
-            } else {
-                let next = format!("10.254.{}.{}", names.len() / 250, names.len() % 250 + 1);
-                names.entry(addr.clone()).or_insert(next).clone()
-            };
-            if index == 0 {
-                local.push(ip);
+/// Where corosync finds itself in one container: each corosync.conf's first
+/// node's addresses made local, every node name resolvable (to addresses of
+/// 10.254.0.0/16, one per name).
+#[derive(Debug, Default, Clone)]
+pub struct Placement {
+    local: BTreeSet<String>,
+    names: BTreeMap<String, String>,
+}
+
+impl Placement {
+    /// Takes in one corosync.conf's nodelist.
+    pub fn add(&mut self, conf: &CorosyncConf) {
+        for (index, node) in conf.nodes().iter().enumerate() {
+            for (_, addr) in &node.addrs {
+                let ip = if addr.parse::<std::net::IpAddr>().is_ok() {
+                    addr.clone()
+                } else {
+                    let next = format!("10.254.{}.{}", self.names.len() / 250, self.names.len() % 250 + 1);
+                    self.names.entry(addr.clone()).or_insert(next).clone()
+                };
+                if index == 0 {
+                    self.local.insert(ip);
+                }
             }
         }
     }
-    for (name, ip) in names {
-        hosts.push_str(&format!("{ip} {name}\n"));
+
+    /// The file `PLACE_SCRIPT` reads as `$PLACE/local`.
+    pub fn local(&self) -> String {
+        self.local.iter().map(|a| format!("{a}\n")).collect()
     }
-    (local, hosts)
+
+    /// The file `PLACE_SCRIPT` reads as `$PLACE/hosts`.
+    pub fn hosts(&self) -> String {
+        self.names.iter().map(|(name, ip)| format!("{ip} {name}\n")).collect()
+    }
+
+    /// The shell that places a container, for `$PLACE` the directory of the two files.
+    pub fn script(place: &str) -> String {
+        format!("PLACE={place}\n{PLACE_SCRIPT}")
+    }
 }
 
 /// The directories of the log files corosync.conf names: a node has them.
@@ -94,8 +118,10 @@ pub async fn corosync_accepts(docker: &Docker, image: &NodeImage, candidate: &Ca
     let key_path = crate::corosync_semantics::key_path(candidate.corosync_conf());
     // The candidate's key as it is; else one of a good size, as the harness generates.
     let key = candidate.file_at(&key_path).map(|f| f.content.clone()).unwrap_or_else(|| vec![0x5a; 256]);
-    let (local, hosts) = placement(candidate);
-    let local = local.join("\n") + "\n";
+    let mut placement = Placement::default();
+    placement.add(candidate.corosync_conf());
+    let (local, hosts) = (placement.local(), placement.hosts());
+    let script = format!("{}{}", Placement::script("/tmp/corosync-check"), SCRIPT);
     let dirs = log_dirs(candidate);
     let files: Vec<(&str, &[u8])> = vec![
         (CONF, &conf.content),
@@ -105,7 +131,7 @@ pub async fn corosync_accepts(docker: &Docker, image: &NodeImage, candidate: &Ca
         ("/tmp/corosync-check/dirs", dirs.as_bytes()),
     ];
     let grant = ToolGrant { cap_add: vec!["NET_ADMIN".into()], ..ToolGrant::default() };
-    let out = run_tool_with(docker, image, &files, "root", &["bash", "-c", SCRIPT], &grant).await?;
+    let out = run_tool_with(docker, image, &files, "root", &["bash", "-c", &script], &grant).await?;
     let status = out.stdout.lines().rev().find_map(|l| l.strip_prefix("exit ")).unwrap_or("?").trim().to_string();
     if status == "0" {
         return Ok(());
@@ -126,6 +152,16 @@ pub async fn corosync_accepts(docker: &Docker, image: &NodeImage, candidate: &Ca
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_node_is_made_local_and_every_name_resolvable() {
+        let text = "nodelist {\n node {\n ring0_addr: alpha\n ring1_addr: fd00::1\n nodeid: 1\n }\n node {\n ring0_addr: beta\n nodeid: 2\n }\n}\n";
+        let mut placement = Placement::default();
+        placement.add(&CorosyncConf::parse(text, Path::new("corosync.conf")).unwrap());
+        assert_eq!(placement.local(), "10.254.0.1\nfd00::1\n");
+        assert_eq!(placement.hosts(), "10.254.0.1 alpha\n10.254.0.2 beta\n");
+        assert!(Placement::script("/p").starts_with("PLACE=/p\n"));
+    }
 
     #[test]
     fn corosync_s_words_are_kept_and_its_noise_dropped() {

@@ -154,6 +154,37 @@ pub fn readings(cib: &CibFacts, origin: &str, name: &str, versions: &[Pacemaker]
     out
 }
 
+/// A cluster option as one reading finds it: the name it is set by, the raw
+/// value (None when unset), how, where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionValue {
+    pub name: String,
+    pub raw: Option<String>,
+    pub how: String,
+    pub place: Option<pcmk_model::finding::Place>,
+}
+
+/// Every value an option takes in this CIB for the Pacemakers in `versions`,
+/// where `names` are its spellings, oldest first: the first name's readings,
+/// set or not, and the others' where they are set (the newer names a
+/// Pacemaker reads instead, where it knows them).
+pub fn values(cib: &CibFacts, origin: &str, names: &[&str], versions: &[Pacemaker]) -> Vec<OptionValue> {
+    let mut out: Vec<OptionValue> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        for reading in readings(cib, origin, name, versions) {
+            let raw = (!reading.value.is_empty()).then(|| reading.value.clone());
+            if i > 0 && raw.is_none() {
+                continue;
+            }
+            let value = OptionValue { name: name.to_string(), raw, how: reading.how, place: reading.place };
+            if !out.iter().any(|o| o.name == value.name && o.raw == value.raw) {
+                out.push(value);
+            }
+        }
+    }
+    out
+}
+
 fn read(cib: &CibFacts, origin: &str, name: &str, version: Pacemaker, with_rules: bool) -> Reading {
     let Some(spec) = spec(name, version) else {
         // Not an option this module knows: the first value as written, else unset.

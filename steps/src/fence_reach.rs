@@ -10,13 +10,16 @@
 //! time (its `list` or `status`), which no file records. A device disabled in
 //! the CIB (`target-role=Stopped`) reaches none. A `fencing-level` whose
 //! devices are all configured and enabled reaches its `target`. A nonzero
-//! `stonith-watchdog-timeout` lets every node fence itself by watchdog (SBD),
+//! `stonith-watchdog-timeout` (in every reading Pacemaker can make of the CIB)
+//! lets every node fence itself by watchdog (SBD),
 //! and an SBD device (`fence_sbd`, `external/sbd`) reaches every node with a
 //! slot on its disk.
 
 use cucumber::then;
 
+use crate::cluster_options::Pacemaker;
 use crate::facts::{CibFacts, Primitive};
+use crate::sbd::watchdog_fencing_in_every_reading;
 use crate::support::Violations;
 use crate::world::PolicyWorld;
 use pcmk_model::finding::{Finding, Place, Subject};
@@ -62,17 +65,10 @@ fn reach(device: &Primitive) -> Reach {
     }
 }
 
-/// A nonzero `stonith-watchdog-timeout`, as written (`0`, `0s` and unset are off).
-fn watchdog_timeout(cib: &CibFacts) -> Option<String> {
-    let value = cib.property_sets.iter().flat_map(|s| s.pairs.iter()).find(|p| p.0 == "stonith-watchdog-timeout")?.1.trim().to_string();
-    let digits: String = value.chars().take_while(|c| c.is_ascii_digit() || *c == '-').collect();
-    (!value.is_empty() && !matches!(digits.parse::<i64>(), Ok(0))).then_some(value)
-}
-
 /// The judgement: the nodes no enabled device or level reaches, or why it
 /// cannot be told from the files.
-fn unreached(cib: &CibFacts, nodes: &[String]) -> Result<Vec<String>, String> {
-    if watchdog_timeout(cib).is_some() {
+fn unreached(cib: &CibFacts, origin: &str, versions: &[Pacemaker], nodes: &[String]) -> Result<Vec<String>, String> {
+    if watchdog_fencing_in_every_reading(cib, origin, versions) {
         return Ok(Vec::new());
     }
     let devices: Vec<&Primitive> = cib.primitives.iter().filter(|p| p.class == "stonith").collect();
@@ -142,7 +138,9 @@ async fn every_node_fenceable(world: &mut PolicyWorld) -> anyhow::Result<()> {
     }
     let origin = world.facts().await?.cib_origin.clone();
     let subject = if world.ctx.is_live() { Subject::Cluster } else { Subject::Candidate };
-    match unreached(&cib, &nodes) {
+    let mut versions = vec![world.target_pacemaker(), Pacemaker::V3_0_2];
+    versions.dedup();
+    match unreached(&cib, &origin, &versions, &nodes) {
         Err(reason) => {
             world.not_judged(reason);
             Ok(())
@@ -194,6 +192,23 @@ mod tests {
         vec!["node1".into(), "node2".into(), "node3".into()]
     }
 
+    fn judge(cib: &CibFacts) -> Result<Vec<String>, String> {
+        unreached(cib, "cib.xml", &[Pacemaker::V2_1, Pacemaker::V3_0_2], &nodes())
+    }
+
+    /// The set Pacemaker reads first decides, not the first in the file:
+    /// cib-bootstrap-options turning the watchdog off wins over a set before it.
+    #[test]
+    fn watchdog_fencing_is_read_as_pacemaker_orders_the_sets() {
+        let sets = "<cluster_property_set id=\"extra\"><nvpair id=\"w1\" name=\"stonith-watchdog-timeout\" value=\"10s\"/></cluster_property_set>\
+                    <cluster_property_set id=\"cib-bootstrap-options\"><nvpair id=\"w0\" name=\"stonith-watchdog-timeout\" value=\"0\"/></cluster_property_set>";
+        assert_eq!(judge(&cib("", sets)).unwrap().len(), 3);
+        // Set under the newer name alone, a 2.1 node does not read it: not every reading fences.
+        let newer =
+            "<cluster_property_set id=\"o\"><nvpair id=\"w\" name=\"fencing-watchdog-timeout\" value=\"10s\"/></cluster_property_set>";
+        assert_eq!(judge(&cib("", newer)).unwrap().len(), 3);
+    }
+
     #[test]
     fn a_node_no_device_names_is_unreached() {
         let c = cib(
@@ -201,25 +216,25 @@ mod tests {
                 .concat(),
             "",
         );
-        assert_eq!(unreached(&c, &nodes()), Ok(vec!["node3".to_string()]));
+        assert_eq!(judge(&c), Ok(vec!["node3".to_string()]));
     }
 
     #[test]
     fn a_disabled_device_reaches_no_node() {
         let stopped = "<meta_attributes id=\"m\"><nvpair id=\"m1\" name=\"target-role\" value=\"Stopped\"/></meta_attributes>";
         let c = cib(&device("f1", &nvpair("a", "pcmk_host_list", "node1 node2 node3"), stopped), "");
-        assert_eq!(unreached(&c, &nodes()).unwrap().len(), 3);
+        assert_eq!(judge(&c).unwrap().len(), 3);
     }
 
     #[test]
     fn host_check_none_and_watchdog_reach_every_node() {
         let c = cib(&device("f1", &nvpair("a", "pcmk_host_check", "none"), ""), "");
-        assert_eq!(unreached(&c, &nodes()), Ok(vec![]));
+        assert_eq!(judge(&c), Ok(vec![]));
         let watchdog =
             "<cluster_property_set id=\"o\"><nvpair id=\"w\" name=\"stonith-watchdog-timeout\" value=\"10s\"/></cluster_property_set>";
-        assert_eq!(unreached(&cib("", watchdog), &nodes()), Ok(vec![]));
+        assert_eq!(judge(&cib("", watchdog)), Ok(vec![]));
         let off = "<cluster_property_set id=\"o\"><nvpair id=\"w\" name=\"stonith-watchdog-timeout\" value=\"0\"/></cluster_property_set>";
-        assert_eq!(unreached(&cib("", off), &nodes()).unwrap().len(), 3);
+        assert_eq!(judge(&cib("", off)).unwrap().len(), 3);
     }
 
     #[test]
@@ -228,7 +243,7 @@ mod tests {
             &[device("f1", &nvpair("a", "pcmk_host_list", "node1"), ""), device("f2", &nvpair("b", "ipaddr", "10.0.0.9"), "")].concat(),
             "",
         );
-        let why = unreached(&c, &nodes()).unwrap_err();
+        let why = judge(&c).unwrap_err();
         assert!(why.contains("node2, node3") && why.contains("f2 names no hosts"), "{why}");
     }
 
@@ -236,6 +251,6 @@ mod tests {
     fn a_fencing_level_reaches_its_target() {
         let topology = "<fencing-topology><fencing-level id=\"l1\" target=\"node3\" index=\"1\" devices=\"f1\"/></fencing-topology>";
         let c = cib_with_topology(&device("f1", &nvpair("a", "pcmk_host_list", "node1 node2"), ""), "", topology);
-        assert_eq!(unreached(&c, &nodes()), Ok(vec![]));
+        assert_eq!(judge(&c), Ok(vec![]));
     }
 }

@@ -2,6 +2,8 @@
 //! start (its own log of the transport and crypto it set up) what it reads.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use pcmk_containers::corosync_check::Placement;
 use std::path::Path;
 
 use pcmk_containers::corosync_semantics as semantics;
@@ -45,8 +47,6 @@ fn crypto_lines(conf: &str) -> String {
 }
 
 const SCRIPT: &str = r#"set -u
-while read -r a; do ip addr add "$a/32" dev lo 2>/dev/null || true; done < /oracle/local
-cat /oracle/hosts >> /etc/hosts
 mkdir -p /var/lib/corosync /var/log/corosync /run/corosync
 for d in /oracle/c/*/; do
   id=$(basename "$d")
@@ -81,8 +81,7 @@ const LOGGING: &str = "\nlogging {\n    to_stderr: yes\n    to_logfile: no\n    
 /// and names that make its first node this host.
 pub fn files(cases: &[CorosyncCase]) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
-    let mut local = BTreeSet::new();
-    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut placement = Placement::default();
     let mut started = BTreeSet::new();
     for (n, case) in cases.iter().enumerate() {
         let dir = format!("/oracle/c/{n:05}");
@@ -93,32 +92,21 @@ pub fn files(cases: &[CorosyncCase]) -> Vec<(String, Vec<u8>)> {
         if started.insert(crypto_lines(&case.conf)) {
             files.push((format!("{dir}/start"), Vec::new()));
         }
-        let Ok(conf) = CorosyncConf::parse(&case.conf, Path::new("c")) else { continue };
-        for (index, node) in conf.nodes().iter().enumerate() {
-            for (_, addr) in &node.addrs {
-                let ip = if addr.parse::<std::net::IpAddr>().is_ok() {
-                    addr.clone()
-                } else {
-                    let next = format!("10.33.{}.{}", names.len() / 250, names.len() % 250 + 1);
-                    names.entry(addr.clone()).or_insert(next).clone()
-                };
-                if index == 0 && ip.parse::<std::net::Ipv4Addr>().is_ok() {
-                    local.insert(ip);
-                }
-            }
+        if let Ok(conf) = CorosyncConf::parse(&case.conf, Path::new("c")) {
+            placement.add(&conf);
         }
     }
-    let hosts: String = names.iter().map(|(name, ip)| format!("{ip} {name}\n")).collect();
-    files.push(("/oracle/hosts".into(), hosts.into_bytes()));
-    files.push(("/oracle/local".into(), local.into_iter().map(|a| a + "\n").collect::<String>().into_bytes()));
+    files.push(("/oracle/hosts".into(), placement.hosts().into_bytes()));
+    files.push(("/oracle/local".into(), placement.local().into_bytes()));
     files.push(("/oracle/logging".into(), LOGGING.as_bytes().to_vec()));
     files
 }
 
-pub fn script() -> &'static str {
-    SCRIPT
+/// The batch's shell: the placement of every case's first node (the engine's
+/// own, as `run`'s pre-flight places the candidate), then each case.
+pub fn script() -> String {
+    format!("{}{SCRIPT}", Placement::script("/oracle"))
 }
-
 /// corosync's reading of case `n` from the batch's answers ([`super::batch::tab_lines`]).
 pub fn corosync(answers: &BTreeMap<(String, String), Vec<String>>, n: usize) -> Option<Reading> {
     let id = format!("{n:05}");

@@ -59,7 +59,7 @@ async fn corosync_and_lint_read_corosync_conf_alike() {
         async move {
             let image = common::node_image(&docker, distro).await;
             let started = std::time::Instant::now();
-            let answers = batch::tab_lines(&batch::ask(&docker, &image, files, corosync::script(), "root", &["NET_ADMIN"]).await);
+            let answers = batch::tab_lines(&batch::ask(&docker, &image, files, &corosync::script(), "root", &["NET_ADMIN"]).await);
             eprintln!("oracle: corosync on {} answered in {:.1} s", image.tag, started.elapsed().as_secs_f64());
             (image.tag, answers)
         }

@@ -108,15 +108,16 @@ mod timeouts;
 
 use cucumber::then;
 
-use crate::cluster_options::{readings, Pacemaker};
+use crate::cluster_options::{values, OptionValue, Pacemaker};
 use crate::facts::{CibFacts, Primitive};
 use crate::support::Violations;
 use crate::world::PolicyWorld;
-use pcmk_model::finding::{Finding, Place, Subject};
+use pcmk_model::finding::{Finding, Subject};
 
 use config::Config;
 use context::context;
 use fencing::{can_fence, device_count, watches_pacemaker};
+pub(crate) use timeouts::watchdog_fencing_in_every_reading;
 use timeouts::{disk_timeouts, diskless_timeouts};
 
 /// Fence agents that fence through SBD's disk slots.
@@ -131,15 +132,6 @@ pub(crate) struct NodeConfig {
     config: Config,
     /// What a capture's `sbd -d DEV dump` printed on the node, if it ran.
     dump: Option<String>,
-}
-
-/// A cluster option as one reading finds it: the raw value (None when unset), how, where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct OptionValue {
-    name: String,
-    raw: Option<String>,
-    how: String,
-    place: Option<Place>,
 }
 
 /// Everything the SBD steps judge.
@@ -172,24 +164,9 @@ impl Judgement {
 }
 
 impl Sbd {
-    /// Every value the options take in this CIB: the first name's readings,
-    /// set or not, and the others' where they are set (the newer names a
-    /// Pacemaker reads instead, where it knows them).
+    /// Every value the options take in this CIB (`cluster_options::values`).
     fn option(&self, names: &[&str]) -> Vec<OptionValue> {
-        let mut out: Vec<OptionValue> = Vec::new();
-        for (i, name) in names.iter().enumerate() {
-            for reading in readings(&self.cib, &self.origin, name, &self.versions) {
-                let raw = (!reading.value.is_empty()).then(|| reading.value.clone());
-                if i > 0 && raw.is_none() {
-                    continue;
-                }
-                let value = OptionValue { name: name.to_string(), raw, how: reading.how, place: reading.place };
-                if !out.iter().any(|o| o.name == value.name && o.raw == value.raw) {
-                    out.push(value);
-                }
-            }
-        }
-        out
+        values(&self.cib, &self.origin, names, &self.versions)
     }
 
     fn fence_devices(&self) -> impl Iterator<Item = &Primitive> {

@@ -8,6 +8,8 @@ use pcmk_model::finding::{Finding, Place};
 use super::config::crm_get_msec;
 use super::dump::{dump_headers, Header};
 use super::{param, Judgement, NodeConfig, OptionValue, Sbd};
+use crate::cluster_options::{values, Pacemaker};
+use crate::facts::CibFacts;
 use crate::facts::Primitive;
 
 /// Pacemaker's default stonith-timeout.
@@ -41,6 +43,14 @@ pub(super) fn watchdog_fencing(value: &OptionValue) -> WatchdogFencing {
         Some(None) => WatchdogFencing::Auto,
         Some(Some(ms)) => WatchdogFencing::On(ms),
     }
+}
+
+/// Whether watchdog fencing is on in every reading of the CIB (each
+/// Pacemaker in `versions`, with and without its rule-bound sets, by either
+/// name): only then can every node be fenced by its own watchdog.
+pub(crate) fn watchdog_fencing_in_every_reading(cib: &CibFacts, origin: &str, versions: &[Pacemaker]) -> bool {
+    let readings = values(cib, origin, WATCHDOG_TIMEOUT, versions);
+    !readings.is_empty() && readings.iter().all(|v| watchdog_fencing(v) != WatchdogFencing::Off)
 }
 
 /// The msgwait the cluster's SBD fencing waits for: the largest of the
