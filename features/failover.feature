@@ -36,6 +36,38 @@ Feature: Failover and fencing
     When the node running "${failover_resource}" is cut off from the others
     Then "${failover_resource}" runs on at most one side of the partition for 40 seconds
 
+  @live @destructive @critical @slow @SC-24 @CP-10 @CIS-4.1
+  Scenario: A node that hears none of the others never runs the resource beside them
+    In a one-way partition the deaf node's messages still reach the others: the cluster must settle which side runs the resource, and never run it on both.
+    Remediation: keep no-quorum-policy=stop and stonith-enabled=true with a working fence device, so that the majority fences the node it cannot reach.
+    When the node running "${failover_resource}" hears none of the others
+    Then "${failover_resource}" runs on at most one side of the partition for 40 seconds
+
+  @live @destructive @critical @SC-24 @CP-10 @CIS-4.1
+  Scenario: A lost node whose fencing fails never has its resource started elsewhere
+    A node the others lost may still run its resources: until a fencing succeeds, starting them elsewhere runs them twice, so Pacemaker must wait, and say that the fencing failed.
+    Remediation: keep stonith-enabled=true with a fence device for every node, and watch for failed fencing (crm_mon's Failed Fencing Actions, an alert on the fencing event) so that a broken device is mended before it is needed.
+    When every fencing request fails
+    And corosync is paused on the node running "${failover_resource}"
+    Then for 45 seconds "${failover_resource}" runs on no other node while its node is unfenced, and the failed fencing is reported
+
+  @live @destructive @high @slow @SC-24 @CP-10 @CIS-4.1
+  Scenario: A slow fence device still fences, and the resource moves only after it
+    A fence device that takes its time has not fenced until it answers: the resource must wait for it, and a fencing timeout shorter than the device takes turns a slow fencing into one that never succeeds.
+    Remediation: set stonith-timeout (or the device's pcmk_reboot_timeout and pcmk_off_timeout) above the time the device takes to power a node off, with margin.
+    When fencing takes 10 seconds
+    And corosync is paused on the node running "${failover_resource}"
+    Then "${failover_resource}" runs on another node within 60 seconds, only after its node is fenced
+
+  @live @destructive @high @SC-24 @CP-10 @CIS-4.1
+  Scenario: When a node's first fencing level fails, its next level fences it
+    A fence device fails when it is needed most (a dead BMC with the node it sits in): a second level, another device, must then fence the node so that its resources can move.
+    Remediation: give every node a fencing-topology with a second level on another device (for example IPMI first, then a switched PDU), and keep both devices enabled.
+    When the first fencing level fails for every node
+    And corosync is paused on the node running "${failover_resource}"
+    Then "${failover_resource}" runs on another node within ${failover_seconds} seconds
+    And the faulted node was fenced by its next fencing level
+
   @live @destructive @high @SC-24 @CP-10 @CIS-4.1
   Scenario: Corosync crashing on a node does not take the service down
     A crashed membership layer must end in fencing or recovery, never in a service that silently stops.
@@ -68,8 +100,15 @@ Feature: Failover and fencing
     And the faulted node was fenced
 
   @live @destructive @high @SC-5 @CP-10 @CIS-4.1
-  Scenario: A cluster rides out packet loss on corosync's links without fencing or failover
+  Scenario: A cluster rides out 10 % packet loss on corosync's links without fencing or failover
     A lossy network is not a failed node: corosync retransmits within its token timeout, and a cluster that fences or moves its resources over a few lost packets turns a glitch into an outage.
-    Remediation: keep totem token at pcs's default (3000 ms, plus 650 ms per node above two) or longer, and give corosync a second link (ring1_addr) on another network.
+    Remediation: on each knet link ping often and wait long before calling it down (`knet_ping_interval: 150`, `knet_ping_timeout: 3000`, `knet_pong_count: 1` in its totem interface section), let the token survive a run of losses (`token_retransmits_before_loss_const: 10`), keep totem token at pcs's default (3000 ms, plus 650 ms per node above two) or longer, and give corosync a second link (ring1_addr) on another network.
     When 10 % of corosync's packets are dropped on the node running "${failover_resource}"
+    Then for 30 seconds no node is fenced, "${failover_resource}" stays where it runs and every node stays a member
+
+  @live @destructive @high @SC-5 @CP-10 @CIS-4.1
+  Scenario: A cluster rides out 30 % packet loss on corosync's links without fencing or failover
+    A badly lossy link still carries the cluster when knet's heartbeat and the token are given room: with pcs's defaults, two lost pings in a row take the only link down and the node leaves the membership.
+    Remediation: on each knet link ping often and wait long before calling it down (`knet_ping_interval: 150`, `knet_ping_timeout: 3000`, `knet_pong_count: 1` in its totem interface section), let the token survive a run of losses (`token_retransmits_before_loss_const: 10`), keep totem token at pcs's default (3000 ms, plus 650 ms per node above two) or longer, and give corosync a second link (ring1_addr) on another network.
+    When 30 % of corosync's packets are dropped on the node running "${failover_resource}"
     Then for 30 seconds no node is fenced, "${failover_resource}" stays where it runs and every node stays a member

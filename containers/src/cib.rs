@@ -122,6 +122,29 @@ fn refusal(doc: &roxmltree::Document) -> Option<(usize, String)> {
     None
 }
 
+/// Where to give a fence device's stand-in agent the device's own id
+/// (`comply_device`), so that the harness can tell the devices of a fencing
+/// topology apart: in its first instance_attributes without a rule, else in a
+/// set of its own.
+fn device_id_param(text: &str, primitive: roxmltree::Node) -> Option<(std::ops::Range<usize>, String)> {
+    let id = primitive.attribute("id")?;
+    let nvpair = format!("<nvpair id=\"{id}-pcmk-comply-device\" name=\"comply_device\" value=\"{id}\"/>");
+    let sets = primitive.children().filter(|n| n.has_tag_name("instance_attributes"));
+    let (element, content) = match sets.clone().find(|set| !set.children().any(|n| n.has_tag_name("rule"))) {
+        Some(set) => (set, nvpair),
+        None => (primitive, format!("<instance_attributes id=\"{id}-pcmk-comply\">{nvpair}</instance_attributes>")),
+    };
+    let range = element.range();
+    let raw = &text[range.clone()];
+    if raw.ends_with("/>") {
+        // `<x .../>`: its end made `>…</x>`, leaving its attributes (the agent's type among them) where they are.
+        return Some((range.end - 2..range.end, format!(">{content}</{}>", element.tag_name().name())));
+    }
+    // Before the closing tag.
+    let at = range.start + raw.rfind("</")?;
+    Some((at..at, content))
+}
+
 /// The CIB to place on every node before first start, and the settings the harness added.
 /// `placed` are the node paths the candidate places (its own agents run as they are).
 pub fn seed(candidate_cib: Option<(&str, &Path)>, placed: &[String]) -> Result<(String, Vec<HarnessSetting>), InputError> {
@@ -145,6 +168,7 @@ pub fn seed(candidate_cib: Option<(&str, &Path)>, placed: &[String]) -> Result<(
             });
             replacements.push((kind.range_value(), crate::fence::AGENT_TYPE.to_string()));
         }
+        replacements.extend(device_id_param(text, primitive));
     }
     let (stand_ins, stood_in) = crate::stand_in::stand_ins(&doc, placed);
     replacements.extend(stand_ins);
@@ -241,6 +265,24 @@ mod tests {
             assert_eq!(added[0].name, "dc-deadtime");
             assert_eq!(text.contains("stonith-enabled"), cib.contains(r#"name="stonith-enabled" value="true""#));
         }
+    }
+
+    /// Each device's stand-in learns the device's id, in a set without a rule,
+    /// a set of its own, or a self-closing element opened for it.
+    #[test]
+    fn every_fence_device_names_itself_to_the_harness_agent() {
+        let text = r#"<cib><configuration><crm_config/><resources><primitive id="a" class="stonith" type="fence_ipmilan"><instance_attributes id="ia"><rule id="r" score="0"/><nvpair id="p" name="ip" value="1"/></instance_attributes><instance_attributes id="ib"><nvpair id="q" name="ip" value="2"/></instance_attributes></primitive><primitive id="b" class="stonith" type="fence_apc"><operations/></primitive><primitive id="c" class="stonith" type="fence_kdump"/></resources></configuration></cib>"#;
+        let (cib, _) = seed(Some((text, Path::new("cib.xml"))), &[]).unwrap();
+        let doc = roxmltree::Document::parse(&cib).unwrap();
+        let device = |id: &str| {
+            let primitive = doc.descendants().find(|n| n.attribute("id") == Some(id)).unwrap();
+            assert_eq!(primitive.attribute("type"), Some("fence_pcmk_comply"), "{cib}");
+            let pair = primitive.descendants().find(|n| n.attribute("name") == Some("comply_device")).expect("named");
+            (pair.parent().unwrap().attribute("id").unwrap().to_string(), pair.attribute("value").unwrap().to_string())
+        };
+        assert_eq!(device("a"), ("ib".to_string(), "a".to_string()));
+        assert_eq!(device("b"), ("b-pcmk-comply".to_string(), "b".to_string()));
+        assert_eq!(device("c"), ("c-pcmk-comply".to_string(), "c".to_string()));
     }
 
     #[test]

@@ -25,13 +25,36 @@ pub struct FenceAction {
     pub action: String,
     pub at: SystemTime,
     pub succeeded: bool,
+    /// The id of the device in the CIB that asked (`comply_device`), when known.
+    pub device: Option<String>,
 }
 
 /// Follows the nodes' consoles for as long as it lives.
 pub struct FenceWatcher {
     tasks: Vec<JoinHandle<()>>,
     pub actions: Arc<Mutex<Vec<FenceAction>>>,
+    mode: Arc<Mutex<FenceMode>>,
 }
+
+/// How the harness's fence device answers, as fence_dummy's modes in
+/// Pacemaker's cts-fencing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum FenceMode {
+    /// Powers the target off (or restarts it) at once.
+    #[default]
+    Works,
+    /// Answers every request with a failure, powering nothing off.
+    Fails,
+    /// Fails the requests of these devices (their ids in the CIB) as `Fails`
+    /// does; the others work.
+    FailsOn(Vec<String>),
+    /// Waits this long, then powers the target off and answers: a fencer
+    /// whose timeout is shorter has given up by then (the power-off is late).
+    Slow(Duration),
+}
+
+/// The harness's answer while it makes the fence device fail.
+pub const FAILING: &str = "the fence device fails (a scenario made it fail)";
 
 impl Drop for FenceWatcher {
     fn drop(&mut self) {
@@ -45,15 +68,22 @@ impl FenceWatcher {
     /// `nodes`: node name → container name, for every node of the cluster.
     pub fn start(docker: &Docker, nodes: HashMap<String, String>) -> FenceWatcher {
         let actions = Arc::new(Mutex::new(Vec::new()));
+        let mode = Arc::new(Mutex::new(FenceMode::Works));
         let nodes = Arc::new(nodes);
         let tasks = nodes
             .keys()
             .map(|requester| {
                 let (docker, nodes, actions, requester) = (docker.clone(), nodes.clone(), actions.clone(), requester.clone());
-                tokio::spawn(async move { follow(docker, nodes, requester, actions).await })
+                let mode = mode.clone();
+                tokio::spawn(async move { follow(docker, nodes, requester, actions, mode).await })
             })
             .collect();
-        FenceWatcher { tasks, actions }
+        FenceWatcher { tasks, actions, mode }
+    }
+
+    /// How every fencing request is answered from now on.
+    pub fn set_mode(&self, mode: FenceMode) {
+        *self.mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
     }
 
     pub fn actions(&self) -> Vec<FenceAction> {
@@ -62,7 +92,13 @@ impl FenceWatcher {
 }
 
 /// Follows one node's console; a node that was powered off is followed again once it runs.
-async fn follow(docker: Docker, nodes: Arc<HashMap<String, String>>, requester: String, actions: Arc<Mutex<Vec<FenceAction>>>) {
+async fn follow(
+    docker: Docker,
+    nodes: Arc<HashMap<String, String>>,
+    requester: String,
+    actions: Arc<Mutex<Vec<FenceAction>>>,
+    mode: Arc<Mutex<FenceMode>>,
+) {
     let container = nodes[&requester].clone();
     loop {
         let since = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i32 - 1).unwrap_or(0);
@@ -71,10 +107,8 @@ async fn follow(docker: Docker, nodes: Arc<HashMap<String, String>>, requester: 
         while let Some(Ok(chunk)) = stream.next().await {
             for line in chunk.to_string().lines() {
                 if let Some(request) = line.trim().strip_prefix(REQUEST) {
-                    let action = carry_out(&docker, &nodes, &requester, request).await;
-                    if let Some(action) = action {
-                        actions.lock().unwrap_or_else(|e| e.into_inner()).push(action);
-                    }
+                    let now = mode.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    carry_out(&docker, &nodes, &requester, request, now, &actions).await;
                 }
             }
         }
@@ -85,33 +119,57 @@ async fn follow(docker: Docker, nodes: Arc<HashMap<String, String>>, requester: 
     }
 }
 
-async fn carry_out(docker: &Docker, nodes: &HashMap<String, String>, requester: &str, request: &str) -> Option<FenceAction> {
+/// Carries out one request and records it, before the requester hears the
+/// answer: whatever the cluster does on a success comes after the record.
+async fn carry_out(
+    docker: &Docker,
+    nodes: &HashMap<String, String>,
+    requester: &str,
+    request: &str,
+    mode: FenceMode,
+    actions: &Mutex<Vec<FenceAction>>,
+) -> Option<()> {
     let mut words = request.split_whitespace();
     let (id, action, target) = (words.next()?, words.next()?, words.next()?);
     let valid_id = id.chars().all(|c| c.is_ascii_digit() || c == '-');
     if !valid_id {
         return None;
     }
+    let device = words.next().filter(|d| d.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))).map(str::to_string);
+    let fails = match &mode {
+        FenceMode::Fails => true,
+        FenceMode::FailsOn(devices) => device.as_ref().is_some_and(|d| devices.contains(d)),
+        FenceMode::Works | FenceMode::Slow(_) => false,
+    };
     let outcome = match nodes.get(target) {
         None => Err(format!("unknown node {target}")),
-        Some(target_container) => power(docker, target_container, action).await,
+        Some(_) if fails => Err(FAILING.to_string()),
+        Some(target_container) => {
+            if let FenceMode::Slow(delay) = mode {
+                tokio::time::sleep(delay).await;
+            }
+            power(docker, target_container, action).await
+        }
     };
     let answer = match &outcome {
         Ok(()) => "ok".to_string(),
         Err(e) => e.replace(['\n', '\''], " "),
     };
-    // The requester may be the target of its own reboot; then nobody waits for the answer.
-    if target != requester || action != "off" {
-        let write = format!("mkdir -p /run/pcmk-comply-fence && echo '{answer}' > /run/pcmk-comply-fence/{id}.done");
-        let _ = crate::session::exec_in(docker, &nodes[requester], "root", &["sh", "-c", &write]).await;
-    }
-    Some(FenceAction {
+    let record = FenceAction {
         requester: requester.to_string(),
         target: target.to_string(),
         action: action.to_string(),
         at: SystemTime::now(),
         succeeded: outcome.is_ok(),
-    })
+        device,
+    };
+    actions.lock().unwrap_or_else(|e| e.into_inner()).push(record);
+    // The requester may be the target of its own reboot; then nobody waits for the answer.
+    if target != requester || action != "off" {
+        let write = format!("mkdir -p /run/pcmk-comply-fence && echo '{answer}' > /run/pcmk-comply-fence/{id}.done");
+        let _ = crate::session::exec_in(docker, &nodes[requester], "root", &["sh", "-c", &write]).await;
+    }
+    Some(())
 }
 
 async fn power(docker: &Docker, container: &str, action: &str) -> Result<(), String> {

@@ -27,6 +27,9 @@ pub enum Kind {
     /// A window of packet loss on corosync's port ridden out (or how far
     /// into it the cluster held), with corosync's retransmits in its line.
     PacketLoss,
+    /// A window in which every fencing failed, held without the resource
+    /// running elsewhere (or how far into it it did), with the attempts.
+    FailedFencing,
 }
 
 impl Kind {
@@ -40,6 +43,7 @@ impl Kind {
             Kind::QuorumLoss => "stop without quorum",
             Kind::UpgradeStep => "upgrade step",
             Kind::PacketLoss => "packet loss",
+            Kind::FailedFencing => "failed fencing",
         }
     }
 

@@ -68,6 +68,13 @@ const ANONYMOUS: &[&str] = &[
     "date_expression",
 ];
 
+/// Elements whose children's order a restore need not repeat: nodes are
+/// listed in the order they joined; crmsh saves resources, constraints and
+/// fencing levels sorted by id (its `core.sort_elements`, on by default), and
+/// a level's place is its `index`. A group's members, a set's resources and
+/// a rule's expressions keep their order: it means something there.
+const UNORDERED: &[&str] = &["nodes", "resources", "constraints", "fencing-topology"];
+
 fn write_canonical(node: roxmltree::Node, depth: usize, out: &mut String) {
     if node.has_tag_name("nvpair") && node.attribute("name").is_some_and(|n| VOLATILE_OPTIONS.contains(&n)) {
         return;
@@ -83,7 +90,6 @@ fn write_canonical(node: roxmltree::Node, depth: usize, out: &mut String) {
         out.push_str(&format!(" {name}=\"{value}\""));
     }
     out.push_str(">\n");
-    // Nodes are listed in the order they joined, which a restore need not repeat.
     let mut children: Vec<String> = node
         .children()
         .filter(|c| c.is_element())
@@ -93,7 +99,7 @@ fn write_canonical(node: roxmltree::Node, depth: usize, out: &mut String) {
             text
         })
         .collect();
-    if node.has_tag_name("nodes") {
+    if UNORDERED.iter().any(|tag| node.has_tag_name(*tag)) {
         children.sort();
     }
     children.iter().for_each(|c| out.push_str(c));
@@ -242,6 +248,18 @@ mod tests {
         assert_eq!(
             normalise_configuration(&nodes(&format!("{n1}{n3}"))).unwrap(),
             normalise_configuration(&nodes(&format!("{n3}{n1}"))).unwrap()
+        );
+        // Top-level resources in another order are the same configuration; a group's members are not.
+        let resources = |inner: &str| format!("<cib><configuration><resources>{inner}</resources></configuration></cib>");
+        let (a, b) = (r#"<primitive id="a" class="stonith" type="x"/>"#, r#"<primitive id="b" class="stonith" type="x"/>"#);
+        assert_eq!(
+            normalise_configuration(&resources(&format!("{a}{b}"))).unwrap(),
+            normalise_configuration(&resources(&format!("{b}{a}"))).unwrap()
+        );
+        let group = |inner: &str| resources(&format!("<group id=\"g\">{inner}</group>"));
+        assert_ne!(
+            normalise_configuration(&group(&format!("{a}{b}"))).unwrap(),
+            normalise_configuration(&group(&format!("{b}{a}"))).unwrap()
         );
     }
 }

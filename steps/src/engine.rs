@@ -105,6 +105,10 @@ impl Engine {
         self.0.fence_actions()
     }
 
+    pub fn set_fence_mode(&self, mode: pcmk_containers::fence::FenceMode) -> Result<(), Fault> {
+        self.0.set_fence_mode(mode).map_err(Fault)
+    }
+
     pub fn log_collector_address(&self) -> Result<Ipv4Addr, Fault> {
         self.0.log_collector_address().map_err(Fault)
     }
@@ -130,6 +134,7 @@ impl Engine {
         fn replace_node(&self, node: &str, image: &NodeImage) -> ();
         fn start_node(&self, node: &str) -> ();
         fn disconnect_node(&self, node: &str) -> ();
+        fn deafen_node(&self, node: &str) -> ();
         fn running_services(&self, node: &str) -> Vec<Service>;
         fn service(&self, node: &str, action: ServiceAction, service: Service) -> ();
         fn reset_pacemaker(&self, timeout: Duration) -> Duration;

@@ -65,44 +65,79 @@ fn reach(device: &Primitive) -> Reach {
     }
 }
 
+/// Whether a device can fence `node`, as the fencer's
+/// `can_fence_host_with_device()` decides; None when only its agent can say.
+fn can_fence(reach: &Reach, node: &str) -> Option<bool> {
+    match reach {
+        Reach::Nodes(nodes) => Some(nodes.iter().any(|n| n == node)),
+        Reach::Every(_) => Some(true),
+        Reach::Unrecorded => None,
+        Reach::Disabled => Some(false),
+    }
+}
+
+/// Whether any of `options` fences `node`: each a set of devices that must
+/// all fence it (a level), or one device. None when only an agent can say.
+fn any_fences(options: impl Iterator<Item = Vec<Option<bool>>>) -> Option<bool> {
+    let mut unknown = false;
+    for devices in options {
+        if !devices.is_empty() && devices.iter().all(|d| *d == Some(true)) {
+            return Some(true);
+        }
+        unknown |= !devices.is_empty() && !devices.contains(&Some(false));
+    }
+    if unknown {
+        None
+    } else {
+        Some(false)
+    }
+}
+
 /// The judgement: the nodes no enabled device or level reaches, or why it
-/// cannot be told from the files.
+/// cannot be told from the files. A node with fencing levels is fenced by
+/// them alone, each level's devices all able to fence it (the fencer asks
+/// each device whether it can, topology or not); a node without, by any
+/// device that can.
 fn unreached(cib: &CibFacts, origin: &str, versions: &[Pacemaker], nodes: &[String]) -> Result<Vec<String>, String> {
     if watchdog_fencing_in_every_reading(cib, origin, versions) {
         return Ok(Vec::new());
     }
-    let devices: Vec<&Primitive> = cib.primitives.iter().filter(|p| p.class == "stonith").collect();
-    let reaches: Vec<(&Primitive, Reach)> = devices.iter().map(|d| (*d, reach(d))).collect();
-    if reaches.iter().any(|(_, r)| matches!(r, Reach::Every(_))) {
-        return Ok(Vec::new());
-    }
-    let enabled = |id: &str| reaches.iter().any(|(d, r)| d.id == id && *r != Reach::Disabled);
+    let devices: Vec<(&Primitive, Reach)> = cib.primitives.iter().filter(|p| p.class == "stonith").map(|d| (d, reach(d))).collect();
+    let device = |id: &str, node: &str| devices.iter().find(|(d, _)| d.id == id).map_or(Some(false), |(_, r)| can_fence(r, node));
     let reached = |node: &String| {
-        reaches.iter().any(|(_, r)| matches!(r, Reach::Nodes(n) if n.contains(node)))
-            || cib
-                .fencing_levels
-                .iter()
-                .any(|l| l.target.as_ref() == Some(node) && !l.devices.is_empty() && l.devices.iter().all(|d| enabled(d)))
+        let levels: Vec<_> = cib.fencing_levels.iter().filter(|l| l.target.as_ref() == Some(node) && !l.devices.is_empty()).collect();
+        if levels.is_empty() {
+            any_fences(devices.iter().map(|(_, r)| vec![can_fence(r, node)]))
+        } else {
+            any_fences(levels.iter().map(|l| l.devices.iter().map(|d| device(d, node)).collect()))
+        }
     };
-    let missing: Vec<String> = nodes.iter().filter(|n| !reached(n)).cloned().collect();
-    if missing.is_empty() {
+    let mut missing = Vec::new();
+    let mut unknown = Vec::new();
+    for node in nodes {
+        match reached(node) {
+            Some(true) => {}
+            Some(false) => missing.push(node.clone()),
+            None => unknown.push(node.clone()),
+        }
+    }
+    let patterned = cib.fencing_levels.iter().any(|l| l.other_target.is_some());
+    // A level by pattern or attribute may be the one that fences a node no other reaches.
+    if unknown.is_empty() && (missing.is_empty() || !patterned) {
         return Ok(missing);
     }
-    let unrecorded: Vec<&str> = reaches.iter().filter(|(_, r)| *r == Reach::Unrecorded).map(|(d, _)| d.id.as_str()).collect();
-    let patterned = cib.fencing_levels.iter().any(|l| l.other_target.is_some());
-    if !unrecorded.is_empty() || patterned {
-        let what = if unrecorded.is_empty() {
-            "a fencing level targets nodes by pattern or attribute".to_string()
-        } else {
-            format!("fence device {} names no hosts (no pcmk_host_list or pcmk_host_map)", unrecorded.join(", "))
-        };
-        return Err(format!(
-            "no file says whether {} can be fenced: {what}, so only the agent can say at run time which nodes it reaches; \
-             set pcmk_host_list or pcmk_host_map so its reach is on record",
-            missing.join(", ")
-        ));
-    }
-    Ok(missing)
+    let undecided: Vec<String> = missing.into_iter().chain(unknown).collect();
+    let unrecorded: Vec<&str> = devices.iter().filter(|(_, r)| *r == Reach::Unrecorded).map(|(d, _)| d.id.as_str()).collect();
+    let what = if unrecorded.is_empty() {
+        "a fencing level targets nodes by pattern or attribute".to_string()
+    } else {
+        format!("fence device {} names no hosts (no pcmk_host_list or pcmk_host_map)", unrecorded.join(", "))
+    };
+    Err(format!(
+        "no file says whether {} can be fenced: {what}, so only the agent can say at run time which nodes it reaches; \
+         set pcmk_host_list or pcmk_host_map so its reach is on record",
+        undecided.join(", ")
+    ))
 }
 
 /// The cluster's node names: the running cluster's, else the candidate's
@@ -247,10 +282,26 @@ mod tests {
         assert!(why.contains("node2, node3") && why.contains("f2 names no hosts"), "{why}");
     }
 
+    /// A level does not make a device able to fence its target: the fencer
+    /// asks each device (`can_fence_host_with_device()`), topology or not.
     #[test]
-    fn a_fencing_level_reaches_its_target() {
-        let topology = "<fencing-topology><fencing-level id=\"l1\" target=\"node3\" index=\"1\" devices=\"f1\"/></fencing-topology>";
-        let c = cib_with_topology(&device("f1", &nvpair("a", "pcmk_host_list", "node1 node2"), ""), "", topology);
-        assert_eq!(judge(&c), Ok(vec![]));
+    fn a_fencing_level_fences_its_target_only_with_devices_that_can() {
+        let level = |devices: &str| format!("<fencing-level id=\"l-{devices}\" target=\"node3\" index=\"1\" devices=\"{devices}\"/>");
+        let narrow = device("f1", &nvpair("a", "pcmk_host_list", "node1 node2"), "");
+        let wide = device("f2", &nvpair("b", "pcmk_host_list", "node1 node2 node3"), "");
+        let with =
+            |resources: &str, levels: &str| cib_with_topology(resources, "", &format!("<fencing-topology>{levels}</fencing-topology>"));
+        assert_eq!(judge(&with(&narrow, &level("f1"))), Ok(vec!["node3".to_string()]));
+        let both = [narrow.clone(), wide.clone()].concat();
+        // node3's levels alone fence it: a device that could, outside them, is not used.
+        assert_eq!(judge(&with(&both, &level("f1"))), Ok(vec!["node3".to_string()]));
+        assert_eq!(judge(&with(&both, &[level("f1"), level("f2")].concat())), Ok(vec![]));
+        // Every device of a level must fence the target.
+        assert_eq!(judge(&with(&both, &level("f1,f2"))), Ok(vec!["node3".to_string()]));
+        // A level naming a device the CIB lacks fences nothing.
+        assert_eq!(judge(&with(&wide, &level("gone"))), Ok(vec!["node3".to_string()]));
+        // A level whose device names no hosts leaves it to the agent.
+        let dynamic = device("f3", &nvpair("c", "ipaddr", "10.0.0.9"), "");
+        assert!(judge(&with(&[wide, dynamic].concat(), &level("f3"))).unwrap_err().contains("f3 names no hosts"));
     }
 }

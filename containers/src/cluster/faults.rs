@@ -4,6 +4,16 @@
 use super::supervisor::{ServiceAction, Verb};
 use super::*;
 
+/// The ruleset of [`Cluster::deafen_node`]: the table made (so that it can be
+/// deleted), deleted and made again, dropping input from `from`.
+fn deaf_ruleset(from: &[Ipv4Addr]) -> String {
+    let addrs: Vec<String> = from.iter().map(Ipv4Addr::to_string).collect();
+    format!(
+        "table inet pcmk_deaf\ndelete table inet pcmk_deaf\ntable inet pcmk_deaf {{\n  chain input {{\n    type filter hook input priority -200; policy accept;\n    ip saddr {{ {} }} counter drop\n  }}\n}}\n",
+        addrs.join(", ")
+    )
+}
+
 impl Cluster {
     /// Hard power-off of a node (SIGKILL to every process in it).
     pub async fn kill_node(&self, node: &str) -> anyhow::Result<()> {
@@ -55,6 +65,18 @@ impl Cluster {
             let request = bollard::models::NetworkDisconnectRequest { container: container.clone(), force: Some(true) };
             self.docker.disconnect_network(&network.name, request).await.with_context(|| format!("cutting {node} off {}", network.name))?;
         }
+        Ok(())
+    }
+
+    /// A one-way partition, as Pacemaker's CTS makes one: the node drops
+    /// every packet from the other nodes' cluster addresses on the way in
+    /// (an nftables table of the harness's own, `inet pcmk_deaf`), while
+    /// what it sends still reaches them.
+    pub async fn deafen_node(&self, node: &str) -> anyhow::Result<()> {
+        let others: Vec<Ipv4Addr> = self.nodes.iter().filter(|n| n.name != node).flat_map(|n| n.addrs.iter().copied()).collect();
+        let ruleset = deaf_ruleset(&others);
+        let out = self.exec(node, &["bash", "-c", "nft -f - <<< \"$1\"", "pcmk-node-deaf", &ruleset]).await?;
+        anyhow::ensure!(out.success(), "nft on {node}: {}", out.stderr.trim());
         Ok(())
     }
 
@@ -145,5 +167,19 @@ impl Cluster {
     async fn service_everywhere(&self, action: ServiceAction, service: Service) -> anyhow::Result<()> {
         let done = future::join_all(self.node_names().into_iter().map(|n| self.service(n, action, service))).await;
         done.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deaf_node_drops_what_the_others_send_on_every_link() {
+        let ruleset = deaf_ruleset(&[Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 1, 0, 1)]);
+        assert!(ruleset.starts_with("table inet pcmk_deaf\ndelete table inet pcmk_deaf\n"), "{ruleset}");
+        assert!(ruleset.contains("type filter hook input priority -200; policy accept;"), "{ruleset}");
+        assert!(ruleset.contains("ip saddr { 10.0.0.1, 10.1.0.1 } counter drop"), "{ruleset}");
+        assert!(!ruleset.contains("hook output"), "one way only: {ruleset}");
     }
 }

@@ -167,7 +167,7 @@ pub use exec::{run_tool, run_tool_with, ToolGrant};
 use guests::Guests;
 pub use guests::{local_image, GuestSpec, Helper};
 pub use readiness::{NodeStopped, NotReadyInTime};
-pub use supervisor::{ServiceAction, Verb};
+pub use supervisor::{LossCounts, ServiceAction, Verb};
 
 impl Cluster {
     /// Builds the cluster and waits until it is ready.
@@ -299,6 +299,13 @@ impl Cluster {
         let network = self.networks.get(link).with_context(|| format!("run {} has no link {link}", self.run))?;
         let [a, b, c, _] = host_address(&network.subnet, 0).octets();
         Ok(Ipv4Addr::new(a, b, c, host))
+    }
+
+    /// How the harness's fence device answers every request from now on.
+    pub fn set_fence_mode(&self, mode: fence::FenceMode) -> anyhow::Result<()> {
+        let watcher = self.fence.as_ref().ok_or_else(|| anyhow::anyhow!("this cluster's fencing is not the harness's"))?;
+        watcher.set_mode(mode);
+        Ok(())
     }
 
     /// Fencing the cluster asked for and the harness carried out, oldest first.

@@ -55,12 +55,16 @@ pub enum Verb {
     /// Drops `percent` % of the UDP datagrams to ports `first..=last`, on the
     /// way in and on the way out, with an nftables table of the harness's own
     /// (`inet pcmk_loss`, before any table of the candidate's); a second call
-    /// replaces the first. Not a verb of the supervisor: `nft` itself.
+    /// replaces the first. Each rule counts the datagrams it sees and those
+    /// it drops ([`LossCounts`]). Not a verb of the supervisor: `nft` itself.
     PacketLoss {
         percent: u8,
         first: u16,
         last: u16,
     },
+    /// The listing of the table [`Verb::PacketLoss`] made, its counters with
+    /// it (`nft list table`): read with [`LossCounts::of_listing`].
+    LossListing,
 }
 
 /// The harness's own nftables table: the candidate's ruleset is left as it is.
@@ -72,10 +76,41 @@ fn loss_ruleset(percent: u8, first: u16, last: u16) -> String {
     let ports = if first == last { first.to_string() } else { format!("{first}-{last}") };
     let chain = |hook: &str| {
         format!(
-            "  chain {hook} {{\n    type filter hook {hook} priority -200; policy accept;\n    udp dport {ports} numgen random mod 100 < {percent} drop\n  }}\n"
+            "  chain {hook} {{\n    type filter hook {hook} priority -200; policy accept;\n    udp dport {ports} counter numgen random mod 100 < {percent} counter drop\n  }}\n"
         )
     };
     format!("table {LOSS_TABLE}\ndelete table {LOSS_TABLE}\ntable {LOSS_TABLE} {{\n{}{}}}\n", chain("input"), chain("output"))
+}
+
+/// What the loss rules have done so far: the datagrams to corosync's ports
+/// they saw, in and out, and those they dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LossCounts {
+    pub seen: u64,
+    pub dropped: u64,
+}
+
+impl LossCounts {
+    /// The counters of `nft list table inet pcmk_loss`: on each rule, the first
+    /// counter is every datagram it matched, the second the dropped ones.
+    /// None when the listing holds no loss rule.
+    pub fn of_listing(listing: &str) -> Option<LossCounts> {
+        let mut counts: Option<LossCounts> = None;
+        for rule in listing.lines().filter(|l| l.contains("numgen random")) {
+            let packets: Vec<u64> =
+                rule.split("counter packets ").skip(1).filter_map(|rest| rest.split_whitespace().next()?.parse().ok()).collect();
+            let [seen, dropped] = packets[..] else { continue };
+            let total = counts.get_or_insert_with(LossCounts::default);
+            total.seen += seen;
+            total.dropped += dropped;
+        }
+        counts
+    }
+
+    /// Since `earlier`.
+    pub fn since(self, earlier: LossCounts) -> LossCounts {
+        LossCounts { seen: self.seen.saturating_sub(earlier.seen), dropped: self.dropped.saturating_sub(earlier.dropped) }
+    }
 }
 
 impl Verb {
@@ -90,6 +125,7 @@ impl Verb {
                 let ruleset = loss_ruleset(percent, first, last);
                 return ["bash", "-c", "nft -f - <<< \"$1\"", "pcmk-node-loss", &ruleset].map(String::from).to_vec();
             }
+            Verb::LossListing => return ["nft", "list", "table", "inet", "pcmk_loss"].map(String::from).to_vec(),
             Verb::Service(action, service) => vec![action.as_str().into(), service.as_str().into()],
             Verb::Status => vec!["status".into()],
             Verb::Logs { lines } => vec!["logs".into(), lines.to_string()],
@@ -156,8 +192,18 @@ mod tests {
         for hook in ["input", "output"] {
             assert!(ruleset.contains(&format!("chain {hook} {{\n    type filter hook {hook} priority -200; policy accept;")), "{ruleset}");
         }
-        assert_eq!(ruleset.matches("udp dport 5405-5406 numgen random mod 100 < 30 drop").count(), 2, "{ruleset}");
+        assert_eq!(ruleset.matches("udp dport 5405-5406 counter numgen random mod 100 < 30 counter drop").count(), 2, "{ruleset}");
         let one = Verb::PacketLoss { percent: 10, first: 5405, last: 5405 }.argv();
-        assert!(one[4].contains("udp dport 5405 numgen random mod 100 < 10 drop"), "{}", one[4]);
+        assert!(one[4].contains("udp dport 5405 counter numgen random mod 100 < 10 counter drop"), "{}", one[4]);
+    }
+
+    /// As nft 1.0 lists the table (bookworm's and trixie's nft alike).
+    #[test]
+    fn loss_counts_sum_both_chains() {
+        let listing = "table inet pcmk_loss {\n\tchain input {\n\t\ttype filter hook input priority -200; policy accept;\n\t\tudp dport 5405-5406 counter packets 120 bytes 9000 numgen random mod 100 < 30 counter packets 35 bytes 2600 drop\n\t}\n\tchain output {\n\t\ttype filter hook output priority -200; policy accept;\n\t\tudp dport 5405-5406 counter packets 80 bytes 6000 numgen random mod 100 < 30 counter packets 25 bytes 1900 drop\n\t}\n}\n";
+        let counts = LossCounts::of_listing(listing).unwrap();
+        assert_eq!(counts, LossCounts { seen: 200, dropped: 60 });
+        assert_eq!(counts.since(LossCounts { seen: 50, dropped: 10 }), LossCounts { seen: 150, dropped: 50 });
+        assert_eq!(LossCounts::of_listing("table inet pcmk_loss {\n}\n"), None);
     }
 }

@@ -30,6 +30,8 @@ pub struct FencingLevel {
     /// `target-pattern` or `target-attribute`, as written.
     pub other_target: Option<String>,
     pub devices: Vec<String>,
+    /// `index`: lower levels are tried first (0 when unreadable).
+    pub index: u32,
     pub line: usize,
 }
 
@@ -226,6 +228,7 @@ impl CibFacts {
                     .map(|d| d.trim().to_string())
                     .filter(|d| !d.is_empty())
                     .collect(),
+                index: level.attribute("index").and_then(|i| i.trim().parse().ok()).unwrap_or(0),
                 line: line(level),
             });
         }

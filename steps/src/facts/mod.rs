@@ -12,7 +12,7 @@ use pcmk_containers::candidate::Candidate;
 use pcmk_model::node::{Service, CIB_XML, COROSYNC_CONF};
 
 mod cib;
-pub use cib::{CibFacts, InstanceAttribute, Primitive, PropertySet};
+pub use cib::{CibFacts, FencingLevel, InstanceAttribute, Primitive, PropertySet};
 pub(crate) mod rsyslog;
 
 pub const NFTABLES_CONF: &str = "/etc/nftables.conf";

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use cucumber::{then, when};
-use pcmk_containers::cluster::Verb;
+use pcmk_containers::cluster::{LossCounts, Verb};
 use pcmk_model::corosync_conf::CorosyncConf;
 use pcmk_model::measurement::{Kind, Measurement};
 
@@ -90,6 +90,22 @@ async fn retransmits(world: &mut PolicyWorld) -> anyhow::Result<BTreeMap<&'stati
     Ok(sums)
 }
 
+/// What the loss rules on `node` did since the loss began: a window in which
+/// they dropped nothing tested nothing, and is the harness's error.
+async fn loss_counts(world: &mut PolicyWorld, node: &str) -> anyhow::Result<LossCounts> {
+    let live = world.live().await?;
+    let out = live.cluster.supervise(node, Verb::LossListing).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let counts = LossCounts::of_listing(&out.stdout)
+        .ok_or_else(|| anyhow::anyhow!("no packet-loss rule on {node} (`nft list table inet pcmk_loss`: {})", out.stderr.trim()))?;
+    if counts.dropped == 0 {
+        anyhow::bail!(
+            "the packet-loss rules on {node} saw {} datagram(s) to corosync's ports and dropped none: the loss never happened, so nothing was judged",
+            counts.seen
+        );
+    }
+    Ok(counts)
+}
+
 #[then(expr = "for {int} seconds no node is fenced, {string} stays where it runs and every node stays a member")]
 async fn rides_out(world: &mut PolicyWorld, seconds: u64, resource: String) -> anyhow::Result<()> {
     let resource = world.subject_resource(&resource).await?;
@@ -134,12 +150,17 @@ async fn rides_out(world: &mut PolicyWorld, seconds: u64, resource: String) -> a
     }
     let held = fault.at.elapsed().min(Duration::from_secs(seconds));
     let after = retransmits(world).await?;
+    let counts = loss_counts(world, &fault.node).await;
+    let counts = world.infra(counts)?;
     let delta = |counter| after[counter].saturating_sub(before[counter]);
     let what = format!(
-        "packet loss on {}: {} for {:.2}s of {seconds}s; corosync retransmitted {} messages and knet saw {} link(s) go down (all nodes); {polls} views, {unanswered} unanswered",
+        "packet loss on {}: {} for {:.2}s of {seconds}s; {} of {} datagrams to and from corosync's ports dropped ({:.0} %); corosync retransmitted {} messages and knet saw {} link(s) go down (all nodes); {polls} views, {unanswered} unanswered",
         fault.node,
         broken.as_deref().unwrap_or("ridden out"),
         held.as_secs_f64(),
+        counts.dropped,
+        counts.seen,
+        counts.dropped as f64 * 100.0 / counts.seen.max(1) as f64,
         delta("retransmits"),
         delta("links down"),
     );
