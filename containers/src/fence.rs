@@ -45,12 +45,23 @@ pub enum FenceMode {
     Works,
     /// Answers every request with a failure, powering nothing off.
     Fails,
-    /// Fails the requests of these devices (their ids in the CIB) as `Fails`
-    /// does; the others work.
-    FailsOn(Vec<String>),
+    /// Fails, as `Fails` does, the requests to fence a target (its node name)
+    /// with a device (its id in the CIB) listed as that pair; the others work.
+    FailsOn(Vec<(String, String)>),
     /// Waits this long, then powers the target off and answers: a fencer
     /// whose timeout is shorter has given up by then (the power-off is late).
     Slow(Duration),
+}
+
+impl FenceMode {
+    /// Whether a request to fence `target` with `device` fails in this mode.
+    fn fails(&self, target: &str, device: Option<&str>) -> bool {
+        match self {
+            FenceMode::Fails => true,
+            FenceMode::FailsOn(pairs) => device.is_some_and(|d| pairs.iter().any(|(t, p)| t == target && p == d)),
+            FenceMode::Works | FenceMode::Slow(_) => false,
+        }
+    }
 }
 
 /// The harness's answer while it makes the fence device fail.
@@ -136,11 +147,7 @@ async fn carry_out(
         return None;
     }
     let device = words.next().filter(|d| d.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))).map(str::to_string);
-    let fails = match &mode {
-        FenceMode::Fails => true,
-        FenceMode::FailsOn(devices) => device.as_ref().is_some_and(|d| devices.contains(d)),
-        FenceMode::Works | FenceMode::Slow(_) => false,
-    };
+    let fails = mode.fails(target, device.as_deref());
     let outcome = match nodes.get(target) {
         None => Err(format!("unknown node {target}")),
         Some(_) if fails => Err(FAILING.to_string()),
@@ -183,4 +190,19 @@ async fn power(docker: &Docker, container: &str, action: &str) -> Result<(), Str
         docker.start_container(container, None).await.map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A device first for one node and the fallback of another fails only for the first.
+    #[test]
+    fn a_first_level_fails_for_its_own_target_only() {
+        let crossed = FenceMode::FailsOn(vec![("node1".into(), "ipmi".into()), ("node2".into(), "pdu".into())]);
+        assert!(crossed.fails("node1", Some("ipmi")) && crossed.fails("node2", Some("pdu")));
+        assert!(!crossed.fails("node1", Some("pdu")) && !crossed.fails("node2", Some("ipmi")));
+        assert!(!crossed.fails("node1", None), "an agent that names no device is not one of them");
+        assert!(FenceMode::Fails.fails("node3", None) && !FenceMode::Slow(Duration::from_secs(1)).fails("node3", None));
+    }
 }

@@ -66,6 +66,8 @@ const ANONYMOUS: &[&str] = &[
     "rule",
     "expression",
     "date_expression",
+    // crmsh's fencing_topology names no levels: it numbers them anew on load.
+    "fencing-level",
 ];
 
 /// Elements whose children's order a restore need not repeat: nodes are
@@ -256,6 +258,10 @@ mod tests {
             normalise_configuration(&resources(&format!("{a}{b}"))).unwrap(),
             normalise_configuration(&resources(&format!("{b}{a}"))).unwrap()
         );
+        let levels = |id: &str| {
+            format!("<cib><configuration><fencing-topology><fencing-level id=\"{id}\" target=\"n1\" index=\"1\" devices=\"a\"/></fencing-topology></configuration></cib>")
+        };
+        assert_eq!(normalise_configuration(&levels("fl-n1-1")).unwrap(), normalise_configuration(&levels("fencing-0")).unwrap());
         let group = |inner: &str| resources(&format!("<group id=\"g\">{inner}</group>"));
         assert_ne!(
             normalise_configuration(&group(&format!("{a}{b}"))).unwrap(),

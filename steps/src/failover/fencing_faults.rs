@@ -42,10 +42,11 @@ async fn first_level_fails(world: &mut PolicyWorld) -> anyhow::Result<()> {
     ensure_authored!(world, world.destructive, "this step breaks the cluster: tag the scenario @destructive");
     let cib = world.cib().await?;
     let live = world.live().await?;
-    let mut failing: Vec<String> = Vec::new();
+    // Per target: a device first for one node may be the fallback of another.
+    let mut failing: Vec<(String, String)> = Vec::new();
     for node in live.cluster.node_names() {
         if let Some(first) = levels_of(&cib, node).first() {
-            failing.extend(first.devices.iter().filter(|d| !failing.contains(d)).cloned().collect::<Vec<_>>());
+            failing.extend(first.devices.iter().map(|d| (node.to_string(), d.clone())));
         }
     }
     if failing.is_empty() {
